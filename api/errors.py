@@ -1,0 +1,140 @@
+"""Error responses: every failure is JSON ``{"detail": ...}`` with a 4xx status, never a 500.
+
+- ``RequestValidationError`` (malformed JSON, wrong types) → 422 with pydantic's detail list.
+- ``HTTPException`` → its status and detail.
+- Bodies over the configured limit → 413, checked before the body is read into memory.
+- Anything unexpected → 500 JSON, logged; tests treat any 500 as a defect.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["install_error_handlers", "BodySizeLimit", "ERROR_RESPONSES"]
+
+log = logging.getLogger("flopcards")
+
+
+def _detail_schema(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"detail": {}},
+                    "required": ["detail"],
+                }
+            }
+        },
+    }
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _detail_schema("Missing or invalid bearer token"),
+    404: _detail_schema("Not found (or not yours)"),
+    413: _detail_schema("Request body too large"),
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the JSON error handlers on ``app``."""
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = jsonable_encoder(exc.errors(), custom_encoder={BaseException: str})
+        for err in errors:
+            # Echoing huge or binary inputs back helps nobody; keep errors small.
+            if isinstance(err.get("input"), str | bytes) and len(err["input"]) > 200:
+                err["input"] = err["input"][:200] + "…"
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
+class BodySizeLimit:
+    """ASGI middleware answering 413 when a request body exceeds ``max_bytes``.
+
+    Checks Content-Length up front and counts streamed chunks, so a chunked upload cannot
+    slip past the limit.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > self.max_bytes
+                except ValueError:
+                    too_big = False
+                if too_big:
+                    await _send_413(send, self.max_bytes)
+                    return
+        received = 0
+        responded = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge(self.max_bytes)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal responded
+            if message["type"] == "http.response.start":
+                responded = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not responded:
+                await _send_413(send, self.max_bytes)
+
+
+class _TooLarge(StarletteHTTPException):
+    """Raised from ``receive``: FastAPI re-raises HTTP exceptions met while reading a body."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body larger than {limit} bytes")
+
+
+async def _send_413(send: Send, limit: int) -> None:
+    body = f'{{"detail":"request body larger than {limit} bytes"}}'.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

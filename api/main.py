@@ -1,0 +1,76 @@
+"""The FastAPI application factory.
+
+``create_app(settings)`` builds an app whose lifespan opens the database, creates missing
+tables and syncs the notes into it. ``api.main:app`` is created on first access (module
+``__getattr__``), so importing this module reads no settings.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from content import load_directory
+
+from . import __version__
+from .db import init_db, make_engine
+from .errors import BodySizeLimit, install_error_handlers
+from .routers import cards, health, progress, sessions, topics, users
+from .scheduler import FSRS
+from .settings import Settings
+from .sync import sync_content
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("flopcards")
+
+DESCRIPTION = """Study efficient CNN architectures: flashcards from markdown notes, scheduled
+with FSRS. Study and progress endpoints take `Authorization: Bearer <token>` (from `POST /users`).
+Errors are JSON `{"detail": ...}`."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; settings come from ``FLOPCARDS_*`` variables unless given."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url, settings.sqlite_busy_timeout_ms)
+        init_db(engine)
+        report = sync_content(engine, load_directory(settings.content_dir))
+        log.info(
+            "notes synced: %d added, %d updated, %d retired, %d unchanged, %d errors",
+            report.added,
+            report.updated,
+            report.retired,
+            report.unchanged,
+            len(report.errors),
+        )
+        app.state.engine = engine
+        app.state.sync_report = report
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="flopcards", version=__version__, description=DESCRIPTION, lifespan=lifespan
+    )
+    app.state.settings = settings
+    app.state.fsrs = FSRS()
+    install_error_handlers(app)
+    for module in (health, users, topics, cards, sessions, progress):
+        app.include_router(module.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def __getattr__(name: str) -> Any:
+    # `uvicorn api.main:app` looks the attribute up; build the app only then.
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)

@@ -1,0 +1,32 @@
+"""Service settings, read from ``FLOPCARDS_*`` environment variables when the app is created."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from content import DEFAULT_NOTES_DIR
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Everything the service can be configured with; defaults serve a laptop."""
+
+    model_config = SettingsConfigDict(env_prefix="FLOPCARDS_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///var/flopcards.db",
+        description="Any SQLAlchemy URL; SQLite files get WAL, busy_timeout and foreign keys.",
+    )
+    content_dir: Path = Field(default=DEFAULT_NOTES_DIR, description="Directory of *.md notes.")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    open_registration: bool = Field(
+        default=True,
+        description="When false, POST /users answers 403; use `flopcards create-user`.",
+    )
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)

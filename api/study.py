@@ -1,0 +1,183 @@
+"""Study logic shared by the session and progress routers: which items a user sees, what is
+due, and how an answer updates an item's FSRS state and the review log in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_
+from sqlmodel import Session, col, select
+
+from .scheduler import FSRS, RATINGS, STATE_NAMES, Outcome
+from .tables import CardRow, ReviewLog, ReviewState, StudySession
+
+__all__ = [
+    "visible_cards",
+    "due_items",
+    "new_cards",
+    "get_state",
+    "card_for_fsrs",
+    "apply_review",
+    "Applied",
+]
+
+
+def visible_cards(user_id: int, topics: list[str] | None = None):
+    """A select of the cards ``user_id`` may study: live public cards and their own."""
+    q = select(CardRow).where(
+        col(CardRow.retired).is_(False),
+        or_(col(CardRow.owner_id).is_(None), col(CardRow.owner_id) == user_id),
+    )
+    if topics:
+        q = q.where(col(CardRow.topic).in_(topics))
+    return q
+
+
+def due_items(
+    session: Session, user_id: int, topics: list[str] | None, now: datetime, limit: int
+) -> list[tuple[CardRow, ReviewState]]:
+    """Cards whose review is due at ``now``, most overdue first."""
+    q = (
+        visible_cards(user_id, topics)
+        .add_columns(ReviewState)
+        .join(
+            ReviewState,
+            and_(col(ReviewState.item_id) == col(CardRow.id), col(ReviewState.user_id) == user_id),
+        )
+        .where(ReviewState.due <= now)
+        .order_by(col(ReviewState.due), col(CardRow.id))
+        .limit(limit)
+    )
+    return [(card, state) for card, state in session.exec(q)]
+
+
+def new_cards(
+    session: Session, user_id: int, topics: list[str] | None, limit: int
+) -> list[CardRow]:
+    """Cards the user has never reviewed, in note order."""
+    q = (
+        visible_cards(user_id, topics)
+        .outerjoin(
+            ReviewState,
+            and_(col(ReviewState.item_id) == col(CardRow.id), col(ReviewState.user_id) == user_id),
+        )
+        .where(col(ReviewState.id).is_(None))
+        .order_by(col(CardRow.owner_id).is_not(None), col(CardRow.position), col(CardRow.id))
+        .limit(limit)
+    )
+    return list(session.exec(q))
+
+
+def count_new(session: Session, user_id: int, topics: list[str] | None) -> int:
+    """How many visible cards the user has never reviewed."""
+    sub = (
+        visible_cards(user_id, topics)
+        .outerjoin(
+            ReviewState,
+            and_(col(ReviewState.item_id) == col(CardRow.id), col(ReviewState.user_id) == user_id),
+        )
+        .where(col(ReviewState.id).is_(None))
+        .subquery()
+    )
+    return session.exec(select(func.count()).select_from(sub)).one()
+
+
+def get_state(session: Session, user_id: int, item_id: str) -> ReviewState | None:
+    """The user's stored state of one item, or None when never reviewed."""
+    return session.exec(
+        select(ReviewState).where(ReviewState.user_id == user_id, ReviewState.item_id == item_id)
+    ).first()
+
+
+def card_for_fsrs(fsrs: FSRS, state: ReviewState | None, now: datetime):
+    """Our stored state as an ``fsrs.Card`` (a fresh one for a never-reviewed item)."""
+    if state is None:
+        return fsrs.to_card(None, None, None, None, None, None, now)
+    return fsrs.to_card(
+        state.state,
+        state.step,
+        state.stability,
+        state.difficulty,
+        state.due,
+        state.last_review,
+        now,
+    )
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The result of one answer: the new state, its log row and the interval given."""
+
+    state: ReviewState
+    log: ReviewLog
+    outcome: Outcome
+
+
+def apply_review(
+    session: Session,
+    fsrs: FSRS,
+    *,
+    user_id: int,
+    item_id: str,
+    kind: str,
+    rating: str,
+    elapsed_ms: int,
+    now: datetime,
+    study: StudySession | None = None,
+) -> Applied:
+    """Schedule one answer and stage the new state, the log row and the session counters.
+
+    The caller commits, so the state and its log row land together or not at all.
+    """
+    state = get_state(session, user_id, item_id)
+    was_new = state is None
+    before_state = None if state is None else state.state
+    before_due = None if state is None else state.due
+    outcome = fsrs.review(card_for_fsrs(fsrs, state, now), RATINGS[rating], now)
+    if state is None:
+        state = ReviewState(
+            user_id=user_id, item_id=item_id, kind=kind, state=outcome.state, due=outcome.due
+        )
+    state.state = outcome.state
+    state.step = outcome.step
+    state.stability = outcome.stability
+    state.difficulty = outcome.difficulty
+    state.due = outcome.due
+    state.last_review = now
+    state.reps += 1
+    if rating == "again" and before_state == 2:
+        state.lapses += 1
+    session.add(state)
+    log = ReviewLog(
+        user_id=user_id,
+        session_id=study.id if study else None,
+        item_id=item_id,
+        kind=kind,
+        rating=int(RATINGS[rating]),
+        elapsed_ms=elapsed_ms,
+        reviewed_at=now,
+        state_before=before_state,
+        due_before=before_due,
+        state_after=outcome.state,
+        due_after=outcome.due,
+        stability_after=outcome.stability,
+        difficulty_after=outcome.difficulty,
+    )
+    session.add(log)
+    if study is not None:
+        study.answered += 1
+        study.new_seen += int(was_new)
+        session.add(study)
+    return Applied(state, log, outcome)
+
+
+def state_name(state: int | None) -> str:
+    """Human name of a stored FSRS state; ``None`` is a new item."""
+    return "new" if state is None else STATE_NAMES.get(state, "unknown")
+
+
+def interval_days(delta: timedelta) -> float:
+    """An interval in days, rounded to 4 places (minutes stay visible)."""
+    return round(delta.total_seconds() / 86400, 4)

@@ -1,0 +1,172 @@
+"""SQLModel tables and the public shapes of the resources built on them.
+
+Families follow ``XBase`` / ``X(table=True)`` / ``XCreate`` / ``XPublic``. Datetimes are stored
+as naive UTC by :class:`api.db.UTCDateTime` and come back timezone-aware.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy.types import JSON
+from sqlmodel import Field, SQLModel
+
+from .db import UTCDateTime, utcnow
+
+__all__ = [
+    "User",
+    "UserCreate",
+    "UserPublic",
+    "UserCreated",
+    "TopicRow",
+    "CardRow",
+    "CardExample",
+    "ReviewState",
+    "ReviewLog",
+    "StudySession",
+]
+
+
+def _dt(nullable: bool = False, index: bool = False) -> Column:
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+# --- users -------------------------------------------------------------------------------
+
+
+class UserBase(SQLModel):
+    name: str = Field(min_length=1, max_length=100, description="Display name.")
+
+
+class User(UserBase, table=True):
+    """A person studying; authenticated by a bearer token stored only as its SHA-256."""
+
+    __tablename__ = "user"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_dt())
+
+
+class UserCreate(UserBase):
+    """Body of ``POST /users``."""
+
+
+class UserPublic(UserBase):
+    """A user as shown to others and to themself."""
+
+    id: int
+    created_at: datetime
+
+
+class UserCreated(UserPublic):
+    """Answer of ``POST /users``: the only time the token is shown."""
+
+    token: str
+
+
+# --- content -----------------------------------------------------------------------------
+
+
+class TopicRow(SQLModel, table=True):
+    """A topic: one note of the content directory (or one user's imported note)."""
+
+    __tablename__ = "topic"
+    id: str = Field(primary_key=True, max_length=64)
+    title: str
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    source_file: str = ""
+    retired: bool = False
+
+
+class CardRow(SQLModel, table=True):
+    """A flashcard. Cards are never deleted: a card removed from its note is retired."""
+
+    __tablename__ = "card"
+    id: str = Field(primary_key=True, max_length=160)
+    topic: str = Field(index=True, max_length=64)
+    front: str
+    back: str
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    source: str = Field(description="file:line the card was read from")
+    position: int = Field(default=0, description="order within its note")
+    retired: bool = Field(default=False, index=True)
+    owner_id: int | None = Field(
+        default=None, foreign_key="user.id", index=True, description="set for imported cards"
+    )
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_dt())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_dt())
+
+
+class CardExample(SQLModel, table=True):
+    """An executable example of a card, with the output it is expected to print."""
+
+    __tablename__ = "card_example"
+    id: int | None = Field(default=None, primary_key=True)
+    card_id: str = Field(foreign_key="card.id", index=True, max_length=160)
+    position: int = 0
+    code: str
+    expected_output: str
+    code_hash: str = Field(default="", max_length=64)
+    output: str | None = None
+    ok: bool | None = None
+    duration_ms: int | None = None
+    ran_at: datetime | None = Field(default=None, sa_column=_dt(nullable=True))
+
+
+# --- scheduling --------------------------------------------------------------------------
+
+
+class ReviewState(SQLModel, table=True):
+    """FSRS memory state of one item (card or question family) for one user."""
+
+    __tablename__ = "review_state"
+    __table_args__ = (UniqueConstraint("user_id", "item_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    item_id: str = Field(max_length=160)
+    kind: str = Field(default="card", max_length=16)
+    state: int = Field(description="fsrs.State: 1 learning, 2 review, 3 relearning")
+    step: int | None = None
+    stability: float | None = None
+    difficulty: float | None = None
+    due: datetime = Field(sa_column=_dt(index=True))
+    last_review: datetime | None = Field(default=None, sa_column=_dt(nullable=True))
+    reps: int = 0
+    lapses: int = 0
+
+
+class ReviewLog(SQLModel, table=True):
+    """One answer, appended and never changed: the history a state can be rebuilt from."""
+
+    __tablename__ = "review_log"
+    __table_args__ = (Index("ix_review_log_user_time", "user_id", "reviewed_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id")
+    session_id: int | None = Field(default=None, foreign_key="study_session.id", index=True)
+    item_id: str = Field(max_length=160, index=True)
+    kind: str = Field(default="card", max_length=16)
+    rating: int = Field(description="fsrs.Rating: 1 again, 2 hard, 3 good, 4 easy")
+    elapsed_ms: int
+    reviewed_at: datetime = Field(sa_column=_dt())
+    state_before: int | None = Field(default=None, description="None for a new item")
+    due_before: datetime | None = Field(default=None, sa_column=_dt(nullable=True))
+    state_after: int
+    due_after: datetime = Field(sa_column=_dt())
+    stability_after: float | None = None
+    difficulty_after: float | None = None
+
+
+class StudySession(SQLModel, table=True):
+    """A study session: which topics, how many items, how many new ones at most."""
+
+    __tablename__ = "study_session"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    size: int
+    new_limit: int
+    include_questions: bool = False
+    answered: int = 0
+    new_seen: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_dt())
