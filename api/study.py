@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
@@ -15,6 +16,7 @@ from .tables import CardRow, ReviewLog, ReviewState, StudySession
 
 __all__ = [
     "visible_cards",
+    "visible_where",
     "due_items",
     "new_cards",
     "get_state",
@@ -24,15 +26,20 @@ __all__ = [
 ]
 
 
-def visible_cards(user_id: int, topics: list[str] | None = None):
-    """A select of the cards ``user_id`` may study: live public cards and their own."""
-    q = select(CardRow).where(
+def visible_where(user_id: int, topics: list[str] | None = None) -> list[Any]:
+    """Conditions on CardRow for the cards ``user_id`` may study: live public ones and theirs."""
+    where: list[Any] = [
         col(CardRow.retired).is_(False),
         or_(col(CardRow.owner_id).is_(None), col(CardRow.owner_id) == user_id),
-    )
+    ]
     if topics:
-        q = q.where(col(CardRow.topic).in_(topics))
-    return q
+        where.append(col(CardRow.topic).in_(topics))
+    return where
+
+
+def visible_cards(user_id: int, topics: list[str] | None = None):
+    """A select of the cards ``user_id`` may study."""
+    return select(CardRow).where(*visible_where(user_id, topics))
 
 
 def due_items(
@@ -40,8 +47,8 @@ def due_items(
 ) -> list[tuple[CardRow, ReviewState]]:
     """Cards whose review is due at ``now``, most overdue first."""
     q = (
-        visible_cards(user_id, topics)
-        .add_columns(ReviewState)
+        select(CardRow, ReviewState)
+        .where(*visible_where(user_id, topics))
         .join(
             ReviewState,
             and_(col(ReviewState.item_id) == col(CardRow.id), col(ReviewState.user_id) == user_id),
@@ -64,7 +71,12 @@ def new_cards(
             and_(col(ReviewState.item_id) == col(CardRow.id), col(ReviewState.user_id) == user_id),
         )
         .where(col(ReviewState.id).is_(None))
-        .order_by(col(CardRow.owner_id).is_not(None), col(CardRow.position), col(CardRow.id))
+        .order_by(
+            col(CardRow.owner_id).is_not(None),
+            col(CardRow.topic),
+            col(CardRow.position),
+            col(CardRow.id),
+        )
         .limit(limit)
     )
     return list(session.exec(q))

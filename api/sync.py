@@ -74,8 +74,10 @@ def sync_content(engine: Engine, loaded: LoadedContent) -> SyncReport:
                 session.add(trow)
 
         seen: set[str] = set()
-        for position, (card, file) in enumerate(loaded.cards):
+        positions: dict[str, int] = {}
+        for card, file in loaded.cards:
             seen.add(card.id)
+            position = positions[file] = positions.get(file, -1) + 1
             fields: dict[str, Any] = {
                 "topic": card.topic,
                 "front": card.front,
