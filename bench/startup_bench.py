@@ -41,8 +41,9 @@ def start(db: Path, port: int) -> tuple[subprocess.Popen, float]:
     }
     exe = Path(sys.executable).with_name("flopcards")
     t0 = time.perf_counter()
-    proc = subprocess.Popen([str(exe), "serve"], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    proc = subprocess.Popen(
+        [str(exe), "serve"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     while True:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
@@ -83,8 +84,11 @@ def main() -> None:
                 item = c.get(f"/sessions/{sid}/next", headers=h).json()
                 if item.get("done"):
                     raise SystemExit("ran out of cards: lower --pairs")
-                r = c.post(f"/sessions/{sid}/answer", headers=h,
-                           json={"item_id": item["item_id"], "rating": "good", "elapsed_ms": 900})  # fmt: skip
+                r = c.post(
+                    f"/sessions/{sid}/answer",
+                    headers=h,
+                    json={"item_id": item["item_id"], "rating": "good", "elapsed_ms": 900},
+                )
                 r.raise_for_status()
                 pairs.append((time.perf_counter() - t0) * 1000)
                 t0 = time.perf_counter()
