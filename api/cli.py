@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from content import load_directory
+from content.runner import ExampleCache, outputs_match
 
 app = typer.Typer(help="flopcards: study efficient CNN architectures.", no_args_is_help=True)
 
@@ -34,21 +35,56 @@ def serve(
 @app.command("check-notes")
 def check_notes(
     directory: Annotated[Path | None, typer.Argument(help="Default: FLOPCARDS_CONTENT_DIR")] = None,
+    run: Annotated[bool, typer.Option(help="Run the examples and compare their output")] = True,
+    cache_dir: Annotated[
+        Path | None,
+        typer.Option(help="Cache of example runs (default: FLOPCARDS_EXAMPLE_CACHE_DIR)"),
+    ] = None,
 ) -> None:
-    """Parse every note and list every problem; exit 1 when there is any."""
+    """Check every note (front matter, cards, ids, examples); exit 1 on any problem."""
     from .settings import Settings
 
-    root = directory or Settings().content_dir
+    settings = Settings()
+    root = directory or settings.content_dir
     loaded = load_directory(root)
-    for err in loaded.errors:
-        typer.echo(str(err), err=True)
+    problems = [str(err) for err in loaded.errors]
+    examples = [(card, file, ex) for card, file in loaded.cards for ex in card.examples]
+    if run and examples:
+        problems += _run_examples(
+            examples,
+            ExampleCache(cache_dir or settings.example_cache_dir),
+            settings.example_timeout_s,
+        )
+    for problem in problems:
+        typer.echo(problem, err=True)
     files = len(list(Path(root).glob("*.md")))
     typer.echo(
         f"{files} notes, {len(loaded.topics)} topics, {len(loaded.cards)} cards, "
-        f"{sum(len(c.examples) for c, _ in loaded.cards)} examples, {len(loaded.errors)} problems"
+        f"{len(examples)} examples, {len(problems)} problems"
     )
-    if loaded.errors or files == 0:
+    if problems or files == 0:
         raise typer.Exit(1)
+
+
+def _run_examples(examples: list, cache: ExampleCache, timeout_s: float) -> list[str]:
+    """Run examples two at a time; describe each one whose output drifted."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def check(item: tuple) -> str | None:
+        card, file, ex = item
+        result, _cached = cache.run(ex.code, timeout_s)
+        if result.succeeded and outputs_match(result.output, ex.expected_output):
+            return None
+        why = "timed out" if result.timed_out else f"exit code {result.exit_code}"
+        if result.succeeded:
+            why = "output differs from its expected block"
+        return (
+            f"{file}:{ex.line}: example of card '{card.id}' {why}\n"
+            f"--- expected\n{ex.expected_output}\n--- got\n{result.output.rstrip()}"
+        )
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return [p for p in pool.map(check, examples) if p]
 
 
 @app.command("create-user")

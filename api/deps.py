@@ -14,7 +14,14 @@ from .security import hash_token, token_matches
 from .settings import Settings
 from .tables import User
 
-__all__ = ["SessionDep", "SettingsDep", "SchedulerDep", "CurrentUser", "get_session"]
+__all__ = [
+    "SessionDep",
+    "SettingsDep",
+    "SchedulerDep",
+    "CurrentUser",
+    "OptionalUser",
+    "get_session",
+]
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -55,7 +62,18 @@ def get_current_user(
     return user
 
 
+def get_optional_user(
+    session: Annotated[Session, Depends(get_session)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User | None:
+    """The token's user when a token is sent (a bad one is still 401), else None."""
+    if credentials is None:
+        return None
+    return get_current_user(session, credentials)
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SchedulerDep = Annotated[FSRS, Depends(get_scheduler)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]

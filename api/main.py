@@ -15,11 +15,13 @@ from typing import Any
 from fastapi import FastAPI
 
 from content import load_directory
+from content.runner import ExampleCache
 
 from . import __version__
 from .db import init_db, make_engine
 from .errors import BodySizeLimit, install_error_handlers
-from .routers import cards, health, progress, sessions, topics, users
+from .examples import ExampleRunner
+from .routers import cards, health, notes, progress, sessions, topics, users
 from .scheduler import FSRS
 from .settings import Settings
 from .sync import sync_content
@@ -52,9 +54,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.engine = engine
         app.state.sync_report = report
+        runner = ExampleRunner(
+            engine, ExampleCache(settings.example_cache_dir), settings.example_timeout_s
+        )
+        app.state.example_runner = runner
+        if settings.run_examples:
+            runner.start()
         try:
             yield
         finally:
+            runner.stop()
             engine.dispose()
 
     app = FastAPI(
@@ -63,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.fsrs = FSRS()
     install_error_handlers(app)
-    for module in (health, users, topics, cards, sessions, progress):
+    for module in (health, users, topics, cards, notes, sessions, progress):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

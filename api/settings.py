@@ -28,5 +28,12 @@ class Settings(BaseSettings):
         default=True,
         description="When false, POST /users answers 403; use `flopcards create-user`.",
     )
+    run_examples: bool = Field(
+        default=True, description="Run the notes' examples in the background after start-up."
+    )
+    example_cache_dir: Path = Field(
+        default=Path("var/cache/examples"), description="Results of example runs, by code hash."
+    )
+    example_timeout_s: float = Field(default=30.0, gt=0, le=600)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)

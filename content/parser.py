@@ -23,8 +23,8 @@ Format::
     2
     ```
 
-An answer runs until the next ``Q:`` line, a heading, or an example fence. An example belongs
-to the card directly above it.
+An answer runs until the next ``Q:`` line, a heading, or an example fence (``Q:``, ``A:`` and
+``#`` count only at the start of a line). An example belongs to the card directly above it.
 """
 
 from __future__ import annotations
@@ -185,8 +185,9 @@ def parse_note(text: str, default_topic: str | None = None) -> ParsedNote:
             i = _read_fence(lines, i, fence, current, errors)
             in_answer = False
             continue
+        # Structure is only read at column 0, so an indented line is always answer text.
         stripped = line.strip()
-        if stripped.startswith("Q:"):
+        if line.startswith("Q:"):
             question = stripped[2:].strip()
             explicit_id = None
             m = _ID_SUFFIX_RE.search(question)
@@ -207,7 +208,7 @@ def parse_note(text: str, default_topic: str | None = None) -> ParsedNote:
             current = _Draft(front=question, explicit_id=explicit_id, line=lineno)
             drafts.append(current)
             in_answer = False
-        elif stripped.startswith("A:"):
+        elif line.startswith("A:"):
             if current is None:
                 errors.append(NoteError(lineno, "'A:' without a 'Q:' before it"))
             elif current.has_answer:
@@ -216,7 +217,7 @@ def parse_note(text: str, default_topic: str | None = None) -> ParsedNote:
                 current.has_answer = True
                 current.back.append(stripped[2:].strip())
                 in_answer = True
-        elif stripped.startswith("#"):
+        elif line.startswith("#"):
             in_answer = False
         elif in_answer and current is not None:
             current.back.append(line.rstrip())

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, or_
 from sqlmodel import col, select
 
-from ..deps import SessionDep
+from ..deps import OptionalUser, SessionDep
 from ..errors import ERROR_RESPONSES
 from ..tables import CardExample, CardRow
 
@@ -60,13 +60,17 @@ def _escape_like(text: str) -> str:
 @router.get("", response_model=CardList)
 def list_cards(
     session: SessionDep,
+    user: OptionalUser,
     topic: Annotated[str | None, Query(max_length=64)] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text to find")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> CardList:
-    """Live public cards, filtered by topic and by text in question or answer."""
-    where: list[Any] = [col(CardRow.retired).is_(False), col(CardRow.owner_id).is_(None)]
+    """Live public cards (and, with a token, your imported ones), filtered by topic and text."""
+    owners: Any = col(CardRow.owner_id).is_(None)
+    if user is not None:
+        owners = or_(owners, col(CardRow.owner_id) == user.id)
+    where: list[Any] = [col(CardRow.retired).is_(False), owners]
     if topic:
         where.append(CardRow.topic == topic)
     if q:
@@ -81,7 +85,12 @@ def list_cards(
     rows = session.exec(
         select(CardRow)
         .where(*where)
-        .order_by(col(CardRow.topic), col(CardRow.position), col(CardRow.id))
+        .order_by(
+            col(CardRow.owner_id).is_not(None),
+            col(CardRow.topic),
+            col(CardRow.position),
+            col(CardRow.id),
+        )
         .offset(offset)
         .limit(limit)
     ).all()
@@ -91,10 +100,12 @@ def list_cards(
 
 
 @router.get("/{card_id}", response_model=CardDetail, responses={404: ERROR_RESPONSES[404]})
-def get_card(card_id: Annotated[str, Path(max_length=160)], session: SessionDep) -> CardDetail:
-    """One public card with its source line and its examples' real output."""
+def get_card(
+    card_id: Annotated[str, Path(max_length=160)], session: SessionDep, user: OptionalUser
+) -> CardDetail:
+    """One card (public, or your own) with its source line and its examples' real output."""
     card = session.get(CardRow, card_id)
-    if card is None or card.owner_id is not None:
+    if card is None or (card.owner_id is not None and (user is None or card.owner_id != user.id)):
         raise HTTPException(404, f"no card '{card_id}'")
     examples = session.exec(
         select(CardExample)

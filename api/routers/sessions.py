@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel, Field
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from ..db import begin_write, utcnow
 from ..deps import CurrentUser, SchedulerDep, SessionDep
@@ -24,8 +24,9 @@ from ..study import (
     new_cards,
     state_name,
 )
-from ..tables import CardRow, StudySession, TopicRow
+from ..tables import CardRow, StudySession
 from .cards import CardPublic
+from .notes import topic_exists
 
 router = APIRouter(
     prefix="/sessions",
@@ -132,9 +133,9 @@ def _public(session: Session, study: StudySession, now: datetime) -> SessionPubl
 def start_session(body: SessionCreate, user: CurrentUser, session: SessionDep) -> SessionPublic:
     """Start a study session over some topics (all when none are given)."""
     topics = sorted(set(body.topics or []))
+    assert user.id is not None
     if topics:
-        known = set(session.exec(select(TopicRow.id).where(col(TopicRow.id).in_(topics))).all())
-        unknown = [t for t in topics if t not in known]
+        unknown = [t for t in topics if not topic_exists(session, t, user.id)]
         if unknown:
             raise HTTPException(422, f"unknown topic(s): {', '.join(unknown)}")
     assert user.id is not None

@@ -1,0 +1,99 @@
+"""Background runner for the content notes' executable examples.
+
+At start-up a daemon thread runs every example of a public card that has no stored result
+for its current code, one at a time, so the first requests never wait for it. Results are
+also cached on disk by content hash (:class:`content.runner.ExampleCache`), so a restart or a
+fresh database re-uses them. Imported cards (``owner_id`` set) are never run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from content.runner import ExampleCache, outputs_match
+
+from .db import begin_write, utcnow
+from .tables import CardExample, CardRow
+
+__all__ = ["ExampleRunner"]
+
+log = logging.getLogger("flopcards")
+
+
+class ExampleRunner:
+    """Runs pending examples in a background thread until done or stopped."""
+
+    def __init__(self, engine: Engine, cache: ExampleCache, timeout_s: float = 30.0) -> None:
+        self.engine = engine
+        self.cache = cache
+        self.timeout_s = timeout_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.ran = 0
+        self.from_cache = 0
+
+    def start(self) -> None:
+        """Start the background thread."""
+        self._thread = threading.Thread(target=self._loop, name="example-runner", daemon=True)
+        self._thread.start()
+
+    def stop(self, wait_s: float = 1.0) -> None:
+        """Ask the thread to stop after the example it is running."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(wait_s)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the pending examples to be done; True when they are."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def pending(self) -> list[tuple[int, str]]:
+        """(example id, code) of public examples with no result for their current code."""
+        with Session(self.engine) as s:
+            rows = s.exec(
+                select(CardExample.id, CardExample.code)
+                .join(CardRow, col(CardRow.id) == col(CardExample.card_id))
+                .where(col(CardRow.owner_id).is_(None), col(CardExample.ran_at).is_(None))
+                .order_by(col(CardExample.id))
+            ).all()
+        return [(i, code) for i, code in rows if i is not None]
+
+    def run_pending(self) -> int:
+        """Run every pending example now, in this thread; return how many were handled."""
+        done = 0
+        for example_id, code in self.pending():
+            if self._stop.is_set():
+                break
+            result, cached = self.cache.run(code, self.timeout_s)
+            self.ran += not cached
+            self.from_cache += cached
+            with Session(self.engine) as s:
+                begin_write(s)
+                row = s.get(CardExample, example_id)
+                if row is None or row.code != code:
+                    continue  # re-synced meanwhile: the new code gets its own turn
+                row.output = result.output
+                row.ok = result.succeeded and outputs_match(result.output, row.expected_output)
+                row.duration_ms = result.duration_ms
+                row.ran_at = utcnow()
+                s.add(row)
+                s.commit()
+                if not row.ok:
+                    log.warning(
+                        "example %s of card %s drifted from its output", row.id, row.card_id
+                    )
+            done += 1
+        return done
+
+    def _loop(self) -> None:
+        try:
+            self.run_pending()
+        except Exception:  # a broken example run must never take the service down
+            log.exception("example runner stopped")
