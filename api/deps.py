@@ -63,12 +63,20 @@ def get_current_user(
 
 
 def get_optional_user(
-    session: Annotated[Session, Depends(get_session)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    request: Request, session: Annotated[Session, Depends(get_session)]
 ) -> User | None:
-    """The token's user when a token is sent (a bad one is still 401), else None."""
-    if credentials is None:
+    """The token's user when a token is sent (a bad one is still 401), else None.
+
+    Read from the header by hand rather than through the security scheme, so the OpenAPI
+    schema does not claim these public endpoints require a token.
+    """
+    header = request.headers.get("authorization")
+    if header is None:
         return None
+    scheme, _, token = header.partition(" ")
+    credentials = HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip())
+    if scheme.lower() != "bearer":
+        credentials = HTTPAuthorizationCredentials(scheme="bearer", credentials="")
     return get_current_user(session, credentials)
 
 

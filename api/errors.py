@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["install_error_handlers", "BodySizeLimit", "ERROR_RESPONSES"]
+__all__ = ["install_error_handlers", "BodySizeLimit", "ERROR_RESPONSES", "GLOBAL_RESPONSES"]
 
 log = logging.getLogger("flopcards")
 
@@ -39,9 +39,16 @@ def _detail_schema(description: str) -> dict[str, Any]:
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _detail_schema("The body could not be read (e.g. not UTF-8)"),
     401: _detail_schema("Missing or invalid bearer token"),
     404: _detail_schema("Not found (or not yours)"),
     413: _detail_schema("Request body too large"),
+}
+
+# Declared on every operation: any request can be unreadable or too large.
+GLOBAL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: ERROR_RESPONSES[400],
+    413: ERROR_RESPONSES[413],
 }
 
 

@@ -19,7 +19,7 @@ from content.runner import ExampleCache
 
 from . import __version__
 from .db import init_db, make_engine
-from .errors import BodySizeLimit, install_error_handlers
+from .errors import GLOBAL_RESPONSES, BodySizeLimit, install_error_handlers
 from .examples import ExampleRunner
 from .routers import cards, health, notes, progress, sessions, topics, users
 from .scheduler import FSRS
@@ -67,7 +67,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine.dispose()
 
     app = FastAPI(
-        title="flopcards", version=__version__, description=DESCRIPTION, lifespan=lifespan
+        title="flopcards",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        responses=GLOBAL_RESPONSES,
     )
     app.state.settings = settings
     app.state.fsrs = FSRS()
