@@ -8,6 +8,7 @@ tables and syncs the notes into it. ``api.main:app`` is created on first access 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,7 +22,7 @@ from . import __version__
 from .db import init_db, make_engine
 from .errors import GLOBAL_RESPONSES, BodySizeLimit, install_error_handlers
 from .examples import ExampleRunner
-from .routers import cards, health, notes, progress, sessions, topics, users
+from .routers import architectures, cards, health, notes, progress, sessions, topics, users
 from .scheduler import FSRS
 from .settings import Settings
 from .sync import sync_content
@@ -60,6 +61,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.example_runner = runner
         if settings.run_examples:
             runner.start()
+        if settings.warm_up:
+            # The flop counter's first use costs about a second; pay it off the request path.
+            threading.Thread(target=_warm_up, name="flop-counter-warm-up", daemon=True).start()
         try:
             yield
         finally:
@@ -76,10 +80,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.fsrs = FSRS()
     install_error_handlers(app)
-    for module in (health, users, topics, cards, notes, sessions, progress):
+    for module in (health, users, topics, cards, notes, sessions, progress, architectures):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
+
+
+def _warm_up() -> None:
+    """Import torch and pay the flop counter's first-use cost, off the request path."""
+    try:
+        from models import warm_up
+
+        seconds = warm_up()
+        log.info("flop counter warmed up in %.2f s", seconds)
+    except Exception:  # warming is an optimisation; a failure must not stop the service
+        log.exception("warm-up failed")
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,140 @@
+"""Concurrent study load on loopback (bounded: stops by itself).
+
+Starts `flopcards serve` on 127.0.0.1 over a temporary SQLite file, registers N students
+and has each run next → answer cycles for a fixed time, then reports throughput, latency
+percentiles and errors. Question items are included when the server offers them.
+
+Usage: .venv/bin/python bench/load.py [--students 50] [--seconds 30] [--questions]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_STEPS = 1_000_000  # a hard bound, whatever the duration
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(db: Path, port: int) -> subprocess.Popen:
+    env = os.environ | {
+        "FLOPCARDS_DATABASE_URL": f"sqlite:///{db}",
+        "FLOPCARDS_HOST": "127.0.0.1",
+        "FLOPCARDS_PORT": str(port),
+        "FLOPCARDS_RUN_EXAMPLES": "false",
+    }
+    exe = Path(sys.executable).with_name("flopcards")
+    proc = subprocess.Popen(
+        [str(exe), "serve"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+async def student(
+    client: httpx.AsyncClient, n: int, stop_at: float, questions: bool, stats: dict
+) -> None:
+    token = (await client.post("/users", json={"name": f"student{n}"})).json()["token"]
+    h = {"Authorization": f"Bearer {token}"}
+    body = {"size": 500, "new_limit": 500, "include_questions": questions}
+    sid = (await client.post("/sessions", json=body, headers=h)).json()["id"]
+    ratings = ["good", "easy", "hard", "again"]
+    i = 0
+    while time.monotonic() < stop_at and stats["steps"] < MAX_STEPS:
+        t0 = time.perf_counter()
+        try:
+            r = await client.get(f"/sessions/{sid}/next", headers=h)
+            item = r.json()
+            if r.status_code != 200:
+                stats["errors"].append(f"next {r.status_code}: {r.text[:100]}")
+                continue
+            if item.get("done"):
+                sid = (await client.post("/sessions", json=body, headers=h)).json()["id"]
+                continue
+            answer: dict = {"item_id": item["item_id"], "elapsed_ms": 1000}
+            if item["kind"] == "card":
+                answer["rating"] = ratings[i % 4]
+            else:
+                answer["answer"] = "42"
+            r = await client.post(f"/sessions/{sid}/answer", json=answer, headers=h)
+            if r.status_code != 200:
+                stats["errors"].append(f"answer {r.status_code}: {r.text[:100]}")
+                continue
+        except httpx.HTTPError as exc:
+            stats["errors"].append(f"{type(exc).__name__}: {exc}")
+            continue
+        stats["latency"].append((time.perf_counter() - t0) * 1000)
+        stats["steps"] += 1
+        i += 1
+
+
+async def run(students: int, seconds: float, port: int, questions: bool) -> dict:
+    stats: dict = {"steps": 0, "latency": [], "errors": []}
+    limits = httpx.Limits(max_connections=students + 5)
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", timeout=30, limits=limits
+    ) as client:
+        t0 = time.monotonic()
+        stop_at = t0 + seconds
+        await asyncio.gather(*(student(client, n, stop_at, questions, stats) for n in range(students)))
+        stats["wall"] = time.monotonic() - t0
+    return stats
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--students", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=30)
+    ap.add_argument("--questions", action="store_true", help="include generated questions")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        proc = start_server(Path(tmp) / "load.db", port)
+        try:
+            stats = asyncio.run(run(args.students, args.seconds, port, args.questions))
+        finally:
+            proc.terminate()
+            _, err = proc.communicate(timeout=30)
+        locked = err.decode(errors="replace").count("database is locked")
+    lat = stats["latency"]
+    print(f"| students | {args.students} for {stats['wall']:.1f} s |")
+    print(f"| completed study steps (next + answer) | {stats['steps']} |")
+    print(f"| throughput | {stats['steps'] / stats['wall']:.0f} steps/s |")
+    print(f"| step latency p50 / p99 | {pct(lat, 0.5):.0f} / {pct(lat, 0.99):.0f} ms |")
+    print(f"| mean latency | {statistics.mean(lat) if lat else float('nan'):.0f} ms |")
+    print(f"| errors | {len(stats['errors'])} |")
+    print(f"| 'database is locked' in server log | {locked} |")
+    for e in stats["errors"][:5]:
+        print("  error:", e)
+
+
+if __name__ == "__main__":
+    main()
