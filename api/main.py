@@ -22,7 +22,17 @@ from . import __version__
 from .db import init_db, make_engine
 from .errors import GLOBAL_RESPONSES, BodySizeLimit, install_error_handlers
 from .examples import ExampleRunner
-from .routers import architectures, cards, health, notes, progress, sessions, topics, users
+from .routers import (
+    architectures,
+    cards,
+    health,
+    notes,
+    progress,
+    questions,
+    sessions,
+    topics,
+    users,
+)
 from .scheduler import FSRS
 from .settings import Settings
 from .sync import sync_content
@@ -80,7 +90,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.fsrs = FSRS()
     install_error_handlers(app)
-    for module in (health, users, topics, cards, notes, sessions, progress, architectures):
+    for module in (
+        health,
+        users,
+        topics,
+        cards,
+        notes,
+        sessions,
+        progress,
+        questions,
+        architectures,
+    ):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

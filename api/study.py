@@ -14,6 +14,8 @@ from sqlmodel import Session, col, select
 from .scheduler import FSRS, RATINGS, STATE_NAMES, Outcome
 from .tables import CardRow, ReviewLog, ReviewState, StudySession
 
+QUESTION_PREFIX = "q:"  # a question family as a study item: "q:<family id>"
+
 __all__ = [
     "visible_cards",
     "visible_where",
@@ -23,6 +25,9 @@ __all__ = [
     "card_for_fsrs",
     "apply_review",
     "Applied",
+    "due_questions",
+    "new_families",
+    "QUESTION_PREFIX",
 ]
 
 
@@ -193,3 +198,37 @@ def state_name(state: int | None) -> str:
 def interval_days(delta: timedelta) -> float:
     """An interval in days, rounded to 4 places (minutes stay visible)."""
     return round(delta.total_seconds() / 86400, 4)
+
+
+def due_questions(
+    session: Session, user_id: int, families: list[str], now: datetime, limit: int
+) -> list[ReviewState]:
+    """Question items (one per family) whose review is due at ``now``."""
+    if not families:
+        return []
+    q = (
+        select(ReviewState)
+        .where(
+            col(ReviewState.user_id) == user_id,
+            col(ReviewState.item_id).in_([QUESTION_PREFIX + f for f in families]),
+            col(ReviewState.due) <= now,
+        )
+        .order_by(col(ReviewState.due), col(ReviewState.item_id))
+        .limit(limit)
+    )
+    return list(session.exec(q))
+
+
+def new_families(session: Session, user_id: int, families: list[str]) -> list[str]:
+    """The session's families the user has never been asked, in the given order."""
+    if not families:
+        return []
+    seen = set(
+        session.exec(
+            select(ReviewState.item_id).where(
+                col(ReviewState.user_id) == user_id,
+                col(ReviewState.item_id).in_([QUESTION_PREFIX + f for f in families]),
+            )
+        ).all()
+    )
+    return [f for f in families if QUESTION_PREFIX + f not in seen]

@@ -25,6 +25,9 @@ __all__ = [
     "ReviewState",
     "ReviewLog",
     "StudySession",
+    "QuestionInstance",
+    "QuestionAttempt",
+    "Exam",
 ]
 
 
@@ -167,6 +170,64 @@ class StudySession(SQLModel, table=True):
     size: int
     new_limit: int
     include_questions: bool = False
+    families: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     answered: int = 0
     new_seen: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_column=_dt())
+
+
+# --- generated questions -------------------------------------------------------------------
+
+
+class QuestionInstance(SQLModel, table=True):
+    """A generated question shown to a user. The variant is fixed by (family, seed,
+    difficulty), so the truth is regenerated when grading rather than stored."""
+
+    __tablename__ = "question_instance"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    family: str = Field(max_length=64)
+    seed: int
+    difficulty: int
+    session_id: int | None = Field(default=None, foreign_key="study_session.id", index=True)
+    exam_id: int | None = Field(default=None, foreign_key="exam.id", index=True)
+    position: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_dt())
+    graded_at: datetime | None = Field(default=None, sa_column=_dt(nullable=True))
+    status: str | None = Field(default=None, max_length=16)
+    score: float | None = None
+    attempts: int = 0
+
+
+class QuestionAttempt(SQLModel, table=True):
+    """One graded answer to a question (unreadable answers are not attempts and not stored)."""
+
+    __tablename__ = "question_attempt"
+    id: int | None = Field(default=None, primary_key=True)
+    question_id: int = Field(foreign_key="question_instance.id", index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    answer: str = Field(max_length=1000)
+    status: str = Field(max_length=16)
+    score: float
+    diagnosis: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_dt())
+
+
+# --- exams ---------------------------------------------------------------------------------
+
+
+class Exam(SQLModel, table=True):
+    """A seeded set of generated questions, graded only when submitted."""
+
+    __tablename__ = "exam"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    seed: int
+    request: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    time_limit_min: int | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_dt())
+    submitted_at: datetime | None = Field(default=None, sa_column=_dt(nullable=True))
+    late: bool = False
+    score: float | None = None
+    max_score: float | None = None
+    result: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))

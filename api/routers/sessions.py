@@ -5,28 +5,41 @@ answer it. Due reviews come first, then new cards up to the session's new-card l
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel, Field
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from ..db import begin_write, utcnow
 from ..deps import CurrentUser, SchedulerDep, SessionDep
 from ..errors import ERROR_RESPONSES
-from ..scheduler import format_interval
+from ..questions import (
+    families,
+    grade_and_record,
+    grade_dict,
+    public_question,
+    random_seed,
+    rating_for,
+    variant,
+)
+from ..scheduler import FSRS, format_interval
 from ..study import (
+    QUESTION_PREFIX,
     apply_review,
     card_for_fsrs,
     count_new,
     due_items,
+    due_questions,
     interval_days,
     new_cards,
+    new_families,
     state_name,
 )
-from ..tables import CardRow, StudySession
+from ..tables import CardRow, QuestionInstance, ReviewState, StudySession
 from .cards import CardPublic
 from .notes import topic_exists
+from .questions import GradePublic, QuestionPublic
 
 router = APIRouter(
     prefix="/sessions",
@@ -44,7 +57,15 @@ class SessionCreate(BaseModel):
         default=None, max_length=100, description="Topic ids; all topics when omitted."
     )
     size: int = Field(default=20, ge=1, le=500, description="Answers after which it is done.")
-    new_limit: int = Field(default=10, ge=0, le=500, description="New cards at most.")
+    new_limit: int = Field(default=10, ge=0, le=500, description="New items at most.")
+    include_questions: bool = Field(
+        default=False, description="Also schedule generated questions, one item per family."
+    )
+    families: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None,
+        max_length=200,
+        description="Question families; by default those of the session's topics.",
+    )
 
 
 class SessionPublic(BaseModel):
@@ -54,6 +75,8 @@ class SessionPublic(BaseModel):
     topics: list[str]
     size: int
     new_limit: int
+    include_questions: bool
+    families: list[str]
     answered: int
     new_seen: int
     due_now: int
@@ -74,31 +97,36 @@ class NextItem(BaseModel):
 
     done: bool = False
     item_id: str | None = None
-    kind: Literal["card"] | None = None
+    kind: Literal["card", "question"] | None = None
     state: str | None = None
     card: CardPublic | None = None
+    question: QuestionPublic | None = None
     intervals: dict[str, Interval] | None = None
 
 
 class AnswerIn(BaseModel):
-    """Body of ``POST /sessions/{id}/answer``."""
+    """Body of ``POST /sessions/{id}/answer``: a rating for a card, an answer for a question."""
 
     item_id: str = Field(min_length=1, max_length=160)
-    rating: Literal["again", "hard", "good", "easy"]
+    rating: Literal["again", "hard", "good", "easy"] | None = None
+    answer: str | None = Field(default=None, max_length=500)
     elapsed_ms: int = Field(default=0, ge=0, le=86_400_000)
 
 
 class AnswerOut(BaseModel):
-    """The schedule an answer produced."""
+    """The schedule an answer produced (and, for a question, its grade)."""
 
     item_id: str
-    rating: str
-    state: str
-    due: datetime
-    interval_days: float
-    interval: str
-    reviewed_at: datetime
-    review_id: int
+    kind: Literal["card", "question"]
+    recorded: bool
+    rating: str | None = None
+    state: str | None = None
+    due: datetime | None = None
+    interval_days: float | None = None
+    interval: str | None = None
+    reviewed_at: datetime | None = None
+    review_id: int | None = None
+    grade: GradePublic | None = None
 
 
 def _own_session(session: Session, session_id: int, user_id: int) -> StudySession:
@@ -116,6 +144,8 @@ def _public(session: Session, study: StudySession, now: datetime) -> SessionPubl
         topics=study.topics,
         size=study.size,
         new_limit=study.new_limit,
+        include_questions=study.include_questions,
+        families=study.families,
         answered=study.answered,
         new_seen=study.new_seen,
         due_now=len(due_items(session, study.user_id, topics, now, limit=10_000)),
@@ -124,23 +154,44 @@ def _public(session: Session, study: StudySession, now: datetime) -> SessionPubl
     )
 
 
+def _session_families(body: SessionCreate, topics: list[str]) -> list[str]:
+    """The question families a session schedules: the requested ones, or its topics' ones."""
+    if not body.include_questions:
+        if body.families:
+            raise HTTPException(422, "families are given only with include_questions")
+        return []
+    fams = families()
+    if body.families:
+        unknown = sorted(set(body.families) - set(fams))
+        if unknown:
+            raise HTTPException(422, f"unknown families: {', '.join(unknown)}")
+        return sorted(set(body.families))
+    return sorted(f.id for f in fams.values() if not topics or f.topic in topics)
+
+
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=SessionPublic,
-    responses={422: ERROR_RESPONSES[404] | {"description": "Unknown topic"}},
+    responses={422: ERROR_RESPONSES[404] | {"description": "Unknown topic or family"}},
 )
 def start_session(body: SessionCreate, user: CurrentUser, session: SessionDep) -> SessionPublic:
     """Start a study session over some topics (all when none are given)."""
     topics = sorted(set(body.topics or []))
     assert user.id is not None
-    if topics:
-        unknown = [t for t in topics if not topic_exists(session, t, user.id)]
-        if unknown:
-            raise HTTPException(422, f"unknown topic(s): {', '.join(unknown)}")
-    assert user.id is not None
+    unknown = [t for t in topics if not topic_exists(session, t, user.id)]
+    if unknown:
+        raise HTTPException(422, f"unknown topic(s): {', '.join(unknown)}")
+    fams = _session_families(body, topics)
     begin_write(session)
-    study = StudySession(user_id=user.id, topics=topics, size=body.size, new_limit=body.new_limit)
+    study = StudySession(
+        user_id=user.id,
+        topics=topics,
+        size=body.size,
+        new_limit=body.new_limit,
+        include_questions=body.include_questions,
+        families=fams,
+    )
     session.add(study)
     session.commit()
     return _public(session, study, utcnow())
@@ -155,46 +206,104 @@ def get_session_info(
     return _public(session, _own_session(session, session_id, user.id), utcnow())
 
 
+def _intervals(fsrs: FSRS, state: ReviewState | None, now: datetime) -> dict[str, Interval]:
+    preview = fsrs.preview(card_for_fsrs(fsrs, state, now), now)
+    return {
+        k: Interval(seconds=int(v.total_seconds()), days=interval_days(v), label=format_interval(v))
+        for k, v in preview.items()
+    }
+
+
+def _pick(session: Session, study: StudySession, user_id: int, now: datetime):
+    """The next item: the most overdue card or question, else a new one (every third new
+    item is a question family when the session has some)."""
+    topics = study.topics or None
+    due = due_items(session, user_id, topics, now, limit=1)
+    due_q = due_questions(session, user_id, study.families, now, limit=1)
+    if due and (not due_q or due[0][1].due <= due_q[0].due):
+        return "card", due[0][0], due[0][1]
+    if due_q:
+        return "question", due_q[0].item_id.removeprefix(QUESTION_PREFIX), due_q[0]
+    if study.new_seen >= study.new_limit:
+        return None
+    fresh = new_cards(session, user_id, topics, limit=1)
+    fams = new_families(session, user_id, study.families)
+    if fams and (not fresh or study.new_seen % 3 == 2):
+        return "question", fams[0], None
+    if fresh:
+        return "card", fresh[0], None
+    return None
+
+
+def _difficulty(state: ReviewState | None) -> int:
+    """Harder variants as a family matures: 1 while learning, 2 in review, 3 once stable."""
+    if state is None or state.state != 2:
+        return 1
+    return 3 if (state.stability or 0) >= 21 else 2
+
+
+def _pending(session: Session, study: StudySession, family: str) -> QuestionInstance | None:
+    return session.exec(
+        select(QuestionInstance)
+        .where(
+            QuestionInstance.session_id == study.id,
+            QuestionInstance.family == family,
+            col(QuestionInstance.graded_at).is_(None),
+        )
+        .order_by(col(QuestionInstance.id).desc())
+    ).first()
+
+
 @router.get("/{session_id}/next", response_model=NextItem, response_model_exclude_none=True)
 def next_item(
     session_id: SessionId, user: CurrentUser, session: SessionDep, fsrs: SchedulerDep
 ) -> NextItem:
-    """The next item: a due review first, then a new card while the new limit allows."""
+    """The next item: a due review first, then a new card or question while the limit allows.
+
+    A question item comes as a fresh variant of its family (the same one until answered).
+    """
     assert user.id is not None
     study = _own_session(session, session_id, user.id)
     if study.answered >= study.size:
         return NextItem(done=True)
     now = utcnow()
-    topics = study.topics or None
-    due = due_items(session, user.id, topics, now, limit=1)
-    card: CardRow | None = None
-    state = None
-    if due:
-        card, state = due[0]
-    elif study.new_seen < study.new_limit:
-        fresh = new_cards(session, user.id, topics, limit=1)
-        card = fresh[0] if fresh else None
-    if card is None:
+    picked = _pick(session, study, user.id, now)
+    if picked is None:
         return NextItem(done=True)
-    preview = fsrs.preview(card_for_fsrs(fsrs, state, now), now)
+    kind, item, state = picked
+    if kind == "card":
+        return NextItem(
+            item_id=item.id,
+            kind="card",
+            state=state_name(state.state if state else None),
+            card=CardPublic.model_validate(item, from_attributes=True),
+            intervals=_intervals(fsrs, state, now),
+        )
+    instance = _pending(session, study, item)
+    if instance is None:
+        seed, difficulty = random_seed(), _difficulty(state)
+        variant(item, seed, difficulty)  # generate before taking the write lock
+        begin_write(session)
+        instance = QuestionInstance(
+            user_id=user.id, family=item, seed=seed, difficulty=difficulty, session_id=study.id
+        )
+        session.add(instance)
+        session.commit()
+    question = variant(instance.family, instance.seed, instance.difficulty)
     return NextItem(
-        item_id=card.id,
-        kind="card",
+        item_id=QUESTION_PREFIX + item,
+        kind="question",
         state=state_name(state.state if state else None),
-        card=CardPublic.model_validate(card, from_attributes=True),
-        intervals={
-            k: Interval(
-                seconds=int(v.total_seconds()), days=interval_days(v), label=format_interval(v)
-            )
-            for k, v in preview.items()
-        },
+        question=QuestionPublic.model_validate(public_question(instance, question)),
+        intervals=_intervals(fsrs, state, now),
     )
 
 
 @router.post(
     "/{session_id}/answer",
     response_model=AnswerOut,
-    responses={409: ERROR_RESPONSES[404] | {"description": "Session is complete"}},
+    response_model_exclude_none=True,
+    responses={409: ERROR_RESPONSES[404] | {"description": "Session complete or nothing pending"}},
 )
 def answer(
     session_id: SessionId,
@@ -203,8 +312,13 @@ def answer(
     session: SessionDep,
     fsrs: SchedulerDep,
 ) -> AnswerOut:
-    """Rate an item; its new FSRS state and the review log row are written together."""
+    """Rate a card, or answer a question (graded; the grade sets the rating). The new FSRS
+    state and the review log row are written together; an unreadable answer writes nothing."""
     assert user.id is not None
+    if body.item_id.startswith(QUESTION_PREFIX):
+        return _answer_question(session_id, body, user.id, session, fsrs)
+    if body.rating is None:
+        raise HTTPException(422, "a card is answered with a rating: again, hard, good or easy")
     begin_write(session)
     study = _own_session(session, session_id, user.id)
     if study.answered >= study.size:
@@ -226,14 +340,66 @@ def answer(
         study=study,
     )
     session.commit()
+    return _out(card.id, "card", body.rating, applied, now)
+
+
+def _out(
+    item_id: str, kind: Any, rating: str, applied: Any, now: datetime, grade=None
+) -> AnswerOut:
     assert applied.log.id is not None
     return AnswerOut(
-        item_id=card.id,
-        rating=body.rating,
+        item_id=item_id,
+        kind=kind,
+        recorded=True,
+        rating=rating,
         state=state_name(applied.state.state),
         due=applied.state.due,
         interval_days=interval_days(applied.outcome.interval),
         interval=format_interval(applied.outcome.interval),
         reviewed_at=now,
         review_id=applied.log.id,
+        grade=grade,
     )
+
+
+def _answer_question(
+    session_id: int, body: AnswerIn, user_id: int, session: Session, fsrs: FSRS
+) -> AnswerOut:
+    """Grade the pending variant of a question item and schedule the family by the grade."""
+    if body.answer is None:
+        raise HTTPException(422, "a question is answered with an answer text")
+    study = _own_session(session, session_id, user_id)
+    family = body.item_id.removeprefix(QUESTION_PREFIX)
+    if family not in study.families:
+        raise HTTPException(404, f"no item '{body.item_id}' in session {session_id}")
+    instance = _pending(session, study, family)
+    if instance is None:
+        raise HTTPException(409, f"no pending question for '{body.item_id}': get it from next")
+    question = variant(instance.family, instance.seed, instance.difficulty)
+    begin_write(session)
+    session.refresh(study)
+    session.refresh(instance)
+    if study.answered >= study.size:
+        raise HTTPException(409, f"session {session_id} is complete ({study.size} answers)")
+    if instance.graded_at is not None:
+        raise HTTPException(409, f"question for '{body.item_id}' was already answered")
+    grade = grade_and_record(session, instance, question, body.answer)
+    public = GradePublic.model_validate(grade_dict(grade, question))
+    rating = rating_for(grade, body.elapsed_ms, question.expected_seconds)
+    if rating is None:  # unreadable: no attempt, no schedule change, nothing written
+        session.rollback()
+        return AnswerOut(item_id=body.item_id, kind="question", recorded=False, grade=public)
+    now = utcnow()
+    applied = apply_review(
+        session,
+        fsrs,
+        user_id=user_id,
+        item_id=body.item_id,
+        kind="question",
+        rating=rating,
+        elapsed_ms=body.elapsed_ms,
+        now=now,
+        study=study,
+    )
+    session.commit()
+    return _out(body.item_id, "question", rating, applied, now, public)

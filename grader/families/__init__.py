@@ -1,0 +1,1 @@
+"""Question families, one small module per topic; aggregated by the two modules below."""
