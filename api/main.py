@@ -25,6 +25,7 @@ from .examples import ExampleRunner
 from .routers import (
     architectures,
     cards,
+    exams,
     health,
     notes,
     progress,
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         progress,
         questions,
         architectures,
+        exams,
     ):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -14,8 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .grading import grade
-from .types import AnswerSpec, Grade, Mistake, Truth
+from .display import format_expected
+from .grading import check_truth, grade
+from .types import AnswerSpec, Grade, Mistake, Truth, _jsonable
 
 __all__ = ["Draft", "Question", "Family", "MAX_SEED", "DIFFICULTIES"]
 
@@ -52,6 +53,11 @@ class Question:
     mistakes: tuple[Mistake, ...]
     conventions: tuple[str, ...]
     expected_seconds: float
+
+    def expected(self) -> tuple[Any, str]:
+        """The truth as JSON-ready data and as a person writes it (for answer keys)."""
+        checked = check_truth(self.answer, self.truth)
+        return _jsonable(checked), format_expected(self.answer, checked)
 
     def grade(self, answer_text: str) -> Grade:
         """Grade a student's answer text against this question's truth; never raises."""
