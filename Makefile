@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 $(DEVSTAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
+	# GIFT exports are read back by gift-pegjs, the GIFT parser Moodle tools use (needs npm).
+	if command -v npm >/dev/null 2>&1; then \
+	  npm install --silent --no-audit --no-fund --prefix $(VENV)/node gift-pegjs@1.0.2; \
+	else echo "npm not found: the GIFT read-back test will be skipped"; fi
 	touch $(STAMP) $@
 
 run: $(STAMP)

@@ -92,13 +92,14 @@ def create_user(name: Annotated[str, typer.Argument(help="Display name")]) -> No
     """Create a user (even when registration is closed) and print its token once."""
     from sqlmodel import Session
 
-    from .db import init_db, make_engine
+    from .db import make_engine
+    from .migrate import upgrade
     from .routers.users import create_user as make_user
     from .settings import Settings
 
     settings = Settings()
     engine = make_engine(settings.database_url, settings.sqlite_busy_timeout_ms)
-    init_db(engine)
+    upgrade(engine)
     with Session(engine, expire_on_commit=False) as session:
         created = make_user(session, name)
     typer.echo(f"user {created.id} ({created.name}) token: {created.token}")

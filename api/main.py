@@ -19,7 +19,8 @@ from content import load_directory
 from content.runner import ExampleCache
 
 from . import __version__
-from .db import init_db, make_engine
+from .db import make_engine
+from .migrate import upgrade
 from .errors import GLOBAL_RESPONSES, BodySizeLimit, install_error_handlers
 from .examples import ExampleRunner
 from .routers import (
@@ -54,7 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url, settings.sqlite_busy_timeout_ms)
-        init_db(engine)
+        upgrade(engine)  # create or migrate the schema in place
         report = sync_content(engine, load_directory(settings.content_dir))
         log.info(
             "notes synced: %d added, %d updated, %d retired, %d unchanged, %d errors",
