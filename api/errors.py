@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -64,16 +65,30 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = jsonable_encoder(exc.errors(), custom_encoder={BaseException: str})
-        for err in errors:
-            # Echoing huge or binary inputs back helps nobody; keep errors small.
-            if isinstance(err.get("input"), str | bytes) and len(err["input"]) > 200:
-                err["input"] = err["input"][:200] + "…"
-        return JSONResponse({"detail": errors}, status_code=422)
+        return JSONResponse({"detail": [_safe(err) for err in errors]}, status_code=422)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
+def _safe(value: Any, depth: int = 0) -> Any:
+    """Make an echoed input JSON-safe and small: NaN and infinities become strings (JSON has
+    neither), long strings and deep structures are cut."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str):
+        return value if len(value) <= 200 else value[:200] + "…"
+    if depth > 5:
+        return "…"
+    if isinstance(value, dict):
+        return {str(k)[:200]: _safe(v, depth + 1) for k, v in list(value.items())[:50]}
+    if isinstance(value, list | tuple):
+        return [_safe(v, depth + 1) for v in list(value)[:50]]
+    if isinstance(value, int) and abs(value) > 10**30:
+        return "a very large integer"
+    return value
 
 
 class BodySizeLimit:

@@ -20,9 +20,9 @@ from content.runner import ExampleCache
 
 from . import __version__
 from .db import make_engine
-from .migrate import upgrade
 from .errors import GLOBAL_RESPONSES, BodySizeLimit, install_error_handlers
 from .examples import ExampleRunner
+from .migrate import upgrade
 from .routers import (
     architectures,
     cards,

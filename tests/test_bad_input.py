@@ -1,0 +1,94 @@
+"""The bad-input catalogue: each kind of hostile or broken request gets a JSON 4xx, never a
+500, and writes nothing; hostile strings are stored and returned verbatim."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from api.tables import CardRow, StudySession, User
+
+from .conftest import register
+
+JSON = {"content-type": "application/json"}
+
+
+def _count(client, table) -> int:
+    with Session(client.app.state.engine) as s:
+        return s.exec(select(func.count()).select_from(table)).one()
+
+
+def test_deeply_nested_json(client) -> None:
+    auth = register(client)
+    body = b'{"topics": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    r = client.post("/sessions", content=body, headers=auth | JSON)
+    assert r.status_code in (400, 422) and "detail" in r.json()
+    assert _count(client, StudySession) == 0
+
+
+def test_invalid_utf8(client) -> None:
+    r = client.post("/users", content=b'{"name": "\xff\xfe"}', headers=JSON)
+    assert r.status_code in (400, 422) and "detail" in r.json()
+    assert _count(client, User) == 0
+
+
+@pytest.mark.parametrize(
+    "literal", [b"NaN", b"Infinity", b"-Infinity", b"1e400", b"1" + b"0" * 400]
+)
+def test_non_finite_and_huge_numbers(client, literal) -> None:
+    auth = register(client)
+    for path, template in [
+        ("/sessions", b'{"size": %s}'),
+        ("/questions", b'{"family": "conv_params", "seed": %s}'),
+        ("/exams", b'{"count": %s}'),
+        ("/profile", b'{"input_shape": [3, %s, 8], "layers": [{"type": "relu"}]}'),
+    ]:
+        r = client.post(path, content=template % literal, headers=auth | JSON)
+        assert r.status_code == 422, (path, literal, r.text)
+        assert "detail" in r.json()
+    assert _count(client, StudySession) == 0
+
+
+def test_profile_sizes_refused_before_building(client) -> None:
+    for layer in [{"type": "conv2d", "out_channels": 10**9, "kernel_size": 3},
+                  {"type": "conv2d", "out_channels": 0, "kernel_size": 3},
+                  {"type": "conv2d", "out_channels": -1, "kernel_size": 3},
+                  {"type": "linear", "out_features": 10**12}]:  # fmt: skip
+        r = client.post("/profile", json={"input_shape": [3, 8, 8], "layers": [layer]})
+        assert r.status_code == 422 and r.json()["detail"][0]["index"] == 0, layer
+
+
+@pytest.mark.parametrize("segment", ["..", "..%2F..%2Fetc%2Fpasswd", "%00", "a%00b", "x" * 10_000])
+def test_hostile_path_segments(client, segment) -> None:
+    auth = register(client)
+    for path in [f"/cards/{segment}", f"/sessions/{segment}/next", f"/architectures/{segment}/profile",
+                 f"/topics/{segment}/cards.md", f"/exams/{segment}", f"/questions/{segment}"]:  # fmt: skip
+        r = client.get(path, headers=auth)
+        assert 400 <= r.status_code < 500, (path[:60], r.status_code)
+        if r.headers.get("content-type", "").startswith("application/json"):
+            assert "detail" in r.json()
+
+
+HOSTILE = [
+    "'); DROP TABLE user; --",
+    "<script>alert('x')</script>",
+    "Robert'); --",
+    "\u202etxt.exe",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_strings_are_stored_verbatim(client, text) -> None:
+    r = client.post("/users", json={"name": text})
+    assert r.status_code == 201 and r.json()["name"] == text
+    auth = {"Authorization": f"Bearer {r.json()['token']}"}
+    assert client.get("/users/me", headers=auth).json()["name"] == text
+    note = f"What about {text}?\n{text}\n"
+    imported = client.post("/notes/import", content=note.encode(), params={"topic": "hostile"},
+                           headers=auth | {"content-type": "text/plain"}).json()  # fmt: skip
+    assert imported["cards_added"] == 1
+    card = client.get("/cards", params={"topic": "hostile"}, headers=auth).json()["data"][0]
+    assert (card["front"], card["back"]) == (f"What about {text}?", text)
+    assert client.get("/cards", params={"q": text}).json()["count"] == 0  # searched as text
+    assert _count(client, User) == 1 and _count(client, CardRow) == 7 + 1
