@@ -1,7 +1,7 @@
 """Schema migrations with Alembic, applied at start-up.
 
-A database is upgraded in place to the newest revision. A database made before migrations
-existed (tables but no ``alembic_version``) is first stamped at the initial revision.
+A database is upgraded in place to the newest revision; an empty one is created by running
+every migration from the first.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
 __all__ = ["alembic_config", "upgrade", "current_revision", "head_revision"]
@@ -48,8 +47,4 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     cfg = alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        tables = set(inspect(conn).get_table_names())
-        if tables and "alembic_version" not in tables and "user" in tables:
-            base = ScriptDirectory.from_config(cfg).get_base()
-            command.stamp(cfg, base or "base")
         command.upgrade(cfg, revision)

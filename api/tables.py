@@ -143,7 +143,10 @@ class ReviewLog(SQLModel, table=True):
     """One answer, appended and never changed: the history a state can be rebuilt from."""
 
     __tablename__ = "review_log"
-    __table_args__ = (Index("ix_review_log_user_time", "user_id", "reviewed_at"),)
+    __table_args__ = (
+        Index("ix_review_log_user_time", "user_id", "reviewed_at"),
+        Index("ix_review_log_user_item", "user_id", "item_id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id")
     session_id: int | None = Field(default=None, foreign_key="study_session.id", index=True)
@@ -184,6 +187,7 @@ class QuestionInstance(SQLModel, table=True):
     difficulty), so the truth is regenerated when grading rather than stored."""
 
     __tablename__ = "question_instance"
+    __table_args__ = (Index("ix_question_instance_session_family", "session_id", "family"),)
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)
     family: str = Field(max_length=64)
