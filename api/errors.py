@@ -19,7 +19,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["install_error_handlers", "BodySizeLimit", "ERROR_RESPONSES", "GLOBAL_RESPONSES"]
+__all__ = [
+    "install_error_handlers",
+    "widen_validation_schema",
+    "BodySizeLimit",
+    "ERROR_RESPONSES",
+    "GLOBAL_RESPONSES",
+]
 
 log = logging.getLogger("flopcards")
 
@@ -51,6 +57,35 @@ GLOBAL_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: ERROR_RESPONSES[400],
     413: ERROR_RESPONSES[413],
 }
+
+
+def widen_validation_schema(app: FastAPI) -> None:
+    """Document that a 422's ``detail`` is either pydantic's error list or a sentence.
+
+    Semantic checks (an unknown topic, a card answered without a rating) answer 422 with a
+    message; the generated schema would otherwise claim every 422 carries a list.
+    """
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = original()
+            errors = schema.get("components", {}).get("schemas", {}).get("HTTPValidationError")
+            if errors is not None:
+                errors["properties"]["detail"] = {
+                    "title": "Detail",
+                    "anyOf": [
+                        {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/ValidationError"},
+                        },
+                        {"type": "string"},
+                    ],
+                }
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def install_error_handlers(app: FastAPI) -> None:

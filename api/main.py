@@ -20,7 +20,12 @@ from content.runner import ExampleCache
 
 from . import __version__
 from .db import make_engine
-from .errors import GLOBAL_RESPONSES, BodySizeLimit, install_error_handlers
+from .errors import (
+    GLOBAL_RESPONSES,
+    BodySizeLimit,
+    install_error_handlers,
+    widen_validation_schema,
+)
 from .examples import ExampleRunner
 from .migrate import upgrade
 from .routers import (
@@ -92,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.fsrs = FSRS()
     install_error_handlers(app)
+    widen_validation_schema(app)
     for module in (
         health,
         users,

@@ -38,7 +38,7 @@ EXCLUDED = [checks.positive_data_acceptance, checks.negative_data_rejection, che
 
 
 @schema.parametrize()
-@settings(max_examples=40, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=15, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_server_errors_and_responses_match_schema(case) -> None:
     response = case.call_and_validate(
         headers={"Authorization": f"Bearer {TOKEN}"}, excluded_checks=EXCLUDED

@@ -199,7 +199,7 @@ async def create_exam(body: ExamCreate, user: CurrentUser, session: SessionDep) 
     return _public(exam, instances)
 
 
-@router.get("/{exam_id}", response_model=ExamPublic, response_model_exclude_none=True)
+@router.get("/{exam_id}", response_model=ExamPublic)
 def get_exam(exam_id: ExamId, user: CurrentUser, session: SessionDep) -> ExamPublic:
     """Your exam; expected answers and solutions appear only after submission."""
     exam = _own(session, exam_id, user.id)
