@@ -1,0 +1,284 @@
+"""The values the grader passes around: what an answer must look like, mistakes, grades.
+
+A question family produces an ``AnswerSpec`` and a truth; ``grade`` reads the student's text
+against the spec and compares it with the truth and with the family's ``Mistake`` values.
+
+Truths and mistake values are in the base unit of the spec's dimension (bytes, params, MACs,
+FLOPs; see ``grader.units``), whatever unit the question asks in: a question "in KiB" whose
+answer is 784 KiB has truth ``802816``. Shapes are tuples of ints, choices an index or the
+choice's text, multi-part truths a mapping from part name to the part's truth.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Literal, TypeAlias
+
+from .errors import QuestionError
+from .units import BASE_UNIT, DIMENSIONS, lookup_unit
+
+__all__ = [
+    "Kind",
+    "Status",
+    "Truth",
+    "AnswerSpec",
+    "Mistake",
+    "Diagnosis",
+    "Grade",
+    "DEFAULT_RATIO_TOLERANCE",
+    "MAX_CHOICES",
+    "MAX_PARTS",
+    "choice_key",
+]
+
+Kind = Literal["number", "shape", "choice", "parts"]
+Status = Literal["correct", "partial", "incorrect", "invalid"]
+Truth: TypeAlias = "int | float | Fraction | Decimal | str | tuple[int, ...] | Mapping[str, Truth]"
+
+DEFAULT_RATIO_TOLERANCE = 0.01
+MAX_CHOICES = 26  # one letter each
+MAX_PARTS = 8
+_PART_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}", re.ASCII)
+_KINDS = ("number", "shape", "choice", "parts")
+
+
+@dataclass(frozen=True)
+class AnswerSpec:
+    """What an answer must look like and how it is compared.
+
+    - ``kind``: ``number``, ``shape``, ``choice`` or ``parts``.
+    - ``dimension`` (numbers): one of ``grader.units.DIMENSIONS``.
+    - ``unit`` (numbers): the unit the question asks in, which is also how a bare number is
+      read; defaults to the dimension's base unit (``B``, ``params``, ``MACs``...).
+    - ``tolerance``: relative tolerance; ratios default to 1%. Without one, numbers follow the
+      significant-figure rule (see ``grader.grading``).
+    - ``min_sig_figs``: how many significant figures a rounded answer needs to be correct.
+    - ``precision_credit``: the score of an answer right to the digits given but too few.
+    - ``choices`` (choice): the texts of the options, lettered a, b, c...
+    - ``batch`` (shape): whether the expected shape starts with the batch dimension.
+    - ``parts`` (parts): named sub-answers, each graded with its own spec.
+
+    The constructors ``number``, ``ratio``, ``shape``, ``choice`` and ``multi`` are the easy
+    way in. An inconsistent spec raises ``QuestionError``.
+    """
+
+    kind: Kind = "number"
+    dimension: str | None = None
+    unit: str | None = None
+    tolerance: float | None = None
+    min_sig_figs: int = 3
+    precision_credit: float = 0.5
+    choices: tuple[str, ...] | None = None
+    batch: bool = False
+    parts: tuple[tuple[str, AnswerSpec], ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in _KINDS:
+            raise QuestionError(f"unknown answer kind {self.kind!r}; known: {', '.join(_KINDS)}")
+        if not isinstance(self.min_sig_figs, int) or not 1 <= self.min_sig_figs <= 15:
+            raise QuestionError("min_sig_figs must be an integer from 1 to 15")
+        if not 0 <= self.precision_credit <= 1:
+            raise QuestionError("precision_credit must be between 0 and 1")
+        if self.kind == "number":
+            self._check_number()
+        elif self.dimension is not None or self.unit is not None or self.tolerance is not None:
+            raise QuestionError(f"a {self.kind} answer has no dimension, unit or tolerance")
+        if (self.kind == "choice") != (self.choices is not None):
+            raise QuestionError("choices are given exactly when the kind is 'choice'")
+        if self.choices is not None:
+            self._check_choices()
+        if (self.kind == "parts") != (self.parts is not None):
+            raise QuestionError("parts are given exactly when the kind is 'parts'")
+        if self.parts is not None:
+            self._check_parts()
+
+    def _check_number(self) -> None:
+        if self.dimension not in DIMENSIONS:
+            raise QuestionError(
+                f"a number needs a dimension among {', '.join(DIMENSIONS)}; got {self.dimension!r}"
+            )
+        unit_name = self.unit if self.unit is not None else BASE_UNIT[self.dimension]
+        if unit_name is not None:
+            unit = lookup_unit(unit_name)
+            if unit is None or unit.dimension != self.dimension:
+                raise QuestionError(f"unit {unit_name!r} does not measure {self.dimension}")
+            # Frozen: normalising an alias ("bytes") to the canonical name ("B") is the only write.
+            object.__setattr__(self, "unit", unit.name)
+        tol = self.tolerance
+        if tol is None and self.dimension == "ratio":
+            object.__setattr__(self, "tolerance", DEFAULT_RATIO_TOLERANCE)
+        elif tol is not None and not (isinstance(tol, int | float) and 0 <= tol < 1):
+            raise QuestionError("tolerance is a relative tolerance in [0, 1)")
+
+    def _check_choices(self) -> None:
+        choices = tuple(self.choices or ())
+        if not 2 <= len(choices) <= MAX_CHOICES:
+            raise QuestionError(f"a choice question has 2 to {MAX_CHOICES} choices")
+        if not all(isinstance(c, str) and choice_key(c) for c in choices):
+            raise QuestionError("every choice is a non-empty string")
+        if len({choice_key(c) for c in choices}) != len(choices):
+            raise QuestionError(
+                "two choices read the same once case, spaces and dashes are ignored"
+            )
+        object.__setattr__(self, "choices", choices)
+
+    def _check_parts(self) -> None:
+        parts = tuple(self.parts or ())
+        names = [name for name, _ in parts]
+        if not 1 <= len(parts) <= MAX_PARTS:
+            raise QuestionError(f"a multi-part answer has 1 to {MAX_PARTS} parts")
+        if len(set(names)) != len(names) or not all(_PART_NAME.fullmatch(n) for n in names):
+            raise QuestionError("part names are distinct lower-case identifiers")
+        if any(not isinstance(s, AnswerSpec) or s.kind == "parts" for _, s in parts):
+            raise QuestionError("each part is a non-multi-part AnswerSpec")
+        object.__setattr__(self, "parts", parts)
+
+    # -- constructors -------------------------------------------------------------------------
+
+    @classmethod
+    def number(
+        cls,
+        dimension: str,
+        unit: str | None = None,
+        *,
+        tolerance: float | None = None,
+        min_sig_figs: int = 3,
+        precision_credit: float = 0.5,
+    ) -> AnswerSpec:
+        """A number of ``dimension`` asked in ``unit`` (default: the dimension's base unit)."""
+        return cls(
+            "number",
+            dimension=dimension,
+            unit=unit,
+            tolerance=tolerance,
+            min_sig_figs=min_sig_figs,
+            precision_credit=precision_credit,
+        )
+
+    @classmethod
+    def ratio(
+        cls, tolerance: float = DEFAULT_RATIO_TOLERANCE, unit: str | None = None
+    ) -> AnswerSpec:
+        """A ratio, correct within ``tolerance`` relative error; ``unit`` may be ``%`` or ``×``."""
+        return cls("number", dimension="ratio", unit=unit, tolerance=tolerance)
+
+    @classmethod
+    def shape(cls, batch: bool = False) -> AnswerSpec:
+        """A tensor shape; ``batch`` says whether the expected shape includes the batch dim."""
+        return cls("shape", batch=batch)
+
+    @classmethod
+    def choice(cls, *choices: str) -> AnswerSpec:
+        """One of ``choices``, lettered a, b, c... in order."""
+        return cls("choice", choices=tuple(choices))
+
+    @classmethod
+    def multi(cls, parts: Mapping[str, AnswerSpec]) -> AnswerSpec:
+        """Named parts, each graded on its own; the score is their mean."""
+        return cls("parts", parts=tuple(parts.items()))
+
+    # -- views --------------------------------------------------------------------------------
+
+    @property
+    def part_specs(self) -> dict[str, AnswerSpec]:
+        """The parts by name (empty unless the kind is ``parts``)."""
+        return dict(self.parts or ())
+
+    @property
+    def relative_tolerance(self) -> Fraction | None:
+        """The tolerance as an exact fraction (``0.01`` is 1/100, not its binary float)."""
+        return None if self.tolerance is None else Fraction(repr(float(self.tolerance)))
+
+
+def choice_key(text: str) -> str:
+    """How a choice is compared: case, spaces, dashes, underscores and a final dot ignored."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return re.sub(r"[\s\-_]+", "", folded).rstrip(".")
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """The answer a known mistake gives: ``value`` in the truth's units, named by ``code``.
+
+    For a multi-part question ``value`` maps part names (some or all) to wrong values.
+    ``grader.mistakes`` has the standard codes with their messages.
+    """
+
+    code: str
+    message: str
+    value: Truth
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A mistake a wrong answer matches: its ``code``, a sentence, and the part it was in."""
+
+    code: str
+    message: str
+    part: str | None = None
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON-ready form: ``{"code", "message"}`` plus ``"part"`` for a multi-part question."""
+        out = {"code": self.code, "message": self.message}
+        if self.part is not None:
+            out["part"] = self.part
+        return out
+
+
+@dataclass(frozen=True)
+class Grade:
+    """The outcome of grading one answer.
+
+    ``status`` is ``correct``, ``partial``, ``incorrect`` or ``invalid`` (unreadable: the caller
+    must not count it as an attempt); ``score`` is in [0, 1]. ``expected`` is the truth as
+    given (base units), ``expected_display`` the way a person writes it. The caller decides
+    when to show the expected answer; ``feedback`` never gives it away.
+    """
+
+    status: Status
+    score: float
+    expected: Truth
+    expected_display: str
+    feedback: str
+    diagnosis: tuple[Diagnosis, ...] = ()
+    parts: tuple[tuple[str, Grade], ...] | None = field(default=None)
+
+    def part(self, name: str) -> Grade:
+        """The grade of part ``name`` of a multi-part answer (KeyError when there is none)."""
+        return dict(self.parts or ())[name]
+
+    @property
+    def codes(self) -> list[str]:
+        """The diagnosis codes, in order."""
+        return [d.code for d in self.diagnosis]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form; exact fractions become floats and shapes lists."""
+        out: dict[str, Any] = {
+            "status": self.status,
+            "score": self.score,
+            "expected": _jsonable(self.expected),
+            "expected_display": self.expected_display,
+            "feedback": self.feedback,
+            "diagnosis": [d.to_dict() for d in self.diagnosis],
+        }
+        if self.parts is not None:
+            out["parts"] = {name: g.to_dict() for name, g in self.parts}
+        return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Fraction):
+        return value.numerator if value.denominator == 1 else float(value)
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
