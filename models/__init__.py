@@ -1,0 +1,148 @@
+"""The truth engine: every number the service states about a network comes from here.
+
+Architectures and blocks are built on the meta device (no weights, no arithmetic) and profiled
+with torch's own flop counter; see ``docs/conventions.md`` for what each number means. This
+package never imports the API, FastAPI, ``content`` or ``grader``, and reads no settings.
+"""
+
+from models.architectures import (
+    ARCHITECTURES,
+    ArchSpec,
+    Paper,
+    architecture_names,
+    build_architecture,
+    get_spec,
+)
+from models.blocks import (
+    BasicBlock,
+    Bottleneck,
+    ChannelShuffle,
+    ConvBNReLU,
+    DenseBlock,
+    DenseLayer,
+    DepthwiseSeparable,
+    Fire,
+    GroupedConv,
+    Inception,
+    InceptionConfig,
+    InvertedResidual,
+    NaiveInception,
+    ResNeXtBlock,
+    ShuffleNetV1Unit,
+    ShuffleNetV2Unit,
+    SqueezeExcitation,
+    Transition,
+    channel_shuffle,
+)
+from models.costs import (
+    BYTE_UNITS,
+    DTYPE_BYTES,
+    bytes_in,
+    bytes_per_element,
+    conv2d_output_size,
+    dtype_name,
+    mem_access_1x1,
+    pool2d_output_size,
+)
+from models.errors import (
+    ModelsError,
+    ProfileError,
+    SpecError,
+    SpecFieldError,
+    SpecLimitError,
+    SpecShapeError,
+    UnknownArchitectureError,
+)
+from models.profiler import (
+    ALEXNET_TABLE_LAYERS,
+    LayerRow,
+    Profile,
+    alexnet_table,
+    clear_profile_cache,
+    profile,
+    profile_architecture,
+    profile_module,
+    warm_up,
+)
+from models.spec import (
+    LAYER_TYPES,
+    MAX_BATCH,
+    MAX_CHANNELS,
+    MAX_LAYER_MACS,
+    MAX_LAYERS,
+    MAX_SIDE,
+    LayerPlan,
+    build_from_spec,
+    layer_types,
+    profile_spec,
+    validate_spec,
+)
+
+__all__ = [
+    # profiling
+    "profile",
+    "profile_module",
+    "profile_architecture",
+    "clear_profile_cache",
+    "warm_up",
+    "Profile",
+    "LayerRow",
+    "alexnet_table",
+    "ALEXNET_TABLE_LAYERS",
+    # registry
+    "ARCHITECTURES",
+    "ArchSpec",
+    "Paper",
+    "architecture_names",
+    "get_spec",
+    "build_architecture",
+    # layer specs
+    "build_from_spec",
+    "validate_spec",
+    "profile_spec",
+    "LayerPlan",
+    "LAYER_TYPES",
+    "layer_types",
+    "MAX_LAYERS",
+    "MAX_CHANNELS",
+    "MAX_SIDE",
+    "MAX_BATCH",
+    "MAX_LAYER_MACS",
+    # errors
+    "ModelsError",
+    "UnknownArchitectureError",
+    "SpecError",
+    "SpecFieldError",
+    "SpecShapeError",
+    "SpecLimitError",
+    "ProfileError",
+    # closed-form helpers
+    "bytes_per_element",
+    "dtype_name",
+    "bytes_in",
+    "conv2d_output_size",
+    "pool2d_output_size",
+    "mem_access_1x1",
+    "DTYPE_BYTES",
+    "BYTE_UNITS",
+    # blocks
+    "ConvBNReLU",
+    "GroupedConv",
+    "DepthwiseSeparable",
+    "InvertedResidual",
+    "BasicBlock",
+    "Bottleneck",
+    "ResNeXtBlock",
+    "SqueezeExcitation",
+    "DenseLayer",
+    "DenseBlock",
+    "Transition",
+    "Fire",
+    "NaiveInception",
+    "Inception",
+    "InceptionConfig",
+    "ChannelShuffle",
+    "ShuffleNetV1Unit",
+    "ShuffleNetV2Unit",
+    "channel_shuffle",
+]

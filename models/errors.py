@@ -1,0 +1,71 @@
+"""Exceptions raised by ``models``.
+
+Our exception hierarchy::
+
+    * ModelsError
+      + UnknownArchitectureError   (also a LookupError)
+      + SpecError                  (also a ValueError; carries .index and .message)
+        - SpecFieldError           unknown type, unknown or missing field, wrong value type
+        - SpecShapeError           a size that is not positive, a kernel larger than its padded
+                                   input, channels not divisible by groups, shapes that don't fit
+        - SpecLimitError           over a service limit: layers, channels, input side, batch, MACs
+      + ProfileError               the forward pass on the meta device failed
+
+Callers that only need "bad input" can catch ``SpecError``; the API maps every ``SpecError`` to
+a 422 naming the offending layer.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ModelsError",
+    "UnknownArchitectureError",
+    "SpecError",
+    "SpecFieldError",
+    "SpecShapeError",
+    "SpecLimitError",
+    "ProfileError",
+]
+
+
+class ModelsError(Exception):
+    """Base class of every exception raised by ``models``."""
+
+
+class UnknownArchitectureError(ModelsError, LookupError):
+    """An architecture name that is not in the registry."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        self.known = known
+        super().__init__(f"unknown architecture {name!r}; known: {', '.join(known)}")
+
+
+class SpecError(ModelsError, ValueError):
+    """A layer spec that cannot be built; ``index`` is the layer's position, None for the spec."""
+
+    def __init__(self, index: int | None, message: str) -> None:
+        self.index = index
+        self.message = message
+        where = "spec" if index is None else f"layer {index}"
+        super().__init__(f"{where}: {message}")
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready form: ``{"index": ..., "message": ..., "kind": ...}``."""
+        return {"index": self.index, "message": self.message, "kind": type(self).__name__}
+
+
+class SpecFieldError(SpecError):
+    """Unknown layer type, unknown or missing field, or a value of the wrong type."""
+
+
+class SpecShapeError(SpecError):
+    """Sizes that are not positive or do not fit together."""
+
+
+class SpecLimitError(SpecError):
+    """A spec over one of the service's limits."""
+
+
+class ProfileError(ModelsError):
+    """The module's forward pass failed on the meta device (e.g. mismatched shapes)."""
