@@ -32,7 +32,8 @@ test: $(DEVSTAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	# The database tests run on SQLite and, where it can be started, on PostgreSQL too.
+	scripts/with-postgres.sh $(BIN)/pytest
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check --fix .

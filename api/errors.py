@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,6 +24,7 @@ __all__ = [
     "install_error_handlers",
     "widen_validation_schema",
     "BodySizeLimit",
+    "RejectNul",
     "ERROR_RESPONSES",
     "GLOBAL_RESPONSES",
 ]
@@ -102,6 +104,13 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = jsonable_encoder(exc.errors(), custom_encoder={BaseException: str})
         return JSONResponse({"detail": [_safe(err) for err in errors]}, status_code=422)
 
+    @app.exception_handler(DataError)
+    async def _data(_: Request, exc: DataError) -> JSONResponse:
+        # A value the database cannot store (PostgreSQL refuses NUL characters in text).
+        return JSONResponse(
+            {"detail": "a value cannot be stored (NUL characters are not allowed)"}, status_code=422
+        )
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
@@ -124,6 +133,41 @@ def _safe(value: Any, depth: int = 0) -> Any:
     if isinstance(value, int) and abs(value) > 10**30:
         return "a very large integer"
     return value
+
+
+class RejectNul:
+    """ASGI middleware answering 400 to a URL carrying a NUL character (``%00``).
+
+    No id, topic or search contains one, and some databases cannot even compare them.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            raw = scope.get("raw_path") or scope.get("path", "").encode()
+            query = scope.get("query_string", b"")
+            if (
+                b"%00" in raw
+                or b"\x00" in raw
+                or b"%00" in query
+                or "\x00" in scope.get("path", "")
+            ):
+                body = b'{"detail":"NUL characters are not allowed in URLs"}'
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 400,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
 
 
 class BodySizeLimit:

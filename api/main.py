@@ -11,9 +11,12 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 
 from content import load_directory
 from content.runner import ExampleCache
@@ -23,6 +26,7 @@ from .db import make_engine
 from .errors import (
     GLOBAL_RESPONSES,
     BodySizeLimit,
+    RejectNul,
     install_error_handlers,
     widen_validation_schema,
 )
@@ -47,6 +51,8 @@ from .sync import sync_content
 __all__ = ["create_app"]
 
 log = logging.getLogger("flopcards")
+
+STATIC_DIR = Path(__file__).parent / "static"  # the study page: plain files, no build step
 
 DESCRIPTION = """Study efficient CNN architectures: flashcards from markdown notes, scheduled
 with FSRS. Study and progress endpoints take `Authorization: Bearer <token>` (from `POST /users`).
@@ -112,6 +118,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RejectNul)
+    # The browser page talks to the same REST API; it stays out of the OpenAPI schema.
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html")
+
     return app
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import field_validator
 from sqlalchemy import Column, Index, UniqueConstraint
 from sqlalchemy.types import JSON
 from sqlmodel import Field, SQLModel
@@ -40,6 +41,13 @@ def _dt(nullable: bool = False, index: bool = False) -> Column:
 
 class UserBase(SQLModel):
     name: str = Field(min_length=1, max_length=100, description="Display name.")
+
+    @field_validator("name")
+    @classmethod
+    def _no_nul(cls, value: str) -> str:
+        if "\x00" in value:
+            raise ValueError("NUL characters are not allowed")
+        return value
 
 
 class User(UserBase, table=True):

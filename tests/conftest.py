@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
 
 from api.main import create_app
 from api.settings import Settings
@@ -15,10 +19,29 @@ from api.settings import Settings
 FIXTURE_NOTES = Path(__file__).parent / "fixtures" / "notes"
 
 
-@pytest.fixture
-def db_url(tmp_path: Path) -> str:
-    """A fresh SQLite file for this test."""
-    return f"sqlite:///{tmp_path / 'flopcards.db'}"
+# When FLOPCARDS_TEST_DATABASE_URL names a PostgreSQL server (scripts/with-postgres.sh
+# starts one for `make test`), every database test runs on it as well as on SQLite.
+PG_URL = os.environ.get("FLOPCARDS_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database for this test: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'flopcards.db'}"
+        return
+    assert PG_URL is not None
+    name = f"flopcards_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
 
 
 @pytest.fixture

@@ -95,6 +95,8 @@ async def import_note(
         raise HTTPException(400, f"note is not valid UTF-8 (byte {exc.start})") from exc
     if not text.strip():
         raise HTTPException(422, "note is empty")
+    if "\x00" in text:
+        raise HTTPException(422, "note contains NUL characters")
     note = _parse(text, topic, title)
     if note.topic is None:
         raise HTTPException(422, [e.__dict__ for e in note.errors])

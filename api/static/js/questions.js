@@ -1,0 +1,142 @@
+// Pieces shared by the study session and the exam: an answer field that fits the question's
+// answer spec, and the rendering of a grade (status, score, named mistakes, solution).
+
+import { formatScore, h, markdown } from "./dom.js";
+
+const LETTERS = "abcdefghijklmnopqrstuvwxyz";
+
+// What a readable answer looks like; the grader accepts more forms than these, but a hint
+// keeps a first answer from coming back "invalid".
+export function answerHint(spec) {
+  switch (spec.kind) {
+    case "number":
+      return spec.unit
+        ? `A number in ${spec.unit} (e.g. 1,234,567, 1.2e6, 73.9k; other units are converted).`
+        : "A number (e.g. 1,234, 0.25, 25%, 1/4).";
+    case "shape":
+      return spec.batch
+        ? "A shape with the batch first, e.g. (N, C, H, W) or 8x64x56x56."
+        : "A shape, e.g. (C, H, W) or 64x56x56.";
+    case "parts": {
+      const names = Object.keys(spec.parts || {});
+      const example = names.map((n) => `${n}: …`).join("; ");
+      return `One value per part, labelled: ${example}.`;
+    }
+    case "choice":
+      return "Pick one.";
+    default:
+      return "";
+  }
+}
+
+// Returns {element, value(), focus()}; a choice question gets radio buttons (answered by
+// letter, which the grader reads), anything else one text input.
+export function answerField(spec, id) {
+  const hintId = `${id}-hint`;
+  const hint = h("p", { class: "hint", id: hintId, text: answerHint(spec) });
+  if (spec.kind === "choice" && spec.choices) {
+    const radios = spec.choices.map((choice, i) =>
+      h("input", { type: "radio", name: id, id: `${id}-${i}`, value: LETTERS[i] }),
+    );
+    const element = h(
+      "fieldset",
+      { class: "choices", "aria-describedby": hintId },
+      h("legend", { text: "Your answer" }),
+      spec.choices.map((choice, i) =>
+        h("label", { for: `${id}-${i}`, class: "choice" }, radios[i], ` (${LETTERS[i]}) ${choice}`),
+      ),
+      hint,
+    );
+    return {
+      element,
+      value: () => radios.find((r) => r.checked)?.value ?? "",
+      focus: () => radios[0]?.focus(),
+      disable: (off) => radios.forEach((r) => (r.disabled = off)),
+    };
+  }
+  const input = h("input", {
+    id,
+    name: id,
+    type: "text",
+    autocomplete: "off",
+    spellcheck: "false",
+    maxlength: 500,
+    "aria-describedby": hintId,
+    class: "answer-input",
+  });
+  const element = h(
+    "div",
+    { class: "field" },
+    h("label", { for: id, text: "Your answer" }),
+    input,
+    hint,
+  );
+  return {
+    element,
+    value: () => input.value,
+    focus: () => input.focus(),
+    disable: (off) => (input.disabled = off),
+  };
+}
+
+const STATUS_TEXT = {
+  correct: "Correct",
+  partial: "Partly correct",
+  incorrect: "Incorrect",
+  invalid: "Could not read the answer",
+  unanswered: "Not answered",
+};
+
+// A grade as the API returns it: {status, score, feedback, expected_display, diagnosis,
+// solution}. The named mistakes come first after the verdict: they are the lesson.
+export function gradeView(grade, { answer } = {}) {
+  const status = grade.status;
+  const parts = [
+    h(
+      "p",
+      { class: "verdict" },
+      h("span", { class: `badge ${status}`, text: STATUS_TEXT[status] || status }),
+      " ",
+      h("span", { class: "score", text: `Score ${formatScore(grade.score)} / 1` }),
+    ),
+  ];
+  if (answer !== undefined && answer !== null) {
+    parts.push(h("p", {}, "Your answer: ", h("code", { text: answer })));
+  }
+  if (grade.feedback) parts.push(h("p", { class: "feedback", text: grade.feedback }));
+  if (grade.diagnosis && grade.diagnosis.length) {
+    parts.push(
+      h(
+        "div",
+        { class: "diagnosis" },
+        h("h3", { text: "The mistake" }),
+        h(
+          "ul",
+          {},
+          grade.diagnosis.map((d) =>
+            h(
+              "li",
+              { dataset: { code: d.code } },
+              h("strong", { text: d.code.replaceAll("_", " ") }),
+              d.part ? ` (${d.part})` : "",
+              ": ",
+              d.message,
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+  if (status !== "invalid") {
+    parts.push(
+      h("p", { class: "expected" }, "Expected: ", h("strong", { text: grade.expected_display })),
+      h(
+        "div",
+        { class: "solution" },
+        h("h3", { text: "Worked solution" }),
+        markdown(grade.solution),
+      ),
+    );
+  }
+  return h("div", { class: `grade ${status}` }, parts);
+}
