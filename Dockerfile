@@ -17,7 +17,7 @@ COPY api ./api
 COPY content ./content
 COPY models ./models
 COPY grader ./grader
-RUN pip install .
+RUN pip install ".[postgres]"
 
 RUN useradd --create-home --uid 1000 flopcards && mkdir -p /data && chown flopcards /data
 USER flopcards

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from content import DEFAULT_NOTES_DIR
@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     content_dir: Path = Field(default=DEFAULT_NOTES_DIR, description="Directory of *.md notes.")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="When set, POST /users with this bearer token works even if registration "
+        "is closed.",
+    )
     open_registration: bool = Field(
         default=True,
         description="When false, POST /users answers 403; use `flopcards create-user`.",

@@ -51,6 +51,7 @@ def make_client(db_url: str) -> Callable[..., object]:
     @contextmanager
     def _open(content_dir: Path = FIXTURE_NOTES, **overrides: object) -> Iterator[TestClient]:
         overrides.setdefault("run_examples", False)  # tests that need runs start them
+        overrides.setdefault("warm_up", False)
         settings = Settings(database_url=db_url, content_dir=content_dir, **overrides)
         with TestClient(create_app(settings)) as client:
             yield client

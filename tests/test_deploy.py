@@ -26,21 +26,24 @@ def _compose() -> dict:
 
 def _interpolate(value: str) -> str:
     """Resolve ${VAR:-default} the way compose does when VAR is unset."""
-    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(value))
+    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(value)) or None
 
 
 def test_compose_names_what_the_app_honours() -> None:
     svc = _compose()["services"]["flopcards"]
-    env = {k: _interpolate(v) for k, v in svc["environment"].items()}
+    env = {k: v for k, v in ((k, _interpolate(v)) for k, v in svc["environment"].items()) if v}
     fields = {f"FLOPCARDS_{name.upper()}" for name in Settings.model_fields}
     assert set(env) <= fields, set(env) - fields
     settings = Settings(**{k.removeprefix("FLOPCARDS_").lower(): v for k, v in env.items()})
     assert settings.port == 8000 and settings.host == "0.0.0.0"
-    assert settings.open_registration is True
+    assert settings.open_registration is False  # users come from create-user or the admin token
+    assert settings.admin_token is None
     assert svc["ports"] == [f"{settings.port}:{settings.port}"]
     volume_name, target = svc["volumes"][0].split(":")
     assert target == "/data" and volume_name in _compose()["volumes"]
     assert settings.database_url == "sqlite:////data/flopcards.db"  # the file lives in the volume
+    pg = _compose()["services"]["postgres"]
+    assert pg["profiles"] == ["postgres"] and pg["environment"]["POSTGRES_DB"] == "flopcards"
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     assert svc["command"][0] in scripts and svc["command"][1] == "serve"
     assert "/health" in " ".join(svc["healthcheck"]["test"])
@@ -60,7 +63,7 @@ def _free_port() -> int:
 def test_compose_command_serves_health_outside_a_container(tmp_path) -> None:
     svc = _compose()["services"]["flopcards"]
     port = _free_port()
-    env = {k: _interpolate(v) for k, v in svc["environment"].items()}
+    env = {k: v for k, v in ((k, _interpolate(v)) for k, v in svc["environment"].items()) if v}
     env |= {
         # /data is the container's volume; here a temporary folder stands in for it.
         "FLOPCARDS_DATABASE_URL": env["FLOPCARDS_DATABASE_URL"].replace("/data", str(tmp_path)),

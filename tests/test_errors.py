@@ -127,3 +127,26 @@ def test_blank_name_rejected(client) -> None:
     assert client.post("/users", json={"name": ""}).status_code == 422
     assert client.post("/users", json={}).status_code == 422
     assert _count(client, User) == 0
+
+
+def test_closed_registration_admits_the_admin_token(make_client) -> None:
+    admin = "a-long-admin-token-from-the-env-file-0123456789"
+    with make_client(open_registration=False, admin_token=admin) as client:
+        assert client.post("/users", json={"name": "x"}).status_code == 403
+        wrong = client.post("/users", json={"name": "x"}, headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 403
+        ok = client.post(
+            "/users", json={"name": "ada"}, headers={"Authorization": f"Bearer {admin}"}
+        )
+        assert ok.status_code == 201 and ok.json()["name"] == "ada"
+        assert _count(client, User) == 1
+
+
+def test_tokens_are_random_long_and_stored_hashed(client) -> None:
+    from api.security import hash_token
+
+    tokens = [client.post("/users", json={"name": f"u{i}"}).json()["token"] for i in range(3)]
+    assert len(set(tokens)) == 3 and all(len(t) >= 43 for t in tokens)  # 32 bytes, base64url
+    with Session(client.app.state.engine) as s:
+        stored = {u.token_hash for u in s.exec(select(User))}
+    assert stored == {hash_token(t) for t in tokens} and not stored & set(tokens)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+import hmac
+
+from fastapi import APIRouter, HTTPException, Request, status
 
 from ..db import begin_write
 from ..deps import CurrentUser, SessionDep, SettingsDep
@@ -11,6 +13,15 @@ from ..security import hash_token, new_token
 from ..tables import User, UserCreate, UserCreated, UserPublic
 
 router = APIRouter(prefix="/users", tags=["users"])
+
+
+def _is_admin(request: Request, settings) -> bool:
+    """True when the request carries the configured admin token (compared in constant time)."""
+    if settings.admin_token is None or not settings.admin_token.get_secret_value():
+        return False
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    expected = settings.admin_token.get_secret_value()
+    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip(), expected)
 
 
 def create_user(session, name: str) -> UserCreated:
@@ -31,9 +42,14 @@ def create_user(session, name: str) -> UserCreated:
     response_model=UserCreated,
     responses={403: ERROR_RESPONSES[404] | {"description": "Registration is closed"}},
 )
-def register(body: UserCreate, session: SessionDep, settings: SettingsDep) -> UserCreated:
-    """Register a user; the answer carries the bearer token, shown this once only."""
-    if not settings.open_registration:
+def register(
+    body: UserCreate, session: SessionDep, settings: SettingsDep, request: Request
+) -> UserCreated:
+    """Register a user; the answer carries the bearer token, shown this once only.
+
+    When registration is closed, only a request bearing the admin token may register.
+    """
+    if not settings.open_registration and not _is_admin(request, settings):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "registration is closed on this server")
     if not body.name.strip():
         raise HTTPException(422, "name must not be blank")
