@@ -36,8 +36,9 @@ class ExampleRunner:
         self.ran = 0
         self.from_cache = 0
 
-    def start(self) -> None:
-        """Start the background thread."""
+    def start(self, delay_s: float = 0.0) -> None:
+        """Start the background thread, after ``delay_s`` seconds."""
+        self._delay_s = delay_s
         self._thread = threading.Thread(target=self._loop, name="example-runner", daemon=True)
         self._thread.start()
 
@@ -93,6 +94,8 @@ class ExampleRunner:
         return done
 
     def _loop(self) -> None:
+        if self._stop.wait(getattr(self, "_delay_s", 0.0)):
+            return
         try:
             self.run_pending()
         except Exception:  # a broken example run must never take the service down

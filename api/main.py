@@ -82,11 +82,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine, ExampleCache(settings.example_cache_dir), settings.example_timeout_s
         )
         app.state.example_runner = runner
+        # Background work starts once the server is up: importing torch and running examples
+        # must not compete with start-up, so that /health answers within a second or two.
         if settings.run_examples:
-            runner.start()
+            runner.start(delay_s=settings.background_delay_s)
         if settings.warm_up:
             # The flop counter's first use costs about a second; pay it off the request path.
-            threading.Thread(target=_warm_up, name="flop-counter-warm-up", daemon=True).start()
+            timer = threading.Timer(settings.background_delay_s, _warm_up)
+            timer.daemon = True
+            timer.start()
         try:
             yield
         finally:
@@ -136,6 +140,13 @@ def _warm_up() -> None:
 
         seconds = warm_up()
         log.info("flop counter warmed up in %.2f s", seconds)
+        # One variant per family and level pays each family's first-use cost (imports,
+        # cached block profiles) before a student asks.
+        from grader.registry import FAMILIES
+
+        for family in FAMILIES.values():
+            for level in family.difficulties:
+                family.generate(0, level)
     except Exception:  # warming is an optimisation; a failure must not stop the service
         log.exception("warm-up failed")
 

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
         default=Path("var/cache/examples"), description="Results of example runs, by code hash."
     )
     example_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    background_delay_s: float = Field(
+        default=1.0, ge=0, le=60, description="Seconds after start-up before background work."
+    )
     warm_up: bool = Field(default=True, description="Warm the flop counter in the background.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)

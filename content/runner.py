@@ -100,25 +100,37 @@ def run_example(
         script = Path(workdir) / "example.py"
         script.write_text(_GUARD + code + "\n", encoding="utf-8")
         start = time.perf_counter()
+        proc = subprocess.Popen(
+            [python, "-I", "-X", "utf8", str(script)],
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        _lower_priority(proc.pid)
         try:
-            proc = subprocess.run(
-                [python, "-I", "-X", "utf8", str(script)],
-                cwd=workdir,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=timeout_s,
-            )
-        except subprocess.TimeoutExpired as exc:
-            out = (exc.stdout or b"").decode("utf-8", "replace")
+            stdout, stderr = proc.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            stdout, _ = proc.communicate()
             ms = int((time.perf_counter() - start) * 1000)
+            out = stdout.decode("utf-8", "replace")
             return RunResult(_clip(out + f"\n[timed out after {timeout_s:g} s]"), None, ms, True)
         ms = int((time.perf_counter() - start) * 1000)
-    out = proc.stdout.decode("utf-8", "replace")
+    out = stdout.decode("utf-8", "replace")
     if proc.returncode != 0:
-        err = proc.stderr.decode("utf-8", "replace")
+        err = stderr.decode("utf-8", "replace")
         out = out + ("\n" if out and not out.endswith("\n") else "") + err
     return RunResult(_clip(out), proc.returncode, ms)
+
+
+def _lower_priority(pid: int) -> None:
+    """Examples are background work: they must never slow the service down."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, 10)
+    except (AttributeError, OSError):  # not on this platform, or already gone
+        pass
 
 
 def _clip(text: str) -> str:

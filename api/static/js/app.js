@@ -53,7 +53,19 @@ async function route() {
     setStatus("");
   } catch (err) {
     setStatus("");
-    if (container.isConnected) showError(err);
+    if (!container.isConnected) return;
+    showError(err);
+    // Say what failed in the view too, with a way out, rather than leave it half drawn.
+    container.replaceChildren(
+      h("h1", { text: "This page could not be loaded" }),
+      h("p", { text: err instanceof Error ? err.message : String(err) }),
+      h(
+        "div",
+        { class: "row" },
+        h("button", { type: "button", text: "Try again", onclick: route }),
+        h("a", { class: "button", href: "#/study", text: "Back to study" }),
+      ),
+    );
   }
 }
 

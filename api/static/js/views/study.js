@@ -16,10 +16,10 @@ const MAX_ELAPSED_MS = 86_400_000; // the API's bound on elapsed_ms
 // --- setup -----------------------------------------------------------------------------------
 
 export async function renderSetup(root) {
-  const [topics, families] = await Promise.all([
-    api.get("/topics"),
-    api.get("/questions/families"),
-  ]);
+  const topics = await api.get("/topics");
+  // The family list costs the server a few seconds on its first call: show the form at once
+  // and fill the families in when they arrive.
+  let families = null;
   root.append(h("h1", { text: "Study" }));
 
   const topicBoxes = topics.map((t) =>
@@ -40,6 +40,10 @@ export async function renderSetup(root) {
   const chosenTopics = () => topicBoxes.filter((b) => b.checked).map((b) => b.value);
   // Offer only the families the session would draw from: those of the chosen topics.
   const renderFamilies = () => {
+    if (families === null) {
+      familyList.replaceChildren(h("p", { class: "muted", text: "Loading the question families…" }));
+      return;
+    }
     const wanted = new Set(chosenTopics());
     const kept = new Set(
       [...familyList.querySelectorAll("input:checked")].map((b) => b.value),
@@ -67,6 +71,17 @@ export async function renderSetup(root) {
     familyBox.hidden = !includeQuestions.checked;
   });
   renderFamilies();
+  api.get("/questions/families").then(
+    (list) => {
+      families = list;
+      renderFamilies();
+    },
+    (err) => {
+      familyList.replaceChildren(
+        h("p", { class: "warn", text: `The question families could not be loaded: ${err.message}` }),
+      );
+    },
+  );
 
   const setAll = (on) => () => {
     topicBoxes.forEach((b) => (b.checked = on));
