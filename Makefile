@@ -21,6 +21,11 @@ $(DEVSTAMP): pyproject.toml | $(BIN)/python
 	if command -v npm >/dev/null 2>&1; then \
 	  npm install --silent --no-audit --no-fund --prefix $(VENV)/node gift-pegjs@1.0.2; \
 	else echo "npm not found: the GIFT read-back test will be skipped"; fi
+	# The browser tests drive Debian's Chromium, never a downloaded browser; install it where apt is.
+	if command -v apt-get >/dev/null 2>&1 && ! dpkg -s chromium >/dev/null 2>&1; then \
+	  (apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium)) \
+	  || echo "chromium not installed: the browser tests will be skipped"; \
+	fi
 	touch $(STAMP) $@
 
 run: $(STAMP)

@@ -99,7 +99,9 @@ async def run(students: int, seconds: float, port: int, questions: bool) -> dict
     ) as client:
         t0 = time.monotonic()
         stop_at = t0 + seconds
-        await asyncio.gather(*(student(client, n, stop_at, questions, stats) for n in range(students)))
+        await asyncio.gather(
+            *(student(client, n, stop_at, questions, stats) for n in range(students))
+        )
         stats["wall"] = time.monotonic() - t0
     return stats
 

@@ -88,7 +88,7 @@ export const api = {
     a.click();
     a.remove();
     // Revoke later: revoking at once can cancel the download in some browsers.
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
     return filename;
   },
 };

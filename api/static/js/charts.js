@@ -46,7 +46,13 @@ function gridlines(svg, max, format, ticks) {
     const y = PAD.top + innerH - (innerH * v) / max;
     svg.append(
       s("line", { x1: PAD.left, x2: W - PAD.right, y1: y, y2: y, class: "grid" }),
-      s("text", { x: PAD.left - 4, y: y + 3, class: "axis", "text-anchor": "end", text: format(v) }),
+      s("text", {
+        x: PAD.left - 4,
+        y: y + 3,
+        class: "axis",
+        "text-anchor": "end",
+        text: format(v),
+      }),
     );
   }
 }
@@ -67,14 +73,33 @@ export function barChart(bars, { id, summary }) {
     const hgt = (innerH * b.value) / max;
     const y = PAD.top + innerH - hgt;
     svg.append(
-      s("rect", { x, y, width: barW, height: Math.max(hgt, 0), class: "bar", rx: 1.5 },
-        s("title", { text: b.title })),
+      s(
+        "rect",
+        { x, y, width: barW, height: Math.max(hgt, 0), class: "bar", rx: 1.5 },
+        s("title", { text: b.title }),
+      ),
     );
     if (bars.length <= 10 && b.value > 0) {
-      svg.append(s("text", { x: x + barW / 2, y: y - 3, class: "value", "text-anchor": "middle", text: b.value }));
+      svg.append(
+        s("text", {
+          x: x + barW / 2,
+          y: y - 3,
+          class: "value",
+          "text-anchor": "middle",
+          text: b.value,
+        }),
+      );
     }
     if (b.showLabel !== false) {
-      svg.append(s("text", { x: x + barW / 2, y: H - PAD.bottom + 13, class: "axis", "text-anchor": "middle", text: b.label }));
+      svg.append(
+        s("text", {
+          x: x + barW / 2,
+          y: H - PAD.bottom + 13,
+          class: "axis",
+          "text-anchor": "middle",
+          text: b.label,
+        }),
+      );
     }
   });
   return svg;
@@ -107,7 +132,15 @@ export function lineChart(points, { id, summary }) {
     }
     if (p.showLabel !== false) {
       const [x] = xy(i, 0);
-      svg.append(s("text", { x, y: H - PAD.bottom + 13, class: "axis", "text-anchor": "middle", text: p.label }));
+      svg.append(
+        s("text", {
+          x,
+          y: H - PAD.bottom + 13,
+          class: "axis",
+          "text-anchor": "middle",
+          text: p.label,
+        }),
+      );
     }
   });
   return svg;

@@ -109,7 +109,3 @@ export function formatScore(x) {
 export function dateTime(iso) {
   return iso ? new Date(iso).toLocaleString() : "";
 }
-
-export function labelFor(id, text) {
-  return h("label", { for: id, text });
-}

@@ -117,7 +117,7 @@ export function gradeView(grade, { answer } = {}) {
             h(
               "li",
               { dataset: { code: d.code } },
-              h("strong", { text: d.code.replaceAll("_", " ") }),
+              h("strong", { text: d.code.replace(/_/g, " ") }),
               d.part ? ` (${d.part})` : "",
               ": ",
               d.message,

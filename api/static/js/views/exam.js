@@ -17,7 +17,14 @@ export async function renderBuilder(root) {
   const boxes = topics.map((t) =>
     h("input", { type: "checkbox", id: `exam-topic-${t.id}`, value: t.id }),
   );
-  const count = h("input", { type: "number", id: "exam-count", min: 1, max: 100, value: 5, required: true });
+  const count = h("input", {
+    type: "number",
+    id: "exam-count",
+    min: 1,
+    max: 100,
+    value: 5,
+    required: true,
+  });
   const seed = h("input", {
     type: "number",
     id: "exam-seed",
@@ -42,7 +49,14 @@ export async function renderBuilder(root) {
       h(
         "div",
         { class: "checks" },
-        topics.map((t, i) => h("label", { class: "check", for: `exam-topic-${t.id}` }, boxes[i], h("span", { text: t.title }))),
+        topics.map((t, i) =>
+          h(
+            "label",
+            { class: "check", for: `exam-topic-${t.id}` },
+            boxes[i],
+            h("span", { text: t.title }),
+          ),
+        ),
       ),
     ),
     h(
@@ -56,9 +70,18 @@ export async function renderBuilder(root) {
         seed,
         h("p", { class: "hint", id: "seed-hint", text: "The same seed gives the same exam." }),
       ),
-      h("div", { class: "field" }, h("label", { for: "exam-difficulty", text: "Difficulty" }), difficulty),
+      h(
+        "div",
+        { class: "field" },
+        h("label", { for: "exam-difficulty", text: "Difficulty" }),
+        difficulty,
+      ),
     ),
-    h("div", { class: "row" }, h("button", { type: "submit", class: "primary", text: "Generate exam" })),
+    h(
+      "div",
+      { class: "row" },
+      h("button", { type: "submit", class: "primary", text: "Generate exam" }),
+    ),
   );
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -102,21 +125,41 @@ export async function renderExam(root, id) {
 }
 
 function takeForm(exam, body) {
-  const fields = exam.questions.map((q, i) => ({ q, field: answerField(q.answer, `q-${q.id}`), i }));
-  const submit = h("button", { type: "submit", class: "primary", id: "submit-exam", text: "Submit the exam" });
+  const fields = exam.questions.map((q, i) => ({
+    q,
+    field: answerField(q.answer, `q-${q.id}`),
+    i,
+  }));
+  const submit = h("button", {
+    type: "submit",
+    class: "primary",
+    id: "submit-exam",
+    text: "Submit the exam",
+  });
   const form = h(
     "form",
     { id: "take-form" },
-    h("ol", { class: "exam-questions" },
+    h(
+      "ol",
+      { class: "exam-questions" },
       fields.map(({ q, field }) =>
-        h("li", { class: "panel", dataset: { questionId: q.id } },
-          h("p", { class: "meta" }, h("span", { class: "muted", text: `${q.topic} · ${q.family}` })),
+        h(
+          "li",
+          { class: "panel", dataset: { questionId: q.id } },
+          h(
+            "p",
+            { class: "meta" },
+            h("span", { class: "muted", text: `${q.topic} · ${q.family}` }),
+          ),
           h("div", { class: "prompt" }, markdown(q.prompt)),
           field.element,
         ),
       ),
     ),
-    h("p", { class: "hint", text: "Nothing is graded before you submit, and an exam is submitted once." }),
+    h("p", {
+      class: "hint",
+      text: "Nothing is graded before you submit, and an exam is submitted once.",
+    }),
     h("div", { class: "row" }, submit),
   );
   form.addEventListener("submit", async (e) => {
@@ -151,20 +194,44 @@ function resultView(exam, result) {
     h(
       "section",
       { class: "panel score-panel" },
-      h("h2", { id: "exam-score", tabindex: -1 },
+      h(
+        "h2",
+        { id: "exam-score", tabindex: -1 },
         `Score ${formatScore(result.score)} / ${formatScore(result.max_score)}`,
         h("span", { class: "muted", text: ` (${result.percent}%)` }),
       ),
-      result.late ? h("p", { class: "warn", text: "Submitted after the time limit: scored, but flagged late." }) : null,
+      result.late
+        ? h("p", {
+            class: "warn",
+            text: "Submitted after the time limit: scored, but flagged late.",
+          })
+        : null,
       h(
         "table",
         { class: "by-topic" },
         h("caption", { text: "By topic" }),
-        h("thead", {}, h("tr", {}, h("th", { scope: "col", text: "Topic" }), h("th", { scope: "col", text: "Score" }))),
-        h("tbody", {},
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            h("th", { scope: "col", text: "Topic" }),
+            h("th", { scope: "col", text: "Score" }),
+          ),
+        ),
+        h(
+          "tbody",
+          {},
           Object.entries(result.by_topic).map(([topic, t]) =>
-            h("tr", {}, h("th", { scope: "row", text: topic }),
-              h("td", { text: `${formatScore(t.score)} / ${formatScore(t.max_score)} (${t.percent}%)` })),
+            h(
+              "tr",
+              {},
+              h("th", { scope: "row", text: topic }),
+              h("td", {
+                text: `${formatScore(t.score)} / ${formatScore(t.max_score)} (${t.percent}%)`,
+              }),
+            ),
           ),
         ),
       ),
@@ -204,7 +271,10 @@ function exportsPanel(examId) {
     "section",
     { class: "panel", id: "exports" },
     h("h2", { text: "Export" }),
-    h("p", { class: "muted", text: "For a class or a quiz tool; every export includes the answer key." }),
+    h("p", {
+      class: "muted",
+      text: "For a class or a quiz tool; every export includes the answer key.",
+    }),
     h("div", { class: "row" }, EXPORTS.map(button)),
   );
 }

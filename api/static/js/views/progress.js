@@ -6,7 +6,7 @@ import { barChart, lineChart } from "../charts.js";
 import { h, percent, showError } from "../dom.js";
 
 const HISTORY_DAYS = 30;
-const DAY_MS = 86_400_000;
+const DAY_MS = 86400000;
 
 function utcDay(date) {
   return date.toISOString().slice(0, 10);
@@ -66,7 +66,9 @@ export async function render(root) {
         "Retention",
         progress.retention === null ? "—" : percent(progress.retention, 1),
         "retention",
-        progress.retention_reviews ? `of ${progress.retention_reviews} mature reviews` : "no mature reviews yet",
+        progress.retention_reviews
+          ? `of ${progress.retention_reviews} mature reviews`
+          : "no mature reviews yet",
       ),
       stat("Streak", `${progress.streak_days} d`, "streak"),
     ),
@@ -114,11 +116,16 @@ export async function render(root) {
         days.map((d, i) => ({
           label: shortDay(d.date),
           value: d.retention,
-          title: d.retention === null ? `${d.date}: no mature reviews`
-            : `${d.date}: ${percent(d.retention, 1)} of ${d.mature} mature reviews`,
+          title:
+            d.retention === null
+              ? `${d.date}: no mature reviews`
+              : `${d.date}: ${percent(d.retention, 1)} of ${d.mature} mature reviews`,
           showLabel: label(i),
         })),
-        { id: "retention-chart", summary: `Retention on ${matureDays.length} days with mature reviews` },
+        {
+          id: "retention-chart",
+          summary: `Retention on ${matureDays.length} days with mature reviews`,
+        },
       ),
       matureDays.length
         ? "Share of reviews of items in the review stage not rated Again, per day."
@@ -151,13 +158,21 @@ function stat(name, value, id, note) {
 }
 
 function section(title, chart, caption) {
-  return h("section", { class: "panel" }, h("h2", { text: title }), chart, h("p", { class: "muted", text: caption }));
+  return h(
+    "section",
+    { class: "panel" },
+    h("h2", { text: title }),
+    chart,
+    h("p", { class: "muted", text: caption }),
+  );
 }
 
 // One stacked bar per topic: new, learning and review, as shares of the topic's cards.
 function topicBars(topics, titles) {
   const studied = (t) => t.learning + t.review;
-  const sorted = [...topics].sort((a, b) => studied(b) - studied(a) || a.topic.localeCompare(b.topic));
+  const sorted = [...topics].sort(
+    (a, b) => studied(b) - studied(a) || a.topic.localeCompare(b.topic),
+  );
   return h(
     "section",
     { class: "panel", id: "topics" },
@@ -165,9 +180,12 @@ function topicBars(topics, titles) {
     h(
       "p",
       { class: "legend" },
-      h("span", { class: "key new" }), " new ",
-      h("span", { class: "key learning" }), " learning ",
-      h("span", { class: "key review" }), " review",
+      h("span", { class: "key new" }),
+      " new ",
+      h("span", { class: "key learning" }),
+      " learning ",
+      h("span", { class: "key review" }),
+      " review",
     ),
     h(
       "ul",
@@ -183,9 +201,18 @@ function topicBars(topics, titles) {
             "div",
             { class: "topic-line" },
             h("span", { class: "topic-name", text: titles.get(t.topic) || t.topic }),
-            h("span", { class: "muted", text: `${t.new} new · ${t.learning} learning · ${t.review} review` }),
+            h("span", {
+              class: "muted",
+              text: `${t.new} new · ${t.learning} learning · ${t.review} review`,
+            }),
           ),
-          h("div", { class: "stack", "aria-hidden": "true" }, seg("new"), seg("learning"), seg("review")),
+          h(
+            "div",
+            { class: "stack", "aria-hidden": "true" },
+            seg("new"),
+            seg("learning"),
+            seg("review"),
+          ),
         );
       }),
     ),

@@ -11,7 +11,7 @@ const RATINGS = [
   { key: "3", name: "good", label: "Good" },
   { key: "4", name: "easy", label: "Easy" },
 ];
-const MAX_ELAPSED_MS = 86_400_000; // the API's bound on elapsed_ms
+const MAX_ELAPSED_MS = 86400000; // the API's bound on elapsed_ms
 
 // --- setup -----------------------------------------------------------------------------------
 
@@ -41,13 +41,13 @@ export async function renderSetup(root) {
   // Offer only the families the session would draw from: those of the chosen topics.
   const renderFamilies = () => {
     if (families === null) {
-      familyList.replaceChildren(h("p", { class: "muted", text: "Loading the question families…" }));
+      familyList.replaceChildren(
+        h("p", { class: "muted", text: "Loading the question families…" }),
+      );
       return;
     }
     const wanted = new Set(chosenTopics());
-    const kept = new Set(
-      [...familyList.querySelectorAll("input:checked")].map((b) => b.value),
-    );
+    const kept = new Set([...familyList.querySelectorAll("input:checked")].map((b) => b.value));
     familyList.replaceChildren(
       ...families
         .filter((f) => !wanted.size || wanted.has(f.topic))
@@ -78,7 +78,10 @@ export async function renderSetup(root) {
     },
     (err) => {
       familyList.replaceChildren(
-        h("p", { class: "warn", text: `The question families could not be loaded: ${err.message}` }),
+        h("p", {
+          class: "warn",
+          text: `The question families could not be loaded: ${err.message}`,
+        }),
       );
     },
   );
@@ -123,10 +126,24 @@ export async function renderSetup(root) {
     h(
       "div",
       { class: "grid2" },
-      h("div", { class: "field" }, h("label", { for: "size", text: "Answers in this session" }), size),
-      h("div", { class: "field" }, h("label", { for: "new-limit", text: "New items at most" }), newLimit),
+      h(
+        "div",
+        { class: "field" },
+        h("label", { for: "size", text: "Answers in this session" }),
+        size,
+      ),
+      h(
+        "div",
+        { class: "field" },
+        h("label", { for: "new-limit", text: "New items at most" }),
+        newLimit,
+      ),
     ),
-    h("div", { class: "row" }, h("button", { class: "primary", type: "submit", text: "Start session" })),
+    h(
+      "div",
+      { class: "row" },
+      h("button", { class: "primary", type: "submit", text: "Start session" }),
+    ),
   );
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -200,8 +217,10 @@ export async function renderSession(root, id) {
       stage.replaceChildren(doneView(answered));
       return;
     }
-    current = item.kind === "card" ? cardView(stage, id, item, onAnswered)
-      : questionView(stage, id, item, onAnswered);
+    current =
+      item.kind === "card"
+        ? cardView(stage, id, item, onAnswered)
+        : questionView(stage, id, item, onAnswered);
   }
 
   const onKey = (e) => {
@@ -241,6 +260,7 @@ function cardView(stage, sessionId, item, onAnswered) {
   let busy = false;
   // Fetch the examples at once, so they are usually there by the time the back is shown.
   const detail = api.get(`/cards/${encodeURIComponent(card.id)}`);
+  detail.catch(() => {}); // a failure is shown on reveal, not as an unhandled rejection
 
   const revealButton = h(
     "button",
@@ -359,7 +379,13 @@ function renderExamples(section, list) {
   section.replaceChildren(
     h("h3", { text: list.length === 1 ? "Example" : "Examples" }),
     ...list.map((ex, i) => {
-      const blocks = [h("pre", { class: "code", "aria-label": `Example ${i + 1} code` }, h("code", { text: ex.code }))];
+      const blocks = [
+        h(
+          "pre",
+          { class: "code", "aria-label": `Example ${i + 1} code` },
+          h("code", { text: ex.code }),
+        ),
+      ];
       if (ex.ran_at) {
         const verdict = ex.ok ? "matches the note" : "differs from the note's expected output";
         blocks.push(
@@ -367,7 +393,9 @@ function renderExamples(section, list) {
             "p",
             { class: `run ${ex.ok ? "ok" : "bad"}` },
             `Output of the run at ${dateTime(ex.ran_at)}`,
-            ex.duration_ms !== null && ex.duration_ms !== undefined ? ` (${ex.duration_ms} ms)` : "",
+            ex.duration_ms !== null && ex.duration_ms !== undefined
+              ? ` (${ex.duration_ms} ms)`
+              : "",
             `: ${verdict}`,
           ),
           h("pre", { class: "output" }, h("code", { text: ex.output ?? "" })),
@@ -380,7 +408,10 @@ function renderExamples(section, list) {
         }
       } else {
         blocks.push(
-          h("p", { class: "run pending", text: "Not run yet on this server. Expected by the note:" }),
+          h("p", {
+            class: "run pending",
+            text: "Not run yet on this server. Expected by the note:",
+          }),
           h("pre", { class: "output expected" }, h("code", { text: ex.expected_output })),
         );
       }
@@ -397,10 +428,26 @@ function questionView(stage, sessionId, item, onAnswered) {
   let graded = false;
   let busy = false;
   const field = answerField(q.answer, "answer");
-  const submit = h("button", { type: "submit", class: "primary", id: "check" }, "Check ", h("kbd", { text: "Enter" }));
+  const submit = h(
+    "button",
+    { type: "submit", class: "primary", id: "check" },
+    "Check ",
+    h("kbd", { text: "Enter" }),
+  );
   const result = h("div", { id: "grade", "aria-live": "polite" });
-  const nextButton = h("button", { type: "button", class: "primary", id: "next", text: "Next", hidden: true });
-  const form = h("form", { class: "answer-form", id: "answer-form" }, field.element, h("div", { class: "row" }, submit));
+  const nextButton = h("button", {
+    type: "button",
+    class: "primary",
+    id: "next",
+    text: "Next",
+    hidden: true,
+  });
+  const form = h(
+    "form",
+    { class: "answer-form", id: "answer-form" },
+    field.element,
+    h("div", { class: "row" }, submit),
+  );
   const view = h(
     "article",
     { class: "question panel", id: "question", dataset: { itemId: item.item_id } },
@@ -409,7 +456,10 @@ function questionView(stage, sessionId, item, onAnswered) {
       { class: "meta" },
       h("span", { class: "pill q", text: "question" }),
       ` ${q.topic} · `,
-      h("span", { class: "muted", text: `${q.family}, difficulty ${q.difficulty}, seed ${q.seed}` }),
+      h("span", {
+        class: "muted",
+        text: `${q.family}, difficulty ${q.difficulty}, seed ${q.seed}`,
+      }),
     ),
     h("div", { class: "prompt", id: "prompt" }, markdown(q.prompt)),
     form,
@@ -440,7 +490,9 @@ function questionView(stage, sessionId, item, onAnswered) {
       const parts = [gradeView(out.grade, { answer })];
       if (!out.recorded) {
         // Unreadable: nothing was recorded and the same question is still pending.
-        parts.push(h("p", { class: "warn", text: "Not recorded: change the answer and check again." }));
+        parts.push(
+          h("p", { class: "warn", text: "Not recorded: change the answer and check again." }),
+        );
         result.replaceChildren(...parts);
         field.focus();
         return;
@@ -448,7 +500,9 @@ function questionView(stage, sessionId, item, onAnswered) {
       graded = true;
       field.disable(true);
       submit.hidden = true;
-      parts.push(h("p", { class: "muted", text: `Rated ${out.rating}: due again in ${out.interval}.` }));
+      parts.push(
+        h("p", { class: "muted", text: `Rated ${out.rating}: due again in ${out.interval}.` }),
+      );
       result.replaceChildren(...parts);
       nextButton.hidden = false;
       nextButton.focus(); // Enter (or Space) moves on

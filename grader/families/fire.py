@@ -1,0 +1,346 @@
+"""SqueezeNet's fire module: its parameters and its output channels.
+
+A fire module squeezes with s1x1 1×1 filters, then expands with e1x1 1×1 and e3x3 3×3 filters
+(padding 1) whose outputs are concatenated; every convolution has a bias. Truths come from
+``models.Fire`` built on the meta device: parameters from the module, channels from a forward
+pass.
+"""
+
+from __future__ import annotations
+
+import random
+from fractions import Fraction
+from functools import lru_cache
+
+from models import Fire, build_architecture, profile_architecture
+
+from ..mistakes import FORGOT_BIAS, define
+from ..question import Draft, Family
+from ..types import AnswerSpec
+from ._block_util import (
+    CONV_BIAS_RULE,
+    EXACT_OR_ROUNDED,
+    PARAMS_RULE,
+    block_counts,
+    expected_display,
+    keep_mistakes,
+    n,
+    on_meta,
+    output_shape,
+)
+
+__all__ = ["FIRE_MODULE_PARAMS", "FIRE_OUTPUT_CHANNELS"]
+
+FIRE_FORGOT_EXPAND3X3 = define(
+    "fire_forgot_expand3x3",
+    "This leaves out the 3×3 expand branch: the squeezed map feeds both a 1×1 and a 3×3 expand "
+    "convolution, and their outputs are concatenated.",
+)
+FIRE_FORGOT_EXPAND1X1 = define(
+    "fire_forgot_expand1x1",
+    "This leaves out the 1×1 expand branch: its maps are concatenated with the 3×3 branch's.",
+)
+FIRE_FORGOT_SQUEEZE = define(
+    "fire_forgot_squeeze",
+    "This leaves out the squeeze layer: a 1×1 convolution from the input channels to s1x1.",
+)
+FIRE_3X3_AS_1X1 = define(
+    "fire_3x3_as_1x1",
+    "This counts the 3×3 expand filters as 1×1: each has 3·3·s1x1 weights, not s1x1.",
+)
+FIRE_EXPAND_FROM_INPUT = define(
+    "fire_expand_from_input",
+    "The expand filters see the s1x1 squeezed channels, not the module's input channels: that "
+    "is where the fire module saves its parameters.",
+)
+FIRE_PCT_SWAPPED = define(
+    "fire_pct_swapped",
+    "This swaps the 1×1 and 3×3 expand filters: pct3x3 is the share of 3×3 filters.",
+)
+FIRE_COUNTED_SQUEEZE = define(
+    "fire_counted_squeeze",
+    "The squeeze layer's maps are not part of the output: only the two expand outputs are "
+    "concatenated.",
+)
+FIRE_SQUEEZE_ONLY = define(
+    "fire_squeeze_only",
+    "This is the squeeze layer's width; the module outputs the concatenated expand maps.",
+)
+FIRE_META_INDEX = define(
+    "fire_meta_index",
+    "This uses the wrong index i: fire2 is module i = 0, so fireN has i = N − 2.",
+)
+
+_SPEC_PARAMS = AnswerSpec.number("params")
+_SPEC_CHANNELS = AnswerSpec.number("channels")
+_PCTS = (Fraction(1, 4), Fraction(1, 2), Fraction(3, 4))
+_SQUEEZE_RATIOS = (Fraction(1, 8), Fraction(1, 4), Fraction(1, 2), Fraction(3, 4))
+
+
+@lru_cache(maxsize=1)
+def _squeezenet_fires() -> tuple[tuple[str, str, tuple[int, int, int], int, int, int], ...]:
+    """(network, module, input (C, H, W), s1x1, e1x1, e3x3) of every fire of SqueezeNet 1.0/1.1.
+
+    Read from the real networks built on meta and their cached profiles (the input sizes).
+    """
+    out = []
+    for version in ("1_0", "1_1"):
+        arch = f"squeezenet{version}"
+        prof = profile_architecture(arch)
+        for name, m in build_architecture(arch).named_children():
+            if isinstance(m, Fire):
+                c, h, w = prof.row(f"{name}.squeeze").input_shape[1:]
+                out.append(
+                    (
+                        f"SqueezeNet {version.replace('_', '.')}",
+                        name,
+                        (c, h, w),
+                        m.squeeze.out_channels,
+                        m.expand1x1.out_channels,
+                        m.expand3x3.out_channels,
+                    )
+                )
+    return tuple(out)
+
+
+def _pct_text(p: Fraction) -> str:
+    return f"{float(p):g}"
+
+
+# -- parameters -------------------------------------------------------------------------------
+
+
+def _params_draft(rng: random.Random, difficulty: int) -> Draft:
+    """Parameters of one fire module: SqueezeNet's own (1), e1x1 = e3x3 = 4·s1x1 (2), or the
+    paper's e / pct3x3 / SR meta-parameters (3)."""
+    derive = ""
+    swapped: int | None = None
+    if difficulty == 1:
+        net, name, (c, _, _), s, e1, e3 = rng.choice(_squeezenet_fires())
+        what = (
+            f"{net}'s {name} has {c} input channels, s1x1 = {s} squeeze filters, "
+            f"e1x1 = {e1} and e3x3 = {e3} expand filters."
+        )
+        params: dict[str, object] = {
+            "architecture": "squeezenet" + net.removeprefix("SqueezeNet ").replace(".", "_"),
+            "module": name,
+            "in_channels": c,
+            "squeeze_planes": s,
+            "expand1x1_planes": e1,
+            "expand3x3_planes": e3,
+        }
+    elif difficulty == 2:
+        s = rng.choice((8, 16, 24, 32, 48, 64, 96))
+        e1 = e3 = 4 * s
+        c = 32 * rng.randint(2, 16)
+        what = (
+            f"A fire module has {c} input channels, s1x1 = {s} squeeze filters, "
+            f"e1x1 = {e1} and e3x3 = {e3} expand filters."
+        )
+        params = {
+            "in_channels": c,
+            "squeeze_planes": s,
+            "expand1x1_planes": e1,
+            "expand3x3_planes": e3,
+        }
+    else:
+        e = rng.choice((128, 192, 256, 384, 512, 768))
+        pct = rng.choice(_PCTS)
+        sr = rng.choice(_SQUEEZE_RATIOS)
+        c = 32 * rng.randint(2, 24)
+        e3 = int(pct * e)
+        e1 = e - e3
+        s = int(sr * e)
+        what = (
+            f"A fire module has {c} input channels and e = {e} expand filters in all, a share "
+            f"pct3x3 = {_pct_text(pct)} of them 3×3 (the rest 1×1), and squeeze ratio "
+            f"SR = {_pct_text(sr)} (s1x1 = SR·e)."
+        )
+        params = {
+            "in_channels": c,
+            "expand_planes": e,
+            "pct3x3": float(pct),
+            "squeeze_ratio": float(sr),
+        }
+        derive = (
+            f"s1x1 = SR·e = {_pct_text(sr)}·{e} = {s}; e3x3 = pct3x3·e = {_pct_text(pct)}·{e} "
+            f"= {e3}; e1x1 = e − e3x3 = {e1}.\n"
+        )
+        # Swapping the shares of 1×1 and 3×3 filters (a mistake: the formula will do).
+        swapped = (c * s + s) + (s * e3 + e3) + (9 * s * e1 + e1)
+    params["bias"] = True
+
+    k = block_counts(Fire, (c, s, e1, e3), ("squeeze", "expand1x1", "expand3x3"))
+    truth = k.total
+    sq, x1, x3 = (k.parts[p] for p in ("squeeze", "expand1x1", "expand3x3"))
+    w3 = x3 - e3  # the 3×3 weights, without their biases
+    prompt = (
+        f"{what} How many parameters does the module have? {CONV_BIAS_RULE} {PARAMS_RULE} "
+        f"ReLUs and the concatenation have none. {EXACT_OR_ROUNDED}"
+    )
+    solution = (
+        f"{derive}squeeze 1×1 ({c}→{s}): {c}·{s} + {s} = {n(sq)}\n"
+        f"expand1x1 ({s}→{e1}): {s}·{e1} + {e1} = {n(x1)}\n"
+        f"expand3x3 ({s}→{e3}): 3·3·{s}·{e3} + {e3} = {n(x3)}\n"
+        f"total = {n(sq)} + {n(x1)} + {n(x3)} = {expected_display(_SPEC_PARAMS, truth)}"
+    )
+    mistakes = [
+        FORGOT_BIAS.at(truth - k.biases),
+        FIRE_FORGOT_EXPAND3X3.at(truth - x3),
+        FIRE_FORGOT_SQUEEZE.at(truth - sq),
+        FIRE_3X3_AS_1X1.at(truth - w3 + w3 // 9),
+        FIRE_EXPAND_FROM_INPUT.at(sq + (c * e1 + e1) + (9 * c * e3 + e3)),
+    ]
+    if swapped is not None:
+        mistakes.append(FIRE_PCT_SWAPPED.at(swapped))
+    return Draft(
+        prompt=prompt,
+        params=params,
+        answer=_SPEC_PARAMS,
+        truth=truth,
+        solution=solution,
+        mistakes=keep_mistakes(_SPEC_PARAMS, truth, mistakes),
+        conventions=(PARAMS_RULE, CONV_BIAS_RULE),
+    )
+
+
+# -- output channels --------------------------------------------------------------------------
+
+
+def _channels_draft(rng: random.Random, difficulty: int) -> Draft:
+    """Output channels of a fire module: SqueezeNet's own (1), random widths (2), or from the
+    paper's meta-parameters e_i = base_e + incr_e·⌊i/freq⌋ (3)."""
+    derive = ""
+    wrong_index: list[int] = []
+    if difficulty == 1:
+        net, name, (c, h, w), s, e1, e3 = rng.choice(_squeezenet_fires())
+        what = (
+            f"{net}'s {name} receives a {c}×{h}×{w} input and has s1x1 = {s} squeeze filters, "
+            f"e1x1 = {e1} and e3x3 = {e3} expand filters."
+        )
+        params: dict[str, object] = {
+            "architecture": "squeezenet" + net.removeprefix("SqueezeNet ").replace(".", "_"),
+            "module": name,
+            "in_channels": c,
+            "height": h,
+            "width": w,
+            "squeeze_planes": s,
+            "expand1x1_planes": e1,
+            "expand3x3_planes": e3,
+        }
+        question = "How many channels does the module output?"
+    elif difficulty == 2:
+        s = rng.choice((8, 16, 24, 32, 48, 64, 96))
+        e1 = 16 * rng.randint(1, 24)
+        e3 = 16 * rng.randint(1, 24)
+        c = 32 * rng.randint(2, 16)
+        h = w = rng.choice((13, 14, 27, 28, 55, 56))
+        what = (
+            f"A fire module receives a {c}×{h}×{w} input and has s1x1 = {s} squeeze filters, "
+            f"e1x1 = {e1} and e3x3 = {e3} expand filters."
+        )
+        params = {
+            "in_channels": c,
+            "height": h,
+            "width": w,
+            "squeeze_planes": s,
+            "expand1x1_planes": e1,
+            "expand3x3_planes": e3,
+        }
+        question = "How many channels does the module output?"
+    else:
+        base_e = rng.choice((64, 128))
+        incr_e = rng.choice((32, 64, 128))
+        freq = rng.choice((1, 2, 3))
+        pct = rng.choice(_PCTS)
+        sr = rng.choice(_SQUEEZE_RATIOS)
+        i = rng.randint(1, 7)
+
+        def e_of(j: int) -> int:
+            return base_e + incr_e * (j // freq)
+
+        e = e_of(i)
+        c = e_of(i - 1)  # fire modules follow each other (pooling keeps the channels)
+        e3 = int(pct * e)
+        e1 = e - e3
+        s = int(sr * e)
+        h = w = rng.choice((13, 27, 55))
+        what = (
+            f"A SqueezeNet is specified by its meta-parameters base_e = {base_e}, "
+            f"incr_e = {incr_e}, freq = {freq}, pct3x3 = {_pct_text(pct)} and "
+            f"SR = {_pct_text(sr)}: fire module i (i = 0 for fire2, 1 for fire3, ...) has "
+            f"e_i = base_e + incr_e·⌊i/freq⌋ expand filters, a share pct3x3 of them 3×3 and the "
+            f"rest 1×1, and s1x1 = SR·e_i squeeze filters. fire{i + 2} receives a "
+            f"{c}×{h}×{w} input."
+        )
+        params = {
+            "base_e": base_e,
+            "incr_e": incr_e,
+            "freq": freq,
+            "pct3x3": float(pct),
+            "squeeze_ratio": float(sr),
+            "module": f"fire{i + 2}",
+            "in_channels": c,
+            "height": h,
+            "width": w,
+        }
+        question = f"How many channels does fire{i + 2} output?"
+        derive = (
+            f"fire{i + 2} is module i = {i}: e_{i} = {base_e} + {incr_e}·⌊{i}/{freq}⌋ = {e}, "
+            f"so e3x3 = {_pct_text(pct)}·{e} = {e3}, e1x1 = {e1}, s1x1 = {s}.\n"
+        )
+        # Counting fire2 as i = 1, or using the module's number as i.
+        wrong_index = [e_of(i + 1), e_of(i + 2)]
+
+    out = _fire_out_channels(c, s, e1, e3, h, w)
+    truth = out[1]
+    prompt = (
+        f"{what} The 3×3 expand convolution has padding 1, and the two expand outputs are "
+        f"concatenated along the channel dimension. {question}"
+    )
+    solution = (
+        f"{derive}The squeeze output ({s} channels) feeds both expand layers; their outputs "
+        f"({'×'.join(map(str, out))} with the batch first) are concatenated: e1x1 + e3x3 = "
+        f"{e1} + {e3} = {expected_display(_SPEC_CHANNELS, truth)}"
+    )
+    mistakes = [
+        FIRE_COUNTED_SQUEEZE.at(s + truth),
+        FIRE_FORGOT_EXPAND3X3.at(truth - e3),
+        FIRE_FORGOT_EXPAND1X1.at(truth - e1),
+        FIRE_SQUEEZE_ONLY.at(s),
+    ]
+    mistakes += [FIRE_META_INDEX.at(v) for v in wrong_index]
+    return Draft(
+        prompt=prompt,
+        params=params,
+        answer=_SPEC_CHANNELS,
+        truth=truth,
+        solution=solution,
+        mistakes=keep_mistakes(_SPEC_CHANNELS, truth, mistakes),
+        conventions=("Channels are counted after the concatenation, for one sample.",),
+    )
+
+
+@lru_cache(maxsize=1024)
+def _fire_out_channels(c: int, s: int, e1: int, e3: int, h: int, w: int) -> tuple[int, ...]:
+    """The output shape of ``Fire(c, s, e1, e3)`` on a (1, c, h, w) input, by a meta forward."""
+    return output_shape(on_meta(Fire, c, s, e1, e3), (c, h, w))
+
+
+FIRE_MODULE_PARAMS = Family(
+    id="fire_module_params",
+    topic="squeezenet",
+    title="Parameters of a SqueezeNet fire module",
+    answer_kind="number",
+    generator=_params_draft,
+    expected_seconds=120.0,
+)
+
+FIRE_OUTPUT_CHANNELS = Family(
+    id="fire_output_channels",
+    topic="squeezenet",
+    title="Output channels of a SqueezeNet fire module",
+    answer_kind="number",
+    generator=_channels_draft,
+    expected_seconds=45.0,
+)

@@ -1,0 +1,322 @@
+"""GoogLeNet's inception module (v1): output channels and parameters, naive and with 1×1
+reductions.
+
+Branches: 1×1; 1×1 reduce → 3×3; 1×1 reduce → 5×5; 3×3 max pool → 1×1 projection (the naive
+module has no reductions and passes the pooled input through). GoogLeNet predates BatchNorm:
+every convolution has a bias. Truths come from ``models.Inception`` / ``models.NaiveInception``
+built on the meta device: parameters from the module, channels from a forward pass.
+"""
+
+from __future__ import annotations
+
+import random
+from functools import lru_cache
+
+from models import (
+    Inception,
+    InceptionConfig,
+    NaiveInception,
+    build_architecture,
+    profile_architecture,
+)
+
+from ..mistakes import FORGOT_BIAS, define
+from ..question import Draft, Family
+from ..types import AnswerSpec, Mistake
+from ._block_util import (
+    CONV_BIAS_RULE,
+    EXACT_OR_ROUNDED,
+    PARAMS_RULE,
+    block_counts,
+    expected_display,
+    keep_mistakes,
+    n,
+    on_meta,
+    output_shape,
+)
+
+__all__ = ["INCEPTION_OUTPUT_CHANNELS", "INCEPTION_PARAMS"]
+
+INCEPTION_FORGOT_POOL_BRANCH = define(
+    "inception_forgot_pool_branch",
+    "This leaves out the pooling branch: its output is concatenated with the three "
+    "convolution branches.",
+)
+INCEPTION_COUNTED_REDUCTIONS = define(
+    "inception_counted_reductions",
+    "The 1×1 reductions feed the 3×3 and 5×5 convolutions; their outputs are not concatenated.",
+)
+INCEPTION_POOL_PASSTHROUGH = define(
+    "inception_pool_passthrough",
+    "With reductions, the pooled map goes through a 1×1 projection: the pool branch outputs "
+    "pool_proj channels, not the input's.",
+)
+INCEPTION_REDUCE_WIDTHS = define(
+    "inception_reduce_widths",
+    "This adds the reduction widths instead of the 3×3 and 5×5 outputs.",
+)
+INCEPTION_FORGOT_REDUCTIONS = define(
+    "inception_forgot_reductions",
+    "This leaves out the 1×1 reduction convolutions themselves: they have weights and biases too.",
+)
+INCEPTION_NO_REDUCTION = define(
+    "inception_no_reduction",
+    "This applies the 3×3 and 5×5 filters to all input channels, as the naive module does; "
+    "here they see only the reduced channels.",
+)
+INCEPTION_5X5_AS_3X3 = define(
+    "inception_5x5_as_3x3",
+    "This counts the 5×5 filters as 3×3: each has 5·5 = 25 weights per input channel.",
+)
+
+_SPEC_PARAMS = AnswerSpec.number("params")
+_SPEC_CHANNELS = AnswerSpec.number("channels")
+_SAME = "Every convolution uses 'same' padding (k // 2) and stride 1"
+_POOL = "the max pool is 3×3 with stride 1 and padding 1"
+
+
+@lru_cache(maxsize=1)
+def _googlenet_modules() -> tuple[tuple[str, InceptionConfig, int], ...]:
+    """(module name, config, input side) of GoogLeNet's nine inception modules, read from the
+    real network built on meta and its cached profile."""
+    prof = profile_architecture("googlenet")
+    out = []
+    for name, m in build_architecture("googlenet").named_children():
+        if isinstance(m, Inception):
+            out.append((name, m.cfg, prof.row(f"{name}.branch1.conv").input_shape[-1]))
+    return tuple(out)
+
+
+def _random_config(rng: random.Random) -> InceptionConfig:
+    return InceptionConfig(
+        in_channels=32 * rng.randint(4, 28),
+        ch1x1=16 * rng.randint(2, 24),
+        ch3x3red=16 * rng.randint(2, 12),
+        ch3x3=16 * rng.randint(4, 24),
+        ch5x5red=8 * rng.randint(1, 6),
+        ch5x5=16 * rng.randint(1, 8),
+        pool_proj=16 * rng.randint(1, 8),
+    )
+
+
+def _reduced_text(cfg: InceptionConfig) -> str:
+    return (
+        f"(1) a 1×1 conv with {cfg.ch1x1} filters; (2) a 1×1 conv to {cfg.ch3x3red} channels, "
+        f"then a 3×3 conv with {cfg.ch3x3} filters; (3) a 1×1 conv to {cfg.ch5x5red} channels, "
+        f"then a 5×5 conv with {cfg.ch5x5} filters; (4) a 3×3 max pool, then a 1×1 conv with "
+        f"{cfg.pool_proj} filters. {_SAME}, {_POOL}; the four branch outputs are concatenated "
+        "along the channel dimension."
+    )
+
+
+def _naive_text(c1: int, c3: int, c5: int) -> str:
+    return (
+        f"(1) a 1×1 conv with {c1} filters; (2) a 3×3 conv with {c3} filters; (3) a 5×5 conv "
+        f"with {c5} filters; (4) a 3×3 max pool; all four applied to the input directly. "
+        f"{_SAME}, {_POOL}; the four branch outputs are concatenated along the channel dimension."
+    )
+
+
+def _config_params(cfg: InceptionConfig) -> dict[str, object]:
+    return {
+        "in_channels": cfg.in_channels,
+        "ch1x1": cfg.ch1x1,
+        "ch3x3red": cfg.ch3x3red,
+        "ch3x3": cfg.ch3x3,
+        "ch5x5red": cfg.ch5x5red,
+        "ch5x5": cfg.ch5x5,
+        "pool_proj": cfg.pool_proj,
+    }
+
+
+@lru_cache(maxsize=1024)
+def _reduced_out(cfg: InceptionConfig, side: int) -> tuple[int, ...]:
+    """Output shape of the real module with reductions, by a forward pass on meta."""
+    return output_shape(on_meta(Inception, cfg), (cfg.in_channels, side, side))
+
+
+@lru_cache(maxsize=1024)
+def _naive_out(c: int, c1: int, c3: int, c5: int, side: int) -> tuple[int, ...]:
+    """Output shape of the real naive module, by a forward pass on meta."""
+    return output_shape(on_meta(NaiveInception, c, c1, c3, c5), (c, side, side))
+
+
+# -- output channels --------------------------------------------------------------------------
+
+
+def _channels_draft(rng: random.Random, difficulty: int) -> Draft:
+    """Output channels: a GoogLeNet module (1), a random one with reductions (2), a naive one
+    whose pool branch passes every input channel through (3)."""
+    mistakes: list[Mistake]
+    if difficulty in (1, 2):
+        if difficulty == 1:
+            name, cfg, side = rng.choice(_googlenet_modules())
+            who = f"GoogLeNet's {name}"
+            params: dict[str, object] = {"architecture": "googlenet", "module": name}
+        else:
+            cfg, side = _random_config(rng), rng.choice((7, 14, 28))
+            who = "An inception module"
+            params = {}
+        params |= {**_config_params(cfg), "height": side, "width": side}
+        out = _reduced_out(cfg, side)
+        truth = out[1]
+        body = f"{who} receives a {cfg.in_channels}×{side}×{side} input. Its branches: " + (
+            _reduced_text(cfg)
+        )
+        terms = f"{cfg.ch1x1} + {cfg.ch3x3} + {cfg.ch5x5} + {cfg.pool_proj}"
+        why = "The 1×1 reductions only feed the 3×3 and 5×5 convolutions, and the pool branch "
+        why += "outputs pool_proj channels after its 1×1 projection."
+        mistakes = [
+            INCEPTION_FORGOT_POOL_BRANCH.at(truth - cfg.pool_proj),
+            INCEPTION_COUNTED_REDUCTIONS.at(truth + cfg.ch3x3red + cfg.ch5x5red),
+            INCEPTION_POOL_PASSTHROUGH.at(truth - cfg.pool_proj + cfg.in_channels),
+            INCEPTION_REDUCE_WIDTHS.at(cfg.ch1x1 + cfg.ch3x3red + cfg.ch5x5red + cfg.pool_proj),
+        ]
+    else:
+        c = 32 * rng.randint(2, 16)
+        c1, c3, c5 = (16 * rng.randint(1, 16) for _ in range(3))
+        side = rng.choice((7, 14, 28, 56))
+        params = {
+            "in_channels": c,
+            "ch1x1": c1,
+            "ch3x3": c3,
+            "ch5x5": c5,
+            "height": side,
+            "width": side,
+        }
+        out = _naive_out(c, c1, c3, c5, side)
+        truth = out[1]
+        body = (
+            f"A naive inception module (no 1×1 reductions) receives a {c}×{side}×{side} input. "
+            f"Its branches: {_naive_text(c1, c3, c5)}"
+        )
+        terms = f"{c1} + {c3} + {c5} + {c}"
+        why = "The max pool keeps all its input channels, so the pool branch adds the input's "
+        why += f"{c} channels."
+        mistakes = [INCEPTION_FORGOT_POOL_BRANCH.at(truth - c)]
+    prompt = f"{body} How many channels does the module output?"
+    solution = (
+        f"{why} The output is the concatenation of the four branches ({'×'.join(map(str, out))} "
+        f"with the batch first): {terms} = {expected_display(_SPEC_CHANNELS, truth)}"
+    )
+    return Draft(
+        prompt=prompt,
+        params=params,
+        answer=_SPEC_CHANNELS,
+        truth=truth,
+        solution=solution,
+        mistakes=keep_mistakes(_SPEC_CHANNELS, truth, mistakes),
+        conventions=("Channels are counted after the concatenation, for one sample.",),
+    )
+
+
+# -- parameters -------------------------------------------------------------------------------
+
+
+def _conv_line(label: str, k: int, c_in: int, c_out: int, count: int) -> str:
+    kk = "" if k == 1 else f"{k}·{k}·"
+    return f"{label} ({c_in}→{c_out}): {kk}{c_in}·{c_out} + {c_out} = {n(count)}"
+
+
+def _params_draft(rng: random.Random, difficulty: int) -> Draft:
+    """Parameters: a naive module (1), a GoogLeNet module with reductions (2), a random module
+    with reductions (3)."""
+    if difficulty == 1:
+        c = 16 * rng.randint(4, 16)
+        c1, c3, c5 = (16 * rng.randint(1, 8) for _ in range(3))
+        k = block_counts(NaiveInception, (c, c1, c3, c5), ("branch1", "branch2", "branch3"))
+        truth = k.total
+        params: dict[str, object] = {"in_channels": c, "ch1x1": c1, "ch3x3": c3, "ch5x5": c5}
+        body = (
+            f"A naive inception module (no 1×1 reductions) receives {c} input channels. Its "
+            f"branches: {_naive_text(c1, c3, c5)}"
+        )
+        total_terms = [k.parts[b] for b in ("branch1", "branch2", "branch3")]
+        parts = [
+            _conv_line("1×1 conv", 1, c, c1, total_terms[0]),
+            _conv_line("3×3 conv", 3, c, c3, total_terms[1]),
+            _conv_line("5×5 conv", 5, c, c5, total_terms[2]),
+            "max pool: 0",
+        ]
+        w5 = total_terms[2] - c5  # the 5×5 weights, without their biases
+        mistakes = [
+            FORGOT_BIAS.at(truth - k.biases),
+            INCEPTION_5X5_AS_3X3.at(truth - w5 + w5 * 9 // 25),
+        ]
+    else:
+        if difficulty == 2:
+            name, cfg, _ = rng.choice(_googlenet_modules())
+            who = f"GoogLeNet's {name}"
+            params = {"architecture": "googlenet", "module": name}
+        else:
+            cfg = _random_config(rng)
+            who = "An inception module"
+            params = {}
+        params |= _config_params(cfg)
+        names = ("branch1", "branch2.reduce", "branch2.conv", "branch3.reduce", "branch3.conv")
+        k = block_counts(Inception, (cfg,), (*names, "branch4"))
+        truth = k.total
+        body = f"{who} receives {cfg.in_channels} input channels. Its branches: " + (
+            _reduced_text(cfg)
+        )
+        c = cfg.in_channels
+        b1, r3, k3, r5, k5 = (k.parts[p] for p in names)
+        pp = k.parts["branch4"]
+        parts = [
+            _conv_line("1×1 conv", 1, c, cfg.ch1x1, b1),
+            _conv_line("3×3 reduce (1×1)", 1, c, cfg.ch3x3red, r3),
+            _conv_line("3×3 conv", 3, cfg.ch3x3red, cfg.ch3x3, k3),
+            _conv_line("5×5 reduce (1×1)", 1, c, cfg.ch5x5red, r5),
+            _conv_line("5×5 conv", 5, cfg.ch5x5red, cfg.ch5x5, k5),
+            _conv_line("pool proj (1×1)", 1, c, cfg.pool_proj, pp),
+        ]
+        total_terms = [b1, r3, k3, r5, k5, pp]
+        # The naive module's count with the same outputs (a mistake: the formula will do).
+        naive = sum(
+            kk * kk * c * w + w for kk, w in ((1, cfg.ch1x1), (3, cfg.ch3x3), (5, cfg.ch5x5))
+        )
+        w5 = k5 - cfg.ch5x5  # the 5×5 weights, without their biases
+        mistakes = [
+            FORGOT_BIAS.at(truth - k.biases),
+            INCEPTION_FORGOT_REDUCTIONS.at(truth - r3 - r5),
+            INCEPTION_NO_REDUCTION.at(naive + pp),
+            INCEPTION_FORGOT_POOL_BRANCH.at(truth - pp),
+            INCEPTION_5X5_AS_3X3.at(truth - w5 + w5 * 9 // 25),
+        ]
+    prompt = (
+        f"{body} How many parameters does the module have? {CONV_BIAS_RULE} {PARAMS_RULE} "
+        f"Pooling, ReLUs and the concatenation have none. {EXACT_OR_ROUNDED}"
+    )
+    solution = (
+        "\n".join(parts)
+        + f"\ntotal = {' + '.join(n(t) for t in total_terms)} = "
+        + expected_display(_SPEC_PARAMS, truth)
+    )
+    return Draft(
+        prompt=prompt,
+        params=params | {"bias": True},
+        answer=_SPEC_PARAMS,
+        truth=truth,
+        solution=solution,
+        mistakes=keep_mistakes(_SPEC_PARAMS, truth, mistakes),
+        conventions=(PARAMS_RULE, CONV_BIAS_RULE),
+    )
+
+
+INCEPTION_OUTPUT_CHANNELS = Family(
+    id="inception_output_channels",
+    topic="googlenet",
+    title="Output channels of an inception module",
+    answer_kind="number",
+    generator=_channels_draft,
+    expected_seconds=60.0,
+)
+
+INCEPTION_PARAMS = Family(
+    id="inception_params",
+    topic="googlenet",
+    title="Parameters of an inception module, naive or with 1×1 reductions",
+    answer_kind="number",
+    generator=_params_draft,
+    expected_seconds=180.0,
+)

@@ -1,0 +1,429 @@
+"""The study page in a real browser: Playwright drives Debian's Chromium against the real app
+served by uvicorn in a subprocess (its own port, SQLite file and example cache).
+
+One flow covers the page end to end: register, start a session, study five cards with the
+keyboard (Space, then a digit), answer a generated question wrongly and read the named mistake
+and the worked solution, see the reviews counted on the progress page, take a two-question
+exam and download its exports, then check the layout at 360 px. Screenshots of every view go
+to the test's temporary folder.
+
+The browser tests skip only when Playwright is not importable or no Chromium is installed;
+they never download a browser.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from content import DEFAULT_NOTES_DIR
+
+try:
+    from playwright.sync_api import Browser, Page, sync_playwright
+except ImportError:  # the dev extra installs it; without it only the browser tests skip
+    sync_playwright = None
+
+ROOT = Path(__file__).resolve().parents[1]
+STATIC = ROOT / "api" / "static"
+CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Three real notes keep the background example runs short: conv-arithmetic's two examples are
+# run first (notes sync in file order), and the flow meets the first one after two cards and
+# the session's question.
+NOTES = ("conv-arithmetic.md", "grouped-conv.md", "vgg.md")
+EXAMPLE_CARDS = ("conv-arithmetic-alexnet-conv1-shape", "conv-arithmetic-bytes-per-dtype")
+
+needs_browser = pytest.mark.skipif(
+    sync_playwright is None or CHROMIUM is None,
+    reason=(
+        "playwright is not importable (pip install playwright)"
+        if sync_playwright is None
+        else "no Chromium found (apt-get install chromium); the test never downloads one"
+    ),
+)
+
+
+# --- the page is served, outside the OpenAPI schema (no browser needed) ----------------------
+
+
+def test_page_is_served_and_stays_out_of_the_schema(client) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert '<script type="module" src="/static/js/app.js">' in page.text
+    js = client.get("/static/js/app.js")
+    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    assert client.get("/static/style.css").headers["content-type"].startswith("text/css")
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "/" not in paths and not any(p.startswith("/static") for p in paths)
+    missing = client.get("/static/nope.js")
+    assert missing.status_code == 404 and "detail" in missing.json()
+
+
+def test_the_page_is_packaged() -> None:
+    """`pip install .` (the Docker image) ships only the declared package data; a page file
+    left out would be missing there, and the app would not start without the directory."""
+    with (ROOT / "pyproject.toml").open("rb") as f:
+        patterns = tomllib.load(f)["tool"]["setuptools"]["package-data"]["api"]
+    packaged = {p for pattern in patterns for p in (ROOT / "api").glob(pattern)}
+    files = {p for p in STATIC.rglob("*") if p.is_file()}
+    assert files and files <= packaged, sorted(str(p.relative_to(ROOT)) for p in files - packaged)
+
+
+def test_every_module_import_resolves() -> None:
+    """A typo in an import path would blank the page; check every relative import exists."""
+    for js in STATIC.rglob("*.js"):
+        for target in re.findall(r'^import .* from "(\.[^"]+)";$', js.read_text(), re.M):
+            assert (js.parent / target).resolve().is_file(), f"{js.name} imports {target}"
+
+
+# --- the server and the browser ---------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, token: str | None = None) -> Any:
+    request = urllib.request.Request(url)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _post(url: str, body: dict) -> Any:
+    request = urllib.request.Request(
+        url, json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+@pytest.fixture(scope="module")
+def app_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Any, Path]]:
+    """The real app under uvicorn on a free port, with its own notes, database and example
+    cache; started here, waited for in ``server`` (so Chromium can start meanwhile)."""
+    if sync_playwright is None or CHROMIUM is None:
+        pytest.skip("no browser")
+    tmp = tmp_path_factory.mktemp("server")
+    notes = tmp / "notes"
+    notes.mkdir()
+    for name in NOTES:
+        shutil.copy(DEFAULT_NOTES_DIR / name, notes / name)
+    port = _free_port()
+    env = os.environ | {
+        "FLOPCARDS_DATABASE_URL": f"sqlite:///{tmp / 'flopcards.db'}",
+        "FLOPCARDS_CONTENT_DIR": str(notes),
+        "FLOPCARDS_EXAMPLE_CACHE_DIR": str(tmp / "examples"),
+        "FLOPCARDS_RUN_EXAMPLES": "true",
+        "FLOPCARDS_WARM_UP": "false",  # its pass over every family would slow the example runs
+        "FLOPCARDS_OPEN_REGISTRATION": "true",
+    }
+    log_path = tmp / "uvicorn.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1"]
+            + ["--port", str(port), "--log-level", "warning"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield f"http://127.0.0.1:{port}", proc, log_path
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(app_process: tuple[str, Any, Path], browser: Browser) -> str:
+    """The app's base URL once it answers /health."""
+    base, proc, log_path = app_process
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            _get(f"{base}/health")
+            return base
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start:\n" + log_path.read_text()) from None
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if sync_playwright is None or CHROMIUM is None:
+        pytest.skip("no browser")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1024, "height": 900}, accept_downloads=True)
+    p = context.new_page()
+    p.set_default_timeout(20_000)
+    errors: list[str] = []
+    p.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield p
+    context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+def _no_horizontal_scroll(page: Page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, f"the page is {width} px wide at a 360 px viewport"
+
+
+def _wait_for_examples(base: str, deadline_s: float = 120) -> None:
+    """The runner fills in the examples' real output after start-up; the card view shows what
+    the API has, so wait until the cards the flow meets have been run."""
+    deadline = time.monotonic() + deadline_s
+    while True:
+        cards = [_get(f"{base}/cards/{card}") for card in EXAMPLE_CARDS]
+        if all(ex["ran_at"] for c in cards for ex in c["examples"]):
+            return
+        assert time.monotonic() < deadline, "the examples were not run in time"
+        time.sleep(0.3)
+
+
+def _wrong_conv_params(params: dict) -> str:
+    """An answer to a conv_params variant that makes a named mistake: the bias left out when
+    the layer has one, counted when it has none."""
+    k = params["kernel_size"]
+    kh, kw = (k, k) if isinstance(k, int) else k
+    weights = params["out_channels"] * params["in_channels"] // params["groups"] * kh * kw
+    return str(weights if params["bias"] else weights + params["out_channels"])
+
+
+# --- the flow ---------------------------------------------------------------------------------
+
+
+@needs_browser
+def test_study_flow_in_the_browser(server: str, page: Page, tmp_path: Path) -> None:
+    shots = tmp_path
+    page.goto(server + "/")
+    page.wait_for_url("**/#/account")
+
+    # Register: the token is shown once and kept in localStorage.
+    page.fill("#reg-name", "ada")
+    page.click("#register-form button[type=submit]")
+    token = page.locator("#new-token").input_value()
+    assert len(token) > 20
+    assert page.evaluate("localStorage.getItem('flopcards.token')") == token
+    page.screenshot(path=shots / "account.png", full_page=True)
+
+    # Pick a topic, include generated questions of one family, start.
+    page.click("text=Start studying")
+    page.check("#topic-conv-arithmetic")
+    page.check("#include-questions")
+    page.click("#families summary")
+    page.check("#family-conv_params")
+    page.fill("#size", "10")
+    page.screenshot(path=shots / "setup.png", full_page=True)
+    with page.expect_response(lambda r: r.url.endswith("/next")) as first:
+        page.click("#session-form button[type=submit]")
+    item = first.value.json()
+
+    cards = questions = 0
+    ratings = iter("32431")
+    while cards < 5:
+        assert not item.get("done"), "the session ended early"
+        if item["kind"] == "question":
+            item = _answer_question_wrongly(page, item, shots)
+            questions += 1
+            continue
+        item = _study_card(page, item, next(ratings), shots if cards == 2 else None)
+        cards += 1
+    assert questions == 1, "the session's third new item is the generated question"
+
+    # Progress: the six answers (five cards, one question) are counted.
+    progress = _get(f"{server}/progress", token)
+    page.click("nav >> text=Progress")
+    page.wait_for_selector("#stats")
+    assert page.text_content("#total-reviews") == "6" == str(progress["total_reviews"])
+    assert page.text_content("#reviewed-today") == "6"
+    assert page.locator("#forecast-chart rect.bar").count() == 7
+    assert "6 reviews in the last 30 days" in page.text_content("#reviews-chart title")
+    conv = next(t for t in progress["topics"] if t["topic"] == "conv-arithmetic")
+    assert page.text_content("[data-topic=conv-arithmetic] .muted") == (
+        f"{conv['new']} new · {conv['learning']} learning · {conv['review']} review"
+    )
+    page.screenshot(path=shots / "progress.png", full_page=True)
+
+    # An exam of two questions: generate, answer, submit, read the score, export.
+    page.click("nav >> text=Exam")
+    page.check("#exam-topic-conv-arithmetic")
+    page.fill("#exam-count", "2")
+    page.fill("#exam-seed", "4242")
+    page.click("#exam-form button[type=submit]")
+    page.wait_for_selector("#take-form")
+    questions_li = page.locator("#take-form li[data-question-id]")
+    assert questions_li.count() == 2
+    for i in range(2):
+        li = questions_li.nth(i)
+        if li.locator("input[type=radio]").count():
+            li.locator("input[type=radio]").first.check()
+        else:
+            li.locator("input.answer-input").fill("1000")
+    page.screenshot(path=shots / "exam-take.png", full_page=True)
+    with page.expect_response(lambda r: r.url.endswith("/submit")) as submitted:
+        page.click("#submit-exam")
+    result = submitted.value.json()
+    score = page.text_content("#exam-score")
+    assert score.startswith(f"Score {result['score']:g} / 2"), score
+    assert page.locator("#exam-result li[data-status]").count() == 2
+    page.screenshot(path=shots / "exam-result.png", full_page=True)
+    exam_id = re.search(r"#/exam/(\d+)$", page.url).group(1)
+    for fmt, suffix in [
+        ("moodle", "xml"),
+        ("gift", "gift.txt"),
+        ("markdown", "md"),
+        ("json", "json"),
+    ]:
+        with page.expect_download() as download:
+            page.click(f"#exports button[data-format={fmt}]")
+        assert download.value.suggested_filename == f"exam-{exam_id}.{suffix}"
+        body = Path(download.value.path()).read_text()
+        assert body.strip()
+        if fmt == "json":
+            assert len(json.loads(body)["questions"]) == 2
+
+    # 360 px: no view scrolls sideways.
+    page.set_viewport_size({"width": 360, "height": 780})
+    _no_horizontal_scroll(page)
+    page.screenshot(path=shots / "mobile-exam.png", full_page=True)
+    page.click("nav >> text=Progress")
+    page.wait_for_selector("#stats")
+    _no_horizontal_scroll(page)
+    page.screenshot(path=shots / "mobile-progress.png", full_page=True)
+    page.click("nav >> text=Study")
+    page.wait_for_selector("#session-form")
+    _no_horizontal_scroll(page)
+    page.check("#topic-conv-arithmetic")
+    page.click("#session-form button[type=submit]")
+    page.wait_for_selector("#card")
+    page.keyboard.press(" ")
+    page.wait_for_selector("#ratings")
+    _no_horizontal_scroll(page)
+    page.screenshot(path=shots / "mobile-card.png", full_page=True)
+
+
+def _study_card(page: Page, item: dict, digit: str, shots: Path | None) -> dict:
+    """Space shows the back and the examples; the digit rates; returns the next item."""
+    card = page.locator(f"#card[data-item-id='{item['item_id']}']")
+    card.wait_for()
+    assert page.locator("#card-back").is_hidden()
+    assert page.locator("#ratings").is_hidden()
+    page.keyboard.press(" ")
+    page.wait_for_selector("#card-back", state="visible")
+    for name, interval in item["intervals"].items():
+        label = page.text_content(f"button[data-rating={name}] .rate-interval")
+        assert label == interval["label"]
+    examples = _get_examples(page, item["item_id"])
+    if examples:
+        page.wait_for_selector("#examples .example")
+        shown = page.locator("#examples pre.output code")
+        for i, ex in enumerate(examples):
+            assert page.locator("#examples pre.code code").nth(i).text_content() == ex["code"]
+            assert shown.nth(i).text_content() == ex["output"]
+    if shots is not None:
+        page.screenshot(path=shots / "card.png", full_page=True)
+    with page.expect_response(lambda r: r.url.endswith("/next")) as nxt:
+        page.keyboard.press(digit)
+    return nxt.value.json()
+
+
+def _get_examples(page: Page, card_id: str) -> list[dict]:
+    # What the API says about the card, asked from the page's own origin.
+    return page.evaluate(
+        "async (id) => (await (await fetch('/cards/' + encodeURIComponent(id))).json()).examples",
+        card_id,
+    )
+
+
+def _answer_question_wrongly(page: Page, item: dict, shots: Path) -> dict:
+    """Answer a conv_params question with a named mistake; the grade, the mistake, the
+    expected answer and the worked solution appear; Enter moves on."""
+    question = item["question"]
+    assert question["family"] == "conv_params"
+    page.wait_for_selector("#question #answer")
+    page.fill("#answer", _wrong_conv_params(question["params"]))
+    with page.expect_response(lambda r: r.url.endswith("/answer")) as answered:
+        page.keyboard.press("Enter")
+    grade = answered.value.json()["grade"]
+    assert grade["status"] == "incorrect" and grade["diagnosis"], grade
+    page.wait_for_selector("#grade .diagnosis")
+    text = page.text_content("#grade")
+    assert "Incorrect" in text
+    for d in grade["diagnosis"]:
+        assert d["message"] in text
+    assert grade["expected_display"] in page.text_content("#grade .expected")
+    assert page.locator("#grade .solution").is_visible()
+    assert grade["solution"].split(" ")[0] in page.text_content("#grade .solution")
+    page.screenshot(path=shots / "question.png", full_page=True)
+    _wait_for_examples(page.url.split("/#")[0])  # the next card shows an example's output
+    with page.expect_response(lambda r: r.url.endswith("/next")) as nxt:
+        page.keyboard.press("Enter")
+    return nxt.value.json()
+
+
+@needs_browser
+def test_api_errors_are_shown_in_words(server: str, page: Page, tmp_path: Path) -> None:
+    page.goto(server + "/#/account")
+    page.fill("#signin-token", "not-a-token")
+    page.click("#signin-form button[type=submit]")
+    banner = page.locator("#error-banner")
+    banner.wait_for()
+    assert "missing or invalid bearer token" in banner.text_content()
+    assert page.evaluate("localStorage.getItem('flopcards.token')") is None
+
+    token = _post(f"{server}/users", {"name": "bob"})["token"]
+    page.evaluate("(t) => localStorage.setItem('flopcards.token', t)", token)
+    page.goto(server + "/#/exam/999999")
+    banner.wait_for()
+    assert "no exam 999999" in banner.text_content()
+    assert page.text_content("#view h1") == "This page could not be loaded"
+    page.screenshot(path=tmp_path / "error.png", full_page=True)
+    page.click("#error-close")
+    assert banner.is_hidden()
+
+    # A validation error (a list of {loc, msg}) also reads as a sentence.
+    message = page.evaluate(
+        """async () => (await import("/static/js/api.js")).api
+            .post("/sessions", {size: 0}).then(() => "accepted", (e) => e.message)"""
+    )
+    assert message.startswith("size: ") and "greater than or equal to 1" in message, message
