@@ -17,8 +17,9 @@ app = typer.Typer(help="flopcards: study efficient CNN architectures.", no_args_
 def serve(
     host: Annotated[str | None, typer.Option(help="Default: FLOPCARDS_HOST or 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(help="Default: FLOPCARDS_PORT or 8000")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=32, help="Server processes")] = 1,
 ) -> None:
-    """Serve the API with uvicorn."""
+    """Serve the API with uvicorn (several worker processes share one database)."""
     import uvicorn
 
     from .main import create_app
@@ -29,6 +30,16 @@ def serve(
         settings.host = host
     if port is not None:
         settings.port = port
+    if workers > 1:
+        # Each worker builds its own app from the same FLOPCARDS_* environment.
+        uvicorn.run(
+            "api.main:app",
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            log_level="info",
+        )
+        return
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,17 +92,39 @@ def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+# SQLite lets one writer in at a time; the others wait in SQLite's busy handler, which sleeps
+# in growing steps (up to 100 ms) and so turns contention into long tail latencies. Writers
+# of this process queue on a lock instead, held from begin_write to the transaction's end;
+# the busy handler is then only needed between processes.
+_SQLITE_WRITERS = threading.RLock()
+_HOLDS_LOCK = "flopcards_holds_write_lock"
+
+
 def begin_write(session: Session) -> None:
     """Start the session's transaction as a writer (SQLite: BEGIN IMMEDIATE).
 
     Call it before the first query of a request that will write, so concurrent writers wait
-    on the busy timeout instead of failing half-way.
+    their turn instead of failing half-way.
     """
     if session.in_transaction():
         # Earlier reads (e.g. the auth lookup) opened a deferred transaction; end it so the
         # write transaction starts with the lock. Loaded objects stay usable (no expiry).
         session.commit()
-    session.connection(execution_options={WRITE_OPTION: True})
+    bind = session.get_bind()
+    if bind.dialect.name == "sqlite" and not session.info.get(_HOLDS_LOCK):
+        _SQLITE_WRITERS.acquire()
+        session.info[_HOLDS_LOCK] = True
+    try:
+        session.connection(execution_options={WRITE_OPTION: True})
+    except BaseException:
+        session.rollback()
+        raise
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _release_writer(session: Session, transaction: Any) -> None:
+    if transaction.parent is None and session.info.pop(_HOLDS_LOCK, False):
+        _SQLITE_WRITERS.release()
 
 
 def init_db(engine: Engine) -> None:

@@ -44,6 +44,7 @@ _bearer = HTTPBearer(auto_error=False, description="The token returned by POST /
 
 
 def get_current_user(
+    request: Request,
     session: Annotated[Session, Depends(get_session)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
@@ -56,8 +57,15 @@ def get_current_user(
     if credentials is None or not credentials.credentials or len(credentials.credentials) > 256:
         raise unauthorized
     token = credentials.credentials
-    user = session.exec(select(User).where(User.token_hash == hash_token(token))).first()
-    if user is None or not token_matches(token, user.token_hash):
+    digest = hash_token(token)
+    cache = request.app.state.user_cache
+    user = cache.get(digest)
+    if user is None:
+        user = session.exec(select(User).where(User.token_hash == digest)).first()
+        if user is None:
+            raise unauthorized
+        cache.put(digest, user)
+    if not token_matches(token, user.token_hash):
         raise unauthorized
     return user
 
@@ -77,7 +85,7 @@ def get_optional_user(
     credentials = HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip())
     if scheme.lower() != "bearer":
         credentials = HTTPAuthorizationCredentials(scheme="bearer", credentials="")
-    return get_current_user(session, credentials)
+    return get_current_user(request, session, credentials)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

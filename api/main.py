@@ -45,6 +45,7 @@ from .routers import (
     users,
 )
 from .scheduler import FSRS
+from .security import UserCache
 from .settings import Settings
 from .sync import sync_content
 
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.fsrs = FSRS()
+    app.state.user_cache = UserCache()
     install_error_handlers(app)
     widen_validation_schema(app)
     for module in (

@@ -5,8 +5,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
+from collections import OrderedDict
+from typing import Any
 
-__all__ = ["new_token", "hash_token", "token_matches"]
+__all__ = ["new_token", "hash_token", "token_matches", "UserCache"]
 
 TOKEN_BYTES = 32
 
@@ -24,3 +28,34 @@ def hash_token(token: str) -> str:
 def token_matches(token: str, stored_hash: str) -> bool:
     """Compare a presented token with a stored hash in constant time."""
     return hmac.compare_digest(hash_token(token), stored_hash)
+
+
+class UserCache:
+    """Recently authenticated users by token hash, so a request skips the user lookup.
+
+    Users and their tokens never change once created, so an entry can only go stale by the
+    user being deleted, which the service never does; entries still expire after ``ttl_s``.
+    Cached rows are detached copies: handlers read ``id`` and ``name`` only.
+    """
+
+    def __init__(self, size: int = 4096, ttl_s: float = 300.0) -> None:
+        self._items: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self._size, self._ttl = size, ttl_s
+        self._lock = threading.Lock()
+
+    def get(self, digest: str) -> Any | None:
+        """The cached user for a token hash, if fresh."""
+        with self._lock:
+            hit = self._items.get(digest)
+            if hit is None or hit[0] < time.monotonic():
+                return None
+            self._items.move_to_end(digest)
+            return hit[1]
+
+    def put(self, digest: str, user: Any) -> None:
+        """Remember a user for a token hash."""
+        with self._lock:
+            self._items[digest] = (time.monotonic() + self._ttl, user)
+            self._items.move_to_end(digest)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)

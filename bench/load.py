@@ -32,7 +32,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db: Path, port: int) -> subprocess.Popen:
+def start_server(db: Path, port: int, workers: int = 1) -> subprocess.Popen:
     env = os.environ | {
         "FLOPCARDS_DATABASE_URL": f"sqlite:///{db}",
         "FLOPCARDS_HOST": "127.0.0.1",
@@ -41,7 +41,11 @@ def start_server(db: Path, port: int) -> subprocess.Popen:
     }
     exe = Path(sys.executable).with_name("flopcards")
     proc = subprocess.Popen(
-        [str(exe), "serve"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [str(exe), "serve", "--workers", str(workers)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -55,7 +59,7 @@ def start_server(db: Path, port: int) -> subprocess.Popen:
 
 
 async def student(
-    client: httpx.AsyncClient, n: int, stop_at: float, questions: bool, stats: dict
+    client: httpx.AsyncClient, n: int, stop_at: float, questions: bool, stats: dict, think: float
 ) -> None:
     token = (await client.post("/users", json={"name": f"student{n}"})).json()["token"]
     h = {"Authorization": f"Bearer {token}"}
@@ -89,9 +93,11 @@ async def student(
         stats["latency"].append((time.perf_counter() - t0) * 1000)
         stats["steps"] += 1
         i += 1
+        if think:
+            await asyncio.sleep(think)
 
 
-async def run(students: int, seconds: float, port: int, questions: bool) -> dict:
+async def run(students: int, seconds: float, port: int, questions: bool, think: float) -> dict:
     stats: dict = {"steps": 0, "latency": [], "errors": []}
     limits = httpx.Limits(max_connections=students + 5)
     async with httpx.AsyncClient(
@@ -100,7 +106,7 @@ async def run(students: int, seconds: float, port: int, questions: bool) -> dict
         t0 = time.monotonic()
         stop_at = t0 + seconds
         await asyncio.gather(
-            *(student(client, n, stop_at, questions, stats) for n in range(students))
+            *(student(client, n, stop_at, questions, stats, think) for n in range(students))
         )
         stats["wall"] = time.monotonic() - t0
     return stats
@@ -116,18 +122,21 @@ def main() -> None:
     ap.add_argument("--students", type=int, default=50)
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--questions", action="store_true", help="include generated questions")
+    ap.add_argument("--workers", type=int, default=1, help="server processes")
+    ap.add_argument("--think", type=float, default=0.0, help="seconds a student pauses per step")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
-        proc = start_server(Path(tmp) / "load.db", port)
+        proc = start_server(Path(tmp) / "load.db", port, args.workers)
         try:
-            stats = asyncio.run(run(args.students, args.seconds, port, args.questions))
+            stats = asyncio.run(run(args.students, args.seconds, port, args.questions, args.think))
         finally:
             proc.terminate()
             _, err = proc.communicate(timeout=30)
         locked = err.decode(errors="replace").count("database is locked")
     lat = stats["latency"]
-    print(f"| students | {args.students} for {stats['wall']:.1f} s |")
+    print(f"| students | {args.students} for {stats['wall']:.1f} s, think time {args.think} s |")
+    print(f"| server processes | {args.workers} |")
     print(f"| completed study steps (next + answer) | {stats['steps']} |")
     print(f"| throughput | {stats['steps'] / stats['wall']:.0f} steps/s |")
     print(f"| step latency p50 / p99 | {pct(lat, 0.5):.0f} / {pct(lat, 0.99):.0f} ms |")
