@@ -142,13 +142,11 @@ def _warm_up() -> None:
 
         seconds = warm_up()
         log.info("flop counter warmed up in %.2f s", seconds)
-        # One variant per family and level pays each family's first-use cost (imports,
-        # cached block profiles) before a student asks.
-        from grader.registry import FAMILIES
+        # Pay each question family's first-use cost (imports, cached block profiles)
+        # before a student asks.
+        from grader.registry import warm_caches
 
-        for family in FAMILIES.values():
-            for level in family.difficulties:
-                family.generate(0, level)
+        log.info("question families warmed: %d variants", warm_caches())
     except Exception:  # warming is an optimisation; a failure must not stop the service
         log.exception("warm-up failed")
 
