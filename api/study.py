@@ -232,3 +232,33 @@ def new_families(session: Session, user_id: int, families: list[str]) -> list[st
         ).all()
     )
     return [f for f in families if QUESTION_PREFIX + f not in seen]
+
+
+def next_card(
+    session: Session, user_id: int, topics: list[str] | None, now: datetime, allow_new: bool
+) -> tuple[CardRow, ReviewState | None] | None:
+    """The next card in one query: the most overdue review, else (if allowed) the first new
+    card in note order."""
+    due_or_new = col(ReviewState.due) <= now
+    if allow_new:
+        due_or_new = or_(due_or_new, col(ReviewState.id).is_(None))
+    q = (
+        select(CardRow, ReviewState)
+        .where(*visible_where(user_id, topics))
+        .outerjoin(
+            ReviewState,
+            and_(col(ReviewState.item_id) == col(CardRow.id), col(ReviewState.user_id) == user_id),
+        )
+        .where(due_or_new)
+        .order_by(
+            col(ReviewState.id).is_(None),  # reviews before new cards
+            col(ReviewState.due),
+            col(CardRow.owner_id).is_not(None),
+            col(CardRow.topic),
+            col(CardRow.position),
+            col(CardRow.id),
+        )
+        .limit(1)
+    )
+    row = session.exec(q).first()
+    return None if row is None else (row[0], row[1])

@@ -124,10 +124,14 @@ def main() -> None:
     ap.add_argument("--questions", action="store_true", help="include generated questions")
     ap.add_argument("--workers", type=int, default=1, help="server processes")
     ap.add_argument("--think", type=float, default=0.0, help="seconds a student pauses per step")
+    ap.add_argument("--settle", type=float, default=8.0, help="seconds to wait after start-up")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         proc = start_server(Path(tmp) / "load.db", port, args.workers)
+        # A running service has long finished its one-time background warm-up (torch import,
+        # question-family caches, about 5 s); measure that steady state.
+        time.sleep(args.settle)
         try:
             stats = asyncio.run(run(args.students, args.seconds, port, args.questions, args.think))
         finally:

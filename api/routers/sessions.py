@@ -32,8 +32,8 @@ from ..study import (
     due_items,
     due_questions,
     interval_days,
-    new_cards,
     new_families,
+    next_card,
     state_name,
 )
 from ..tables import CardRow, QuestionInstance, ReviewState, StudySession
@@ -218,20 +218,20 @@ def _pick(session: Session, study: StudySession, user_id: int, now: datetime):
     """The next item: the most overdue card or question, else a new one (every third new
     item is a question family when the session has some)."""
     topics = study.topics or None
-    due = due_items(session, user_id, topics, now, limit=1)
+    allow_new = study.new_seen < study.new_limit
+    card, card_state = next_card(session, user_id, topics, now, allow_new) or (None, None)
     due_q = due_questions(session, user_id, study.families, now, limit=1)
-    if due and (not due_q or due[0][1].due <= due_q[0].due):
-        return "card", due[0][0], due[0][1]
+    if card_state is not None and (not due_q or card_state.due <= due_q[0].due):
+        return "card", card, card_state
     if due_q:
         return "question", due_q[0].item_id.removeprefix(QUESTION_PREFIX), due_q[0]
-    if study.new_seen >= study.new_limit:
+    if not allow_new:
         return None
-    fresh = new_cards(session, user_id, topics, limit=1)
     fams = new_families(session, user_id, study.families)
-    if fams and (not fresh or study.new_seen % 3 == 2):
+    if fams and (card is None or study.new_seen % 3 == 2):
         return "question", fams[0], None
-    if fresh:
-        return "card", fresh[0], None
+    if card is not None:
+        return "card", card, None
     return None
 
 
