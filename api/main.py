@@ -145,8 +145,12 @@ def _warm_up() -> None:
         # Pay each question family's first-use cost (imports, cached block profiles)
         # before a student asks.
         from grader.registry import warm_caches
+        from models import architecture_names, profile_architecture
 
         log.info("question families warmed: %d variants", warm_caches())
+        # Architecture-level questions and exams read these profiles; cached from now on.
+        for name in architecture_names():
+            profile_architecture(name)
     except Exception:  # warming is an optimisation; a failure must not stop the service
         log.exception("warm-up failed")
 

@@ -71,3 +71,26 @@ def register(client: TestClient, name: str = "ada") -> dict[str, str]:
     r = client.post("/users", json={"name": name})
     assert r.status_code == 201, r.text
     return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Leave with pytest's own exit status, skipping native extensions' static teardown.
+
+    After torch's meta-device ops have run in worker threads, a C++ static destructor can
+    abort the process once Python has finalised (``terminate called without an active
+    exception``), after every result is already reported. Exiting here keeps the real status
+    (what pytest decided) and avoids that teardown.
+    """
+    import sys
+
+    status = getattr(config, "_flopcards_exitstatus", None)
+    if status is None:
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(int(status))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remember the session's exit status for :func:`pytest_unconfigure`."""
+    session.config._flopcards_exitstatus = exitstatus  # type: ignore[attr-defined]
