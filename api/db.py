@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,14 +10,12 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import DateTime, TypeDecorator
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 __all__ = [
     "UTCDateTime",
     "begin_write",
     "make_engine",
-    "init_db",
-    "session_scope",
     "utcnow",
 ]
 
@@ -125,16 +122,3 @@ def begin_write(session: Session) -> None:
 def _release_writer(session: Session, transaction: Any) -> None:
     if transaction.parent is None and session.info.pop(_HOLDS_LOCK, False):
         _SQLITE_WRITERS.release()
-
-
-def init_db(engine: Engine) -> None:
-    """Create every table that does not exist yet."""
-    from . import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
-
-    SQLModel.metadata.create_all(engine)
-
-
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """Yield a session that is closed afterwards (commit is the caller's decision)."""
-    with Session(engine, expire_on_commit=False) as session:
-        yield session

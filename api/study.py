@@ -20,7 +20,6 @@ __all__ = [
     "visible_cards",
     "visible_where",
     "due_items",
-    "new_cards",
     "get_state",
     "card_for_fsrs",
     "apply_review",
@@ -63,28 +62,6 @@ def due_items(
         .limit(limit)
     )
     return [(card, state) for card, state in session.exec(q)]
-
-
-def new_cards(
-    session: Session, user_id: int, topics: list[str] | None, limit: int
-) -> list[CardRow]:
-    """Cards the user has never reviewed, in note order."""
-    q = (
-        visible_cards(user_id, topics)
-        .outerjoin(
-            ReviewState,
-            and_(col(ReviewState.item_id) == col(CardRow.id), col(ReviewState.user_id) == user_id),
-        )
-        .where(col(ReviewState.id).is_(None))
-        .order_by(
-            col(CardRow.owner_id).is_not(None),
-            col(CardRow.topic),
-            col(CardRow.position),
-            col(CardRow.id),
-        )
-        .limit(limit)
-    )
-    return list(session.exec(q))
 
 
 def count_new(session: Session, user_id: int, topics: list[str] | None) -> int:
