@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio.to_thread
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Session, create_engine
 
+try:
+    import fcntl
+except ImportError:  # not on Windows: writers of one process still queue on the thread lock
+    fcntl = None  # type: ignore[assignment]
+
 __all__ = [
     "UTCDateTime",
+    "WriterBusy",
+    "WriterLock",
     "begin_write",
+    "end_read",
+    "run_db",
+    "writing",
+    "writer_lock",
     "make_engine",
     "utcnow",
 ]
@@ -58,6 +73,10 @@ def make_engine(url: str, busy_timeout_ms: int = 5000) -> Engine:
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            # SQLite connections are cheap; never make a caller wait for one. The event loop
+            # runs SQLite work inline (run_db) and must not block on a connection that only
+            # a finished request, waiting for that same loop, would give back.
+            kwargs |= {"pool_size": 10, "max_overflow": -1}
     else:
         kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
@@ -91,10 +110,74 @@ def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
 
 # SQLite lets one writer in at a time; the others wait in SQLite's busy handler, which sleeps
 # in growing steps (up to 100 ms) and so turns contention into long tail latencies. Writers
-# of this process queue on a lock instead, held from begin_write to the transaction's end;
-# the busy handler is then only needed between processes.
-_SQLITE_WRITERS = threading.RLock()
-_HOLDS_LOCK = "flopcards_holds_write_lock"
+# queue on a lock instead, held from begin_write to the transaction's end: a thread lock
+# within the process, and an flock on a file next to the database between processes (the
+# kernel wakes the next waiter as soon as the holder lets go). The busy handler is then only
+# a fallback, e.g. for a second tool opening the same file.
+
+
+class WriterBusy(RuntimeError):
+    """The event loop may not wait for the writer lock; run the work in a thread instead."""
+
+
+class WriterLock:
+    """One database file's writer lock, shared by the threads and processes that write it.
+
+    Not reentrant and not owned by a thread: a transaction may begin in one worker thread
+    and end (be rolled back on close) in another.
+    """
+
+    def __init__(self, lock_path: Path | None) -> None:
+        self._thread_lock = threading.Lock()
+        self._lock_path = lock_path
+        self._fd: int | None = None
+
+    def acquire(self, wait_in_process: bool = True) -> None:
+        """Wait until no other writer of this file, in any process, holds the lock.
+
+        With ``wait_in_process=False``, raise :class:`WriterBusy` at once when another
+        thread of this process holds it (waiting for another process is still allowed).
+        """
+        if not self._thread_lock.acquire(blocking=wait_in_process):
+            raise WriterBusy("another thread of this process is writing")
+        try:
+            if self._lock_path is not None and fcntl is not None:
+                if self._fd is None:
+                    self._fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def release(self) -> None:
+        """Let the next writer in."""
+        try:
+            if self._fd is not None and fcntl is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+
+
+_WRITER_LOCKS: dict[str, WriterLock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
+_HOLDS_LOCK = "flopcards_writer_lock"
+
+
+def writer_lock(engine: Engine) -> WriterLock:
+    """The writer lock of an SQLite engine's database file (one per file per process)."""
+    database = engine.url.database or ""
+    lock = _WRITER_LOCKS.get(database)  # fast path: the name as given (resolving costs stats)
+    if lock is not None:
+        return lock
+    in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+    key = database if in_memory else str(Path(database).expanduser().resolve())
+    with _WRITER_LOCKS_GUARD:
+        lock = _WRITER_LOCKS.get(key)
+        if lock is None:
+            path = None if in_memory else Path(key + "-writer.lock")
+            lock = _WRITER_LOCKS[key] = WriterLock(path)
+        _WRITER_LOCKS[database] = lock
+        return lock
 
 
 def begin_write(session: Session) -> None:
@@ -108,17 +191,79 @@ def begin_write(session: Session) -> None:
         # write transaction starts with the lock. Loaded objects stay usable (no expiry).
         session.commit()
     bind = session.get_bind()
-    if bind.dialect.name == "sqlite" and not session.info.get(_HOLDS_LOCK):
-        _SQLITE_WRITERS.acquire()
-        session.info[_HOLDS_LOCK] = True
+    if bind.dialect.name == "sqlite" and _HOLDS_LOCK not in session.info:
+        lock = writer_lock(bind.engine if isinstance(bind, Connection) else bind)
+        # On the event loop (run_db), never wait for a thread of this process: that thread
+        # may itself be waiting for the loop (to close its session), which would deadlock.
+        lock.acquire(wait_in_process=not getattr(_inline, "active", False))
+        session.info[_HOLDS_LOCK] = lock
     try:
         session.connection(execution_options={WRITE_OPTION: True})
     except BaseException:
         session.rollback()
+        lock = session.info.pop(_HOLDS_LOCK, None)
+        if lock is not None:  # no transaction began, so no transaction end will free it
+            lock.release()
         raise
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _release_writer(session: Session, transaction: Any) -> None:
-    if transaction.parent is None and session.info.pop(_HOLDS_LOCK, False):
-        _SQLITE_WRITERS.release()
+    if transaction.parent is None:
+        lock = session.info.pop(_HOLDS_LOCK, None)
+        if lock is not None:
+            lock.release()
+
+
+@contextmanager
+def writing(session: Session) -> Iterator[Session]:
+    """A write transaction: begin it as a writer; on any error roll it back at once.
+
+    Rolling back here (rather than when the session is closed) frees the writer lock
+    before the error travels on. The caller still commits explicitly.
+    """
+    begin_write(session)
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+
+
+def end_read(session: Session) -> None:
+    """End a read-only transaction, returning its connection to the pool.
+
+    Async handlers call it before they next await: a connection held across an await is
+    one fewer for the requests the event loop serves meanwhile. Loaded objects stay usable
+    (sessions here do not expire them on commit).
+    """
+    if session.in_transaction():
+        session.commit()
+
+
+T = TypeVar("T")
+_inline = threading.local()  # .active: run_db is running SQLite work on the event loop
+
+
+async def run_db(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
+    """Run a short database function from async code: inline for SQLite, else in a thread.
+
+    SQLite is in-process and its statements take microseconds, while handing them to a
+    worker thread costs more than the work (the thread and the event loop trade the GIL at
+    every call; bench/load.py measured about 1 ms per request). A networked database
+    (PostgreSQL) is waited for in a worker thread, so the event loop stays free.
+
+    ``fn`` must end its transaction (commit, or ``end_read``) before it returns. If it needs
+    the writer lock while another thread of this process holds it, it is abandoned (its
+    transaction rolled back by ``writing``) and run again in a worker thread, which may
+    wait; so ``fn`` must do nothing but database work before it begins writing.
+    """
+    if engine.dialect.name == "sqlite":
+        _inline.active = True
+        try:
+            return fn(*args)
+        except WriterBusy:
+            pass
+        finally:
+            _inline.active = False
+    return await anyio.to_thread.run_sync(fn, *args)

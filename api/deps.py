@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from .scheduler import FSRS
@@ -24,18 +27,35 @@ __all__ = [
 ]
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One database session per request, closed afterwards; handlers commit explicitly."""
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One database session per request, closed afterwards; handlers commit explicitly.
+
+    An ``async`` dependency, so FastAPI does not spend a worker-thread hop on opening and
+    another on closing it: creating a session does no I/O (the connection is taken on the
+    first query, inside the handler's thread).
+    """
+    engine = request.app.state.engine
+    session = Session(engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        if session.in_transaction() and engine.dialect.name != "sqlite":
+            # Ending an open transaction talks to the server: off the event loop, and
+            # shielded so a dropped client cannot skip it. (SQLite's rollback is a local,
+            # microsecond call, and must not wait for a thread while the loop may need the
+            # connection it returns; see api.db.run_db.)
+            with anyio.CancelScope(shield=True):
+                await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     return request.app.state.settings
 
 
-def get_scheduler(request: Request) -> FSRS:
+async def get_scheduler(request: Request) -> FSRS:
     """The app's FSRS scheduler."""
     return request.app.state.fsrs
 
@@ -43,12 +63,21 @@ def get_scheduler(request: Request) -> FSRS:
 _bearer = HTTPBearer(auto_error=False, description="The token returned by POST /users.")
 
 
-def get_current_user(
+def _lookup_user(engine: Engine, digest: str) -> User | None:
+    """The user with this token hash, read in a short session of its own (detached after)."""
+    with Session(engine, expire_on_commit=False) as session:
+        return session.exec(select(User).where(User.token_hash == digest)).first()
+
+
+async def get_current_user(
     request: Request,
-    session: Annotated[Session, Depends(get_session)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
-    """The user whose bearer token came with the request; 401 otherwise."""
+    """The user whose bearer token came with the request; 401 otherwise.
+
+    Served from the app's user cache when it can be, on the event loop; only a cache miss
+    goes to the database, in a worker thread.
+    """
     unauthorized = HTTPException(
         status_code=status.HTTP_401_UNAUTHORIZED,
         detail="missing or invalid bearer token",
@@ -61,7 +90,7 @@ def get_current_user(
     cache = request.app.state.user_cache
     user = cache.get(digest)
     if user is None:
-        user = session.exec(select(User).where(User.token_hash == digest)).first()
+        user = await run_in_threadpool(_lookup_user, request.app.state.engine, digest)
         if user is None:
             raise unauthorized
         cache.put(digest, user)
@@ -70,9 +99,7 @@ def get_current_user(
     return user
 
 
-def get_optional_user(
-    request: Request, session: Annotated[Session, Depends(get_session)]
-) -> User | None:
+async def get_optional_user(request: Request) -> User | None:
     """The token's user when a token is sent (a bad one is still 401), else None.
 
     Read from the header by hand rather than through the security scheme, so the OpenAPI
@@ -85,7 +112,7 @@ def get_optional_user(
     credentials = HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip())
     if scheme.lower() != "bearer":
         credentials = HTTPAuthorizationCredentials(scheme="bearer", credentials="")
-    return get_current_user(request, session, credentials)
+    return await get_current_user(request, credentials)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import Table, and_, bindparam, func, insert, or_, update
+from sqlalchemy import select as core_select
+from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col, select
 
 from .scheduler import FSRS, RATINGS, STATE_NAMES, Outcome
@@ -20,7 +22,11 @@ __all__ = [
     "visible_cards",
     "visible_where",
     "due_items",
-    "get_state",
+    "ItemState",
+    "StudyRow",
+    "load_study",
+    "load_state",
+    "card_with_state",
     "card_for_fsrs",
     "apply_review",
     "Applied",
@@ -78,14 +84,175 @@ def count_new(session: Session, user_id: int, topics: list[str] | None) -> int:
     return session.exec(select(func.count()).select_from(sub)).one()
 
 
-def get_state(session: Session, user_id: int, item_id: str) -> ReviewState | None:
+# The study hot path (next, answer) reads and writes through SQLAlchemy Core on these
+# tables: plain rows, no ORM identity map or unit of work, a few statements per answer.
+_CARD: Table = CardRow.__table__  # type: ignore[attr-defined]
+_STATE: Table = ReviewState.__table__  # type: ignore[attr-defined]
+_LOG: Table = ReviewLog.__table__  # type: ignore[attr-defined]
+_STUDY: Table = StudySession.__table__  # type: ignore[attr-defined]
+_STATE_COLUMNS = (
+    _STATE.c.id,
+    _STATE.c.state,
+    _STATE.c.step,
+    _STATE.c.stability,
+    _STATE.c.difficulty,
+    _STATE.c.due,
+    _STATE.c.last_review,
+    _STATE.c.reps,
+    _STATE.c.lapses,
+)
+CARD_COLUMNS = (
+    _CARD.c.id,
+    _CARD.c.topic,
+    _CARD.c.front,
+    _CARD.c.back,
+    _CARD.c.tags,
+    _CARD.c.source,
+    _CARD.c.retired,
+    _CARD.c.owner_id,
+)
+
+
+# Statements are built once, with bind parameters: building a select costs several times
+# more than running it on SQLite (bench/load.py), and SQLAlchemy caches the compiled form.
+_USER: Any = bindparam("user_id")
+_NOW: Any = bindparam("now")
+_CARD_JOIN = _CARD.outerjoin(
+    _STATE, and_(_STATE.c.item_id == _CARD.c.id, _STATE.c.user_id == _USER)
+)
+_STUDY_BY_ID = core_select(
+    _STUDY.c.id,
+    _STUDY.c.user_id,
+    _STUDY.c.topics,
+    _STUDY.c.size,
+    _STUDY.c.new_limit,
+    _STUDY.c.include_questions,
+    _STUDY.c.families,
+    _STUDY.c.answered,
+    _STUDY.c.new_seen,
+    _STUDY.c.created_at,
+).where(_STUDY.c.id == bindparam("session_id"), _STUDY.c.user_id == _USER)
+_STATE_BY_ITEM = core_select(*_STATE_COLUMNS).where(
+    _STATE.c.user_id == _USER, _STATE.c.item_id == bindparam("item_id")
+)
+_CARD_WITH_STATE = (
+    core_select(*CARD_COLUMNS, *_STATE_COLUMNS)
+    .select_from(_CARD_JOIN)
+    .where(_CARD.c.id == bindparam("item_id"))
+)
+_INSERT_STATE = insert(_STATE)
+_UPDATE_STATE = update(_STATE).where(_STATE.c.id == bindparam("state_id"))
+_INSERT_LOG = insert(_LOG)
+_COUNT_ANSWER = (
+    update(_STUDY)
+    .where(_STUDY.c.id == bindparam("session_id"))
+    .values(
+        answered=_STUDY.c.answered + 1,
+        new_seen=_STUDY.c.new_seen + bindparam("was_new"),
+    )
+)
+_FAMILY_ITEMS: Any = bindparam("item_ids", expanding=True)
+_DUE_QUESTIONS = (
+    core_select(_STATE.c.item_id, *_STATE_COLUMNS)
+    .where(_STATE.c.user_id == _USER, _STATE.c.item_id.in_(_FAMILY_ITEMS), _STATE.c.due <= _NOW)
+    .order_by(_STATE.c.due, _STATE.c.item_id)
+    .limit(bindparam("limit"))
+)
+_SEEN_FAMILIES = core_select(_STATE.c.item_id).where(
+    _STATE.c.user_id == _USER, _STATE.c.item_id.in_(_FAMILY_ITEMS)
+)
+
+
+def _next_card_statement(allow_new: bool, by_topic: bool) -> Any:
+    due_or_new: Any = _STATE.c.due <= _NOW
+    if allow_new:
+        due_or_new = or_(due_or_new, _STATE.c.id.is_(None))
+    where = [
+        _CARD.c.retired.is_(False),
+        or_(_CARD.c.owner_id.is_(None), _CARD.c.owner_id == _USER),
+        due_or_new,
+    ]
+    if by_topic:
+        where.append(_CARD.c.topic.in_(bindparam("topics", expanding=True)))
+    return (
+        core_select(*CARD_COLUMNS, *_STATE_COLUMNS)
+        .select_from(_CARD_JOIN)
+        .where(*where)
+        .order_by(
+            _STATE.c.id.is_(None),  # reviews before new cards
+            _STATE.c.due,
+            _CARD.c.owner_id.is_not(None),
+            _CARD.c.topic,
+            _CARD.c.position,
+            _CARD.c.id,
+        )
+        .limit(1)
+    )
+
+
+_NEXT_CARD = {(a, t): _next_card_statement(a, t) for a in (False, True) for t in (False, True)}
+
+
+@dataclass(frozen=True)
+class ItemState:
+    """A user's stored FSRS state of one item (a copy of its ``review_state`` row)."""
+
+    id: int
+    state: int
+    step: int | None
+    stability: float | None
+    difficulty: float | None
+    due: datetime
+    last_review: datetime | None
+    reps: int
+    lapses: int
+
+    @classmethod
+    def from_row(cls, row: Any, offset: int = 0) -> ItemState | None:
+        """Read the state columns starting at ``offset``; None when the item has no state."""
+        values = tuple(row[offset : offset + len(_STATE_COLUMNS)])
+        return None if values[0] is None else cls(*values)
+
+
+@dataclass(frozen=True)
+class StudyRow:
+    """A study session as stored (a copy of its ``study_session`` row)."""
+
+    id: int
+    user_id: int
+    topics: list[str]
+    size: int
+    new_limit: int
+    include_questions: bool
+    families: list[str]
+    answered: int
+    new_seen: int
+    created_at: datetime
+
+
+def load_study(session: Session, session_id: int, user_id: int) -> StudyRow | None:
+    """The user's study session ``session_id``; None when missing or someone else's."""
+    row = session.execute(_STUDY_BY_ID, {"session_id": session_id, "user_id": user_id}).first()
+    return None if row is None else StudyRow(*row)
+
+
+def load_state(session: Session, user_id: int, item_id: str) -> ItemState | None:
     """The user's stored state of one item, or None when never reviewed."""
-    return session.exec(
-        select(ReviewState).where(ReviewState.user_id == user_id, ReviewState.item_id == item_id)
-    ).first()
+    row = session.execute(_STATE_BY_ITEM, {"user_id": user_id, "item_id": item_id}).first()
+    return None if row is None else ItemState.from_row(row)
 
 
-def card_for_fsrs(fsrs: FSRS, state: ReviewState | None, now: datetime):
+def card_with_state(
+    session: Session, user_id: int, card_id: str
+) -> tuple[Any, ItemState | None] | None:
+    """A card's row and the user's state of it, in one query; None when no such card."""
+    row = session.execute(_CARD_WITH_STATE, {"user_id": user_id, "item_id": card_id}).first()
+    if row is None:
+        return None
+    return row, ItemState.from_row(row, len(CARD_COLUMNS))
+
+
+def card_for_fsrs(fsrs: FSRS, state: ItemState | ReviewState | None, now: datetime):
     """Our stored state as an ``fsrs.Card`` (a fresh one for a never-reviewed item)."""
     if state is None:
         return fsrs.to_card(None, None, None, None, None, None, now)
@@ -100,12 +267,27 @@ def card_for_fsrs(fsrs: FSRS, state: ReviewState | None, now: datetime):
     )
 
 
+class _Unread:
+    """Marks a state the caller has not read."""
+
+
+UNREAD = _Unread()
+
+
+def _insert(session: Session, statement: Any, values: dict[str, Any]) -> int:
+    """Run an INSERT of one row and return its new primary key."""
+    result = cast(CursorResult, session.execute(statement, values))
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
 @dataclass(frozen=True)
 class Applied:
-    """The result of one answer: the new state, its log row and the interval given."""
+    """The result of one answer: the new state, its log row's id and the interval given."""
 
-    state: ReviewState
-    log: ReviewLog
+    state: ItemState
+    log_id: int
     outcome: Outcome
 
 
@@ -119,52 +301,70 @@ def apply_review(
     rating: str,
     elapsed_ms: int,
     now: datetime,
-    study: StudySession | None = None,
+    state: ItemState | None | _Unread = UNREAD,
+    study_id: int | None = None,
 ) -> Applied:
-    """Schedule one answer and stage the new state, the log row and the session counters.
+    """Schedule one answer; write the new state, the log row and the session counters.
 
-    The caller commits, so the state and its log row land together or not at all.
+    ``state`` is the item's current state when the caller has already read it in this
+    write transaction (None: never reviewed); otherwise it is read here. The caller
+    commits, so the state and its log row land together or not at all.
     """
-    state = get_state(session, user_id, item_id)
-    was_new = state is None
-    before_state = None if state is None else state.state
-    before_due = None if state is None else state.due
+    if isinstance(state, _Unread):
+        state = load_state(session, user_id, item_id)
     outcome = fsrs.review(card_for_fsrs(fsrs, state, now), RATINGS[rating], now)
+    lapsed = rating == "again" and state is not None and state.state == 2
+    values: dict[str, Any] = {
+        "state": outcome.state,
+        "step": outcome.step,
+        "stability": outcome.stability,
+        "difficulty": outcome.difficulty,
+        "due": outcome.due,
+        "last_review": now,
+    }
     if state is None:
-        state = ReviewState(
-            user_id=user_id, item_id=item_id, kind=kind, state=outcome.state, due=outcome.due
+        state_id = _insert(
+            session,
+            _INSERT_STATE,
+            dict(user_id=user_id, item_id=item_id, kind=kind, reps=1, lapses=0, **values),
         )
-    state.state = outcome.state
-    state.step = outcome.step
-    state.stability = outcome.stability
-    state.difficulty = outcome.difficulty
-    state.due = outcome.due
-    state.last_review = now
-    state.reps += 1
-    if rating == "again" and before_state == 2:
-        state.lapses += 1
-    session.add(state)
-    log = ReviewLog(
-        user_id=user_id,
-        session_id=study.id if study else None,
-        item_id=item_id,
-        kind=kind,
-        rating=int(RATINGS[rating]),
-        elapsed_ms=elapsed_ms,
-        reviewed_at=now,
-        state_before=before_state,
-        due_before=before_due,
-        state_after=outcome.state,
-        due_after=outcome.due,
-        stability_after=outcome.stability,
-        difficulty_after=outcome.difficulty,
+        reps, lapses = 1, 0
+    else:
+        state_id, reps, lapses = state.id, state.reps + 1, state.lapses + int(lapsed)
+        session.execute(_UPDATE_STATE, dict(state_id=state.id, reps=reps, lapses=lapses, **values))
+    log_id = _insert(
+        session,
+        _INSERT_LOG,
+        {
+            "user_id": user_id,
+            "session_id": study_id,
+            "item_id": item_id,
+            "kind": kind,
+            "rating": int(RATINGS[rating]),
+            "elapsed_ms": elapsed_ms,
+            "reviewed_at": now,
+            "state_before": None if state is None else state.state,
+            "due_before": None if state is None else state.due,
+            "state_after": outcome.state,
+            "due_after": outcome.due,
+            "stability_after": outcome.stability,
+            "difficulty_after": outcome.difficulty,
+        },
     )
-    session.add(log)
-    if study is not None:
-        study.answered += 1
-        study.new_seen += int(was_new)
-        session.add(study)
-    return Applied(state, log, outcome)
+    if study_id is not None:
+        session.execute(_COUNT_ANSWER, {"session_id": study_id, "was_new": int(state is None)})
+    new_state = ItemState(
+        state_id,
+        outcome.state,
+        outcome.step,
+        outcome.stability,
+        outcome.difficulty,
+        outcome.due,
+        now,
+        reps,
+        lapses,
+    )
+    return Applied(new_state, log_id, outcome)
 
 
 def state_name(state: int | None) -> str:
@@ -179,63 +379,40 @@ def interval_days(delta: timedelta) -> float:
 
 def due_questions(
     session: Session, user_id: int, families: list[str], now: datetime, limit: int
-) -> list[ReviewState]:
-    """Question items (one per family) whose review is due at ``now``."""
+) -> list[tuple[str, ItemState]]:
+    """Question items (one per family) whose review is due at ``now``: (item id, state)."""
     if not families:
         return []
-    q = (
-        select(ReviewState)
-        .where(
-            col(ReviewState.user_id) == user_id,
-            col(ReviewState.item_id).in_([QUESTION_PREFIX + f for f in families]),
-            col(ReviewState.due) <= now,
-        )
-        .order_by(col(ReviewState.due), col(ReviewState.item_id))
-        .limit(limit)
-    )
-    return list(session.exec(q))
+    params = {
+        "user_id": user_id,
+        "item_ids": [QUESTION_PREFIX + f for f in families],
+        "now": now,
+        "limit": limit,
+    }
+    out = []
+    for row in session.execute(_DUE_QUESTIONS, params):
+        state = ItemState.from_row(row, 1)
+        assert state is not None
+        out.append((row[0], state))
+    return out
 
 
 def new_families(session: Session, user_id: int, families: list[str]) -> list[str]:
     """The session's families the user has never been asked, in the given order."""
     if not families:
         return []
-    seen = set(
-        session.exec(
-            select(ReviewState.item_id).where(
-                col(ReviewState.user_id) == user_id,
-                col(ReviewState.item_id).in_([QUESTION_PREFIX + f for f in families]),
-            )
-        ).all()
-    )
+    params = {"user_id": user_id, "item_ids": [QUESTION_PREFIX + f for f in families]}
+    seen = set(session.execute(_SEEN_FAMILIES, params).scalars())
     return [f for f in families if QUESTION_PREFIX + f not in seen]
 
 
 def next_card(
     session: Session, user_id: int, topics: list[str] | None, now: datetime, allow_new: bool
-) -> tuple[CardRow, ReviewState | None] | None:
+) -> tuple[Any, ItemState | None] | None:
     """The next card in one query: the most overdue review, else (if allowed) the first new
-    card in note order."""
-    due_or_new = col(ReviewState.due) <= now
-    if allow_new:
-        due_or_new = or_(due_or_new, col(ReviewState.id).is_(None))
-    q = (
-        select(CardRow, ReviewState)
-        .where(*visible_where(user_id, topics))
-        .outerjoin(
-            ReviewState,
-            and_(col(ReviewState.item_id) == col(CardRow.id), col(ReviewState.user_id) == user_id),
-        )
-        .where(due_or_new)
-        .order_by(
-            col(ReviewState.id).is_(None),  # reviews before new cards
-            col(ReviewState.due),
-            col(CardRow.owner_id).is_not(None),
-            col(CardRow.topic),
-            col(CardRow.position),
-            col(CardRow.id),
-        )
-        .limit(1)
-    )
-    row = session.exec(q).first()
-    return None if row is None else (row[0], row[1])
+    card in note order. Returns the card's row (``CARD_COLUMNS``) and the user's state."""
+    params: dict[str, Any] = {"user_id": user_id, "now": now}
+    if topics:
+        params["topics"] = topics
+    row = session.execute(_NEXT_CARD[allow_new, bool(topics)], params).first()
+    return None if row is None else (row, ItemState.from_row(row, len(CARD_COLUMNS)))

@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import aiohttp
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,35 +60,43 @@ def start_server(db: Path, port: int, workers: int = 1) -> subprocess.Popen:
 
 
 async def student(
-    client: httpx.AsyncClient, n: int, stop_at: float, questions: bool, stats: dict, think: float
+    client: aiohttp.ClientSession,
+    n: int,
+    stop_at: float,
+    questions: bool,
+    stats: dict,
+    think: float,
 ) -> None:
-    token = (await client.post("/users", json={"name": f"student{n}"})).json()["token"]
-    h = {"Authorization": f"Bearer {token}"}
+    async def call(method: str, path: str, **kw) -> tuple[int, dict]:
+        async with client.request(method, path, **kw) as r:
+            return r.status, await r.json()
+
+    _, user = await call("POST", "/users", json={"name": f"student{n}"})
+    h = {"Authorization": f"Bearer {user['token']}"}
     body = {"size": 500, "new_limit": 500, "include_questions": questions}
-    sid = (await client.post("/sessions", json=body, headers=h)).json()["id"]
+    sid = (await call("POST", "/sessions", json=body, headers=h))[1]["id"]
     ratings = ["good", "easy", "hard", "again"]
     i = 0
     while time.monotonic() < stop_at and stats["steps"] < MAX_STEPS:
         t0 = time.perf_counter()
         try:
-            r = await client.get(f"/sessions/{sid}/next", headers=h)
-            item = r.json()
-            if r.status_code != 200:
-                stats["errors"].append(f"next {r.status_code}: {r.text[:100]}")
+            status, item = await call("GET", f"/sessions/{sid}/next", headers=h)
+            if status != 200:
+                stats["errors"].append(f"next {status}: {str(item)[:100]}")
                 continue
             if item.get("done"):
-                sid = (await client.post("/sessions", json=body, headers=h)).json()["id"]
+                sid = (await call("POST", "/sessions", json=body, headers=h))[1]["id"]
                 continue
             answer: dict = {"item_id": item["item_id"], "elapsed_ms": 1000}
             if item["kind"] == "card":
                 answer["rating"] = ratings[i % 4]
             else:
                 answer["answer"] = "42"
-            r = await client.post(f"/sessions/{sid}/answer", json=answer, headers=h)
-            if r.status_code != 200:
-                stats["errors"].append(f"answer {r.status_code}: {r.text[:100]}")
+            status, out = await call("POST", f"/sessions/{sid}/answer", json=answer, headers=h)
+            if status != 200:
+                stats["errors"].append(f"answer {status}: {str(out)[:100]}")
                 continue
-        except httpx.HTTPError as exc:
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             stats["errors"].append(f"{type(exc).__name__}: {exc}")
             continue
         stats["latency"].append((time.perf_counter() - t0) * 1000)
@@ -98,10 +107,14 @@ async def student(
 
 
 async def run(students: int, seconds: float, port: int, questions: bool, think: float) -> dict:
+    """Run ``students`` study loops against the server for ``seconds``; gather the stats."""
     stats: dict = {"steps": 0, "latency": [], "errors": []}
-    limits = httpx.Limits(max_connections=students + 5)
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}", timeout=30, limits=limits
+    # aiohttp rather than httpx: the load generator shares the 2 cores with the server, and
+    # aiohttp spends several times less CPU per request.
+    connector = aiohttp.TCPConnector(limit=students + 5)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(
+        base_url=f"http://127.0.0.1:{port}", connector=connector, timeout=timeout
     ) as client:
         t0 = time.monotonic()
         stop_at = t0 + seconds
@@ -110,6 +123,28 @@ async def run(students: int, seconds: float, port: int, questions: bool, think: 
         )
         stats["wall"] = time.monotonic() - t0
     return stats
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children so far (Linux /proc)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for p in [pid, *children(pid)]:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
+
+
+def children(pid: int) -> list[int]:
+    """Direct child processes (uvicorn workers) of ``pid``."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(c) for c in text.split()]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -132,8 +167,11 @@ def main() -> None:
         # A running service has long finished its one-time background warm-up (torch import,
         # question-family caches, about 5 s); measure that steady state.
         time.sleep(args.settle)
+        server_cpu0, client_cpu0 = cpu_seconds(proc.pid), time.process_time()
         try:
             stats = asyncio.run(run(args.students, args.seconds, port, args.questions, args.think))
+            server_cpu = cpu_seconds(proc.pid) - server_cpu0
+            client_cpu = time.process_time() - client_cpu0
         finally:
             proc.terminate()
             _, err = proc.communicate(timeout=30)
@@ -145,6 +183,9 @@ def main() -> None:
     print(f"| throughput | {stats['steps'] / stats['wall']:.0f} steps/s |")
     print(f"| step latency p50 / p99 | {pct(lat, 0.5):.0f} / {pct(lat, 0.99):.0f} ms |")
     print(f"| mean latency | {statistics.mean(lat) if lat else float('nan'):.0f} ms |")
+    steps = max(1, stats["steps"])
+    print(f"| server CPU per step | {server_cpu / steps * 1000:.1f} ms |")
+    print(f"| load-client CPU per step | {client_cpu / steps * 1000:.1f} ms |")
     print(f"| errors | {len(stats['errors'])} |")
     print(f"| 'database is locked' in server log | {locked} |")
     for e in stats["errors"][:5]:

@@ -5,13 +5,14 @@ answer it. Due reviews come first, then new cards up to the session's new-card l
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from ..db import begin_write, utcnow
+from ..db import begin_write, end_read, run_db, utcnow, writing
 from ..deps import CurrentUser, SchedulerDep, SessionDep
 from ..errors import ERROR_RESPONSES
 from ..questions import (
@@ -26,20 +27,28 @@ from ..questions import (
 from ..scheduler import FSRS, format_interval
 from ..study import (
     QUESTION_PREFIX,
+    ItemState,
+    StudyRow,
     apply_review,
     card_for_fsrs,
+    card_with_state,
     count_new,
     due_items,
     due_questions,
     interval_days,
+    load_state,
+    load_study,
     new_families,
     next_card,
     state_name,
 )
-from ..tables import CardRow, QuestionInstance, ReviewState, StudySession
+from ..tables import QuestionInstance, StudySession
 from .cards import CardPublic
 from .notes import topic_exists
 from .questions import GradePublic, QuestionPublic
+
+if TYPE_CHECKING:
+    from grader.question import Question
 
 router = APIRouter(
     prefix="/sessions",
@@ -129,14 +138,14 @@ class AnswerOut(BaseModel):
     grade: GradePublic | None = None
 
 
-def _own_session(session: Session, session_id: int, user_id: int) -> StudySession:
-    study = session.get(StudySession, session_id)
-    if study is None or study.user_id != user_id:
+def _own_session(session: Session, session_id: int, user_id: int) -> StudyRow:
+    study = load_study(session, session_id, user_id)
+    if study is None:  # someone else's answers 404 too, so existence does not leak
         raise HTTPException(404, f"no study session {session_id}")
     return study
 
 
-def _public(session: Session, study: StudySession, now: datetime) -> SessionPublic:
+def _public(session: Session, study: StudyRow | StudySession, now: datetime) -> SessionPublic:
     assert study.id is not None
     topics = study.topics or None
     return SessionPublic(
@@ -206,7 +215,7 @@ def get_session_info(
     return _public(session, _own_session(session, session_id, user.id), utcnow())
 
 
-def _intervals(fsrs: FSRS, state: ReviewState | None, now: datetime) -> dict[str, Interval]:
+def _intervals(fsrs: FSRS, state: ItemState | None, now: datetime) -> dict[str, Interval]:
     preview = fsrs.preview(card_for_fsrs(fsrs, state, now), now)
     return {
         k: Interval(seconds=int(v.total_seconds()), days=interval_days(v), label=format_interval(v))
@@ -214,17 +223,18 @@ def _intervals(fsrs: FSRS, state: ReviewState | None, now: datetime) -> dict[str
     }
 
 
-def _pick(session: Session, study: StudySession, user_id: int, now: datetime):
+def _pick(session: Session, study: StudyRow, user_id: int, now: datetime):
     """The next item: the most overdue card or question, else a new one (every third new
     item is a question family when the session has some)."""
     topics = study.topics or None
     allow_new = study.new_seen < study.new_limit
     card, card_state = next_card(session, user_id, topics, now, allow_new) or (None, None)
     due_q = due_questions(session, user_id, study.families, now, limit=1)
-    if card_state is not None and (not due_q or card_state.due <= due_q[0].due):
+    if card_state is not None and (not due_q or card_state.due <= due_q[0][1].due):
         return "card", card, card_state
     if due_q:
-        return "question", due_q[0].item_id.removeprefix(QUESTION_PREFIX), due_q[0]
+        item_id, state = due_q[0]
+        return "question", item_id.removeprefix(QUESTION_PREFIX), state
     if not allow_new:
         return None
     fams = new_families(session, user_id, study.families)
@@ -235,14 +245,14 @@ def _pick(session: Session, study: StudySession, user_id: int, now: datetime):
     return None
 
 
-def _difficulty(state: ReviewState | None) -> int:
+def _difficulty(state: ItemState | None) -> int:
     """Harder variants as a family matures: 1 while learning, 2 in review, 3 once stable."""
     if state is None or state.state != 2:
         return 1
     return 3 if (state.stability or 0) >= 21 else 2
 
 
-def _pending(session: Session, study: StudySession, family: str) -> QuestionInstance | None:
+def _pending(session: Session, study: StudyRow, family: str) -> QuestionInstance | None:
     return session.exec(
         select(QuestionInstance)
         .where(
@@ -254,8 +264,40 @@ def _pending(session: Session, study: StudySession, family: str) -> QuestionInst
     ).first()
 
 
+def _next_pick(session: Session, session_id: int, user_id: int, now: datetime):
+    """The session and its next item (see ``_pick``), or None when the session is done."""
+    study = _own_session(session, session_id, user_id)
+    picked = None if study.answered >= study.size else _pick(session, study, user_id, now)
+    end_read(session)
+    return None if picked is None else (study, *picked)
+
+
+def _pending_read(session: Session, study: StudyRow, family: str) -> QuestionInstance | None:
+    instance = _pending(session, study, family)
+    end_read(session)
+    return instance
+
+
+def _store_instance(
+    session: Session, user_id: int, study_id: int, family: str, seed: int, difficulty: int
+) -> QuestionInstance:
+    with writing(session):
+        instance = QuestionInstance(
+            user_id=user_id, family=family, seed=seed, difficulty=difficulty, session_id=study_id
+        )
+        session.add(instance)
+        session.commit()
+    return instance
+
+
+async def _variant(family: str, seed: int, difficulty: int) -> Question:
+    """A question variant, generated in a worker thread: it can take milliseconds of torch
+    work (longer before the background warm-up), which must not hold up the event loop."""
+    return await anyio.to_thread.run_sync(variant, family, seed, difficulty)
+
+
 @router.get("/{session_id}/next", response_model=NextItem, response_model_exclude_none=True)
-def next_item(
+async def next_item(
     session_id: SessionId, user: CurrentUser, session: SessionDep, fsrs: SchedulerDep
 ) -> NextItem:
     """The next item: a due review first, then a new card or question while the limit allows.
@@ -263,33 +305,27 @@ def next_item(
     A question item comes as a fresh variant of its family (the same one until answered).
     """
     assert user.id is not None
-    study = _own_session(session, session_id, user.id)
-    if study.answered >= study.size:
-        return NextItem(done=True)
-    now = utcnow()
-    picked = _pick(session, study, user.id, now)
+    now, engine = utcnow(), session.get_bind().engine
+    picked = await run_db(engine, _next_pick, session, session_id, user.id, now)
     if picked is None:
         return NextItem(done=True)
-    kind, item, state = picked
+    study, kind, item, state = picked
     if kind == "card":
         return NextItem(
             item_id=item.id,
             kind="card",
             state=state_name(state.state if state else None),
-            card=CardPublic.model_validate(item, from_attributes=True),
+            card=CardPublic.model_validate(item._mapping),
             intervals=_intervals(fsrs, state, now),
         )
-    instance = _pending(session, study, item)
+    instance = await run_db(engine, _pending_read, session, study, item)
     if instance is None:
         seed, difficulty = random_seed(), _difficulty(state)
-        variant(item, seed, difficulty)  # generate before taking the write lock
-        begin_write(session)
-        instance = QuestionInstance(
-            user_id=user.id, family=item, seed=seed, difficulty=difficulty, session_id=study.id
+        await _variant(item, seed, difficulty)  # generate before taking the write lock
+        instance = await run_db(
+            engine, _store_instance, session, user.id, study.id, item, seed, difficulty
         )
-        session.add(instance)
-        session.commit()
-    question = variant(instance.family, instance.seed, instance.difficulty)
+    question = await _variant(instance.family, instance.seed, instance.difficulty)
     return NextItem(
         item_id=QUESTION_PREFIX + item,
         kind="question",
@@ -305,7 +341,7 @@ def next_item(
     response_model_exclude_none=True,
     responses={409: ERROR_RESPONSES[404] | {"description": "Session complete or nothing pending"}},
 )
-def answer(
+async def answer(
     session_id: SessionId,
     body: AnswerIn,
     user: CurrentUser,
@@ -315,38 +351,56 @@ def answer(
     """Rate a card, or answer a question (graded; the grade sets the rating). The new FSRS
     state and the review log row are written together; an unreadable answer writes nothing."""
     assert user.id is not None
+    engine = session.get_bind().engine
     if body.item_id.startswith(QUESTION_PREFIX):
-        return _answer_question(session_id, body, user.id, session, fsrs)
+        if body.answer is None:
+            raise HTTPException(422, "a question is answered with an answer text")
+        family = body.item_id.removeprefix(QUESTION_PREFIX)
+        instance = await run_db(engine, _pending_for, session, session_id, user.id, family)
+        question = await _variant(instance.family, instance.seed, instance.difficulty)
+        return await run_db(
+            engine, _answer_question, session, session_id, body, user.id, instance, question, fsrs
+        )
     if body.rating is None:
         raise HTTPException(422, "a card is answered with a rating: again, hard, good or easy")
-    begin_write(session)
-    study = _own_session(session, session_id, user.id)
-    if study.answered >= study.size:
-        raise HTTPException(409, f"session {session_id} is complete ({study.size} answers)")
-    card = session.get(CardRow, body.item_id)
-    visible = card is not None and not card.retired and card.owner_id in (None, user.id)
-    if card is None or not visible or (study.topics and card.topic not in study.topics):
-        raise HTTPException(404, f"no item '{body.item_id}' in session {session_id}")
-    now = utcnow()
-    applied = apply_review(
-        session,
-        fsrs,
-        user_id=user.id,
-        item_id=card.id,
-        kind="card",
-        rating=body.rating,
-        elapsed_ms=body.elapsed_ms,
-        now=now,
-        study=study,
-    )
-    session.commit()
+    return await run_db(engine, _answer_card, session, session_id, body, user.id, fsrs)
+
+
+def _answer_card(
+    session: Session, session_id: int, body: AnswerIn, user_id: int, fsrs: FSRS
+) -> AnswerOut:
+    """Schedule a card by its rating: state, log row and session counters in one commit."""
+    assert body.rating is not None
+    with writing(session):
+        study = _own_session(session, session_id, user_id)
+        if study.answered >= study.size:
+            raise HTTPException(409, f"session {session_id} is complete ({study.size} answers)")
+        found = card_with_state(session, user_id, body.item_id)
+        card = None if found is None else found[0]
+        visible = card is not None and not card.retired and card.owner_id in (None, user_id)
+        if card is None or not visible or (study.topics and card.topic not in study.topics):
+            raise HTTPException(404, f"no item '{body.item_id}' in session {session_id}")
+        assert found is not None
+        now = utcnow()
+        applied = apply_review(
+            session,
+            fsrs,
+            user_id=user_id,
+            item_id=card.id,
+            kind="card",
+            rating=body.rating,
+            elapsed_ms=body.elapsed_ms,
+            now=now,
+            state=found[1],
+            study_id=study.id,
+        )
+        session.commit()
     return _out(card.id, "card", body.rating, applied, now)
 
 
 def _out(
     item_id: str, kind: Any, rating: str, applied: Any, now: datetime, grade=None
 ) -> AnswerOut:
-    assert applied.log.id is not None
     return AnswerOut(
         item_id=item_id,
         kind=kind,
@@ -357,49 +411,61 @@ def _out(
         interval_days=interval_days(applied.outcome.interval),
         interval=format_interval(applied.outcome.interval),
         reviewed_at=now,
-        review_id=applied.log.id,
+        review_id=applied.log_id,
         grade=grade,
     )
 
 
+def _pending_for(session: Session, session_id: int, user_id: int, family: str) -> QuestionInstance:
+    """The variant of ``family`` waiting for an answer in the session; 404 or 409 if none."""
+    study = _own_session(session, session_id, user_id)
+    if family not in study.families:
+        raise HTTPException(404, f"no item '{QUESTION_PREFIX + family}' in session {session_id}")
+    instance = _pending(session, study, family)
+    end_read(session)
+    if instance is None:
+        raise HTTPException(
+            409, f"no pending question for '{QUESTION_PREFIX + family}': get it from next"
+        )
+    return instance
+
+
 def _answer_question(
-    session_id: int, body: AnswerIn, user_id: int, session: Session, fsrs: FSRS
+    session: Session,
+    session_id: int,
+    body: AnswerIn,
+    user_id: int,
+    instance: QuestionInstance,
+    question: Question,
+    fsrs: FSRS,
 ) -> AnswerOut:
     """Grade the pending variant of a question item and schedule the family by the grade."""
-    if body.answer is None:
-        raise HTTPException(422, "a question is answered with an answer text")
-    study = _own_session(session, session_id, user_id)
-    family = body.item_id.removeprefix(QUESTION_PREFIX)
-    if family not in study.families:
-        raise HTTPException(404, f"no item '{body.item_id}' in session {session_id}")
-    instance = _pending(session, study, family)
-    if instance is None:
-        raise HTTPException(409, f"no pending question for '{body.item_id}': get it from next")
-    question = variant(instance.family, instance.seed, instance.difficulty)
-    begin_write(session)
-    session.refresh(study)
-    session.refresh(instance)
-    if study.answered >= study.size:
-        raise HTTPException(409, f"session {session_id} is complete ({study.size} answers)")
-    if instance.graded_at is not None:
-        raise HTTPException(409, f"question for '{body.item_id}' was already answered")
-    grade = grade_and_record(session, instance, question, body.answer)
-    public = GradePublic.model_validate(grade_dict(grade, question))
-    rating = rating_for(grade, body.elapsed_ms, question.expected_seconds)
-    if rating is None:  # unreadable: no attempt, no schedule change, nothing written
-        session.rollback()
-        return AnswerOut(item_id=body.item_id, kind="question", recorded=False, grade=public)
-    now = utcnow()
-    applied = apply_review(
-        session,
-        fsrs,
-        user_id=user_id,
-        item_id=body.item_id,
-        kind="question",
-        rating=rating,
-        elapsed_ms=body.elapsed_ms,
-        now=now,
-        study=study,
-    )
-    session.commit()
+    assert body.answer is not None
+    with writing(session):
+        study = _own_session(session, session_id, user_id)  # re-read under the write lock
+        session.refresh(instance)
+        if study.answered >= study.size:
+            raise HTTPException(409, f"session {session_id} is complete ({study.size} answers)")
+        if instance.graded_at is not None:
+            raise HTTPException(409, f"question for '{body.item_id}' was already answered")
+        grade = grade_and_record(session, instance, question, body.answer)
+        public = GradePublic.model_validate(grade_dict(grade, question))
+        rating = rating_for(grade, body.elapsed_ms, question.expected_seconds)
+        if rating is None:  # unreadable: no attempt, no schedule change, nothing written
+            session.rollback()
+            return AnswerOut(item_id=body.item_id, kind="question", recorded=False, grade=public)
+        now = utcnow()
+        applied = apply_review(
+            session,
+            fsrs,
+            user_id=user_id,
+            item_id=body.item_id,
+            kind="question",
+            rating=rating,
+            elapsed_ms=body.elapsed_ms,
+            now=now,
+            state=load_state(session, user_id, body.item_id),
+            study_id=study.id,
+        )
+        session.commit()
     return _out(body.item_id, "question", rating, applied, now, public)
