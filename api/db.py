@@ -23,7 +23,6 @@ except ImportError:  # not on Windows: writers of one process still queue on the
 
 __all__ = [
     "UTCDateTime",
-    "WriterBusy",
     "WriterLock",
     "begin_write",
     "end_read",
@@ -116,10 +115,6 @@ def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
 # a fallback, e.g. for a second tool opening the same file.
 
 
-class WriterBusy(RuntimeError):
-    """The event loop may not wait for the writer lock; run the work in a thread instead."""
-
-
 class WriterLock:
     """One database file's writer lock, shared by the threads and processes that write it.
 
@@ -132,14 +127,9 @@ class WriterLock:
         self._lock_path = lock_path
         self._fd: int | None = None
 
-    def acquire(self, wait_in_process: bool = True) -> None:
-        """Wait until no other writer of this file, in any process, holds the lock.
-
-        With ``wait_in_process=False``, raise :class:`WriterBusy` at once when another
-        thread of this process holds it (waiting for another process is still allowed).
-        """
-        if not self._thread_lock.acquire(blocking=wait_in_process):
-            raise WriterBusy("another thread of this process is writing")
+    def acquire(self) -> None:
+        """Wait until no other writer of this file, in any process, holds the lock."""
+        self._thread_lock.acquire()
         try:
             if self._lock_path is not None and fcntl is not None:
                 if self._fd is None:
@@ -193,9 +183,7 @@ def begin_write(session: Session) -> None:
     bind = session.get_bind()
     if bind.dialect.name == "sqlite" and _HOLDS_LOCK not in session.info:
         lock = writer_lock(bind.engine if isinstance(bind, Connection) else bind)
-        # On the event loop (run_db), never wait for a thread of this process: that thread
-        # may itself be waiting for the loop (to close its session), which would deadlock.
-        lock.acquire(wait_in_process=not getattr(_inline, "active", False))
+        lock.acquire()
         session.info[_HOLDS_LOCK] = lock
     try:
         session.connection(execution_options={WRITE_OPTION: True})
@@ -217,10 +205,13 @@ def _release_writer(session: Session, transaction: Any) -> None:
 
 @contextmanager
 def writing(session: Session) -> Iterator[Session]:
-    """A write transaction: begin it as a writer; on any error roll it back at once.
+    """A write transaction: begin it as a writer; the caller commits inside the block.
 
-    Rolling back here (rather than when the session is closed) frees the writer lock
-    before the error travels on. The caller still commits explicitly.
+    On an error, or when the block ends without committing, the transaction is rolled back
+    right here, in the thread that began it. So the writer lock never outlives the block,
+    and a thread holding it never waits for anything else to let go: in particular not for
+    the event loop, which may itself be waiting for the lock (``run_db``). Write through
+    this rather than ``begin_write``.
     """
     begin_write(session)
     try:
@@ -228,6 +219,8 @@ def writing(session: Session) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+    if _HOLDS_LOCK in session.info:  # not committed: nothing is written
+        session.rollback()
 
 
 def end_read(session: Session) -> None:
@@ -242,7 +235,6 @@ def end_read(session: Session) -> None:
 
 
 T = TypeVar("T")
-_inline = threading.local()  # .active: run_db is running SQLite work on the event loop
 
 
 async def run_db(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
@@ -253,17 +245,10 @@ async def run_db(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
     every call; bench/load.py measured about 1 ms per request). A networked database
     (PostgreSQL) is waited for in a worker thread, so the event loop stays free.
 
-    ``fn`` must end its transaction (commit, or ``end_read``) before it returns. If it needs
-    the writer lock while another thread of this process holds it, it is abandoned (its
-    transaction rolled back by ``writing``) and run again in a worker thread, which may
-    wait; so ``fn`` must do nothing but database work before it begins writing.
+    ``fn`` must end its transaction (commit, or ``end_read``) before it returns. Waiting
+    for the writer lock here blocks the event loop, which is safe because every holder
+    lets go in its own thread without needing the loop (see ``writing``).
     """
     if engine.dialect.name == "sqlite":
-        _inline.active = True
-        try:
-            return fn(*args)
-        except WriterBusy:
-            pass
-        finally:
-            _inline.active = False
+        return fn(*args)
     return await anyio.to_thread.run_sync(fn, *args)

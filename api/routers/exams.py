@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from ..db import begin_write, utcnow
+from ..db import utcnow, writing
 from ..deps import CurrentUser, SessionDep
 from ..errors import ERROR_RESPONSES
 from ..questions import families, public_question, random_seed, variant
@@ -178,24 +178,24 @@ async def create_exam(body: ExamCreate, user: CurrentUser, session: SessionDep) 
     for p in plan:  # generate (and cache) every variant before taking the write lock
         await run_in_threadpool(variant, p.family, p.seed, p.difficulty)
     assert user.id is not None
-    begin_write(session)
-    request = body.model_dump(exclude={"seed"})
-    exam = Exam(user_id=user.id, seed=seed, request=request, time_limit_min=body.time_limit_min)
-    session.add(exam)
-    session.flush()
-    instances = [
-        QuestionInstance(
-            user_id=user.id,
-            family=p.family,
-            seed=p.seed,
-            difficulty=p.difficulty,
-            exam_id=exam.id,
-            position=p.position,
-        )
-        for p in plan
-    ]
-    session.add_all(instances)
-    session.commit()
+    with writing(session):
+        request = body.model_dump(exclude={"seed"})
+        exam = Exam(user_id=user.id, seed=seed, request=request, time_limit_min=body.time_limit_min)
+        session.add(exam)
+        session.flush()
+        instances = [
+            QuestionInstance(
+                user_id=user.id,
+                family=p.family,
+                seed=p.seed,
+                difficulty=p.difficulty,
+                exam_id=exam.id,
+                position=p.position,
+            )
+            for p in plan
+        ]
+        session.add_all(instances)
+        session.commit()
     return _public(exam, instances)
 
 
@@ -271,16 +271,16 @@ def submit_exam(
         },
         per_question=results,
     )
-    begin_write(session)
-    session.refresh(exam)
-    if exam.submitted_at is not None:  # a concurrent submission won the race
-        raise HTTPException(409, f"exam {exam_id} was already submitted")
-    exam.submitted_at, exam.late = now, result.late
-    exam.score, exam.max_score = result.score, result.max_score
-    exam.result = result.model_dump(mode="json")
-    session.add(exam)
-    session.add_all(instances)
-    session.commit()
+    with writing(session):
+        session.refresh(exam)
+        if exam.submitted_at is not None:  # a concurrent submission won the race
+            raise HTTPException(409, f"exam {exam_id} was already submitted")
+        exam.submitted_at, exam.late = now, result.late
+        exam.score, exam.max_score = result.score, result.max_score
+        exam.result = result.model_dump(mode="json")
+        session.add(exam)
+        session.add_all(instances)
+        session.commit()
     return result
 
 

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from content import ParsedNote, parse_note
 from content.plain import parse_plain
 
-from ..db import begin_write, utcnow
+from ..db import utcnow, writing
 from ..deps import CurrentUser, SessionDep
 from ..errors import ERROR_RESPONSES
 from ..sync import code_hash
@@ -109,8 +109,12 @@ async def import_note(
 
 def _store(session: Session, user_id: int, note: ParsedNote) -> ImportResult:
     """Upsert the note's cards for the user in one transaction."""
+    with writing(session):
+        return _upsert(session, user_id, note)
+
+
+def _upsert(session: Session, user_id: int, note: ParsedNote) -> ImportResult:
     assert note.topic is not None
-    begin_write(session)
     now = utcnow()
     existing = {
         c.id: c

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from ..db import begin_write
+from ..db import writing
 from ..deps import CurrentUser, SessionDep
 from ..errors import ERROR_RESPONSES
 from ..questions import (
@@ -133,12 +133,12 @@ async def create_question(body: QuestionCreate, user: CurrentUser, session: Sess
     seed = random_seed() if body.seed is None else body.seed
     question = await run_in_threadpool(variant, family.id, seed, body.difficulty)
     assert user.id is not None
-    begin_write(session)
-    instance = QuestionInstance(
-        user_id=user.id, family=family.id, seed=seed, difficulty=body.difficulty
-    )
-    session.add(instance)
-    session.commit()
+    with writing(session):
+        instance = QuestionInstance(
+            user_id=user.id, family=family.id, seed=seed, difficulty=body.difficulty
+        )
+        session.add(instance)
+        session.commit()
     return public_question(instance, question)
 
 
@@ -167,8 +167,8 @@ async def grade_question(
     """Grade an answer; unreadable answers come back ``invalid`` and cost no attempt."""
     instance = _own(session, question_id, user.id)
     question = await run_in_threadpool(variant, instance.family, instance.seed, instance.difficulty)
-    begin_write(session)  # only now: generating must not hold the write lock
-    session.refresh(instance)
-    grade = grade_and_record(session, instance, question, body.answer)
-    session.commit()
+    with writing(session):  # only now: generating must not hold the write lock
+        session.refresh(instance)
+        grade = grade_and_record(session, instance, question, body.answer)
+        session.commit()
     return grade_dict(grade, question)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
-from ..db import begin_write, end_read, run_db, utcnow, writing
+from ..db import end_read, run_db, utcnow, writing
 from ..deps import CurrentUser, SchedulerDep, SessionDep
 from ..errors import ERROR_RESPONSES
 from ..questions import (
@@ -192,17 +192,17 @@ def start_session(body: SessionCreate, user: CurrentUser, session: SessionDep) -
     if unknown:
         raise HTTPException(422, f"unknown topic(s): {', '.join(unknown)}")
     fams = _session_families(body, topics)
-    begin_write(session)
-    study = StudySession(
-        user_id=user.id,
-        topics=topics,
-        size=body.size,
-        new_limit=body.new_limit,
-        include_questions=body.include_questions,
-        families=fams,
-    )
-    session.add(study)
-    session.commit()
+    with writing(session):
+        study = StudySession(
+            user_id=user.id,
+            topics=topics,
+            size=body.size,
+            new_limit=body.new_limit,
+            include_questions=body.include_questions,
+            families=fams,
+        )
+        session.add(study)
+        session.commit()
     return _public(session, study, utcnow())
 
 

@@ -6,7 +6,7 @@ import hmac
 
 from fastapi import APIRouter, HTTPException, Request, status
 
-from ..db import begin_write
+from ..db import writing
 from ..deps import CurrentUser, SessionDep, SettingsDep
 from ..errors import ERROR_RESPONSES
 from ..security import hash_token, new_token
@@ -27,10 +27,10 @@ def _is_admin(request: Request, settings) -> bool:
 def create_user(session, name: str) -> UserCreated:
     """Create a user with a fresh token and commit; the token is returned only here."""
     token = new_token()
-    begin_write(session)
-    user = User(name=name.strip(), token_hash=hash_token(token))
-    session.add(user)
-    session.commit()
+    with writing(session):
+        user = User(name=name.strip(), token_hash=hash_token(token))
+        session.add(user)
+        session.commit()
     session.refresh(user)
     assert user.id is not None
     return UserCreated(id=user.id, name=user.name, created_at=user.created_at, token=token)
