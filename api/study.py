@@ -30,8 +30,7 @@ __all__ = [
     "card_for_fsrs",
     "apply_review",
     "Applied",
-    "due_questions",
-    "new_families",
+    "question_states",
     "QUESTION_PREFIX",
 ]
 
@@ -152,13 +151,7 @@ _COUNT_ANSWER = (
     )
 )
 _FAMILY_ITEMS: Any = bindparam("item_ids", expanding=True)
-_DUE_QUESTIONS = (
-    core_select(_STATE.c.item_id, *_STATE_COLUMNS)
-    .where(_STATE.c.user_id == _USER, _STATE.c.item_id.in_(_FAMILY_ITEMS), _STATE.c.due <= _NOW)
-    .order_by(_STATE.c.due, _STATE.c.item_id)
-    .limit(bindparam("limit"))
-)
-_SEEN_FAMILIES = core_select(_STATE.c.item_id).where(
+_QUESTION_STATES = core_select(_STATE.c.item_id, *_STATE_COLUMNS).where(
     _STATE.c.user_id == _USER, _STATE.c.item_id.in_(_FAMILY_ITEMS)
 )
 
@@ -232,13 +225,21 @@ class StudyRow:
 
 def load_study(session: Session, session_id: int, user_id: int) -> StudyRow | None:
     """The user's study session ``session_id``; None when missing or someone else's."""
-    row = session.execute(_STUDY_BY_ID, {"session_id": session_id, "user_id": user_id}).first()
-    return None if row is None else StudyRow(*row)
+    row = (
+        session.connection()
+        .execute(_STUDY_BY_ID, {"session_id": session_id, "user_id": user_id})
+        .first()
+    )
+    return None if row is None else StudyRow(*cast(Any, row))
 
 
 def load_state(session: Session, user_id: int, item_id: str) -> ItemState | None:
     """The user's stored state of one item, or None when never reviewed."""
-    row = session.execute(_STATE_BY_ITEM, {"user_id": user_id, "item_id": item_id}).first()
+    row = (
+        session.connection()
+        .execute(_STATE_BY_ITEM, {"user_id": user_id, "item_id": item_id})
+        .first()
+    )
     return None if row is None else ItemState.from_row(row)
 
 
@@ -246,7 +247,11 @@ def card_with_state(
     session: Session, user_id: int, card_id: str
 ) -> tuple[Any, ItemState | None] | None:
     """A card's row and the user's state of it, in one query; None when no such card."""
-    row = session.execute(_CARD_WITH_STATE, {"user_id": user_id, "item_id": card_id}).first()
+    row = (
+        session.connection()
+        .execute(_CARD_WITH_STATE, {"user_id": user_id, "item_id": card_id})
+        .first()
+    )
     if row is None:
         return None
     return row, ItemState.from_row(row, len(CARD_COLUMNS))
@@ -276,7 +281,7 @@ UNREAD = _Unread()
 
 def _insert(session: Session, statement: Any, values: dict[str, Any]) -> int:
     """Run an INSERT of one row and return its new primary key."""
-    result = cast(CursorResult, session.execute(statement, values))
+    result = cast(CursorResult, session.connection().execute(statement, values))
     key = result.inserted_primary_key
     assert key is not None
     return int(key[0])
@@ -331,7 +336,9 @@ def apply_review(
         reps, lapses = 1, 0
     else:
         state_id, reps, lapses = state.id, state.reps + 1, state.lapses + int(lapsed)
-        session.execute(_UPDATE_STATE, dict(state_id=state.id, reps=reps, lapses=lapses, **values))
+        session.connection().execute(
+            _UPDATE_STATE, dict(state_id=state.id, reps=reps, lapses=lapses, **values)
+        )
     log_id = _insert(
         session,
         _INSERT_LOG,
@@ -352,7 +359,9 @@ def apply_review(
         },
     )
     if study_id is not None:
-        session.execute(_COUNT_ANSWER, {"session_id": study_id, "was_new": int(state is None)})
+        session.connection().execute(
+            _COUNT_ANSWER, {"session_id": study_id, "was_new": int(state is None)}
+        )
     new_state = ItemState(
         state_id,
         outcome.state,
@@ -377,33 +386,18 @@ def interval_days(delta: timedelta) -> float:
     return round(delta.total_seconds() / 86400, 4)
 
 
-def due_questions(
-    session: Session, user_id: int, families: list[str], now: datetime, limit: int
-) -> list[tuple[str, ItemState]]:
-    """Question items (one per family) whose review is due at ``now``: (item id, state)."""
+def question_states(session: Session, user_id: int, families: list[str]) -> dict[str, ItemState]:
+    """The user's stored state of each of these question families, by item id ("q:<id>");
+    families never asked are absent."""
     if not families:
-        return []
-    params = {
-        "user_id": user_id,
-        "item_ids": [QUESTION_PREFIX + f for f in families],
-        "now": now,
-        "limit": limit,
-    }
-    out = []
-    for row in session.execute(_DUE_QUESTIONS, params):
+        return {}
+    params = {"user_id": user_id, "item_ids": [QUESTION_PREFIX + f for f in families]}
+    out = {}
+    for row in session.connection().execute(_QUESTION_STATES, params):
         state = ItemState.from_row(row, 1)
         assert state is not None
-        out.append((row[0], state))
+        out[row[0]] = state
     return out
-
-
-def new_families(session: Session, user_id: int, families: list[str]) -> list[str]:
-    """The session's families the user has never been asked, in the given order."""
-    if not families:
-        return []
-    params = {"user_id": user_id, "item_ids": [QUESTION_PREFIX + f for f in families]}
-    seen = set(session.execute(_SEEN_FAMILIES, params).scalars())
-    return [f for f in families if QUESTION_PREFIX + f not in seen]
 
 
 def next_card(
@@ -414,5 +408,5 @@ def next_card(
     params: dict[str, Any] = {"user_id": user_id, "now": now}
     if topics:
         params["topics"] = topics
-    row = session.execute(_NEXT_CARD[allow_new, bool(topics)], params).first()
+    row = session.connection().execute(_NEXT_CARD[allow_new, bool(topics)], params).first()
     return None if row is None else (row, ItemState.from_row(row, len(CARD_COLUMNS)))

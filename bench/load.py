@@ -5,6 +5,7 @@ and has each run next → answer cycles for a fixed time, then reports throughpu
 percentiles and errors. Question items are included when the server offers them.
 
 Usage: .venv/bin/python bench/load.py [--students 50] [--seconds 30] [--questions]
+                                      [--think 0.2] [--workers 1]
 """
 
 from __future__ import annotations
@@ -59,6 +60,17 @@ def start_server(db: Path, port: int, workers: int = 1) -> subprocess.Popen:
     raise SystemExit("server did not start")
 
 
+def answer_for(spec: dict) -> str:
+    """A well-formed (and most likely wrong) answer to a question of this public form."""
+    if spec["kind"] == "number":
+        return f"42 {spec['unit']}" if spec.get("unit") else "42"
+    if spec["kind"] == "shape":
+        return "(1, 1, 1)"
+    if spec["kind"] == "choice":
+        return "a"
+    return "; ".join(answer_for(part) for part in spec["parts"].values())
+
+
 async def student(
     client: aiohttp.ClientSession,
     n: int,
@@ -91,10 +103,13 @@ async def student(
             if item["kind"] == "card":
                 answer["rating"] = ratings[i % 4]
             else:
-                answer["answer"] = "42"
+                answer["answer"] = answer_for(item["question"]["answer"])
             status, out = await call("POST", f"/sessions/{sid}/answer", json=answer, headers=h)
             if status != 200:
                 stats["errors"].append(f"answer {status}: {str(out)[:100]}")
+                continue
+            if not out["recorded"]:  # unreadable: would repeat the same question forever
+                stats["errors"].append(f"answer not recorded: {str(out)[:100]}")
                 continue
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             stats["errors"].append(f"{type(exc).__name__}: {exc}")

@@ -169,6 +169,7 @@ async def grade_question(
     question = await run_in_threadpool(variant, instance.family, instance.seed, instance.difficulty)
     with writing(session):  # only now: generating must not hold the write lock
         session.refresh(instance)
-        grade = grade_and_record(session, instance, question, body.answer)
+        assert instance.id is not None
+        grade = grade_and_record(session, instance.id, instance.user_id, question, body.answer)
         session.commit()
     return grade_dict(grade, question)

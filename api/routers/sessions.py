@@ -10,18 +10,22 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel, Field
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from ..db import end_read, run_db, utcnow, writing
 from ..deps import CurrentUser, SchedulerDep, SessionDep
 from ..errors import ERROR_RESPONSES
 from ..questions import (
+    PendingQuestion,
+    add_question,
     families,
     grade_and_record,
     grade_dict,
+    pending_question,
     public_question,
     random_seed,
     rating_for,
+    still_pending,
     variant,
 )
 from ..scheduler import FSRS, format_interval
@@ -34,15 +38,14 @@ from ..study import (
     card_with_state,
     count_new,
     due_items,
-    due_questions,
     interval_days,
     load_state,
     load_study,
-    new_families,
     next_card,
+    question_states,
     state_name,
 )
-from ..tables import QuestionInstance, StudySession
+from ..tables import StudySession
 from .cards import CardPublic
 from .notes import topic_exists
 from .questions import GradePublic, QuestionPublic
@@ -229,15 +232,17 @@ def _pick(session: Session, study: StudyRow, user_id: int, now: datetime):
     topics = study.topics or None
     allow_new = study.new_seen < study.new_limit
     card, card_state = next_card(session, user_id, topics, now, allow_new) or (None, None)
-    due_q = due_questions(session, user_id, study.families, now, limit=1)
-    if card_state is not None and (not due_q or card_state.due <= due_q[0][1].due):
+    states = question_states(session, user_id, study.families)
+    due_q = min(
+        ((s.due, item_id, s) for item_id, s in states.items() if s.due <= now), default=None
+    )
+    if card_state is not None and (due_q is None or card_state.due <= due_q[0]):
         return "card", card, card_state
-    if due_q:
-        item_id, state = due_q[0]
-        return "question", item_id.removeprefix(QUESTION_PREFIX), state
+    if due_q is not None:
+        return "question", due_q[1].removeprefix(QUESTION_PREFIX), due_q[2]
     if not allow_new:
         return None
-    fams = new_families(session, user_id, study.families)
+    fams = [f for f in study.families if QUESTION_PREFIX + f not in states]
     if fams and (card is None or study.new_seen % 3 == 2):
         return "question", fams[0], None
     if card is not None:
@@ -252,18 +257,6 @@ def _difficulty(state: ItemState | None) -> int:
     return 3 if (state.stability or 0) >= 21 else 2
 
 
-def _pending(session: Session, study: StudyRow, family: str) -> QuestionInstance | None:
-    return session.exec(
-        select(QuestionInstance)
-        .where(
-            QuestionInstance.session_id == study.id,
-            QuestionInstance.family == family,
-            col(QuestionInstance.graded_at).is_(None),
-        )
-        .order_by(col(QuestionInstance.id).desc())
-    ).first()
-
-
 def _next_pick(session: Session, session_id: int, user_id: int, now: datetime):
     """The session and its next item (see ``_pick``), or None when the session is done."""
     study = _own_session(session, session_id, user_id)
@@ -272,22 +265,26 @@ def _next_pick(session: Session, session_id: int, user_id: int, now: datetime):
     return None if picked is None else (study, *picked)
 
 
-def _pending_read(session: Session, study: StudyRow, family: str) -> QuestionInstance | None:
-    instance = _pending(session, study, family)
+def _pending_read(session: Session, study: StudyRow, family: str) -> PendingQuestion | None:
+    pending = pending_question(session, study.id, family)
     end_read(session)
-    return instance
+    return pending
 
 
-def _store_instance(
+def _store_question(
     session: Session, user_id: int, study_id: int, family: str, seed: int, difficulty: int
-) -> QuestionInstance:
+) -> PendingQuestion:
     with writing(session):
-        instance = QuestionInstance(
-            user_id=user_id, family=family, seed=seed, difficulty=difficulty, session_id=study_id
+        pending = add_question(
+            session,
+            user_id=user_id,
+            session_id=study_id,
+            family=family,
+            seed=seed,
+            difficulty=difficulty,
         )
-        session.add(instance)
         session.commit()
-    return instance
+    return pending
 
 
 async def _variant(family: str, seed: int, difficulty: int) -> Question:
@@ -321,11 +318,12 @@ async def next_item(
     instance = await run_db(engine, _pending_read, session, study, item)
     if instance is None:
         seed, difficulty = random_seed(), _difficulty(state)
-        await _variant(item, seed, difficulty)  # generate before taking the write lock
+        question = await _variant(item, seed, difficulty)  # before taking the write lock
         instance = await run_db(
-            engine, _store_instance, session, user.id, study.id, item, seed, difficulty
+            engine, _store_question, session, user.id, study.id, item, seed, difficulty
         )
-    question = await _variant(instance.family, instance.seed, instance.difficulty)
+    else:
+        question = await _variant(instance.family, instance.seed, instance.difficulty)
     return NextItem(
         item_id=QUESTION_PREFIX + item,
         kind="question",
@@ -416,12 +414,12 @@ def _out(
     )
 
 
-def _pending_for(session: Session, session_id: int, user_id: int, family: str) -> QuestionInstance:
+def _pending_for(session: Session, session_id: int, user_id: int, family: str) -> PendingQuestion:
     """The variant of ``family`` waiting for an answer in the session; 404 or 409 if none."""
     study = _own_session(session, session_id, user_id)
     if family not in study.families:
         raise HTTPException(404, f"no item '{QUESTION_PREFIX + family}' in session {session_id}")
-    instance = _pending(session, study, family)
+    instance = pending_question(session, study.id, family)
     end_read(session)
     if instance is None:
         raise HTTPException(
@@ -435,7 +433,7 @@ def _answer_question(
     session_id: int,
     body: AnswerIn,
     user_id: int,
-    instance: QuestionInstance,
+    instance: PendingQuestion,
     question: Question,
     fsrs: FSRS,
 ) -> AnswerOut:
@@ -443,12 +441,11 @@ def _answer_question(
     assert body.answer is not None
     with writing(session):
         study = _own_session(session, session_id, user_id)  # re-read under the write lock
-        session.refresh(instance)
         if study.answered >= study.size:
             raise HTTPException(409, f"session {session_id} is complete ({study.size} answers)")
-        if instance.graded_at is not None:
+        if not still_pending(session, instance.id):
             raise HTTPException(409, f"question for '{body.item_id}' was already answered")
-        grade = grade_and_record(session, instance, question, body.answer)
+        grade = grade_and_record(session, instance.id, user_id, question, body.answer)
         public = GradePublic.model_validate(grade_dict(grade, question))
         rating = rating_for(grade, body.elapsed_ms, question.expected_seconds)
         if rating is None:  # unreadable: no attempt, no schedule change, nothing written
