@@ -7,8 +7,9 @@ are cached in memory by (family, seed, difficulty): they are immutable and deter
 from __future__ import annotations
 
 import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, cast
 
 from fastapi import HTTPException
@@ -29,6 +30,7 @@ __all__ = [
     "families",
     "family_or_404",
     "variant",
+    "cached_variant",
     "public_question",
     "grade_and_record",
     "PendingQuestion",
@@ -57,10 +59,51 @@ def family_or_404(family_id: str) -> Family:
     return fams[family_id]
 
 
-@lru_cache(maxsize=4096)
+class _VariantCache:
+    """Recently used variants by (family, seed, difficulty): they never change.
+
+    Unlike ``functools.lru_cache`` it can be asked without computing, so async handlers
+    take a cached variant on the event loop and send only real generation to a thread.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._items: OrderedDict[tuple[str, int, int], Question] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, int, int]) -> Question | None:
+        """The cached variant, or None."""
+        with self._lock:
+            question = self._items.get(key)
+            if question is not None:
+                self._items.move_to_end(key)
+            return question
+
+    def put(self, key: tuple[str, int, int], question: Question) -> None:
+        """Remember a variant, forgetting the least recently used beyond the size."""
+        with self._lock:
+            self._items[key] = question
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+_VARIANTS = _VariantCache(4096)
+
+
+def cached_variant(family_id: str, seed: int, difficulty: int) -> Question | None:
+    """The variant if it is cached, without generating it."""
+    return _VARIANTS.get((family_id, seed, difficulty))
+
+
 def variant(family_id: str, seed: int, difficulty: int) -> Question:
     """The question for (family, seed, difficulty); cached, as it never changes."""
-    return families()[family_id].generate(seed, difficulty)
+    key = (family_id, seed, difficulty)
+    question = _VARIANTS.get(key)
+    if question is None:
+        question = families()[family_id].generate(seed, difficulty)
+        _VARIANTS.put(key, question)
+    return question
 
 
 def random_seed() -> int:

@@ -116,6 +116,7 @@ async def student(
             continue
         stats["latency"].append((time.perf_counter() - t0) * 1000)
         stats["steps"] += 1
+        stats["questions"] += item["kind"] == "question"
         i += 1
         if think:
             await asyncio.sleep(think)
@@ -123,7 +124,7 @@ async def student(
 
 async def run(students: int, seconds: float, port: int, questions: bool, think: float) -> dict:
     """Run ``students`` study loops against the server for ``seconds``; gather the stats."""
-    stats: dict = {"steps": 0, "latency": [], "errors": []}
+    stats: dict = {"steps": 0, "questions": 0, "latency": [], "errors": []}
     # aiohttp rather than httpx: the load generator shares the 2 cores with the server, and
     # aiohttp spends several times less CPU per request.
     connector = aiohttp.TCPConnector(limit=students + 5)
@@ -195,6 +196,7 @@ def main() -> None:
     print(f"| students | {args.students} for {stats['wall']:.1f} s, think time {args.think} s |")
     print(f"| server processes | {args.workers} |")
     print(f"| completed study steps (next + answer) | {stats['steps']} |")
+    print(f"| of which generated questions | {stats['questions']} |")
     print(f"| throughput | {stats['steps'] / stats['wall']:.0f} steps/s |")
     print(f"| step latency p50 / p99 | {pct(lat, 0.5):.0f} / {pct(lat, 0.99):.0f} ms |")
     print(f"| mean latency | {statistics.mean(lat) if lat else float('nan'):.0f} ms |")

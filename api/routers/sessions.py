@@ -18,6 +18,7 @@ from ..errors import ERROR_RESPONSES
 from ..questions import (
     PendingQuestion,
     add_question,
+    cached_variant,
     families,
     grade_and_record,
     grade_dict,
@@ -42,7 +43,7 @@ from ..study import (
     load_state,
     load_study,
     next_card,
-    question_states,
+    question_dues,
     state_name,
 )
 from ..tables import StudySession
@@ -232,17 +233,16 @@ def _pick(session: Session, study: StudyRow, user_id: int, now: datetime):
     topics = study.topics or None
     allow_new = study.new_seen < study.new_limit
     card, card_state = next_card(session, user_id, topics, now, allow_new) or (None, None)
-    states = question_states(session, user_id, study.families)
-    due_q = min(
-        ((s.due, item_id, s) for item_id, s in states.items() if s.due <= now), default=None
-    )
-    if card_state is not None and (due_q is None or card_state.due <= due_q[0]):
+    dues = question_dues(session, user_id, study.families, now)
+    due_item = next((item_id for item_id, is_due in dues.items() if is_due), None)
+    due_state = None if due_item is None else load_state(session, user_id, due_item)
+    if card_state is not None and (due_state is None or card_state.due <= due_state.due):
         return "card", card, card_state
-    if due_q is not None:
-        return "question", due_q[1].removeprefix(QUESTION_PREFIX), due_q[2]
+    if due_item is not None:
+        return "question", due_item.removeprefix(QUESTION_PREFIX), due_state
     if not allow_new:
         return None
-    fams = [f for f in study.families if QUESTION_PREFIX + f not in states]
+    fams = [f for f in study.families if QUESTION_PREFIX + f not in dues]
     if fams and (card is None or study.new_seen % 3 == 2):
         return "question", fams[0], None
     if card is not None:
@@ -288,9 +288,12 @@ def _store_question(
 
 
 async def _variant(family: str, seed: int, difficulty: int) -> Question:
-    """A question variant, generated in a worker thread: it can take milliseconds of torch
-    work (longer before the background warm-up), which must not hold up the event loop."""
-    return await anyio.to_thread.run_sync(variant, family, seed, difficulty)
+    """A question variant: from the cache, else generated in a worker thread (milliseconds
+    of torch work, longer before the background warm-up, must not hold up the event loop)."""
+    question = cached_variant(family, seed, difficulty)
+    if question is None:
+        question = await anyio.to_thread.run_sync(variant, family, seed, difficulty)
+    return question
 
 
 @router.get("/{session_id}/next", response_model=NextItem, response_model_exclude_none=True)
