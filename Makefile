@@ -38,7 +38,7 @@ test: $(DEVSTAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	# The database tests run on SQLite and, where it can be started, on PostgreSQL too.
-	scripts/with-postgres.sh $(BIN)/pytest
+	HYPOTHESIS_PROFILE=ci scripts/with-postgres.sh $(BIN)/pytest
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check --fix .

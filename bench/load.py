@@ -111,7 +111,7 @@ async def student(
             if not out["recorded"]:  # unreadable: would repeat the same question forever
                 stats["errors"].append(f"answer not recorded: {str(out)[:100]}")
                 continue
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             stats["errors"].append(f"{type(exc).__name__}: {exc}")
             continue
         stats["latency"].append((time.perf_counter() - t0) * 1000)

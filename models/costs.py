@@ -7,8 +7,6 @@ that these formulas agree with torch.
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 __all__ = [
@@ -89,12 +87,16 @@ def pool2d_output_size(
     """One spatial side after max/avg pooling, with torch's ceil_mode rule."""
     stride = kernel_size if stride is None else stride
     span = size + 2 * padding - dilation * (kernel_size - 1) - 1
-    if span < 0:
-        raise ValueError(f"kernel {kernel_size} exceeds padded input {size + 2 * padding}")
-    out = (math.ceil(span / stride) if ceil_mode else span // stride) + 1
+    # torch rounds down (toward minus infinity) or, in ceil_mode, up; so in ceil_mode a
+    # kernel a little larger than the padded input still gives one output.
+    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
     # torch drops a last window that would start in the right padding (ceil_mode only).
     if ceil_mode and (out - 1) * stride >= size + padding:
         out -= 1
+    if out < 1:
+        raise ValueError(
+            f"kernel {kernel_size} leaves no output from the padded input {size + 2 * padding}"
+        )
     return out
 
 

@@ -298,16 +298,21 @@ def _window(
 ) -> int:
     """Output side of a sliding window, refusing a kernel larger than the padded input."""
     span = dilation * (kernel - 1) + 1
-    if span > side + 2 * padding:
-        raise SpecShapeError(
-            index,
-            f"kernel {kernel} (span {span}) larger than the padded input {side + 2 * padding}",
-        )
     if pool:
         if 2 * padding > span:  # torch: pad should be at most half of the effective kernel
             raise SpecShapeError(index, f"padding {padding} more than half the kernel {kernel}")
-        out = pool2d_output_size(side, kernel, stride, padding, dilation, ceil_mode)
+        # Pooling has no kernel-size check of its own: torch refuses only an empty output,
+        # and in ceil_mode a kernel larger than the padded input can still give one.
+        try:
+            out = pool2d_output_size(side, kernel, stride, padding, dilation, ceil_mode)
+        except ValueError as exc:
+            raise SpecShapeError(index, str(exc)) from exc
     else:
+        if span > side + 2 * padding:
+            raise SpecShapeError(
+                index,
+                f"kernel {kernel} (span {span}) larger than the padded input {side + 2 * padding}",
+            )
         out = conv2d_output_size(side, kernel, stride, padding, dilation)
     _check_side(index, out)
     return out

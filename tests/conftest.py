@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
@@ -17,6 +18,12 @@ from api.main import create_app
 from api.settings import Settings
 
 FIXTURE_NOTES = Path(__file__).parent / "fixtures" / "notes"
+
+# `make test` (and so CI) runs the property tests derandomized: the same examples every
+# run, so a red build always means a change broke something. A plain `pytest` keeps
+# exploring new examples, which is where new bugs are found.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 # When FLOPCARDS_TEST_DATABASE_URL names a PostgreSQL server (scripts/with-postgres.sh

@@ -112,7 +112,7 @@ def conv(**over):
         ([{"type": "linear", "out_features": 0}], SpecShapeError, 0, "positive"),
         # kernel larger than the padded input
         ([conv(kernel_size=17)], SpecShapeError, 0, "larger than the padded input"),
-        ([conv(), {"type": "maxpool2d", "kernel_size": 15}], SpecShapeError, 1, "larger"),
+        ([conv(), {"type": "maxpool2d", "kernel_size": 15}], SpecShapeError, 1, "no output"),
         ([conv(kernel_size=3, dilation=9)], SpecShapeError, 0, "larger"),
         ([{"type": "maxpool2d", "kernel_size": 2, "padding": 2}], SpecShapeError, 0, "half"),
         # channels not divisible by groups
@@ -413,3 +413,20 @@ def test_huge_integers_are_refused_not_crashing():
         validate_spec((8, 8, 8), [{"type": "bottleneck", "planes": 2, "base_width": 10**400}])
     with pytest.raises(SpecShapeError):
         validate_spec((8, 8, 8), [{"type": "dropout", "p": 10**400}])
+
+
+@pytest.mark.parametrize(("ceil_mode", "side"), [(True, 1), (False, None)])
+def test_ceil_mode_pooling_with_a_kernel_past_the_input(ceil_mode, side) -> None:
+    # Found by the property test above: on a 2x2 map a 3x3 stride-2 max pool gives one
+    # output in ceil_mode (torch counts the partial window) and none otherwise.
+    layers = [{"type": "maxpool2d", "kernel_size": 3, "stride": 2, "ceil_mode": ceil_mode}]
+    x = torch.empty(1, 1, 2, 2, device="meta")
+    if side is None:
+        with pytest.raises(SpecShapeError, match="no output"):
+            validate_spec((1, 2, 2), layers)
+        with pytest.raises(RuntimeError):
+            _torch_model((1, 2, 2), layers)(x)
+        return
+    (plan,) = validate_spec((1, 2, 2), layers)
+    assert plan.output_shape == (1, side, side)
+    assert tuple(_torch_model((1, 2, 2), layers)(x).shape) == (1, 1, side, side)
