@@ -179,6 +179,10 @@ def begin_write(session: Session) -> None:
     if session.in_transaction():
         # Earlier reads (e.g. the auth lookup) opened a deferred transaction; end it so the
         # write transaction starts with the lock. Loaded objects stay usable (no expiry).
+        if session.new or session.dirty or session.deleted:
+            # Ending it would flush these changes outside the writer lock, where SQLite can
+            # refuse them ("database is locked"): change rows only after begin_write.
+            raise RuntimeError("objects were changed before begin_write; change them after")
         session.commit()
     bind = session.get_bind()
     if bind.dialect.name == "sqlite" and _HOLDS_LOCK not in session.info:

@@ -228,6 +228,7 @@ def submit_exam(
         raise HTTPException(422, f"not questions of exam {exam_id}: {', '.join(stray)}")
     now = utcnow()
     results: list[QuestionResult] = []
+    changes: list[tuple[QuestionInstance, str, float, int]] = []
     by_topic: dict[str, list[float]] = {}
     for inst in instances:
         question = variant(inst.family, inst.seed, inst.difficulty)
@@ -252,8 +253,10 @@ def submit_exam(
                 solution=question.solution,
             )
         )
-        inst.status, inst.score, inst.graded_at = status_, score, now
-        inst.attempts += int(grade is not None and grade.status != "invalid")
+        # Applied under the writer lock below: changing loaded rows now would have them
+        # flushed by a transaction that does not hold it.
+        tried = int(grade is not None and grade.status != "invalid")
+        changes.append((inst, status_, score, tried))
         t = by_topic.setdefault(question.topic, [0.0, 0.0])
         t[0] += score
         t[1] += 1
@@ -279,6 +282,9 @@ def submit_exam(
         exam.score, exam.max_score = result.score, result.max_score
         exam.result = result.model_dump(mode="json")
         session.add(exam)
+        for inst, graded_status, graded_score, tried in changes:
+            inst.status, inst.score, inst.graded_at = graded_status, graded_score, now
+            inst.attempts += tried
         session.add_all(instances)
         session.commit()
     return result
