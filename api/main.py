@@ -7,6 +7,7 @@ tables and syncs the notes into it. ``api.main:app`` is created on first access 
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -32,6 +33,7 @@ from .errors import (
 )
 from .examples import ExampleRunner
 from .migrate import upgrade
+from .questions import mark_generation_warm
 from .routers import (
     architectures,
     cards,
@@ -151,6 +153,10 @@ def _warm_up() -> None:
         # Architecture-level questions and exams read these profiles; cached from now on.
         for name in architecture_names():
             profile_architecture(name)
+        mark_generation_warm()
+        # torch, the registry and the profiles are now millions of long-lived objects; a
+        # full collection would walk them all, pausing every request. Exempt them from GC.
+        gc.freeze()
     except Exception:  # warming is an optimisation; a failure must not stop the service
         log.exception("warm-up failed")
 

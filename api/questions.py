@@ -31,6 +31,8 @@ __all__ = [
     "family_or_404",
     "variant",
     "cached_variant",
+    "generation_is_warm",
+    "mark_generation_warm",
     "public_question",
     "grade_and_record",
     "PendingQuestion",
@@ -89,6 +91,19 @@ class _VariantCache:
 
 
 _VARIANTS = _VariantCache(4096)
+
+
+_WARM = threading.Event()
+
+
+def mark_generation_warm() -> None:
+    """Note that every family has paid its first-use cost (the background warm-up is done)."""
+    _WARM.set()
+
+
+def generation_is_warm() -> bool:
+    """Whether a new variant now costs about a millisecond rather than torch's first use."""
+    return _WARM.is_set()
 
 
 def cached_variant(family_id: str, seed: int, difficulty: int) -> Question | None:

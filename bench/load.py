@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 import aiohttp
 import httpx
@@ -34,7 +35,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db: Path, port: int, workers: int = 1) -> subprocess.Popen:
+def start_server(db: Path, port: int, workers: int, log: IO[bytes]) -> subprocess.Popen:
+    """Start ``flopcards serve`` on loopback over ``db``; its stderr goes to ``log``."""
     env = os.environ | {
         "FLOPCARDS_DATABASE_URL": f"sqlite:///{db}",
         "FLOPCARDS_HOST": "127.0.0.1",
@@ -47,7 +49,7 @@ def start_server(db: Path, port: int, workers: int = 1) -> subprocess.Popen:
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -177,9 +179,10 @@ def main() -> None:
     ap.add_argument("--think", type=float, default=0.0, help="seconds a student pauses per step")
     ap.add_argument("--settle", type=float, default=8.0, help="seconds to wait after start-up")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "server.log", "w+b") as log:
         port = free_port()
-        proc = start_server(Path(tmp) / "load.db", port, args.workers)
+        # The log goes to a file: a pipe nobody reads during the run would fill and stall it.
+        proc = start_server(Path(tmp) / "load.db", port, args.workers, log)
         # A running service has long finished its one-time background warm-up (torch import,
         # question-family caches, about 5 s); measure that steady state.
         time.sleep(args.settle)
@@ -190,8 +193,9 @@ def main() -> None:
             client_cpu = time.process_time() - client_cpu0
         finally:
             proc.terminate()
-            _, err = proc.communicate(timeout=30)
-        locked = err.decode(errors="replace").count("database is locked")
+            proc.wait(timeout=30)
+        log.seek(0)
+        locked = log.read().decode(errors="replace").count("database is locked")
     lat = stats["latency"]
     print(f"| students | {args.students} for {stats['wall']:.1f} s, think time {args.think} s |")
     print(f"| server processes | {args.workers} |")

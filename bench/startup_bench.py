@@ -6,7 +6,7 @@ Measures, in one run, on loopback only:
 - resident memory of the server process after start-up and after the study loop;
 - median and p99 latency of a `next` + `answer` pair, and of `/health` for scale.
 
-Usage: .venv/bin/python bench/startup_bench.py [--pairs 200]
+Usage: .venv/bin/python bench/startup_bench.py [--pairs 150]
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def pct(values: list[float], q: float) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--pairs", type=int, default=200)
+    ap.add_argument("--pairs", type=int, default=150)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
