@@ -177,7 +177,7 @@ def main() -> None:
     ap.add_argument("--questions", action="store_true", help="include generated questions")
     ap.add_argument("--workers", type=int, default=1, help="server processes")
     ap.add_argument("--think", type=float, default=0.0, help="seconds a student pauses per step")
-    ap.add_argument("--settle", type=float, default=8.0, help="seconds to wait after start-up")
+    ap.add_argument("--settle", type=float, default=10.0, help="seconds to wait after start-up")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "server.log", "w+b") as log:
         port = free_port()
