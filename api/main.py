@@ -112,13 +112,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.user_cache = UserCache()
     install_error_handlers(app)
     widen_validation_schema(app)
+    # FastAPI tries routers in this order for every request: the study loop comes first.
     for module in (
+        sessions,
         health,
         users,
         topics,
         cards,
         notes,
-        sessions,
         progress,
         questions,
         architectures,

@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio.to_thread
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, HTTPException, Path, Request, status
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from ..db import end_read, run_db, utcnow, writing
-from ..deps import CurrentUser, SchedulerDep, SessionDep
+from ..deps import CurrentUser, SessionDep, request_session
 from ..errors import ERROR_RESPONSES
 from ..questions import (
     PendingQuestion,
@@ -301,17 +301,22 @@ async def _variant(family: str, seed: int, difficulty: int) -> Question:
     return question
 
 
+# The two study-loop handlers take the request and open their session themselves (see
+# request_session): they are most of the traffic, and each dependency costs FastAPI time.
 @router.get("/{session_id}/next", response_model=NextItem, response_model_exclude_none=True)
-async def next_item(
-    session_id: SessionId, user: CurrentUser, session: SessionDep, fsrs: SchedulerDep
-) -> NextItem:
+async def next_item(session_id: SessionId, user: CurrentUser, request: Request) -> NextItem:
     """The next item: a due review first, then a new card or question while the limit allows.
 
     A question item comes as a fresh variant of its family (the same one until answered).
     """
     assert user.id is not None
+    async with request_session(request) as session:
+        return await _next_item(session, request.app.state.fsrs, session_id, user.id)
+
+
+async def _next_item(session: Session, fsrs: FSRS, session_id: int, user_id: int) -> NextItem:
     now, engine = utcnow(), session.get_bind().engine
-    picked = await run_db(engine, _next_pick, session, session_id, user.id, now)
+    picked = await run_db(engine, _next_pick, session, session_id, user_id, now)
     if picked is None:
         return NextItem(done=True)
     study, kind, item, state = picked
@@ -328,7 +333,7 @@ async def next_item(
         seed, difficulty = random_seed(), _difficulty(state)
         question = await _variant(item, seed, difficulty)  # before taking the write lock
         instance = await run_db(
-            engine, _store_question, session, user.id, study.id, item, seed, difficulty
+            engine, _store_question, session, user_id, study.id, item, seed, difficulty
         )
     else:
         question = await _variant(instance.family, instance.seed, instance.difficulty)
@@ -348,28 +353,31 @@ async def next_item(
     responses={409: ERROR_RESPONSES[404] | {"description": "Session complete or nothing pending"}},
 )
 async def answer(
-    session_id: SessionId,
-    body: AnswerIn,
-    user: CurrentUser,
-    session: SessionDep,
-    fsrs: SchedulerDep,
+    session_id: SessionId, body: AnswerIn, user: CurrentUser, request: Request
 ) -> AnswerOut:
     """Rate a card, or answer a question (graded; the grade sets the rating). The new FSRS
     state and the review log row are written together; an unreadable answer writes nothing."""
     assert user.id is not None
+    async with request_session(request) as session:
+        return await _answer(session, request.app.state.fsrs, session_id, body, user.id)
+
+
+async def _answer(
+    session: Session, fsrs: FSRS, session_id: int, body: AnswerIn, user_id: int
+) -> AnswerOut:
     engine = session.get_bind().engine
     if body.item_id.startswith(QUESTION_PREFIX):
         if body.answer is None:
             raise HTTPException(422, "a question is answered with an answer text")
         family = body.item_id.removeprefix(QUESTION_PREFIX)
-        instance = await run_db(engine, _pending_for, session, session_id, user.id, family)
+        instance = await run_db(engine, _pending_for, session, session_id, user_id, family)
         question = await _variant(instance.family, instance.seed, instance.difficulty)
         return await run_db(
-            engine, _answer_question, session, session_id, body, user.id, instance, question, fsrs
+            engine, _answer_question, session, session_id, body, user_id, instance, question, fsrs
         )
     if body.rating is None:
         raise HTTPException(422, "a card is answered with a rating: again, hard, good or easy")
-    return await run_db(engine, _answer_card, session, session_id, body, user.id, fsrs)
+    return await run_db(engine, _answer_card, session, session_id, body, user_id, fsrs)
 
 
 def _answer_card(
