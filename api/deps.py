@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the database session, settings, the scheduler and the current user."""
+"""FastAPI dependencies: the database session, settings and the current user."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from .scheduler import FSRS
 from .security import hash_token, token_matches
 from .settings import Settings
 from .tables import User
@@ -21,7 +20,6 @@ from .tables import User
 __all__ = [
     "SessionDep",
     "SettingsDep",
-    "SchedulerDep",
     "CurrentUser",
     "OptionalUser",
     "get_session",
@@ -65,11 +63,6 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 async def get_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     return request.app.state.settings
-
-
-async def get_scheduler(request: Request) -> FSRS:
-    """The app's FSRS scheduler."""
-    return request.app.state.fsrs
 
 
 _bearer = HTTPBearer(auto_error=False, description="The token returned by POST /users.")
@@ -129,6 +122,5 @@ async def get_optional_user(request: Request) -> User | None:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SchedulerDep = Annotated[FSRS, Depends(get_scheduler)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
