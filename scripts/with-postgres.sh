@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Run a command with a throwaway PostgreSQL server on 127.0.0.1 and
 # FLOPCARDS_TEST_DATABASE_URL pointing at it, so the database tests also run on PostgreSQL.
-# Installs Debian's postgresql when it is missing and apt is usable; otherwise runs the
-# command as it is (SQLite only) and says so.
+# Installs Debian's postgresql when it is missing and apt is usable (as root); otherwise runs
+# the command as it is (SQLite only) and says so.
 set -euo pipefail
 
 if [ -n "${FLOPCARDS_TEST_DATABASE_URL:-}" ]; then exec "$@"; fi
@@ -15,10 +15,9 @@ find_bin() {
 }
 
 BIN=$(find_bin || true)
-if [ -z "$BIN" ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  echo "with-postgres: installing Debian's postgresql" >&2
-  (apt-get install -y -qq postgresql >/dev/null 2>&1 ||
-    (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq postgresql >/dev/null 2>&1)) || true
+if [ -z "$BIN" ]; then
+  # As root with apt: installs Debian's postgresql; otherwise says why it does not.
+  "$(dirname "$0")/apt-install.sh" "the database tests run on SQLite only" postgresql
   BIN=$(find_bin || true)
 fi
 if [ -z "$BIN" ]; then
