@@ -24,6 +24,7 @@ from content.runner import ExampleCache
 
 from . import __version__
 from .db import make_engine
+from .docs import install_docs
 from .errors import (
     GLOBAL_RESPONSES,
     BodySizeLimit,
@@ -106,6 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         responses=GLOBAL_RESPONSES,
+        docs_url=None,  # /docs comes from install_docs: shipped files, no CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.fsrs = FSRS()
@@ -134,6 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html")
+
+    install_docs(app)
 
     return app
 

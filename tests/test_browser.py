@@ -198,9 +198,25 @@ def page(browser: Browser) -> Iterator[Page]:
     p.set_default_timeout(20_000)
     errors: list[str] = []
     p.on("pageerror", lambda exc: errors.append(str(exc)))
+    # Everything the Content-Security-Policy blocks is reported to the page; keep a list.
+    p.add_init_script(CSP_WATCH)
     yield p
+    violations = _csp_violations(p)
     context.close()
     assert not errors, f"uncaught errors in the page: {errors}"
+    assert not violations, f"blocked by the Content-Security-Policy: {violations}"
+
+
+CSP_WATCH = """window.__csp = [];
+document.addEventListener("securitypolicyviolation", (e) =>
+  window.__csp.push(`${e.effectiveDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));"""
+
+
+def _csp_violations(page: Page) -> list[str]:
+    try:
+        return page.evaluate("window.__csp || []")
+    except Exception:  # the page is gone (closed by the test): nothing more to read
+        return []
 
 
 def _no_horizontal_scroll(page: Page) -> None:
@@ -427,3 +443,44 @@ def test_api_errors_are_shown_in_words(server: str, page: Page, tmp_path: Path) 
             .post("/sessions", {size: 0}).then(() => "accepted", (e) => e.message)"""
     )
     assert message.startswith("size: ") and "greater than or equal to 1" in message, message
+
+
+# --- the API documentation, offline and under the policy -----------------------------------
+
+
+@needs_browser
+def test_docs_render_offline_under_the_policy(server: str, page: Page) -> None:
+    """/docs draws every operation of /openapi.json with nothing but this server's files;
+    any other request is recorded and refused. The policy is enforced: an inline script
+    added to the page is blocked and reported (the fixture then expects just that one)."""
+    elsewhere: list[str] = []
+
+    def only_this_server(route: Any) -> None:
+        if route.request.url.startswith(server + "/"):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_this_server)
+    page.goto(server + "/docs")
+    operations = sum(len(ops) for ops in _get(f"{server}/openapi.json")["paths"].values())
+    page.wait_for_function(f"document.querySelectorAll('.opblock').length === {operations}")
+    page.click("#operations-health-health_health_get .opblock-summary")
+    page.click("#operations-health-health_health_get .try-out__btn")
+    page.click("#operations-health-health_health_get .execute")
+    page.wait_for_selector("#operations-health-health_health_get .live-responses-table")
+    assert '"status": "ok"' in page.text_content(
+        "#operations-health-health_health_get .live-responses-table"
+    )
+    assert not elsewhere, f"/docs asked other servers for {elsewhere}"
+    assert not _csp_violations(page)
+    ran = page.evaluate(
+        """() => { const s = document.createElement("script");
+        s.textContent = "window.__inline = true"; document.head.append(s);
+        return window.__inline === true; }"""
+    )
+    assert ran is False
+    page.wait_for_function("window.__csp.length === 1")
+    assert _csp_violations(page)[0].startswith("script-src-elem inline")
+    page.evaluate("window.__csp = []")

@@ -193,7 +193,7 @@ function topicBars(topics, titles) {
       sorted.map((t) => {
         const total = t.new + t.learning + t.review || 1;
         const seg = (kind) =>
-          h("span", { class: `seg ${kind}`, style: `width: ${(100 * t[kind]) / total}%` });
+          h("span", { class: `seg ${kind}`, style: { width: `${(100 * t[kind]) / total}%` } });
         return h(
           "li",
           { dataset: { topic: t.topic } },
