@@ -34,6 +34,17 @@ from models.blocks import (
     Transition,
     channel_shuffle,
 )
+from models.breakdown import (
+    NO_COST,
+    OUTSIDE,
+    STAGE_MAPS,
+    Share,
+    by_stage,
+    by_type,
+    layer_kind,
+    percentages,
+    stage_namer,
+)
 from models.costs import (
     BYTE_UNITS,
     DTYPE_BYTES,
@@ -89,6 +100,16 @@ __all__ = [
     "LayerRow",
     "alexnet_table",
     "ALEXNET_TABLE_LAYERS",
+    # where the MACs and parameters go
+    "by_type",
+    "by_stage",
+    "Share",
+    "layer_kind",
+    "stage_namer",
+    "percentages",
+    "STAGE_MAPS",
+    "OUTSIDE",
+    "NO_COST",
     # registry
     "ARCHITECTURES",
     "ArchSpec",

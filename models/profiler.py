@@ -15,19 +15,26 @@ would cost time on every call and see modules run by other threads.
 from __future__ import annotations
 
 import copy
+import itertools
 import threading
 import time
-from collections.abc import Iterable
+import weakref
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.nn.modules.conv import _ConvNd
+from torch.nn.modules.pooling import _AvgPoolNd, _MaxPoolNd
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
+from torch.utils.hooks import RemovableHandle
 from torch.utils.module_tracker import ModuleTracker
 
 from models.architectures import build_architecture, get_spec
+from models.breakdown import StageOf, stage_namer
 from models.costs import bytes_per_element, dtype_name
 from models.errors import ProfileError
 
@@ -49,7 +56,9 @@ class LayerRow:
     """One module call: shapes keep the batch dimension, e.g. ``(1, 64, 56, 56)``.
 
     ``params`` and ``weight_bytes`` appear on a module's first call only (``call == 0``) so that
-    the columns of leaf rows add up to the totals even when a module is reused.
+    the columns of leaf rows add up to the totals even when a module is reused. The geometry
+    (``kernel`` … ``groups``) is the module's own where it has one (convolutions; pooling has no
+    groups), else None, so that a reader sees *why* a row costs what it does.
     """
 
     name: str  # qualified name, as in named_modules(); "" for the root
@@ -64,13 +73,19 @@ class LayerRow:
     flops: int  # 2 x macs
     activation_bytes: int  # output elements x bytes per element (all tensor outputs)
     weight_bytes: int  # params x bytes per element
+    percent_macs: float = 0.0  # 100 x macs / the profile's macs, to 0.01
+    percent_params: float = 0.0  # 100 x params / the profile's params, to 0.01
+    kernel: tuple[int, ...] | None = None
+    stride: tuple[int, ...] | None = None
+    padding: tuple[int, ...] | None = None
+    dilation: tuple[int, ...] | None = None
+    groups: int | None = None
+    aliases_input: bool = False  # the output is the input's storage (in-place op or view)
+    stage: str = ""  # see models.breakdown.stage_namer
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (shapes as lists)."""
-        d = asdict(self)
-        d["input_shape"] = list(self.input_shape)
-        d["output_shape"] = list(self.output_shape)
-        return d
+        """JSON-ready form (tuples as lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
 @dataclass(frozen=True)
@@ -86,11 +101,13 @@ class Profile:
     params: int  # every learnable parameter of the module, counted once
     macs: int  # every MAC of the forward pass (convs, linears, matmuls)
     flops: int  # 2 x macs
-    activation_bytes: int  # sum over leaf calls of their output bytes
+    activation_bytes: int  # sum over leaf calls of their output bytes, in-place outputs again
     peak_activation_bytes: int  # the largest single tensor returned by any module
     weight_bytes: int  # params x bytes per element
     unattributed_macs: int  # MACs done in forward code outside any leaf module
     leaf_only: bool
+    # Peak of the activation memory alive at once, each storage counted once (_Liveness).
+    peak_live_activation_bytes: int = 0
 
     def __post_init__(self) -> None:
         by_name: dict[str, LayerRow] = {}
@@ -117,6 +134,7 @@ class Profile:
             "flops": self.flops,
             "activation_bytes": self.activation_bytes,
             "peak_activation_bytes": self.peak_activation_bytes,
+            "peak_live_activation_bytes": self.peak_live_activation_bytes,
             "weight_bytes": self.weight_bytes,
             "unattributed_macs": self.unattributed_macs,
             "leaf_only": self.leaf_only,
@@ -146,6 +164,7 @@ class _Call:
     flops: int = 0
     output_shape: tuple[int, ...] = ()
     output_elements: int = 0
+    aliases_input: bool = False
 
 
 def _tensors(obj: object) -> Iterable[Tensor]:
@@ -163,6 +182,11 @@ def _first_shape(obj: object) -> tuple[int, ...]:
     for t in _tensors(obj):
         return tuple(t.shape)
     return ()
+
+
+def _storage(t: Tensor) -> int:
+    """Identity of a tensor's storage: views and in-place results share their input's."""
+    return int(t.untyped_storage()._cdata)
 
 
 def _on_meta(module: nn.Module) -> tuple[nn.Module, bool]:
@@ -198,53 +222,32 @@ def _check_input(input_shape: Iterable[int], batch: int) -> tuple[int, ...]:
     return shape
 
 
-def profile(
-    module: nn.Module,
-    input_shape: Iterable[int],
-    batch: int = 1,
-    dtype: str | torch.dtype = torch.float32,
-    *,
-    leaf_only: bool = True,
-) -> Profile:
-    """Profile one forward pass of ``module`` on an input of shape ``(batch, *input_shape)``.
+class _Recorder:
+    """Forward hooks that record every module call with the flop counter's running total.
 
-    ``input_shape`` excludes the batch, e.g. ``(3, 224, 224)``. ``dtype`` only sets the bytes
-    per element used for memory (float32 4, float16/bfloat16 2, int8 1): shapes and MACs do not
-    depend on it. Rows cover leaf modules in call order; ``leaf_only=False`` adds containers
-    (and the root, named ""), each before its children. A module that is not on the meta device
-    is profiled through a meta copy, so passing a real model is safe but costs a copy of its
-    structure; build under ``torch.device("meta")`` to avoid that. The pass runs in eval mode
-    and a meta module's train/eval flags are restored afterwards. Several threads may profile
-    the same module at once: each gets its own, correct profile (the flags are then restored
-    by whichever finishes last).
+    Hooks live on the module, so a module shared with another thread would report that thread's
+    calls too; only calls made by the thread that built the recorder are kept. (The flop counter
+    itself is a dispatch mode, which torch keeps per thread.)
     """
-    shape = _check_input(input_shape, batch)
-    name_of_dtype = dtype_name(dtype)
-    bpe = bytes_per_element(name_of_dtype)
-    mod, copied = _on_meta(module)
 
-    names: dict[int, str] = {}
-    calls: list[_Call] = []
-    open_calls: list[_Call] = []
-    seen: dict[int, int] = {}
-    counter = FlopCounterMode(display=False)
-    counter.mod_tracker = _GlobalOnlyTracker()
+    def __init__(self, module: nn.Module) -> None:
+        self.names = {id(m): name for name, m in module.named_modules()}
+        self.calls: list[_Call] = []
+        self._open: list[_Call] = []
+        self._seen: dict[int, int] = {}
+        self._owner = threading.get_ident()
+        self.counter = FlopCounterMode(display=False)
+        self.counter.mod_tracker = _GlobalOnlyTracker()
 
-    def total_flops() -> int:
-        return sum(counter.flop_counts["Global"].values())
+    def total_flops(self) -> int:
+        return sum(self.counter.flop_counts["Global"].values())
 
-    owner = threading.get_ident()
-
-    # Hooks live on the module, so a module shared with another thread would report that
-    # thread's calls too; only calls made by this thread belong to this profile. (The flop
-    # counter itself is a dispatch mode, which torch keeps per thread.)
-    def pre_hook(m: nn.Module, args: tuple[Any, ...]) -> None:
-        if threading.get_ident() != owner:
+    def pre_hook(self, m: nn.Module, args: tuple[Any, ...]) -> None:
+        if threading.get_ident() != self._owner:
             return
-        key = id(m)
-        n = seen.get(key, 0)
-        seen[key] = n + 1
-        name = names[key]
+        n = self._seen.get(id(m), 0)
+        self._seen[id(m)] = n + 1
+        name = self.names[id(m)]
         rec = _Call(
             name=name,
             module=m,
@@ -252,95 +255,254 @@ def profile(
             leaf=next(iter(m.children()), None) is None,
             call=n,
             input_shape=_first_shape(args),
-            flops_before=total_flops(),
+            flops_before=self.total_flops(),
         )
-        calls.append(rec)
-        open_calls.append(rec)
+        self.calls.append(rec)
+        self._open.append(rec)
 
-    def post_hook(m: nn.Module, args: tuple[Any, ...], out: Any) -> None:
-        if threading.get_ident() != owner:
+    def post_hook(self, m: nn.Module, args: tuple[Any, ...], out: Any) -> None:
+        if threading.get_ident() != self._owner:
             return
-        rec = open_calls.pop()
-        rec.flops = total_flops() - rec.flops_before
+        rec = self._open.pop()
+        rec.flops = self.total_flops() - rec.flops_before
         outs = list(_tensors(out))
         rec.output_shape = tuple(outs[0].shape) if outs else ()
         rec.output_elements = sum(t.numel() for t in outs)
+        ins = {_storage(t) for t in _tensors(args)}
+        rec.aliases_input = bool(outs) and all(_storage(t) in ins for t in outs)
 
-    handles = []
+    def attach(self, module: nn.Module) -> list[RemovableHandle]:
+        handles = []
+        for m in module.modules():
+            handles.append(m.register_forward_pre_hook(self.pre_hook))
+            handles.append(m.register_forward_hook(self.post_hook))
+        return handles
+
+
+class _Liveness(TorchDispatchMode):
+    """Peak activation memory alive at once, from the dataflow of every aten op of the pass.
+
+    The model: each storage a floating-point op output creates is allocated by the op that first
+    produces it and freed after the last op that reads it (the network's outputs live to the end;
+    the input is allocated before the first op). A view or an in-place result (``ReLU(inplace=
+    True)``, ``flatten``) reuses its input's storage, so it adds nothing. An op's inputs and
+    outputs are alive together. Weights and buffers are not activations; integer outputs (max
+    pooling's indices) are left out. No allocator rounding, workspace or fragmentation.
+    """
+
+    def __init__(self, module: nn.Module, x: Tensor) -> None:
+        super().__init__()
+        self._weights = {_storage(t) for t in (*module.parameters(), *module.buffers())}
+        self._keep: list[Tensor] = [x]  # a freed storage's address could be reused by a new one
+        self._span: dict[int, list[int]] = {_storage(x): [0, 0, x.numel()]}  # first, last, size
+        self._step = 0
+
+    def __torch_dispatch__(
+        self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None
+    ) -> Any:
+        out = func(*args, **(kwargs or {}))
+        for t in _tensors((args, kwargs)):
+            span = self._span.get(_storage(t))
+            if span is not None:
+                span[1] = self._step
+        for t in _tensors(out):
+            key = _storage(t)
+            if key in self._span:
+                self._span[key][1] = self._step
+            elif t.is_floating_point() and key not in self._weights:
+                size = t.untyped_storage().nbytes() // t.element_size()
+                self._span[key] = [self._step, self._step, size]
+                self._keep.append(t)
+        self._step += 1
+        return out
+
+    def peak_elements(self, output: object) -> int:
+        """The largest number of activation elements alive at once during the pass."""
+        end = max(self._step - 1, 0)
+        for t in _tensors(output):
+            span = self._span.get(_storage(t))
+            if span is not None:
+                span[1] = end
+        delta = [0] * (end + 2)
+        for first, last, size in self._span.values():
+            delta[first] += size
+            delta[last + 1] -= size
+        return max(itertools.accumulate(delta))
+
+
+def _geometry(m: nn.Module) -> dict[str, Any]:
+    """Kernel, stride, padding, dilation and groups of a convolution or pooling layer."""
+    if not isinstance(m, (_ConvNd, _MaxPoolNd, _AvgPoolNd)):
+        return {}
+    suffix = type(m).__name__[-2:]
+    dims = int(suffix[0]) if suffix in ("1d", "2d", "3d") else 2
+
+    def as_tuple(value: object) -> tuple[int, ...] | None:
+        if isinstance(value, int):
+            return (value,) * dims
+        return tuple(value) if isinstance(value, (tuple, list)) else None  # "same" -> None
+
+    keys = ("kernel_size", "stride", "padding", "dilation")
+    found = {k: as_tuple(getattr(m, k, None)) for k in keys}
+    found["kernel"] = found.pop("kernel_size")
+    found["groups"] = getattr(m, "groups", None)
+    return found
+
+
+@dataclass(frozen=True)
+class _Trace:
+    calls: list[_Call]
+    flops: int
+    output: Any
+    live_peak_elements: int
+
+
+_module_locks: weakref.WeakKeyDictionary[nn.Module, threading.Lock] = weakref.WeakKeyDictionary()
+_module_locks_guard = threading.Lock()
+
+
+def _lock_of(module: nn.Module) -> threading.Lock:
+    """One lock per module: eval() and restoring the train flags touch the shared module, so a
+    second thread's pass could otherwise run with dropout or batch norm in training mode."""
+    with _module_locks_guard:
+        return _module_locks.setdefault(module, threading.Lock())
+
+
+def _trace(mod: nn.Module, shape: tuple[int, ...], restore_flags: bool) -> _Trace:
+    """One forward pass in eval mode: every module call, the flops, the output, the live peak."""
+    if not restore_flags:  # a private copy: nobody else can see its flags
+        return _trace_unlocked(mod, shape, restore_flags)
+    with _lock_of(mod):
+        return _trace_unlocked(mod, shape, restore_flags)
+
+
+def _trace_unlocked(mod: nn.Module, shape: tuple[int, ...], restore_flags: bool) -> _Trace:
+    recorder = _Recorder(mod)
+    handles = recorder.attach(mod)
     training = [(m, m.training) for m in mod.modules()]
     try:
-        for name, m in mod.named_modules():
-            names[id(m)] = name
-            handles.append(m.register_forward_pre_hook(pre_hook))
-            handles.append(m.register_forward_hook(post_hook))
         mod.eval()  # dropout off, batch norm on running statistics: the inference graph
-        x = torch.empty((batch, *shape), device="meta", dtype=_compute_dtype(mod))
+        x = torch.empty(shape, device="meta", dtype=_compute_dtype(mod))
+        liveness = _Liveness(mod, x)
         try:
-            with torch.no_grad(), counter:
+            with torch.no_grad(), recorder.counter, liveness:
                 out = mod(x)
         except Exception as exc:  # any failure inside user or spec code is a profile failure
             raise ProfileError(f"forward pass failed on the meta device: {exc}") from exc
     finally:
         for h in handles:
             h.remove()
-        if not copied:
+        if restore_flags:
             for m, was_training in training:
                 m.train(was_training)
+    return _Trace(recorder.calls, recorder.total_flops(), out, liveness.peak_elements(out))
 
-    total = total_flops()
-    params_of: dict[int, int] = {}
 
-    def params(m: nn.Module) -> int:
-        key = id(m)
-        if key not in params_of:
-            params_of[key] = sum(p.numel() for p in m.parameters())
-        return params_of[key]
+def _default_stage(mod: nn.Module, stage_of: StageOf) -> Callable[[str], str]:
+    """``stage_of``'s name for a row, else the row's top-level layer (``"3 (Fire)"`` if numeric)."""
+    top = dict(mod.named_children())
 
-    rows: list[LayerRow] = []
-    leaf_flops = 0
-    activation = 0
-    peak = 0
-    for rec in calls:
-        out_bytes = rec.output_elements * bpe
-        peak = max(peak, out_bytes)
-        if rec.leaf:
-            leaf_flops += rec.flops
-            activation += out_bytes
-        elif leaf_only:
-            continue
-        p = params(rec.module) if rec.call == 0 else 0
-        rows.append(
-            LayerRow(
-                name=rec.name,
-                type=type(rec.module).__name__,
-                depth=rec.depth,
-                leaf=rec.leaf,
-                call=rec.call,
-                input_shape=rec.input_shape,
-                output_shape=rec.output_shape,
-                params=p,
-                macs=rec.flops // 2,
-                flops=rec.flops,
-                activation_bytes=out_bytes,
-                weight_bytes=p * bpe,
-            )
-        )
-    n_params = params(mod)
+    def stage(name: str) -> str:
+        named = stage_of(name)
+        if named is not None:
+            return named
+        if name == "":
+            return type(mod).__name__
+        first = name.split(".", 1)[0]
+        return f"{first} ({type(top[first]).__name__})" if first.isdigit() else first
+
+    return stage
+
+
+def _row(rec: _Call, n_params: int, bpe: int, totals: tuple[int, int], stage: str) -> LayerRow:
+    """The row of one call; ``totals`` (MACs, params) of the whole pass give its percentages."""
+    macs = rec.flops // 2
+    total_macs, total_params = totals
+    return LayerRow(
+        name=rec.name,
+        type=type(rec.module).__name__,
+        depth=rec.depth,
+        leaf=rec.leaf,
+        call=rec.call,
+        input_shape=rec.input_shape,
+        output_shape=rec.output_shape,
+        params=n_params,
+        macs=macs,
+        flops=rec.flops,
+        activation_bytes=rec.output_elements * bpe,
+        weight_bytes=n_params * bpe,
+        percent_macs=round(100 * macs / total_macs, 2) if total_macs else 0.0,
+        percent_params=round(100 * n_params / total_params, 2) if total_params else 0.0,
+        aliases_input=rec.aliases_input,
+        stage=stage,
+        **_geometry(rec.module),
+    )
+
+
+def _params_counter(mod: nn.Module) -> Callable[[nn.Module], int]:
+    cache: dict[int, int] = {}
+
+    def count(m: nn.Module) -> int:
+        if id(m) not in cache:
+            cache[id(m)] = sum(p.numel() for p in m.parameters())
+        return cache[id(m)]
+
+    return count
+
+
+def profile(
+    module: nn.Module,
+    input_shape: Iterable[int],
+    batch: int = 1,
+    dtype: str | torch.dtype = torch.float32,
+    *,
+    leaf_only: bool = True,
+    stage_of: StageOf | None = None,
+) -> Profile:
+    """Profile one forward pass of ``module`` on an input of shape ``(batch, *input_shape)``.
+
+    ``input_shape`` excludes the batch, e.g. ``(3, 224, 224)``. ``dtype`` only sets the bytes
+    per element used for memory (float32 4, float16/bfloat16 2, int8 1): shapes and MACs do not
+    depend on it. Rows cover leaf modules in call order; ``leaf_only=False`` adds containers
+    (and the root, named ""), each before its children. ``stage_of`` names the stage of a
+    qualified module name (see ``models.breakdown.stage_namer``). A module that is not on the
+    meta device is profiled through a meta copy, so passing a real model is safe but costs a
+    copy of its structure; build under ``torch.device("meta")`` to avoid that. The pass runs in
+    eval mode and a meta module's train/eval flags are restored afterwards. Several threads may
+    profile the same module at once: each gets its own, correct profile (they take turns on
+    that module, since switching it to eval mode changes it for everyone).
+    """
+    shape = _check_input(input_shape, batch)
+    name_of_dtype = dtype_name(dtype)
+    bpe = bytes_per_element(name_of_dtype)
+    mod, copied = _on_meta(module)
+    trace = _trace(mod, (batch, *shape), restore_flags=not copied)
+    params = _params_counter(mod)
+    total, calls = trace.flops, trace.calls
+    totals = (total // 2, params(mod))
+    stage = _default_stage(mod, stage_of or stage_namer())
+    rows = [
+        _row(rec, params(rec.module) if rec.call == 0 else 0, bpe, totals, stage(rec.name))
+        for rec in calls
+        if rec.leaf or not leaf_only
+    ]
+    leaves = [rec for rec in calls if rec.leaf]
     return Profile(
         input_shape=(batch, *shape),
-        output_shape=_first_shape(out),
+        output_shape=_first_shape(trace.output),
         batch=batch,
         dtype=name_of_dtype,
         bytes_per_element=bpe,
         rows=tuple(rows),
-        params=n_params,
-        macs=total // 2,
+        params=totals[1],
+        macs=totals[0],
         flops=total,
-        activation_bytes=activation,
-        peak_activation_bytes=peak,
-        weight_bytes=n_params * bpe,
-        unattributed_macs=(total - leaf_flops) // 2,
+        activation_bytes=sum(rec.output_elements for rec in leaves) * bpe,
+        peak_activation_bytes=max((rec.output_elements for rec in calls), default=0) * bpe,
+        weight_bytes=totals[1] * bpe,
+        unattributed_macs=(total - sum(rec.flops for rec in leaves)) // 2,
         leaf_only=leaf_only,
+        peak_live_activation_bytes=trace.live_peak_elements * bpe,
     )
 
 
@@ -352,7 +514,8 @@ profile_module = profile
 def _profile_cached(
     name: str, input_size: tuple[int, ...], batch: int, dtype: str, leaf_only: bool
 ) -> Profile:
-    return profile(build_architecture(name), input_size, batch, dtype, leaf_only=leaf_only)
+    model = build_architecture(name)
+    return profile(model, input_size, batch, dtype, leaf_only=leaf_only, stage_of=stage_namer(name))
 
 
 def profile_architecture(

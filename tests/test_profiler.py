@@ -502,3 +502,117 @@ def test_profiling_is_fast():
     profile(build_architecture("resnet50"), (3, 224, 224))
     resnet = time.perf_counter() - start
     assert vgg < 0.5 and resnet < 2.0, (vgg, resnet)
+
+
+# ------------------------------------------------------------------------------------------
+# Activation memory: the column's sum, the largest tensor, and the peak alive at once.
+# ------------------------------------------------------------------------------------------
+
+
+def _conv_relu_conv(inplace: bool) -> nn.Module:
+    return meta(
+        nn.Sequential, nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(inplace=inplace), nn.Conv2d(8, 4, 1)
+    )
+
+
+def test_live_peak_does_not_count_in_place_outputs_twice():
+    # Input 3·8·8 = 192 elements, conv1 out a = 8·8·8 = 512, conv2 out b = 4·8·8 = 256.
+    p = profile(_conv_relu_conv(inplace=True), (3, 8, 8))
+    # conv1: x + a = 704; relu_ writes into a: 512; conv2: a + b = 768.
+    assert p.peak_live_activation_bytes == 4 * 768
+    assert p.activation_bytes == 4 * (512 + 512 + 256)  # the ReLU's output counted again
+    assert p.peak_activation_bytes == 4 * 512
+    assert [r.aliases_input for r in p.rows] == [False, True, False]
+    # Out of place, a and relu(a) are alive together: 1024.
+    q = profile(_conv_relu_conv(inplace=False), (3, 8, 8))
+    assert q.peak_live_activation_bytes == 4 * 1024
+    assert q.activation_bytes == p.activation_bytes
+    assert [r.aliases_input for r in q.rows] == [False, False, False]
+
+
+def test_live_peak_keeps_a_residual_input_alive():
+    class Residual(nn.Module):
+        def __init__(self, skip: bool) -> None:
+            super().__init__()
+            self.conv1 = nn.Conv2d(8, 8, 3, padding=1)
+            self.relu = nn.ReLU()
+            self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+            self.skip = skip
+
+        def forward(self, x):
+            y = self.conv2(self.relu(self.conv1(x)))
+            return y + x if self.skip else y
+
+    # Every map is 8·4·4 = 128 elements. With the skip, x lives to the addition: 3 maps at once.
+    assert profile(meta(Residual, True), (8, 4, 4)).peak_live_activation_bytes == 4 * 384
+    assert profile(meta(Residual, False), (8, 4, 4)).peak_live_activation_bytes == 4 * 256
+    # dtype sets the bytes, batch the elements.
+    assert profile(meta(Residual, True), (8, 4, 4), 2, "float16").peak_live_activation_bytes == (
+        2 * 2 * 384
+    )
+
+
+def test_live_peak_of_real_networks():
+    alex = profile_architecture("alexnet")
+    # conv1 reads the 3×227×227 input while writing its 64×56×56 output.
+    assert alex.peak_live_activation_bytes == 4 * (3 * 227 * 227 + 64 * 56 * 56)
+    vgg = profile_architecture("vgg16")
+    # conv1_2 reads and writes 64×224×224 maps; relu1_1 is in place.
+    assert vgg.peak_live_activation_bytes == 4 * 2 * 64 * 224 * 224
+    for name in ("resnet50", "mobilenet_v2", "densenet121", "squeezenet1_0"):
+        p = profile_architecture(name)
+        assert p.peak_activation_bytes <= p.peak_live_activation_bytes < p.activation_bytes
+
+
+# ------------------------------------------------------------------------------------------
+# What rows carry besides the counts: geometry, percentages, stages.
+# ------------------------------------------------------------------------------------------
+
+
+def test_rows_carry_their_geometry():
+    model = meta(
+        nn.Sequential,
+        nn.Conv2d(8, 16, (3, 5), stride=2, padding=(1, 2), dilation=1, groups=4),
+        nn.MaxPool2d(3, 2, 1),
+        nn.AvgPool2d(2),
+        nn.Flatten(),
+        nn.Linear(16 * 2 * 2, 10),
+    )
+    rows = profile(model, (8, 16, 16)).rows
+    conv, maxpool, avgpool, flatten, linear = rows
+    assert (conv.kernel, conv.stride, conv.padding, conv.dilation, conv.groups) == (
+        (3, 5), (2, 2), (1, 2), (1, 1), 4
+    )  # fmt: skip
+    assert (maxpool.kernel, maxpool.stride, maxpool.padding, maxpool.dilation) == (
+        (3, 3), (2, 2), (1, 1), (1, 1)
+    )  # fmt: skip
+    assert maxpool.groups is None
+    assert (avgpool.kernel, avgpool.stride, avgpool.dilation) == ((2, 2), (2, 2), None)
+    assert flatten.kernel is None and flatten.aliases_input
+    assert linear.kernel is linear.groups is None
+    assert conv.to_dict()["kernel"] == [3, 5]
+
+
+def test_row_percentages():
+    p = profile_architecture("vgg16")
+    fc6 = p.row("fc6")
+    assert fc6.percent_params == round(100 * (25088 * 4096 + 4096) / 138_357_544, 2) == 74.27
+    assert fc6.percent_macs == round(100 * 25088 * 4096 / p.macs, 2)
+    assert p.row("relu1_1").percent_macs == p.row("relu1_1").percent_params == 0.0
+    full = profile_architecture("resnet18", leaf_only=False)
+    assert full.rows[0].percent_macs == full.rows[0].percent_params == 100.0
+    assert profile(meta(nn.ReLU), (4,)).rows[0].percent_macs == 0.0  # 0 of 0 MACs
+
+
+def test_rows_carry_their_stage():
+    p = profile_architecture("resnet18")
+    assert p.row("conv1").stage == "stem" and p.row("layer3.1.bn2").stage == "layer3"
+    assert p.row("fc").stage == "head"
+    # Without a stage map, the top-level layer; a numbered one also names its class.
+    seq = meta(nn.Sequential, nn.Conv2d(3, 4, 1), nn.Sequential(nn.ReLU(), nn.Flatten()))
+    assert [r.stage for r in profile(seq, (3, 2, 2)).rows] == [
+        "0 (Conv2d)", "1 (Sequential)", "1 (Sequential)"
+    ]  # fmt: skip
+    assert profile(meta(nn.Linear, 4, 2), (4,)).rows[0].stage == "Linear"
+    custom = profile(seq, (3, 2, 2), stage_of=lambda n: "all" if n.startswith("1") else None)
+    assert [r.stage for r in custom.rows] == ["0 (Conv2d)", "all", "all"]
