@@ -6,12 +6,14 @@ its answer. Pure: text in, a :class:`content.parser.ParsedNote` out, errors with
 
 from __future__ import annotations
 
-from .parser import MAX_BACK_LEN, MAX_FRONT_LEN, Card, NoteError, ParsedNote, card_id_for
+from .parser import NOTE_LIMITS, Card, NoteError, NoteLimits, ParsedNote, card_id_for
 
 __all__ = ["parse_plain"]
 
 
-def parse_plain(text: str, topic: str, title: str | None = None) -> ParsedNote:
+def parse_plain(
+    text: str, topic: str, title: str | None = None, limits: NoteLimits = NOTE_LIMITS
+) -> ParsedNote:
     """Read ``question?`` lines and the answer lines under each; never raises."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     drafts: list[tuple[int, str, list[str]]] = []
@@ -31,8 +33,14 @@ def parse_plain(text: str, topic: str, title: str | None = None) -> ParsedNote:
         if not back:
             errors.append(NoteError(line_no, "question has no answer lines under it"))
             continue
-        if len(front) > MAX_FRONT_LEN or len(back) > MAX_BACK_LEN:
-            errors.append(NoteError(line_no, "card is too long"))
+        if len(front) > limits.front_chars or len(back) > limits.back_chars:
+            errors.append(
+                NoteError(
+                    line_no,
+                    f"card is too long (question at most {limits.front_chars:,} characters, "
+                    f"answer at most {limits.back_chars:,})",
+                )
+            )
             continue
         cid = card_id_for(topic, front)
         if cid in seen:
