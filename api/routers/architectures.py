@@ -7,11 +7,12 @@ cached per (name, input, batch, dtype).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import ERROR_RESPONSES
 
@@ -28,9 +29,23 @@ CONVENTIONS = {
     "macs": "multiply-accumulates of convolutions and linear layers; bias additions, pooling, "
     "activations, BatchNorm and additions count 0",
     "flops": "2 × MACs (torch's flop counter)",
-    "activation_bytes": "output elements × bytes per element (float32 4, float16/bfloat16 2, "
-    "int8 1); KiB = 1024 B, KB = 1000 B",
+    "activation_bytes": "a layer's output elements × bytes per element (float32 4, "
+    "float16/bfloat16 2, int8 1); the total is the sum over leaf layers, an in-place output "
+    "(ReLU(inplace=True)) or a view (Flatten) counted again: the column's sum, not memory in "
+    "use; KiB = 1024 B, KB = 1000 B",
     "peak_activation_bytes": "the largest single tensor any module returns",
+    "peak_live_activation_bytes": "the most activation memory alive at once: each tensor from "
+    "the op that writes it to the last op that reads it (the input from the start, the output "
+    "to the end), in-place results and views sharing their input's memory; no weights, no "
+    "allocator or workspace",
+    "percent_macs": "100 × MACs / the network's MACs (percent_params likewise), to 0.01; the "
+    "shares of by_type and by_stage are rounded by largest remainder so each list adds up to "
+    "exactly 100.00",
+    "by_type": "leaf layers grouped by kind: conv k×k (groups 1), grouped k×k, depthwise k×k "
+    "(groups = input channels), linear, batch norm, other (0 MACs, 0 params); MACs and "
+    "parameters outside every leaf layer, if any, in a share of their own",
+    "by_stage": "leaf layers grouped by the stages of the architecture's paper (stem, layer1, "
+    "…, head); a layer stack is grouped by its top-level layers",
     "shapes": "(batch, channels, height, width), batch included",
     "batch": "1 unless stated",
 }
@@ -54,6 +69,7 @@ class Totals(BaseModel):
     flops: int
     activation_bytes: int
     peak_activation_bytes: int
+    peak_live_activation_bytes: int
     weight_bytes: int
 
 
@@ -69,10 +85,31 @@ class LayerPublic(BaseModel):
     flops: int
     activation_bytes: int
     weight_bytes: int
+    percent_macs: float
+    percent_params: float
+    kernel: list[int] | None
+    stride: list[int] | None
+    padding: list[int] | None
+    dilation: list[int] | None
+    groups: int | None
+    aliases_input: bool = Field(description="in place or a view: the output is the input's memory")
+    kind: str = Field(description="the by_type group of the layer")
+    stage: str = Field(description="the by_stage group of the layer")
+
+
+class Share(BaseModel):
+    """A group of layers and its part of the network's MACs and parameters."""
+
+    name: str
+    macs: int
+    params: int
+    percent_macs: float
+    percent_params: float
+    layers: int
 
 
 class ProfilePublic(BaseModel):
-    """A per-layer table and its totals."""
+    """A per-layer table, its totals and where the MACs and parameters go."""
 
     name: str
     input_shape: list[int]
@@ -81,10 +118,30 @@ class ProfilePublic(BaseModel):
     dtype: str
     conventions: dict[str, str]
     totals: Totals
+    by_type: list[Share]
+    by_stage: list[Share]
     layers: list[LayerPublic]
 
 
+def _totals(prof: Any) -> Totals:
+    return Totals(
+        params=prof.params,
+        macs=prof.macs,
+        flops=prof.flops,
+        activation_bytes=prof.activation_bytes,
+        peak_activation_bytes=prof.peak_activation_bytes,
+        peak_live_activation_bytes=prof.peak_live_activation_bytes,
+        weight_bytes=prof.weight_bytes,
+    )
+
+
+def _shares(shares: list[Any]) -> list[Share]:
+    return [Share(**s.to_dict()) for s in shares]
+
+
 def _public(name: str, prof: Any) -> ProfilePublic:
+    from models.breakdown import by_stage, by_type, layer_kind
+
     return ProfilePublic(
         name=name,
         input_shape=list(prof.input_shape),
@@ -92,28 +149,10 @@ def _public(name: str, prof: Any) -> ProfilePublic:
         batch=prof.batch,
         dtype=prof.dtype,
         conventions=CONVENTIONS,
-        totals=Totals(
-            params=prof.params,
-            macs=prof.macs,
-            flops=prof.flops,
-            activation_bytes=prof.activation_bytes,
-            peak_activation_bytes=prof.peak_activation_bytes,
-            weight_bytes=prof.weight_bytes,
-        ),
-        layers=[
-            LayerPublic(
-                name=r.name,
-                type=r.type,
-                input_shape=list(r.input_shape),
-                output_shape=list(r.output_shape),
-                params=r.params,
-                macs=r.macs,
-                flops=r.flops,
-                activation_bytes=r.activation_bytes,
-                weight_bytes=r.weight_bytes,
-            )
-            for r in prof.rows
-        ],
+        totals=_totals(prof),
+        by_type=_shares(by_type(prof)),
+        by_stage=_shares(by_stage(prof)),
+        layers=[LayerPublic(**r.to_dict(), kind=layer_kind(r)) for r in prof.rows],
     )
 
 
@@ -135,6 +174,88 @@ def list_architectures() -> list[ArchitecturePublic]:
             )
         )
     return out
+
+
+MAX_COMPARE = 4  # architectures per comparison
+
+
+class ArchitectureSummary(BaseModel):
+    """One network of a comparison: its totals and where its MACs and parameters go."""
+
+    name: str
+    title: str
+    variant: str
+    input_shape: list[int]
+    totals: Totals
+    by_type: list[Share]
+    by_stage: list[Share]
+
+
+class ComparisonPublic(BaseModel):
+    """The same summaries for a few architectures, side by side, in the order asked."""
+
+    batch: int
+    dtype: str
+    conventions: dict[str, str]
+    architectures: list[ArchitectureSummary]
+
+
+def _compare_names(names: str) -> list[str]:
+    """The comma-separated names, checked: 1 to MAX_COMPARE distinct registry names."""
+    from models import architecture_names
+
+    wanted = [n.strip() for n in names.split(",")]
+    if any(not n for n in wanted) or len(wanted) > MAX_COMPARE:
+        raise HTTPException(422, f"names: 1 to {MAX_COMPARE} architecture names, comma-separated")
+    if len(set(wanted)) != len(wanted):
+        raise HTTPException(422, "names: each architecture at most once")
+    unknown = [n for n in wanted if n not in architecture_names()]
+    if unknown:
+        known = ", ".join(architecture_names())
+        raise HTTPException(404, f"no architecture {', '.join(unknown)}; known: {known}")
+    return wanted
+
+
+def _summary(spec: Any, prof: Any) -> ArchitectureSummary:
+    from models.breakdown import by_stage, by_type
+
+    return ArchitectureSummary(
+        name=spec.name,
+        title=spec.title,
+        variant=spec.variant,
+        input_shape=list(prof.input_shape),
+        totals=_totals(prof),
+        by_type=_shares(by_type(prof)),
+        by_stage=_shares(by_stage(prof)),
+    )
+
+
+@router.get(
+    "/architectures/compare",
+    response_model=ComparisonPublic,
+    responses={404: ERROR_RESPONSES[404]},
+)
+async def compare_architectures(
+    names: Annotated[str, Query(max_length=200, description="e.g. mobilenet_v2,resnet50")],
+    input_size: Annotated[int | None, Query(ge=1, le=4096, description="Side H = W")] = None,
+    batch: Annotated[int, Query(ge=1, le=1024)] = 1,
+    dtype: DType = "float32",
+) -> ComparisonPublic:
+    """By-type and by-stage shares and totals of up to four architectures, side by side."""
+    from models import ModelsError, get_spec, profile_architecture
+
+    summaries = []
+    for name in _compare_names(names):
+        spec = get_spec(name)
+        size = None if input_size is None else (spec.input_size[0], input_size, input_size)
+        try:
+            prof = await run_in_threadpool(profile_architecture, name, size, batch, dtype)
+        except (ModelsError, RuntimeError, ValueError) as exc:
+            raise HTTPException(422, f"cannot profile {name} at input {input_size}: {exc}") from exc
+        summaries.append(_summary(spec, prof))
+    return ComparisonPublic(
+        batch=batch, dtype=dtype, conventions=CONVENTIONS, architectures=summaries
+    )
 
 
 @router.get(
@@ -168,18 +289,128 @@ async def architecture_profile(
     return _public(name, prof)
 
 
+# One stack that uses every layer type models/spec.py accepts: the example body of POST /profile
+# (each type's schema shows its layer from here). The tests check that it covers every type and
+# profiles.
+PROFILE_EXAMPLE: dict[str, Any] = {
+    "input_shape": [3, 64, 64],
+    "batch": 1,
+    "dtype": "float32",
+    "layers": [
+        {"type": "conv2d", "out_channels": 32, "kernel_size": 3, "stride": 2, "padding": 1,
+         "bias": False},
+        {"type": "batchnorm2d"},
+        {"type": "relu", "inplace": True},
+        {"type": "maxpool2d", "kernel_size": 3, "stride": 2, "padding": 1},
+        {"type": "fire", "squeeze_planes": 8, "expand1x1_planes": 32, "expand3x3_planes": 32},
+        {"type": "se", "reduction": 16},
+        {"type": "inverted_residual", "out_channels": 64, "expand_ratio": 6},
+        {"type": "bottleneck", "planes": 16},
+        {"type": "basic_block", "planes": 64, "stride": 2},
+        {"type": "depthwise_separable", "out_channels": 128},
+        {"type": "shufflenet_v2_unit", "out_channels": 128},
+        {"type": "channel_shuffle", "groups": 4},
+        {"type": "conv2d", "out_channels": 128, "kernel_size": [3, 3], "padding": 1, "groups": 4},
+        {"type": "relu6"},
+        {"type": "avgpool2d", "kernel_size": 2},
+        {"type": "adaptive_avgpool2d", "output_size": 1},
+        {"type": "flatten"},
+        {"type": "dropout", "p": 0.2},
+        {"type": "linear", "out_features": 10},
+    ],
+}  # fmt: skip
+
+
+class _SpecSchema:
+    """Pydantic metadata that gives a field the JSON schema built from ``models.spec``.
+
+    Built when the OpenAPI document is first asked for, not at import (``models`` imports
+    torch, which takes seconds). Validation itself stays with ``models.spec``, whose errors name
+    the offending layer; the schema documents the same definitions.
+    """
+
+    def __init__(self, build: Callable[[], dict[str, Any]]) -> None:
+        self.build = build
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> dict[str, Any]:
+        return self.build()
+
+
+def _field_schema(field: dict[str, Any]) -> dict[str, Any]:
+    """One spec field (from ``models.layer_types()``) as JSON schema."""
+    from models.spec import MAX_INT
+
+    schema: dict[str, Any] = {"type": "boolean"}
+    if field["kind"] != "bool":
+        integer = field["kind"] != "float"
+        top = field["maximum"] if field["maximum"] is not None else MAX_INT if integer else None
+        schema = {"type": "integer" if integer else "number", "minimum": field["minimum"]}
+        schema |= {"maximum": top} if top is not None else {}
+    if field["kind"] == "pair":
+        pair = {"type": "array", "items": schema, "minItems": 2, "maxItems": 2}
+        schema = {"anyOf": [schema, pair]}
+    if field["nullable"]:
+        schema = {"anyOf": [schema, {"type": "null"}]}
+    return schema if field["required"] else schema | {"default": field["default"]}
+
+
+def _layers_schema() -> dict[str, Any]:
+    """Every layer type with its fields, each with its layer of PROFILE_EXAMPLE as example."""
+    from models import MAX_LAYERS, layer_types
+
+    examples = {layer["type"]: layer for layer in reversed(PROFILE_EXAMPLE["layers"])}
+    variants = []
+    for kind, fields in layer_types().items():
+        variants.append(
+            {
+                "title": f"{kind} layer",
+                "type": "object",
+                "properties": {"type": {"const": kind}}
+                | {name: _field_schema(f) for name, f in fields.items()},
+                "required": ["type", *(name for name, f in fields.items() if f["required"])],
+                "additionalProperties": False,
+                "examples": [examples[kind]] if kind in examples else [],
+            }
+        )
+    return {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": MAX_LAYERS,
+        "items": {"oneOf": variants},
+        "description": "The layers in order; each one's input channels or features come from "
+        "the layer before (in_channels, in_features, num_features may be given and must agree). "
+        "Field names are torch's constructor arguments.",
+    }
+
+
+def _input_shape_schema() -> dict[str, Any]:
+    from models import MAX_CHANNELS, MAX_SIDE
+
+    return {
+        "type": "array",
+        "items": {"type": "integer", "minimum": 1, "maximum": max(MAX_CHANNELS, MAX_SIDE)},
+        "minItems": 3,
+        "maxItems": 3,
+        "description": f"[C, H, W], batch excluded; C at most {MAX_CHANNELS:,}, H and W at "
+        f"most {MAX_SIDE:,}",
+    }
+
+
+def _batch_schema() -> dict[str, Any]:
+    from models import MAX_BATCH
+
+    return {"type": "integer", "minimum": 1, "maximum": MAX_BATCH, "default": 1}
+
+
 class ProfileRequest(BaseModel):
     """A stack of layers to build and profile; each layer's input comes from the one before."""
 
-    input_shape: list[Any] = Field(description="[C, H, W], batch excluded")
-    batch: Any = 1
+    model_config = ConfigDict(json_schema_extra={"examples": [PROFILE_EXAMPLE]})
+
+    input_shape: Annotated[list[Any], _SpecSchema(_input_shape_schema)]
+    batch: Annotated[Any, _SpecSchema(_batch_schema)] = 1
     dtype: DType = "float32"
-    layers: list[dict[str, Any]] = Field(
-        description="Layers such as {type: conv2d, out_channels, kernel_size, stride, padding, "
-        "dilation, groups, bias}; types: conv2d, linear, maxpool2d, avgpool2d, "
-        "adaptive_avgpool2d, batchnorm2d, relu, flatten, channel_shuffle, fire, se, "
-        "inverted_residual, bottleneck, …"
-    )
+    layers: Annotated[list[dict[str, Any]], _SpecSchema(_layers_schema)]
 
 
 @router.post(
