@@ -16,7 +16,26 @@ TOPICS = {
     "conv-arithmetic", "pooling", "alexnet", "vgg", "googlenet", "conv1x1", "global-avg-pooling",
     "resnet", "grouped-conv", "resnext", "densenet", "senet", "squeezenet", "mobilenet-v1",
     "mobilenet-v2", "shufflenet-v1", "shufflenet-v2", "sparse-vs-dense", "nas", "quantization",
+    "batch-norm",
 }  # fmt: skip
+
+# Near-duplicate cards merged by the deck audit (docs/deck-audit.md): each group kept one card,
+# under its existing id; the others were retired and must not come back.
+MERGED = {
+    "alexnet-two-gpu-split": {"alexnet-grouped-conv-origin", "grouped-conv-origin"},
+    "conv-arithmetic-bytes-per-dtype": {"quantization-bytes-per-element"},
+    "shufflenet-v1-side-effect": {"grouped-conv-drawback", "resnext-stovepipes"},
+    "grouped-conv-block-diagonal": {"sparse-vs-dense-grouped-density"},
+    "senet-squeeze": {"global-avg-pooling-in-senet"},
+    "quantization-alexnet-sizes": {"alexnet-total-params"},
+    "quantization-squeezenet-6bit": {"squeezenet-deep-compression"},
+    "resnext-block-params": {"resnext-params-formula"},
+    "shufflenet-v2-g3-fragmentation": {"nas-fragmentation"},
+    "pooling-no-params": {"global-avg-pooling-params"},
+    "quantization-codebook": {"quantization-codebook-ratio"},
+    "conv1x1-equals-linear": {"conv1x1-what"},
+    "mobilenet-v1-cost-ratio": {"mobilenet-v1-cost-formulas"},
+}
 
 
 def test_every_topic_is_covered() -> None:
@@ -58,3 +77,18 @@ def test_check_notes_fails_when_an_example_drifts(tmp_path) -> None:
     assert result.exit_code == 1
     assert "t.md:9: example of card 't-six' output differs from its expected block" in result.output
     assert "--- expected\n7\n--- got\n6" in result.output
+
+
+def test_card_ids_are_unique_and_no_two_cards_ask_the_same_question() -> None:
+    loaded = load_directory(DEFAULT_NOTES_DIR)
+    ids = [card.id for card, _ in loaded.cards]
+    assert len(ids) == len(set(ids))
+    fronts = Counter(" ".join(card.front.lower().split()) for card, _ in loaded.cards)
+    assert [front for front, n in fronts.items() if n > 1] == []
+
+
+def test_merged_cards_keep_the_survivor_and_retire_the_rest() -> None:
+    ids = {card.id for card, _ in load_directory(DEFAULT_NOTES_DIR).cards}
+    for survivor, removed in MERGED.items():
+        assert survivor in ids, survivor
+        assert not removed & ids, removed & ids
