@@ -484,3 +484,86 @@ def test_docs_render_offline_under_the_policy(server: str, page: Page) -> None:
     page.wait_for_function("window.__csp.length === 1")
     assert _csp_violations(page)[0].startswith("script-src-elem inline")
     page.evaluate("window.__csp = []")
+
+
+# --- the architecture explorer ---------------------------------------------------------------
+
+
+def _digits(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def _page_width_at_most(page: Page, width: int) -> None:
+    scroll = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll <= width, f"the page is {scroll} px wide at a {width} px viewport"
+
+
+@needs_browser
+def test_architecture_explorer(server: str, page: Page, tmp_path: Path) -> None:
+    """One network, then two side by side: every layer has its column and its row, the figures
+    shown are the API's, and a column brings its row into view. Screenshots at a desktop and
+    a phone width."""
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(server + "/#/architectures")
+    page.wait_for_url("**/#/architectures/mobilenet_v2")
+    page.wait_for_selector("#layers-chart-a")
+    mnv2 = _get(f"{server}/architectures/mobilenet_v2/profile")
+    layers = mnv2["layers"]
+    assert page.locator("#layers-chart-a a.layer-bar").count() == len(layers) == 143
+    assert page.locator("#layers-a tbody tr").count() == len(layers)
+    for field, value in mnv2["totals"].items():
+        assert _digits(page.text_content(f"#totals-a [data-total={field}]")) == value, field
+    shown = page.locator("#by-type-a tbody tr")
+    assert shown.count() == len(mnv2["by_type"])
+    first = mnv2["by_type"][0]
+    assert shown.first.locator("th").text_content() == first["name"] == "conv 1×1"
+    assert _digits(shown.first.locator("td").first.text_content()) == first["macs"]
+    assert f"{first['percent_macs']:.2f}%" in shown.first.text_content()
+    stages = page.locator("#by-stage-a tbody th")
+    assert stages.all_text_contents() == [s["name"] for s in mnv2["by_stage"]]
+    assert page.locator("#conventions dt").count() == len(mnv2["conventions"])
+    assert page.locator("#flops-not-speed .guideline").count() == 4
+    assert "1480" in page.text_content("#guideline-g1")
+
+    # A column links to its row: the table opens, the row is marked and scrolled into view,
+    # and the page stays on the same route.
+    heaviest = max(range(len(layers)), key=lambda i: layers[i]["macs"])
+    assert page.locator("#layers-details-a").get_attribute("open") is None
+    page.locator("#layers-chart-a a.layer-bar").nth(heaviest).click()
+    row = page.locator(f"#row-a-{heaviest}")
+    assert "highlight" in (row.get_attribute("class") or "")
+    assert row.locator("th").text_content() == layers[heaviest]["name"]
+    assert page.evaluate(
+        """(id) => { const r = document.getElementById(id).getBoundingClientRect();
+        return r.top >= 0 && r.bottom <= window.innerHeight; }""",
+        f"row-a-{heaviest}",
+    )
+    assert page.url.endswith("#/architectures/mobilenet_v2")
+    page.screenshot(path=tmp_path / "architectures-desktop.png", full_page=True)
+
+    # Two networks: the side-by-side table from /architectures/compare, then each network.
+    page.select_option("#arch-b", "shufflenet_v2_x1_0")
+    page.click("#arch-form button[type=submit]")
+    page.wait_for_url("**/#/architectures/mobilenet_v2/vs/shufflenet_v2_x1_0")
+    page.wait_for_selector("#layers-chart-b")
+    both = _get(f"{server}/architectures/compare?names=mobilenet_v2,shufflenet_v2_x1_0")
+    v2 = _get(f"{server}/architectures/shufflenet_v2_x1_0/profile")
+    assert page.locator("#layers-chart-b a.layer-bar").count() == len(v2["layers"]) == 169
+    assert _digits(page.text_content("#totals-b [data-total=macs]")) == v2["totals"]["macs"]
+    pointwise = page.locator("#compare-table tr[data-share='conv 1×1'] td").all_text_contents()
+    expected = [
+        f"{s['percent_' + k]:.2f}%"
+        for a in both["architectures"]
+        for s in a["by_type"]
+        if s["name"] == "conv 1×1"
+        for k in ("macs", "params")
+    ]
+    assert pointwise == expected
+    page.screenshot(path=tmp_path / "architectures-compare-desktop.png", full_page=True)
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    _page_width_at_most(page, 390)
+    page.locator("#layers-chart-b a.layer-bar").nth(0).click()
+    assert "highlight" in (page.locator("#row-b-0").get_attribute("class") or "")
+    _page_width_at_most(page, 390)
+    page.screenshot(path=tmp_path / "architectures-phone.png", full_page=True)

@@ -4,6 +4,7 @@
 import { getName, getToken } from "./api.js";
 import { h, hideError, setStatus, showError } from "./dom.js";
 import * as account from "./views/account.js";
+import * as architectures from "./views/architectures.js";
 import * as exam from "./views/exam.js";
 import * as progress from "./views/progress.js";
 import * as study from "./views/study.js";
@@ -15,6 +16,13 @@ const routes = [
   { pattern: /^\/progress$/, view: progress.render, nav: "progress" },
   { pattern: /^\/exam$/, view: exam.renderBuilder, nav: "exam" },
   { pattern: /^\/exam\/(\d+)$/, view: exam.renderExam, nav: "exam" },
+  // Public, like the API it reads: no token needed.
+  {
+    pattern: /^\/architectures(?:\/(\w+)(?:\/vs\/(\w+))?)?$/,
+    view: architectures.render,
+    nav: "architectures",
+    open: true,
+  },
 ];
 
 let cleanup = null;

@@ -145,3 +145,108 @@ export function lineChart(points, { id, summary }) {
   });
   return svg;
 }
+
+// One column per layer, in call order: its share of the MACs up from the middle line, its share
+// of the parameters down from it, each half scaled to its own largest layer. Shaded bands mark
+// the stages. Every column is a link (the layer's name and figures in its title); onPick(i) is
+// called instead of following it. layers: [{macs, params (percentages), title, stage}].
+const LW = 720;
+const LH = 230;
+const LPAD = { top: 16, bottom: 16, left: 40, right: 8 };
+
+export function layerChart(layers, { id, summary, onPick }) {
+  const svg = s(
+    "svg",
+    {
+      viewBox: `0 0 ${LW} ${LH}`,
+      class: "chart layers",
+      role: "img",
+      "aria-labelledby": `${id}-title`,
+      id,
+    },
+    s("title", { id: `${id}-title`, text: summary }),
+  );
+  const half = (LH - LPAD.top - LPAD.bottom) / 2;
+  const mid = LPAD.top + half;
+  const slot = (LW - LPAD.left - LPAD.right) / Math.max(layers.length, 1);
+  const topMacs = Math.max(...layers.map((l) => l.macs), 0) || 1;
+  const topParams = Math.max(...layers.map((l) => l.params), 0) || 1;
+  stageBands(svg, layers, slot, half);
+  svg.append(
+    s("line", { x1: LPAD.left, x2: LW - LPAD.right, y1: mid, y2: mid, class: "grid" }),
+    s("text", {
+      x: LPAD.left - 4,
+      y: LPAD.top + 8,
+      class: "axis",
+      "text-anchor": "end",
+      text: `${topMacs}%`,
+    }),
+    s("text", {
+      x: LPAD.left - 4,
+      y: LH - LPAD.bottom,
+      class: "axis",
+      "text-anchor": "end",
+      text: `${topParams}%`,
+    }),
+    s("text", { x: LPAD.left + 2, y: LPAD.top - 4, class: "axis", text: "MACs ↑" }),
+    s("text", { x: LPAD.left + 2, y: LH - 3, class: "axis", text: "parameters ↓" }),
+  );
+  const barW = Math.max(slot * 0.8, 0.6);
+  layers.forEach((l, i) => {
+    const x = LPAD.left + i * slot;
+    const up = (half * l.macs) / topMacs;
+    const down = (half * l.params) / topParams;
+    const link = s(
+      "a",
+      { href: `#layer-${i}`, class: "layer-bar", "data-index": i },
+      s("title", { text: l.title }),
+      s("rect", { x, y: LPAD.top, width: slot, height: 2 * half, class: "hit" }),
+      s("rect", {
+        x: x + (slot - barW) / 2,
+        y: mid - up,
+        width: barW,
+        height: up,
+        class: "bar macs",
+      }),
+      s("rect", {
+        x: x + (slot - barW) / 2,
+        y: mid,
+        width: barW,
+        height: down,
+        class: "bar params",
+      }),
+    );
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      onPick(i);
+    });
+    svg.append(link);
+  });
+  return svg;
+}
+
+function stageBands(svg, layers, slot, half) {
+  let start = 0;
+  let shade = false;
+  layers.forEach((l, i) => {
+    const last = i === layers.length - 1 || layers[i + 1].stage !== l.stage;
+    if (!last) return;
+    if (shade) {
+      svg.append(
+        s(
+          "rect",
+          {
+            x: LPAD.left + start * slot,
+            y: LPAD.top,
+            width: (i + 1 - start) * slot,
+            height: 2 * half,
+            class: "band",
+          },
+          s("title", { text: l.stage }),
+        ),
+      );
+    }
+    shade = !shade;
+    start = i + 1;
+  });
+}
