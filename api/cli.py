@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from content import load_directory
 from content.runner import ExampleCache, outputs_match
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 app = typer.Typer(help="flopcards: study efficient CNN architectures.", no_args_is_help=True)
 
@@ -18,6 +22,10 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Default: FLOPCARDS_HOST or 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(help="Default: FLOPCARDS_PORT or 8000")] = None,
     workers: Annotated[int, typer.Option(min=1, max=32, help="Server processes")] = 1,
+    wait_for_database: Annotated[
+        float,
+        typer.Option(min=0, max=600, help="Seconds to wait for a database server to answer"),
+    ] = 0,
 ) -> None:
     """Serve the API with uvicorn (several worker processes share one database)."""
     import uvicorn
@@ -30,6 +38,7 @@ def serve(
         settings.host = host
     if port is not None:
         settings.port = port
+    _wait_for_database(settings.database_url, wait_for_database)
     if workers > 1:
         # Each worker builds its own app from the same FLOPCARDS_* environment.
         uvicorn.run(
@@ -41,6 +50,48 @@ def serve(
         )
         return
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+def _wait_for_database(url: str, seconds: float) -> None:
+    """Before serving, make sure a database server answers (SQLite files need no check): a
+    wrong host or a server that is not running ends here with one clear line, not with a
+    traceback from the middle of start-up."""
+    import time
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return
+    engine = create_engine(parsed, pool_pre_ping=False)
+    deadline = time.monotonic() + seconds
+    try:
+        while True:
+            try:
+                with engine.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+                return
+            except SQLAlchemyError as exc:
+                reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+                if time.monotonic() >= deadline:
+                    typer.echo(_no_database(parsed, reason), err=True)
+                    raise typer.Exit(2) from None
+                typer.echo(f"waiting for the database at {parsed.host}: {reason}", err=True)
+                time.sleep(2)
+    finally:
+        engine.dispose()
+
+
+def _no_database(url: URL, reason: str) -> str:
+    lines = [f"flopcards: cannot reach the database {url.render_as_string()}: {reason}"]
+    if url.host == "postgres":  # the compose file's service name
+        lines.append(
+            "With docker compose, the postgres service runs only in its profile: put "
+            "COMPOSE_PROFILES=postgres in .env (or use --profile postgres); see the README."
+        )
+    return "\n".join(lines)
 
 
 @app.command("check-notes")
@@ -78,29 +129,52 @@ def check_notes(
 
 
 def _run_examples(examples: list, cache: ExampleCache, timeout_s: float) -> list[str]:
-    """Run examples two at a time; describe each one whose output drifted."""
-    from concurrent.futures import ThreadPoolExecutor
+    """Run examples two at a time; describe each one whose output drifted. A cold run takes
+    a while (each example is a fresh Python process importing torch), so every finished
+    example prints a progress line on stderr."""
+    from concurrent.futures import ThreadPoolExecutor, as_completed
 
-    def check(item: tuple) -> str | None:
+    def check(item: tuple) -> tuple[str, str | None]:
         card, file, ex = item
-        result, _cached = cache.run(ex.code, timeout_s)
+        result, cached = cache.run(ex.code, timeout_s)
+        where = f"{Path(file).name}:{ex.line} {card.id}"
+        how = "cached" if cached else f"{result.duration_ms / 1000:.1f} s"
         if result.succeeded and outputs_match(result.output, ex.expected_output):
-            return None
+            return f"{where}: ok ({how})", None
         why = "timed out" if result.timed_out else f"exit code {result.exit_code}"
         if result.succeeded:
             why = "output differs from its expected block"
-        return (
+        return f"{where}: FAILED, {why} ({how})", (
             f"{file}:{ex.line}: example of card '{card.id}' {why}\n"
             f"--- expected\n{ex.expected_output}\n--- got\n{result.output.rstrip()}"
         )
 
+    typer.echo(
+        f"running {len(examples)} examples, two at a time (cached by code in {cache.directory})",
+        err=True,
+    )
+    problems: list[str] = []
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return [p for p in pool.map(check, examples) if p]
+        futures = [pool.submit(check, item) for item in examples]
+        for done, future in enumerate(as_completed(futures), start=1):
+            line, problem = future.result()
+            typer.echo(f"[{done}/{len(examples)}] {line}", err=True)
+            if problem:
+                problems.append(problem)
+    return problems
 
 
 @app.command("create-user")
-def create_user(name: Annotated[str, typer.Argument(help="Display name")]) -> None:
+def create_user(
+    name: Annotated[str, typer.Argument(help="Display name")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help='Print {"id", "name", "token"} as JSON')
+    ] = False,
+    token_only: Annotated[bool, typer.Option(help="Print the token alone")] = False,
+) -> None:
     """Create a user (even when registration is closed) and print its token once."""
+    if as_json and token_only:
+        raise typer.BadParameter("--json and --token-only exclude each other")
     from sqlmodel import Session
 
     from .db import make_engine
@@ -113,7 +187,12 @@ def create_user(name: Annotated[str, typer.Argument(help="Display name")]) -> No
     upgrade(engine)
     with Session(engine, expire_on_commit=False) as session:
         created = make_user(session, name)
-    typer.echo(f"user {created.id} ({created.name}) token: {created.token}")
+    if as_json:
+        typer.echo(json.dumps({"id": created.id, "name": created.name, "token": created.token}))
+    elif token_only:
+        typer.echo(created.token)
+    else:
+        typer.echo(f"user {created.id} ({created.name}) token: {created.token}")
 
 
 if __name__ == "__main__":
