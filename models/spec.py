@@ -8,8 +8,16 @@ must then agree).
 
 Validation walks the whole spec with shape arithmetic *before anything is built*, so a
 convolution with 10^9 channels or a layer of 10^18 MACs is refused without allocating anything.
-Every error is a ``SpecError`` whose ``index`` is the offending layer's position in the list
-(``None`` for the spec as a whole). The arithmetic only gatekeeps: the numbers reported for a
+It also refuses everything torch itself would refuse when building or running the layers (a
+pooling padding over half its kernel, an empty output), so a valid spec always profiles. Every
+error is a ``SpecError`` whose ``index`` is the offending layer's position in the list (``None``
+for the spec as a whole) and whose ``field`` names the field at fault, when one is.
+
+The limits bound the work of one profile, not only its numbers: profiling costs about 2 ms of
+CPU per torch module on the meta device, whatever the shapes, so the built network may hold at
+most ``MAX_MODULES`` modules (blocks count theirs, from ``MODULES_PER_LAYER``). Totals are
+bounded so that every figure a profile reports (MACs, FLOPs, bytes) stays below 2^53, exact in
+a JSON number. The arithmetic only gatekeeps: the numbers reported for a
 valid spec come from building it on the meta device and profiling it, and the tests check both
 agree.
 """
@@ -44,6 +52,10 @@ __all__ = [
     "MAX_SIDE",
     "MAX_BATCH",
     "MAX_LAYER_MACS",
+    "MAX_TOTAL_MACS",
+    "MAX_ELEMENTS",
+    "MAX_MODULES",
+    "MODULES_PER_LAYER",
     "LAYER_TYPES",
     "layer_types",
     "LayerPlan",
@@ -57,7 +69,22 @@ MAX_CHANNELS = 65_536  # also bounds features of linear layers and hidden widths
 MAX_SIDE = 4096  # input side, and every feature map side after it
 MAX_BATCH = 1024
 MAX_LAYER_MACS = 10**15  # batch included
+MAX_TOTAL_MACS = 10**15  # the whole spec, batch included: FLOPs and weight bytes stay < 2^53
+MAX_ELEMENTS = 2**40  # any layer's output, batch included: activation bytes stay < 2^53
+MAX_MODULES = 1_000  # torch modules built (a block counts its own): bounds the profile's time
 MAX_INT = 2**31 - 1  # any integer field
+
+# Upper bound of the torch modules one layer of each type builds (children and the block
+# itself, over every option); the tests check each against the real blocks.
+MODULES_PER_LAYER: dict[str, int] = {
+    "fire": 7,
+    "se": 7,
+    "inverted_residual": 12,
+    "bottleneck": 20,
+    "basic_block": 10,
+    "depthwise_separable": 9,
+    "shufflenet_v2_unit": 22,
+}  # every other type builds one module
 
 
 @dataclass(frozen=True)
@@ -180,8 +207,16 @@ class LayerPlan:
     macs: int  # batch included
 
 
+def _clip(text: str, n: int = 40) -> str:
+    """At most ``n`` characters of client text, to quote in a message."""
+    return text if len(text) <= n else text[:n] + "…"
+
+
 def _describe(value: object) -> str:
-    return f"{type(value).__name__} {value!r}"
+    """A value's type and (clipped) text, for messages: a 1 MB string is not echoed back."""
+    if isinstance(value, (list, tuple, dict)) and len(value) > 8:
+        return f"{type(value).__name__} of {len(value)} items"
+    return f"{type(value).__name__} {_clip(repr(value), 60)}"
 
 
 def _check_value(index: int, key: str, spec: _Field, value: object) -> Any:
@@ -190,24 +225,28 @@ def _check_value(index: int, key: str, spec: _Field, value: object) -> Any:
         return None
     if spec.kind == "bool":
         if type(value) is not bool:
-            raise SpecFieldError(index, f"{key} must be a boolean, got {_describe(value)}")
+            raise SpecFieldError(index, f"{key} must be a boolean, got {_describe(value)}", key)
         return value
     if spec.kind == "float":
         if type(value) not in (int, float):
-            raise SpecFieldError(index, f"{key} must be a finite number, got {_describe(value)}")
+            raise SpecFieldError(
+                index, f"{key} must be a finite number, got {_describe(value)}", key
+            )
         if type(value) is int and abs(value) > MAX_INT:  # float() of a huge int overflows
-            raise SpecShapeError(index, f"{key} must be in [{spec.minimum}, {spec.maximum}]")
+            raise SpecShapeError(index, f"{key} must be in [{spec.minimum}, {spec.maximum}]", key)
         number = float(value)  # type: ignore[arg-type]
         if not math.isfinite(number):
-            raise SpecFieldError(index, f"{key} must be a finite number, got {_describe(value)}")
+            raise SpecFieldError(
+                index, f"{key} must be a finite number, got {_describe(value)}", key
+            )
         if number < spec.minimum or (spec.maximum is not None and number > spec.maximum):
-            raise SpecShapeError(index, f"{key} must be in [{spec.minimum}, {spec.maximum}]")
+            raise SpecShapeError(index, f"{key} must be in [{spec.minimum}, {spec.maximum}]", key)
         return number
     items: tuple[object, ...]
     if spec.kind == "pair":
         if isinstance(value, (list, tuple)):
             if len(value) != 2:
-                raise SpecFieldError(index, f"{key} must be an int or a list of 2 ints")
+                raise SpecFieldError(index, f"{key} must be an int or a list of 2 ints", key)
             items = tuple(value)
         else:
             items = (value,)
@@ -216,15 +255,15 @@ def _check_value(index: int, key: str, spec: _Field, value: object) -> Any:
     for item in items:
         if type(item) is not int:
             what = "an int or a list of 2 ints" if spec.kind == "pair" else "an int"
-            raise SpecFieldError(index, f"{key} must be {what}, got {_describe(item)}")
+            raise SpecFieldError(index, f"{key} must be {what}, got {_describe(item)}", key)
         if item < spec.minimum:
             qualifier = "positive" if spec.minimum == 1 else f">= {spec.minimum:g}"
-            raise SpecShapeError(index, f"{key} must be {qualifier}, got {item}")
+            raise SpecShapeError(index, f"{key} must be {qualifier}, got {item}", key)
         if spec.maximum is not None and item > spec.maximum:
-            raise SpecShapeError(index, f"{key} must be at most {spec.maximum:g}, got {item}")
+            raise SpecShapeError(index, f"{key} must be at most {spec.maximum:g}, got {item}", key)
         if item > MAX_INT:
             # No field has a sensible value this large, and floats of it would overflow.
-            raise SpecLimitError(index, f"{key} {item} over the limit of {MAX_INT}")
+            raise SpecLimitError(index, f"{key} {item} over the limit of {MAX_INT}", key)
     if spec.kind == "pair":
         return (items[0], items[0]) if len(items) == 1 else (items[0], items[1])
     return items[0]
@@ -235,24 +274,25 @@ def _parse_layer(index: int, layer: object) -> tuple[str, dict[str, Any]]:
         raise SpecFieldError(index, f"a layer must be an object, got {_describe(layer)}")
     kind = layer.get("type")
     if type(kind) is not str:
-        raise SpecFieldError(index, "a layer needs a string 'type'")
+        raise SpecFieldError(index, "a layer needs a string 'type'", "type")
     if kind not in LAYER_TYPES:
-        raise SpecFieldError(
-            index, f"unknown layer type {kind!r}; known: {', '.join(sorted(LAYER_TYPES))}"
-        )
+        known = ", ".join(sorted(LAYER_TYPES))
+        raise SpecFieldError(index, f"unknown layer type {_clip(kind)!r}; known: {known}", "type")
     fields = LAYER_TYPES[kind]
     extra = sorted(str(k) for k in layer if k != "type" and k not in fields)
     if extra:
+        named = ", ".join(_clip(k) for k in extra[:5]) + (", …" if len(extra) > 5 else "")
         raise SpecFieldError(
             index,
-            f"unknown field(s) {', '.join(extra)} for {kind}; allowed: {', '.join(fields)}",
+            f"unknown field(s) {named} for {kind}; allowed: {', '.join(fields)}",
+            _clip(extra[0]),
         )
     args: dict[str, Any] = {}
     for key, spec in fields.items():
         if key in layer:
             args[key] = _check_value(index, key, spec, layer[key])
         elif spec.required:
-            raise SpecFieldError(index, f"{kind} needs field {key!r}")
+            raise SpecFieldError(index, f"{kind} needs field {key!r}", key)
         elif spec.kind == "pair" and spec.default is not None:
             args[key] = (spec.default, spec.default)
         else:
@@ -260,11 +300,11 @@ def _parse_layer(index: int, layer: object) -> tuple[str, dict[str, Any]]:
     return kind, args
 
 
-def _check_channels(index: int, what: str, n: int) -> None:
+def _check_channels(index: int, what: str, n: int, field: str | None = None) -> None:
     if n > MAX_CHANNELS:
-        raise SpecLimitError(index, f"{what} {n} over the limit of {MAX_CHANNELS}")
+        raise SpecLimitError(index, f"{what} {n} over the limit of {MAX_CHANNELS}", field)
     if n < 1:
-        raise SpecShapeError(index, f"{what} must be positive, got {n}")
+        raise SpecShapeError(index, f"{what} must be positive, got {n}", field)
 
 
 def _need_chw(index: int, kind: str, shape: tuple[int, ...]) -> tuple[int, int, int]:
@@ -276,13 +316,13 @@ def _need_chw(index: int, kind: str, shape: tuple[int, ...]) -> tuple[int, int, 
 def _match(index: int, key: str, given: int | None, actual: int) -> None:
     if given is not None and given != actual:
         raise SpecShapeError(
-            index, f"{key} {given} does not match the {actual} reaching this layer"
+            index, f"{key} {given} does not match the {actual} reaching this layer", key
         )
 
 
 def _divisible(index: int, channels: int, groups: int, what: str = "channels") -> None:
     if channels % groups:
-        raise SpecShapeError(index, f"{what} {channels} not divisible by groups {groups}")
+        raise SpecShapeError(index, f"{what} {channels} not divisible by groups {groups}", "groups")
 
 
 def _window(
@@ -299,19 +339,26 @@ def _window(
     """Output side of a sliding window, refusing a kernel larger than the padded input."""
     span = dilation * (kernel - 1) + 1
     if pool:
-        if 2 * padding > span:  # torch: pad should be at most half of the effective kernel
-            raise SpecShapeError(index, f"padding {padding} more than half the kernel {kernel}")
+        # torch checks padding against the kernel itself (pool2d_shape_check: kernel // 2),
+        # and against the dilated kernel (span // 2): the first is the stricter one.
+        if padding > kernel // 2:
+            raise SpecShapeError(
+                index,
+                f"padding {padding} more than half the kernel {kernel} (at most {kernel // 2})",
+                "padding",
+            )
         # Pooling has no kernel-size check of its own: torch refuses only an empty output,
         # and in ceil_mode a kernel larger than the padded input can still give one.
         try:
             out = pool2d_output_size(side, kernel, stride, padding, dilation, ceil_mode)
         except ValueError as exc:
-            raise SpecShapeError(index, str(exc)) from exc
+            raise SpecShapeError(index, str(exc), "kernel_size") from exc
     else:
         if span > side + 2 * padding:
             raise SpecShapeError(
                 index,
                 f"kernel {kernel} (span {span}) larger than the padded input {side + 2 * padding}",
+                "kernel_size",
             )
         out = conv2d_output_size(side, kernel, stride, padding, dilation)
     _check_side(index, out)
@@ -335,8 +382,8 @@ def _conv2d(i: int, shape: tuple[int, ...], a: dict[str, Any]) -> tuple[tuple[in
     c, h, w = _need_chw(i, "conv2d", shape)
     _match(i, "in_channels", a["in_channels"], c)
     out, g = a["out_channels"], a["groups"]
-    _check_channels(i, "out_channels", out)
-    _check_channels(i, "groups", g)
+    _check_channels(i, "out_channels", out, "out_channels")
+    _check_channels(i, "groups", g, "groups")
     _divisible(i, c, g, "in_channels")
     _divisible(i, out, g, "out_channels")
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = (
@@ -353,7 +400,7 @@ def _linear(i: int, shape: tuple[int, ...], a: dict[str, Any]) -> tuple[tuple[in
     n_in = shape[-1]
     _match(i, "in_features", a["in_features"], n_in)
     out = a["out_features"]
-    _check_channels(i, "out_features", out)
+    _check_channels(i, "out_features", out, "out_features")
     return (*shape[:-1], out), math.prod(shape[:-1]) * n_in * out
 
 
@@ -396,7 +443,9 @@ def _flatten(i: int, shape: tuple[int, ...], a: dict[str, Any]) -> tuple[tuple[i
     if not (0 <= start < ndim and 0 <= end < ndim):
         raise SpecShapeError(i, f"flatten dims out of range for a {ndim}-d input")
     if start == 0:
-        raise SpecShapeError(i, "flatten must keep the batch dimension (start_dim >= 1)")
+        raise SpecShapeError(
+            i, "flatten must keep the batch dimension (start_dim >= 1)", "start_dim"
+        )
     if start > end:
         raise SpecShapeError(i, "flatten needs start_dim <= end_dim")
     s, e = start - 1, end - 1
@@ -405,7 +454,7 @@ def _flatten(i: int, shape: tuple[int, ...], a: dict[str, Any]) -> tuple[tuple[i
 
 def _shuffle(i: int, shape: tuple[int, ...], a: dict[str, Any]) -> tuple[tuple[int, ...], int]:
     c, _, _ = _need_chw(i, "channel_shuffle", shape)
-    _check_channels(i, "groups", a["groups"])
+    _check_channels(i, "groups", a["groups"], "groups")
     _divisible(i, c, a["groups"])
     return shape, 0
 
@@ -414,10 +463,12 @@ def _fire(i: int, shape: tuple[int, ...], a: dict[str, Any]) -> tuple[tuple[int,
     c, h, w = _need_chw(i, "fire", shape)
     s, e1, e3 = a["squeeze_planes"], a["expand1x1_planes"], a["expand3x3_planes"]
     for key in ("squeeze_planes", "expand1x1_planes", "expand3x3_planes"):
-        _check_channels(i, key, a[key])
+        _check_channels(i, key, a[key], key)
     _check_channels(i, "output channels", e1 + e3)
     if a["bypass"] and e1 + e3 != c:
-        raise SpecShapeError(i, f"bypass needs expand1x1 + expand3x3 = {c}, got {e1 + e3}")
+        raise SpecShapeError(
+            i, f"bypass needs expand1x1 + expand3x3 = {c}, got {e1 + e3}", "bypass"
+        )
     return (e1 + e3, h, w), h * w * (c * s + s * e1 + 9 * s * e3)
 
 
@@ -425,16 +476,18 @@ def _se(i: int, shape: tuple[int, ...], a: dict[str, Any]) -> tuple[tuple[int, .
     c, _, _ = _need_chw(i, "se", shape)
     squeezed = c // a["reduction"]
     if squeezed < 1:
-        raise SpecShapeError(i, f"reduction {a['reduction']} leaves no channels out of {c}")
+        raise SpecShapeError(
+            i, f"reduction {a['reduction']} leaves no channels out of {c}", "reduction"
+        )
     return shape, 2 * c * squeezed
 
 
 def _inverted(i: int, shape: tuple[int, ...], a: dict[str, Any]) -> tuple[tuple[int, ...], int]:
     c, h, w = _need_chw(i, "inverted_residual", shape)
     out, t = a["out_channels"], a["expand_ratio"]
-    _check_channels(i, "out_channels", out)
+    _check_channels(i, "out_channels", out, "out_channels")
     hidden = c * t
-    _check_channels(i, "expanded channels", hidden)
+    _check_channels(i, "expanded channels", hidden, "expand_ratio")
     ho, wo = _conv3(i, h, a["stride"]), _conv3(i, w, a["stride"])
     expand = h * w * c * hidden if t != 1 else 0
     return (out, ho, wo), expand + ho * wo * hidden * (9 + out)
@@ -443,7 +496,7 @@ def _inverted(i: int, shape: tuple[int, ...], a: dict[str, Any]) -> tuple[tuple[
 def _bottleneck(i: int, shape: tuple[int, ...], a: dict[str, Any]) -> tuple[tuple[int, ...], int]:
     c, h, w = _need_chw(i, "bottleneck", shape)
     planes, s, g = a["planes"], a["stride"], a["groups"]
-    _check_channels(i, "groups", g)
+    _check_channels(i, "groups", g, "groups")
     width = int(planes * (a["base_width"] / 64.0)) * g
     out = planes * Bottleneck.expansion
     _check_channels(i, "bottleneck width", width)
@@ -456,7 +509,9 @@ def _bottleneck(i: int, shape: tuple[int, ...], a: dict[str, Any]) -> tuple[tupl
     if a["se_reduction"] is not None:
         squeezed = out // a["se_reduction"]
         if squeezed < 1:
-            raise SpecShapeError(i, f"se_reduction {a['se_reduction']} leaves no channels")
+            raise SpecShapeError(
+                i, f"se_reduction {a['se_reduction']} leaves no channels", "se_reduction"
+            )
         macs += 2 * out * squeezed
     return (out, ho, wo), macs
 
@@ -464,7 +519,7 @@ def _bottleneck(i: int, shape: tuple[int, ...], a: dict[str, Any]) -> tuple[tupl
 def _basic(i: int, shape: tuple[int, ...], a: dict[str, Any]) -> tuple[tuple[int, ...], int]:
     c, h, w = _need_chw(i, "basic_block", shape)
     p, s = a["planes"], a["stride"]
-    _check_channels(i, "planes", p)
+    _check_channels(i, "planes", p, "planes")
     ho, wo = _conv3(i, h, s), _conv3(i, w, s)
     macs = ho * wo * 9 * p * (c + p) + (ho * wo * c * p if s != 1 or c != p else 0)
     return (p, ho, wo), macs
@@ -473,7 +528,7 @@ def _basic(i: int, shape: tuple[int, ...], a: dict[str, Any]) -> tuple[tuple[int
 def _separable(i: int, shape: tuple[int, ...], a: dict[str, Any]) -> tuple[tuple[int, ...], int]:
     c, h, w = _need_chw(i, "depthwise_separable", shape)
     out = a["out_channels"]
-    _check_channels(i, "out_channels", out)
+    _check_channels(i, "out_channels", out, "out_channels")
     ho, wo = _conv3(i, h, a["stride"]), _conv3(i, w, a["stride"])
     return (out, ho, wo), ho * wo * c * (9 + out)
 
@@ -481,13 +536,15 @@ def _separable(i: int, shape: tuple[int, ...], a: dict[str, Any]) -> tuple[tuple
 def _shuffle_v2(i: int, shape: tuple[int, ...], a: dict[str, Any]) -> tuple[tuple[int, ...], int]:
     c, h, w = _need_chw(i, "shufflenet_v2_unit", shape)
     out, s = a["out_channels"], a["stride"]
-    _check_channels(i, "out_channels", out)
+    _check_channels(i, "out_channels", out, "out_channels")
     if out % 2:
-        raise SpecShapeError(i, f"out_channels {out} must be even (two branches)")
+        raise SpecShapeError(i, f"out_channels {out} must be even (two branches)", "out_channels")
     b = out // 2
     if s == 1:
         if c != out:
-            raise SpecShapeError(i, f"a stride-1 unit needs out_channels = {c}, got {out}")
+            raise SpecShapeError(
+                i, f"a stride-1 unit needs out_channels = {c}, got {out}", "out_channels"
+            )
         return shape, h * w * b * (2 * b + 9)
     ho, wo = _conv3(i, h, 2), _conv3(i, w, 2)
     left = ho * wo * c * (9 + b)
@@ -519,23 +576,31 @@ _RULES: dict[str, _Rule] = {
 
 def _check_input(input_shape: object, batch: object) -> tuple[int, int, int]:
     if type(batch) is not int:
-        raise SpecFieldError(None, f"batch must be an int, got {_describe(batch)}")
+        raise SpecFieldError(None, f"batch must be an int, got {_describe(batch)}", "batch")
     if batch < 1:
-        raise SpecShapeError(None, f"batch must be positive, got {batch}")
+        raise SpecShapeError(None, f"batch must be positive, got {batch}", "batch")
     if batch > MAX_BATCH:
-        raise SpecLimitError(None, f"batch {batch} over the limit of {MAX_BATCH}")
+        raise SpecLimitError(None, f"batch {batch} over the limit of {MAX_BATCH}", "batch")
     if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 3:
-        raise SpecFieldError(None, "input_shape must be [C, H, W]")
+        raise SpecFieldError(None, "input_shape must be [C, H, W]", "input_shape")
     for value in input_shape:
         if type(value) is not int:
-            raise SpecFieldError(None, f"input_shape entries must be ints, got {_describe(value)}")
+            raise SpecFieldError(
+                None, f"input_shape entries must be ints, got {_describe(value)}", "input_shape"
+            )
         if value < 1:
-            raise SpecShapeError(None, f"input_shape entries must be positive, got {value}")
+            raise SpecShapeError(
+                None, f"input_shape entries must be positive, got {value}", "input_shape"
+            )
     c, h, w = input_shape
     if c > MAX_CHANNELS:
-        raise SpecLimitError(None, f"input channels {c} over the limit of {MAX_CHANNELS}")
+        raise SpecLimitError(
+            None, f"input channels {c} over the limit of {MAX_CHANNELS}", "input_shape"
+        )
     if max(h, w) > MAX_SIDE:
-        raise SpecLimitError(None, f"input side {max(h, w)} over the limit of {MAX_SIDE}")
+        raise SpecLimitError(
+            None, f"input side {max(h, w)} over the limit of {MAX_SIDE}", "input_shape"
+        )
     return c, h, w
 
 
@@ -548,21 +613,45 @@ def validate_spec(
     """
     shape: tuple[int, ...] = _check_input(input_shape, batch)
     if not isinstance(layers, (list, tuple)):
-        raise SpecFieldError(None, "layers must be a list")
+        raise SpecFieldError(None, "layers must be a list", "layers")
     if not layers:
-        raise SpecShapeError(None, "a spec needs at least one layer")
+        raise SpecShapeError(None, "a spec needs at least one layer", "layers")
     if len(layers) > MAX_LAYERS:
-        raise SpecLimitError(None, f"{len(layers)} layers over the limit of {MAX_LAYERS}")
+        raise SpecLimitError(None, f"{len(layers)} layers over the limit of {MAX_LAYERS}", "layers")
     plans: list[LayerPlan] = []
+    modules = total_macs = 0
     for index, layer in enumerate(layers):
         kind, args = _parse_layer(index, layer)
+        modules += MODULES_PER_LAYER.get(kind, 1)
+        if modules > MAX_MODULES:
+            raise SpecLimitError(
+                index,
+                f"the layers up to this one build {modules} torch modules, over the "
+                f"limit of {MAX_MODULES} (a block counts its own)",
+            )
         out_shape, macs = _RULES[kind](index, shape, args)
         macs *= batch
-        if macs > MAX_LAYER_MACS:
-            raise SpecLimitError(index, f"{macs:.3e} MACs over the limit of {MAX_LAYER_MACS:.0e}")
+        total_macs += macs
+        _check_work(index, macs, total_macs, batch * math.prod(out_shape))
         plans.append(LayerPlan(index, kind, args, shape, out_shape, macs))
         shape = out_shape
     return plans
+
+
+def _check_work(index: int, macs: int, total_macs: int, elements: int) -> None:
+    """Refuse a layer whose MACs, running total of MACs or output size is over its limit."""
+    if macs > MAX_LAYER_MACS:
+        raise SpecLimitError(index, f"{macs:.3e} MACs over the limit of {MAX_LAYER_MACS:.0e}")
+    if total_macs > MAX_TOTAL_MACS:
+        raise SpecLimitError(
+            index,
+            f"{total_macs:.3e} MACs up to this layer, over the limit of "
+            f"{MAX_TOTAL_MACS:.0e} for a whole spec",
+        )
+    if elements > MAX_ELEMENTS:
+        raise SpecLimitError(
+            index, f"output of {elements:,} elements over the limit of {MAX_ELEMENTS:,} (2^40)"
+        )
 
 
 def _module(plan: LayerPlan) -> nn.Module:

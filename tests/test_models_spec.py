@@ -187,6 +187,7 @@ def test_validation_errors_name_the_layer(layers, error, index, needle):
     assert isinstance(exc.value, SpecError) and isinstance(exc.value, ValueError)
     assert exc.value.to_dict() == {
         "index": index,
+        "field": exc.value.field,
         "message": exc.value.message,
         "kind": error.__name__,
     }
