@@ -245,3 +245,14 @@ def test_the_documented_example_profiles(client) -> None:
     assert stages[:2] == ["0 (Conv2d)", "1 (BatchNorm2d)"] and stages[4] == "4 (Fire)"
     fire = body["by_stage"][4]
     assert fire["macs"] == sum(la["macs"] for la in body["layers"] if la["name"].startswith("4."))
+
+
+def test_container_rows_have_no_kind(client) -> None:
+    body = client.get("/architectures/resnet18/profile", params={"leaf_only": "false"}).json()
+    root = body["layers"][0]
+    assert root["name"] == "" and root["kind"] == "" and root["percent_macs"] == 100.0
+    layer1 = next(la for la in body["layers"] if la["name"] == "layer1")
+    assert layer1["kind"] == "" and layer1["stage"] == "layer1"
+    assert next(la for la in body["layers"] if la["name"] == "conv1")["kind"] == "conv 7×7"
+    # The summaries count leaf layers only, so containers are not counted twice.
+    assert sum(s["macs"] for s in body["by_type"]) == body["totals"]["macs"]

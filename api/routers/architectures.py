@@ -93,7 +93,7 @@ class LayerPublic(BaseModel):
     dilation: list[int] | None
     groups: int | None
     aliases_input: bool = Field(description="in place or a view: the output is the input's memory")
-    kind: str = Field(description="the by_type group of the layer")
+    kind: str = Field(description="the by_type group of the layer ('' for a container)")
     stage: str = Field(description="the by_stage group of the layer")
 
 
@@ -152,7 +152,10 @@ def _public(name: str, prof: Any) -> ProfilePublic:
         totals=_totals(prof),
         by_type=_shares(by_type(prof)),
         by_stage=_shares(by_stage(prof)),
-        layers=[LayerPublic(**r.to_dict(), kind=layer_kind(r)) for r in prof.rows],
+        # A container row (leaf_only=false) is no kind of layer: its children are.
+        layers=[
+            LayerPublic(**r.to_dict(), kind=layer_kind(r) if r.leaf else "") for r in prof.rows
+        ],
     )
 
 
