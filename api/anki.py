@@ -11,7 +11,7 @@ from collections.abc import Iterable
 import genanki
 from markdown_it import MarkdownIt
 
-from .tables import CardRow
+from .store.cards import CardRecord
 
 __all__ = ["build_apkg", "MODEL_ID", "deck_id"]
 
@@ -46,7 +46,7 @@ def _html(text: str) -> str:
     return _md.render(text).strip()
 
 
-def build_apkg(topic: str, title: str, cards: Iterable[CardRow]) -> bytes:
+def build_apkg(topic: str, title: str, cards: Iterable[CardRecord]) -> bytes:
     """An .apkg with one deck ``flopcards::<title>`` holding ``cards``."""
     deck = genanki.Deck(deck_id(topic), f"flopcards::{title}")
     for card in cards:

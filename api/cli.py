@@ -179,8 +179,8 @@ def create_user(
 
     from .db import make_engine
     from .migrate import upgrade
-    from .routers.users import create_user as make_user
     from .settings import Settings
+    from .store.users import create_user as make_user
 
     settings = Settings()
     engine = make_engine(settings.database_url, settings.sqlite_busy_timeout_ms)

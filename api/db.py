@@ -1,9 +1,25 @@
-"""Database engine: SQLite tuned for a web service (WAL, busy timeout, foreign keys)."""
+"""Database engine and the one way to reach it.
+
+- ``make_engine``: SQLite tuned for a web service (WAL, busy timeout, foreign keys,
+  ``synchronous=FULL``), or any other SQLAlchemy URL (PostgreSQL in practice).
+- ``Database.run``: how async handlers reach the database. It opens a session, runs one
+  function of the store (``api.store``) with it and closes it: inline on SQLite, whose
+  statements take microseconds, and in a worker thread on PostgreSQL, so the event loop
+  never waits on the network.
+- ``writing``: a write transaction. Correctness rests on the database itself: every rule
+  that must hold under concurrency is a constraint, a conditional update checked by its
+  row count, an ``INSERT … ON CONFLICT`` or a row lock (see ``api.store``). On SQLite a
+  writer lock on top makes writers queue in the kernel instead of SQLite's sleeping busy
+  handler; it is a performance measure, and the race tests pass with it switched off.
+- ``startup_lock``: migrations and the content sync run once at a time across replicas (a
+  PostgreSQL advisory lock; an ``flock`` beside an SQLite file).
+"""
 
 from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -22,11 +38,15 @@ except ImportError:  # not on Windows: writers of one process still queue on the
     fcntl = None  # type: ignore[assignment]
 
 __all__ = [
+    "Database",
     "UTCDateTime",
     "WriterLock",
     "begin_write",
     "end_read",
+    "insert_ignore",
+    "is_postgres",
     "run_db",
+    "startup_lock",
     "writing",
     "writer_lock",
     "make_engine",
@@ -64,8 +84,22 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC)
 
 
-def make_engine(url: str, busy_timeout_ms: int = 5000) -> Engine:
-    """Create the engine for ``url``; SQLite files get their parent folder and pragmas."""
+def make_engine(
+    url: str,
+    busy_timeout_ms: int = 5000,
+    writer_lock: bool = True,
+    synchronous: str = "FULL",
+) -> Engine:
+    """Create the engine for ``url``; SQLite files get their parent folder and pragmas.
+
+    ``writer_lock=False`` leaves SQLite writers to SQLite's own locking (``BEGIN IMMEDIATE``
+    and the busy timeout): slower under contention, and exactly as correct, which the
+    race tests check. ``synchronous`` is SQLite's durability setting: in WAL mode ``FULL``
+    syncs the log at every commit, so an acknowledged answer survives a power loss;
+    ``NORMAL`` survives a killed process but may lose the last commits on power loss.
+    """
+    if synchronous not in ("FULL", "NORMAL"):
+        raise ValueError("synchronous must be FULL or NORMAL")
     parsed = make_url(url)
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
@@ -80,11 +114,20 @@ def make_engine(url: str, busy_timeout_ms: int = 5000) -> Engine:
         kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
-        _sqlite_pragmas(engine, busy_timeout_ms)
+        _sqlite_pragmas(engine, busy_timeout_ms, synchronous)
+        if not writer_lock:
+            _UNLOCKED.add(engine)
     return engine
 
 
-def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
+def is_postgres(bind: Engine | Connection | Session) -> bool:
+    """Whether the bind talks to PostgreSQL (row locks, advisory locks, RETURNING)."""
+    if isinstance(bind, Session):
+        bind = bind.get_bind()
+    return bind.dialect.name == "postgresql"
+
+
+def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int, synchronous: str) -> None:
     """Switch on WAL, a busy timeout and foreign keys on every new SQLite connection."""
 
     @event.listens_for(engine, "connect")
@@ -96,7 +139,7 @@ def _sqlite_pragmas(engine: Engine, busy_timeout_ms: int) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -149,6 +192,7 @@ class WriterLock:
 
 
 _WRITER_LOCKS: dict[str, WriterLock] = {}
+_UNLOCKED: weakref.WeakSet[Engine] = weakref.WeakSet()  # engines made with writer_lock=False
 _WRITER_LOCKS_GUARD = threading.Lock()
 _HOLDS_LOCK = "flopcards_writer_lock"
 
@@ -185,10 +229,12 @@ def begin_write(session: Session) -> None:
             raise RuntimeError("objects were changed before begin_write; change them after")
         session.commit()
     bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
     if bind.dialect.name == "sqlite" and _HOLDS_LOCK not in session.info:
-        lock = writer_lock(bind.engine if isinstance(bind, Connection) else bind)
-        lock.acquire()
-        session.info[_HOLDS_LOCK] = lock
+        if engine not in _UNLOCKED:
+            lock = writer_lock(engine)
+            lock.acquire()
+            session.info[_HOLDS_LOCK] = lock
     try:
         session.connection(execution_options={WRITE_OPTION: True})
     except BaseException:
@@ -223,7 +269,7 @@ def writing(session: Session) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
-    if _HOLDS_LOCK in session.info:  # not committed: nothing is written
+    if session.in_transaction():  # not committed: nothing is written
         session.rollback()
 
 
@@ -256,3 +302,89 @@ async def run_db(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
     if engine.dialect.name == "sqlite":
         return fn(*args)
     return await anyio.to_thread.run_sync(fn, *args)
+
+
+class Database:
+    """The app's one way to the database: ``await db.run(fn, *args)``.
+
+    ``fn(session, *args)`` is a function of the store (``api.store``): it does one unit of
+    work in a session of its own and ends its transaction before it returns. The session is
+    opened and closed here, in the thread that runs ``fn`` (see ``run_db`` for which).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.inline = engine.dialect.name == "sqlite"
+
+    def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn`` in a fresh session, here and now (CLI, start-up, worker threads)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            return fn(session, *args)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn`` from async code: inline on SQLite, in a worker thread otherwise."""
+        if self.inline:
+            return self.call(fn, *args)
+        return await anyio.to_thread.run_sync(self.call, fn, *args)
+
+    async def offload(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a bulk unit of work (an import, a long report) in a worker thread, always."""
+        return await anyio.to_thread.run_sync(self.call, fn, *args)
+
+
+def insert_ignore(
+    session: Session, table: Any, values: dict[str, Any], key: list[str], where: Any = None
+) -> Any | None:
+    """``INSERT … ON CONFLICT (key) DO NOTHING RETURNING <primary key>``: the new row's
+    primary key, or None when a row with that key already existed.
+
+    Rows created on first use (a review state, a membership) go through this, so two
+    requests creating the same row at once both succeed and exactly one inserts. ``where``
+    names the predicate of a partial unique index. (The row count is no use here: drivers
+    report -1 for an INSERT with RETURNING.)
+    """
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.get_bind().dialect.name
+    dialect_insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        dialect_insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=key, index_where=where)
+        .returning(*table.primary_key.columns)
+    )
+    return session.connection().execute(statement).scalar()
+
+
+# Start-up (migrations, content sync) runs once at a time per database, whichever replica
+# gets there first; the others wait, then find the work done. The key is an arbitrary
+# constant of this application ("flopcards" as a 63-bit number).
+ADVISORY_KEY = int.from_bytes(b"flopcard", "big") >> 1
+
+
+@contextmanager
+def startup_lock(engine: Engine) -> Iterator[None]:
+    """Hold the database's start-up lock: a PostgreSQL advisory lock on a connection of its
+    own, or an ``flock`` on ``<database>-startup.lock`` beside an SQLite file."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"SELECT pg_advisory_lock({ADVISORY_KEY})")
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({ADVISORY_KEY})")
+                conn.commit()
+        return
+    database = engine.url.database or ""
+    if fcntl is None or database in ("", ":memory:") or database.startswith("file:"):
+        yield
+        return
+    path = Path(database).expanduser().resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(f"{path}-startup.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock

@@ -2,6 +2,7 @@
 
 - ``RequestValidationError`` (malformed JSON, wrong types) → 422 with pydantic's detail list.
 - ``HTTPException`` → its status and detail.
+- The store's refusals (``api.store``): ``NotFound`` → 404, ``Conflict`` → 409.
 - Bodies over the configured limit → 413, checked before the body is read into memory.
 - Anything unexpected → 500 JSON, logged; tests treat any 500 as a defect.
 """
@@ -19,6 +20,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .store import Conflict, NotFound, StoreError
 
 __all__ = [
     "install_error_handlers",
@@ -90,6 +93,9 @@ def widen_validation_schema(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+_STORE_STATUS: dict[type, int] = {NotFound: 404, Conflict: 409}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the JSON error handlers on ``app``."""
 
@@ -103,6 +109,11 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = jsonable_encoder(exc.errors(), custom_encoder={BaseException: str})
         return JSONResponse({"detail": [_safe(err) for err in errors]}, status_code=422)
+
+    @app.exception_handler(StoreError)
+    async def _store(_: Request, exc: StoreError) -> JSONResponse:
+        # The store's refusals: NotFound (also for someone else's rows) and Conflict.
+        return JSONResponse({"detail": str(exc)}, status_code=_STORE_STATUS[type(exc)])
 
     @app.exception_handler(DataError)
     async def _data(_: Request, exc: DataError) -> JSONResponse:

@@ -23,7 +23,7 @@ from content import load_directory
 from content.runner import ExampleCache
 
 from . import __version__
-from .db import make_engine
+from .db import Database, make_engine, startup_lock
 from .docs import install_docs
 from .errors import (
     GLOBAL_RESPONSES,
@@ -69,9 +69,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url, settings.sqlite_busy_timeout_ms)
-        upgrade(engine)  # create or migrate the schema in place
-        report = sync_content(engine, load_directory(settings.content_dir))
+        engine = make_engine(
+            settings.database_url,
+            settings.sqlite_busy_timeout_ms,
+            writer_lock=settings.sqlite_writer_lock,
+            synchronous=settings.sqlite_synchronous,
+        )
+        loaded = load_directory(settings.content_dir)
+        # Replicas starting together take turns: the first migrates and syncs, the others
+        # then find the schema current and the notes unchanged.
+        with startup_lock(engine):
+            upgrade(engine)  # create or migrate the schema in place
+            report = sync_content(engine, loaded)
         log.info(
             "notes synced: %d added, %d updated, %d retired, %d unchanged, %d errors",
             report.added,
@@ -81,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             len(report.errors),
         )
         app.state.engine = engine
+        app.state.db = Database(engine)
         app.state.sync_report = report
         runner = ExampleRunner(
             engine, ExampleCache(settings.example_cache_dir), settings.example_timeout_s

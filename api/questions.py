@@ -1,4 +1,4 @@
-"""Generated questions for the HTTP layer: families, variants, grading and its records.
+"""Generated questions for the HTTP layer: families, variants and what a grade becomes.
 
 ``grader`` (and through it torch) is imported on first use, so start-up stays fast. Variants
 are cached in memory by (family, seed, difficulty): they are immutable and deterministic.
@@ -9,18 +9,10 @@ from __future__ import annotations
 import secrets
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
-from fastapi import HTTPException
-from sqlalchemy import Table, bindparam, insert, update
-from sqlalchemy import select as core_select
-from sqlalchemy.engine import CursorResult
-from sqlmodel import Session
-
-from .db import utcnow
-from .study import QUESTION_PREFIX
-from .tables import QuestionAttempt, QuestionInstance
+from .store import NotFound
+from .store.questions import GradeRecord, QuestionRecord
 
 if TYPE_CHECKING:
     from grader.question import Family, Question
@@ -34,15 +26,10 @@ __all__ = [
     "generation_is_warm",
     "mark_generation_warm",
     "public_question",
-    "grade_and_record",
-    "PendingQuestion",
-    "pending_question",
-    "still_pending",
-    "add_question",
     "random_seed",
     "grade_dict",
+    "grade_record",
     "rating_for",
-    "QUESTION_PREFIX",
 ]
 
 
@@ -57,7 +44,7 @@ def family_or_404(family_id: str) -> Family:
     """The family, or a 404 that lists the valid ids."""
     fams = families()
     if family_id not in fams:
-        raise HTTPException(404, f"unknown family '{family_id}'; valid: {', '.join(sorted(fams))}")
+        raise NotFound(f"unknown family '{family_id}'; valid: {', '.join(sorted(fams))}")
     return fams[family_id]
 
 
@@ -139,9 +126,7 @@ def _spec_public(spec: Any) -> dict[str, Any]:
     return out
 
 
-def public_question(
-    instance: QuestionInstance | PendingQuestion, question: Question
-) -> dict[str, Any]:
+def public_question(instance: QuestionRecord, question: Question) -> dict[str, Any]:
     """A question as shown before grading: everything but the truth and the solution."""
     return {
         "id": instance.id,
@@ -175,102 +160,6 @@ def rating_for(grade: Grade, elapsed_ms: int, expected_seconds: float) -> str | 
     return "good"
 
 
-# Question instances are read and written through SQLAlchemy Core with statements built
-# once, like the study hot path in api.study (a study session serves them between cards).
-_QI: Table = QuestionInstance.__table__  # type: ignore[attr-defined]
-_ATTEMPT: Table = QuestionAttempt.__table__  # type: ignore[attr-defined]
-_PENDING = (
-    core_select(_QI.c.id, _QI.c.user_id, _QI.c.family, _QI.c.seed, _QI.c.difficulty)
-    .where(
-        _QI.c.session_id == bindparam("session_id"),
-        _QI.c.family == bindparam("family"),
-        _QI.c.graded_at.is_(None),
-    )
-    .order_by(_QI.c.id.desc())
-    .limit(1)
-)
-_STILL_PENDING = core_select(_QI.c.id).where(
-    _QI.c.id == bindparam("question_id"), _QI.c.graded_at.is_(None)
-)
-_INSERT_QUESTION = insert(_QI)
-_RECORD_GRADE = (
-    update(_QI)
-    .where(_QI.c.id == bindparam("question_id"))
-    .values(
-        attempts=_QI.c.attempts + 1,
-        status=bindparam("status"),
-        score=bindparam("score"),
-        graded_at=bindparam("graded_at"),
-    )
-)
-_INSERT_ATTEMPT = insert(_ATTEMPT)
-
-
-@dataclass(frozen=True)
-class PendingQuestion:
-    """A question variant shown in a study session and not yet answered."""
-
-    id: int
-    user_id: int
-    family: str
-    seed: int
-    difficulty: int
-
-
-def pending_question(session: Session, session_id: int, family: str) -> PendingQuestion | None:
-    """The newest unanswered variant of ``family`` in a study session, if any."""
-    row = (
-        session.connection().execute(_PENDING, {"session_id": session_id, "family": family}).first()
-    )
-    return None if row is None else PendingQuestion(*cast(Any, row))
-
-
-def still_pending(session: Session, question_id: int) -> bool:
-    """Whether the question is still unanswered (read again under the write lock)."""
-    params = {"question_id": question_id}
-    return session.connection().execute(_STILL_PENDING, params).first() is not None
-
-
-def add_question(
-    session: Session, *, user_id: int, session_id: int, family: str, seed: int, difficulty: int
-) -> PendingQuestion:
-    """Store a new variant shown in a study session; the caller commits."""
-    values = {
-        "user_id": user_id,
-        "family": family,
-        "seed": seed,
-        "difficulty": difficulty,
-        "session_id": session_id,
-        "position": 0,
-        "attempts": 0,
-        "created_at": utcnow(),
-    }
-    result = cast(CursorResult, session.connection().execute(_INSERT_QUESTION, values))
-    key = result.inserted_primary_key
-    assert key is not None
-    return PendingQuestion(int(key[0]), user_id, family, seed, difficulty)
-
-
-def grade_and_record(
-    session: Session, question_id: int, user_id: int, question: Question, answer: str
-) -> Grade:
-    """Grade ``answer``; unless unreadable, store the attempt and the instance's result.
-
-    The caller commits (one transaction with whatever else the answer changes).
-    """
-    grade = question.grade(answer)
-    if grade.status == "invalid":
-        return grade
-    now = utcnow()
-    conn = session.connection()
-    result = {"status": grade.status, "score": grade.score}
-    conn.execute(_RECORD_GRADE, {"question_id": question_id, "graded_at": now, **result})
-    attempt = {
-        "question_id": question_id,
-        "user_id": user_id,
-        "answer": answer[:1000],
-        "diagnosis": [d.code for d in grade.diagnosis],
-        "created_at": now,
-    }
-    conn.execute(_INSERT_ATTEMPT, attempt | result)
-    return grade
+def grade_record(grade: Grade, answer: str) -> GradeRecord:
+    """What the store keeps of a grade."""
+    return GradeRecord(grade.status, grade.score, answer, [d.code for d in grade.diagnosis])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,3 +47,13 @@ class Settings(BaseSettings):
     warm_up: bool = Field(default=True, description="Warm the flop counter in the background.")
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    sqlite_writer_lock: bool = Field(
+        default=True,
+        description="Queue SQLite writers on a kernel lock (speed only: correctness is the "
+        "database's, and holds without it).",
+    )
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
+        default="FULL",
+        description="SQLite durability: FULL keeps every acknowledged write through a power "
+        "loss; NORMAL only through a crash of the process.",
+    )

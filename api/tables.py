@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import field_validator
-from sqlalchemy import Column, Index, UniqueConstraint
+from sqlalchemy import CheckConstraint, Column, Index, UniqueConstraint, text
 from sqlalchemy.types import JSON
 from sqlmodel import Field, SQLModel
 
@@ -175,6 +175,7 @@ class StudySession(SQLModel, table=True):
     """A study session: which topics, how many items, how many new ones at most."""
 
     __tablename__ = "study_session"
+    __table_args__ = (CheckConstraint("answered <= size", name="ck_study_session_answered"),)
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)
     topics: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -189,13 +190,26 @@ class StudySession(SQLModel, table=True):
 
 # --- generated questions -------------------------------------------------------------------
 
+_PENDING = "graded_at IS NULL AND session_id IS NOT NULL"
+
 
 class QuestionInstance(SQLModel, table=True):
     """A generated question shown to a user. The variant is fixed by (family, seed,
     difficulty), so the truth is regenerated when grading rather than stored."""
 
     __tablename__ = "question_instance"
-    __table_args__ = (Index("ix_question_instance_session_family", "session_id", "family"),)
+    __table_args__ = (
+        Index("ix_question_instance_session_family", "session_id", "family"),
+        # One unanswered variant per family in a study session (api.store.questions).
+        Index(
+            "uq_question_pending",
+            "session_id",
+            "family",
+            unique=True,
+            sqlite_where=text(_PENDING),
+            postgresql_where=text(_PENDING),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)
     family: str = Field(max_length=64)

@@ -72,7 +72,7 @@ def test_register_study_restart_and_find_everything(make_client, db_url) -> None
 
 def test_due_reviews_come_before_new_cards(client) -> None:
     from api.db import utcnow
-    from api.study import apply_review
+    from api.store.study import apply_review
 
     auth = register(client)
     sid = client.post("/sessions", json={"size": 3, "new_limit": 5}, headers=auth).json()["id"]

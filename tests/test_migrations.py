@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from api.db import make_engine, utcnow
 from api.migrate import current_revision, head_revision, upgrade
 from api.scheduler import FSRS
-from api.study import apply_review
+from api.store.study import apply_review
 from api.tables import CardRow, Exam, QuestionInstance, ReviewLog, ReviewState, User
 
 
@@ -54,7 +54,7 @@ def test_upgrade_from_first_migration_keeps_everything(make_client, db_url) -> N
 
     with make_client() as client:  # start-up upgrades the file in place
         engine = client.app.state.engine
-        assert current_revision(engine) == head_revision() == "0002"
+        assert current_revision(engine) == head_revision() == "0003"
         names = {i["name"] for i in inspect(engine).get_indexes("review_log")}
         assert "ix_review_log_user_item" in names
         with Session(engine) as s:

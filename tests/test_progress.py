@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from api.db import utcnow
-from api.study import apply_review
+from api.store.study import apply_review
 from api.tables import ReviewState, User
 
 from .conftest import register

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 from pydantic import BaseModel
-from sqlalchemy import func
-from sqlmodel import col, select
 
 from .. import __version__
-from ..deps import SessionDep
-from ..tables import CardRow
+from ..deps import DbDep
+from ..store.cards import count_public_cards
 
 router = APIRouter(tags=["health"])
 
@@ -23,11 +21,7 @@ class Health(BaseModel):
 
 
 @router.get("/health", response_model=Health)
-def health(session: SessionDep) -> Health:
+async def health(db: DbDep) -> Health:
     """Liveness and the number of live public cards."""
-    cards = session.exec(
-        select(func.count())
-        .select_from(CardRow)
-        .where(col(CardRow.retired).is_(False), col(CardRow.owner_id).is_(None))
-    ).one()
+    cards = await db.run(count_public_cards)
     return Health(status="ok", cards=cards, version=__version__)

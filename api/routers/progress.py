@@ -12,15 +12,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlalchemy import and_, func
-from sqlmodel import col, select
 
 from ..db import utcnow
-from ..deps import CurrentUser, SessionDep
+from ..deps import CurrentUser, DbDep
 from ..errors import ERROR_RESPONSES
 from ..scheduler import STATE_NAMES
-from ..study import visible_cards
-from ..tables import ReviewLog, ReviewState
+from ..store.study import progress_facts, review_log
 
 router = APIRouter(prefix="/progress", tags=["progress"], responses={401: ERROR_RESPONSES[401]})
 
@@ -88,48 +85,33 @@ def _start_of_day(d: date) -> datetime:
 
 
 @router.get("", response_model=Progress)
-def progress(user: CurrentUser, session: SessionDep) -> Progress:
+async def progress(user: CurrentUser, db: DbDep) -> Progress:
     """Due counts, a 7-day forecast, today's reviews, retention, per-topic stages and streak."""
     assert user.id is not None
     now = utcnow()
     today = now.date()
-    live = visible_cards(user.id).subquery()
-    states = session.exec(
-        select(live.c.topic, ReviewState.state, ReviewState.due).join(
-            ReviewState,
-            and_(col(ReviewState.item_id) == live.c.id, col(ReviewState.user_id) == user.id),
-        )
-    ).all()
+    facts = await db.run(progress_facts, user.id, _start_of_day(today))
     forecast = {today + timedelta(days=i): 0 for i in range(7)}
     per_topic: dict[str, dict[str, int]] = {}
-    for topic, state, due in states:
+    for topic, state, due in facts.states:
         forecast_day = max(due.date(), today)
         if forecast_day in forecast:
             forecast[forecast_day] += 1
         stage = "review" if STATE_NAMES.get(state) == "review" else "learning"
         per_topic.setdefault(topic, {"new": 0, "learning": 0, "review": 0})[stage] += 1
-    totals = session.exec(select(live.c.topic, func.count()).group_by(live.c.topic)).all()
-    for topic, total in totals:
+    for topic, total in facts.topic_totals.items():
         counts = per_topic.setdefault(topic, {"new": 0, "learning": 0, "review": 0})
         counts["new"] = total - counts["learning"] - counts["review"]
-    logs = col(ReviewLog.user_id) == user.id
-    reviewed_today = session.exec(
-        select(func.count()).where(logs, ReviewLog.reviewed_at >= _start_of_day(today))
-    ).one()
-    mature = session.exec(select(ReviewLog.rating).where(logs, ReviewLog.state_before == 2)).all()
-    days = {
-        d.date() if isinstance(d, datetime) else d
-        for d in session.exec(select(ReviewLog.reviewed_at).where(logs)).all()
-    }
+    mature = facts.mature_ratings
     return Progress(
-        due_now=sum(1 for _, _, due in states if due <= now),
+        due_now=sum(1 for _, _, due in facts.states if due <= now),
         forecast=[ForecastDay(date=d, due=n) for d, n in sorted(forecast.items())],
-        reviewed_today=reviewed_today,
+        reviewed_today=facts.reviewed_today,
         retention=round(sum(r != 1 for r in mature) / len(mature), 4) if mature else None,
         retention_reviews=len(mature),
         topics=[TopicCounts(topic=t, **c) for t, c in sorted(per_topic.items())],
-        streak_days=_streak(days, today),
-        total_reviews=session.exec(select(func.count()).where(logs)).one(),
+        streak_days=_streak(facts.review_days, today),
+        total_reviews=facts.total_reviews,
     )
 
 
@@ -148,18 +130,17 @@ def _streak(days: set[date], today: date) -> int:
     response_model=ReviewLogList,
     responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}},
 )
-def reviews(
+async def reviews(
     user: CurrentUser,
-    session: SessionDep,
+    db: DbDep,
     format: Annotated[Literal["json", "csv"], Query(description="json or csv")] = "json",
 ) -> ReviewLogList | Response:
     """The user's whole review log, oldest first, as JSON or CSV."""
-    rows = session.exec(
-        select(ReviewLog).where(ReviewLog.user_id == user.id).order_by(col(ReviewLog.id))
-    ).all()
+    assert user.id is not None
+    rows = await db.offload(review_log, user.id)
     data = [
         ReviewLogPublic(
-            id=r.id or 0,
+            id=r.id,
             item_id=r.item_id,
             kind=r.kind,
             rating=r.rating,

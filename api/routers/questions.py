@@ -8,19 +8,19 @@ from fastapi import APIRouter, HTTPException, Path, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from ..db import writing
-from ..deps import CurrentUser, SessionDep
+from ..deps import CurrentUser, DbDep
 from ..errors import ERROR_RESPONSES
 from ..questions import (
     families,
     family_or_404,
-    grade_and_record,
     grade_dict,
+    grade_record,
     public_question,
     random_seed,
     variant,
 )
-from ..tables import QuestionInstance
+from ..schemas import GradePublic, QuestionPublic
+from ..store.questions import add_question, grade_practice, own_question
 
 router = APIRouter(
     prefix="/questions",
@@ -29,6 +29,7 @@ router = APIRouter(
 )
 
 MAX_SEED = 2**31 - 1
+QuestionId = Annotated[int, Path(ge=1, le=2**62)]
 
 
 class FamilyPublic(BaseModel):
@@ -50,62 +51,13 @@ class QuestionCreate(BaseModel):
     difficulty: int = Field(default=1, ge=1, le=3)
 
 
-class AnswerSpecPublic(BaseModel):
-    """What form the answer takes (the truth is never included)."""
-
-    kind: str
-    unit: str | None = None
-    dimension: str | None = None
-    choices: list[str] | None = None
-    batch: bool | None = None
-    parts: dict[str, Any] | None = None
-
-
-class QuestionPublic(BaseModel):
-    """A stored question instance, without its truth."""
-
-    id: int
-    family: str
-    topic: str
-    seed: int
-    difficulty: int
-    prompt: str
-    params: dict[str, Any]
-    answer: AnswerSpecPublic
-    conventions: list[str]
-
-
 class GradeIn(BaseModel):
     """Body of ``POST /questions/{id}/grade``."""
 
     answer: str = Field(max_length=500)
 
 
-class DiagnosisPublic(BaseModel):
-    """A named mistake."""
-
-    code: str
-    message: str
-    part: str | None = None
-
-
-class GradePublic(BaseModel):
-    """The grade of an answer, with the expected answer and the worked solution."""
-
-    status: str
-    score: float
-    expected: Any
-    expected_display: str
-    feedback: str
-    diagnosis: list[DiagnosisPublic]
-    solution: str
-    parts: dict[str, Any] | None = None
-
-
-@router.get("/families", response_model=list[FamilyPublic])
-async def list_families() -> list[FamilyPublic]:
-    """Every question family with its topic, answer kind and difficulties."""
-    fams = await run_in_threadpool(families)
+def _family_list() -> list[FamilyPublic]:
     return [
         FamilyPublic(
             id=f.id,
@@ -115,8 +67,14 @@ async def list_families() -> list[FamilyPublic]:
             difficulties=list(f.difficulties),
             architecture_level=f.architecture_level,
         )
-        for f in sorted(fams.values(), key=lambda f: (f.topic, f.id))
+        for f in sorted(families().values(), key=lambda f: (f.topic, f.id))
     ]
+
+
+@router.get("/families", response_model=list[FamilyPublic])
+async def list_families() -> list[FamilyPublic]:
+    """Every question family with its topic, answer kind and difficulties."""
+    return await run_in_threadpool(_family_list)
 
 
 @router.post(
@@ -125,51 +83,36 @@ async def list_families() -> list[FamilyPublic]:
     response_model=QuestionPublic,
     responses={422: ERROR_RESPONSES[404] | {"description": "Seed or difficulty out of range"}},
 )
-async def create_question(body: QuestionCreate, user: CurrentUser, session: SessionDep) -> Any:
+async def create_question(body: QuestionCreate, user: CurrentUser, db: DbDep) -> Any:
     """Draw a variant of a family (a random one unless a seed is given) and store it."""
+    assert user.id is not None
     family = await run_in_threadpool(family_or_404, body.family)
     if body.difficulty not in family.difficulties:
         raise HTTPException(422, f"difficulty must be one of {list(family.difficulties)}")
     seed = random_seed() if body.seed is None else body.seed
     question = await run_in_threadpool(variant, family.id, seed, body.difficulty)
-    assert user.id is not None
-    with writing(session):
-        instance = QuestionInstance(
-            user_id=user.id, family=family.id, seed=seed, difficulty=body.difficulty
-        )
-        session.add(instance)
-        session.commit()
+    instance = await db.run(add_question, user.id, family.id, seed, body.difficulty)
     return public_question(instance, question)
 
 
-def _own(session: SessionDep, question_id: int, user_id: int | None) -> QuestionInstance:
-    instance = session.get(QuestionInstance, question_id)
-    if instance is None or instance.user_id != user_id or instance.exam_id is not None:
-        raise HTTPException(404, f"no question {question_id}")
-    return instance
-
-
-QuestionId = Annotated[int, Path(ge=1, le=2**62)]
-
-
 @router.get("/{question_id}", response_model=QuestionPublic)
-async def get_question(question_id: QuestionId, user: CurrentUser, session: SessionDep) -> Any:
+async def get_question(question_id: QuestionId, user: CurrentUser, db: DbDep) -> Any:
     """One of your questions, without its truth."""
-    instance = _own(session, question_id, user.id)
+    assert user.id is not None
+    instance = await db.run(own_question, question_id, user.id)
     question = await run_in_threadpool(variant, instance.family, instance.seed, instance.difficulty)
     return public_question(instance, question)
 
 
 @router.post("/{question_id}/grade", response_model=GradePublic)
 async def grade_question(
-    question_id: QuestionId, body: GradeIn, user: CurrentUser, session: SessionDep
+    question_id: QuestionId, body: GradeIn, user: CurrentUser, db: DbDep
 ) -> Any:
     """Grade an answer; unreadable answers come back ``invalid`` and cost no attempt."""
-    instance = _own(session, question_id, user.id)
+    assert user.id is not None
+    instance = await db.run(own_question, question_id, user.id)
     question = await run_in_threadpool(variant, instance.family, instance.seed, instance.difficulty)
-    with writing(session):  # only now: generating must not hold the write lock
-        session.refresh(instance)
-        assert instance.id is not None
-        grade = grade_and_record(session, instance.id, instance.user_id, question, body.answer)
-        session.commit()
+    grade = question.grade(body.answer)
+    if grade.status != "invalid":
+        await db.run(grade_practice, question_id, user.id, grade_record(grade, body.answer))
     return grade_dict(grade, question)

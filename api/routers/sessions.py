@@ -1,56 +1,54 @@
 """Study sessions: start one, get the next item with the interval each rating would give,
 answer it. Due reviews come first, then new cards up to the session's new-card limit.
+
+HTTP only: what is due, what an answer changes and the rules that hold under concurrency
+are in ``api.store.study``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Path, Request, status
 from pydantic import BaseModel, Field
-from sqlmodel import Session
 
-from ..db import end_read, run_db, utcnow, writing
-from ..deps import CurrentUser, SessionDep, request_session
+from ..db import Database, utcnow
+from ..deps import CurrentUser, DbDep
 from ..errors import ERROR_RESPONSES
 from ..questions import (
-    PendingQuestion,
-    add_question,
     cached_variant,
     families,
     generation_is_warm,
-    grade_and_record,
     grade_dict,
-    pending_question,
+    grade_record,
     public_question,
     random_seed,
     rating_for,
-    still_pending,
     variant,
 )
 from ..scheduler import FSRS, format_interval
-from ..study import (
+from ..schemas import CardPublic, GradePublic, QuestionPublic
+from ..store.cards import topic_exists
+from ..store.questions import session_question
+from ..store.study import (
     QUESTION_PREFIX,
+    Applied,
     ItemState,
+    Pick,
     StudyRow,
-    apply_review,
+    answer_card,
+    answer_question,
     card_for_fsrs,
-    card_with_state,
-    count_new,
-    due_items,
+    create_study,
     interval_days,
-    load_state,
     load_study,
-    next_card,
-    question_dues,
+    pending_for,
+    pick_next,
+    session_counts,
     state_name,
 )
-from ..tables import StudySession
-from .cards import CardPublic
-from .notes import topic_exists
-from .questions import GradePublic, QuestionPublic
 
 if TYPE_CHECKING:
     from grader.question import Question
@@ -143,16 +141,8 @@ class AnswerOut(BaseModel):
     grade: GradePublic | None = None
 
 
-def _own_session(session: Session, session_id: int, user_id: int) -> StudyRow:
-    study = load_study(session, session_id, user_id)
-    if study is None:  # someone else's answers 404 too, so existence does not leak
-        raise HTTPException(404, f"no study session {session_id}")
-    return study
-
-
-def _public(session: Session, study: StudyRow | StudySession, now: datetime) -> SessionPublic:
-    assert study.id is not None
-    topics = study.topics or None
+async def _public(db: Database, study: StudyRow) -> SessionPublic:
+    counts = await db.run(session_counts, study, utcnow())
     return SessionPublic(
         id=study.id,
         topics=study.topics,
@@ -162,8 +152,8 @@ def _public(session: Session, study: StudyRow | StudySession, now: datetime) -> 
         families=study.families,
         answered=study.answered,
         new_seen=study.new_seen,
-        due_now=len(due_items(session, study.user_id, topics, now, limit=10_000)),
-        new_available=count_new(session, study.user_id, topics),
+        due_now=counts.due_now,
+        new_available=counts.new_available,
         created_at=study.created_at,
     )
 
@@ -183,41 +173,34 @@ def _session_families(body: SessionCreate, topics: list[str]) -> list[str]:
     return sorted(f.id for f in fams.values() if not topics or f.topic in topics)
 
 
+def _unknown_topics(session, topics: list[str], user_id: int) -> list[str]:
+    return [t for t in topics if not topic_exists(session, t, user_id)]
+
+
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=SessionPublic,
     responses={422: ERROR_RESPONSES[404] | {"description": "Unknown topic or family"}},
 )
-def start_session(body: SessionCreate, user: CurrentUser, session: SessionDep) -> SessionPublic:
+async def start_session(body: SessionCreate, user: CurrentUser, db: DbDep) -> SessionPublic:
     """Start a study session over some topics (all when none are given)."""
-    topics = sorted(set(body.topics or []))
     assert user.id is not None
-    unknown = [t for t in topics if not topic_exists(session, t, user.id)]
+    topics = sorted(set(body.topics or []))
+    unknown = await db.run(_unknown_topics, topics, user.id)
     if unknown:
         raise HTTPException(422, f"unknown topic(s): {', '.join(unknown)}")
-    fams = _session_families(body, topics)
-    with writing(session):
-        study = StudySession(
-            user_id=user.id,
-            topics=topics,
-            size=body.size,
-            new_limit=body.new_limit,
-            include_questions=body.include_questions,
-            families=fams,
-        )
-        session.add(study)
-        session.commit()
-    return _public(session, study, utcnow())
+    fams = await anyio.to_thread.run_sync(_session_families, body, topics)
+    fields = body.model_dump(include={"size", "new_limit", "include_questions"})
+    study = await db.run(create_study, user.id, fields | {"topics": topics, "families": fams})
+    return await _public(db, study)
 
 
 @router.get("/{session_id}", response_model=SessionPublic)
-def get_session_info(
-    session_id: SessionId, user: CurrentUser, session: SessionDep
-) -> SessionPublic:
+async def get_session_info(session_id: SessionId, user: CurrentUser, db: DbDep) -> SessionPublic:
     """A session's settings and progress."""
     assert user.id is not None
-    return _public(session, _own_session(session, session_id, user.id), utcnow())
+    return await _public(db, await db.run(load_study, session_id, user.id))
 
 
 def _intervals(fsrs: FSRS, state: ItemState | None, now: datetime) -> dict[str, Interval]:
@@ -228,64 +211,11 @@ def _intervals(fsrs: FSRS, state: ItemState | None, now: datetime) -> dict[str, 
     }
 
 
-def _pick(session: Session, study: StudyRow, user_id: int, now: datetime):
-    """The next item: the most overdue card or question, else a new one (every third new
-    item is a question family when the session has some)."""
-    topics = study.topics or None
-    allow_new = study.new_seen < study.new_limit
-    card, card_state = next_card(session, user_id, topics, now, allow_new) or (None, None)
-    dues = question_dues(session, user_id, study.families, now)
-    due_item = next((item_id for item_id, is_due in dues.items() if is_due), None)
-    due_state = None if due_item is None else load_state(session, user_id, due_item)
-    if card_state is not None and (due_state is None or card_state.due <= due_state.due):
-        return "card", card, card_state
-    if due_item is not None:
-        return "question", due_item.removeprefix(QUESTION_PREFIX), due_state
-    if not allow_new:
-        return None
-    fams = [f for f in study.families if QUESTION_PREFIX + f not in dues]
-    if fams and (card is None or study.new_seen % 3 == 2):
-        return "question", fams[0], None
-    if card is not None:
-        return "card", card, None
-    return None
-
-
 def _difficulty(state: ItemState | None) -> int:
     """Harder variants as a family matures: 1 while learning, 2 in review, 3 once stable."""
     if state is None or state.state != 2:
         return 1
     return 3 if (state.stability or 0) >= 21 else 2
-
-
-def _next_pick(session: Session, session_id: int, user_id: int, now: datetime):
-    """The session and its next item (see ``_pick``), or None when the session is done."""
-    study = _own_session(session, session_id, user_id)
-    picked = None if study.answered >= study.size else _pick(session, study, user_id, now)
-    end_read(session)
-    return None if picked is None else (study, *picked)
-
-
-def _pending_read(session: Session, study: StudyRow, family: str) -> PendingQuestion | None:
-    pending = pending_question(session, study.id, family)
-    end_read(session)
-    return pending
-
-
-def _store_question(
-    session: Session, user_id: int, study_id: int, family: str, seed: int, difficulty: int
-) -> PendingQuestion:
-    with writing(session):
-        pending = add_question(
-            session,
-            user_id=user_id,
-            session_id=study_id,
-            family=family,
-            seed=seed,
-            difficulty=difficulty,
-        )
-        session.commit()
-    return pending
 
 
 async def _variant(family: str, seed: int, difficulty: int) -> Question:
@@ -301,8 +231,8 @@ async def _variant(family: str, seed: int, difficulty: int) -> Question:
     return question
 
 
-# The two study-loop handlers take the request and open their session themselves (see
-# request_session): they are most of the traffic, and each dependency costs FastAPI time.
+# The two study-loop handlers read the database and the scheduler from the app state rather
+# than through dependencies: they are most of the traffic, and each dependency costs time.
 @router.get("/{session_id}/next", response_model=NextItem, response_model_exclude_none=True)
 async def next_item(session_id: SessionId, user: CurrentUser, request: Request) -> NextItem:
     """The next item: a due review first, then a new card or question while the limit allows.
@@ -310,40 +240,33 @@ async def next_item(session_id: SessionId, user: CurrentUser, request: Request) 
     A question item comes as a fresh variant of its family (the same one until answered).
     """
     assert user.id is not None
-    async with request_session(request) as session:
-        return await _next_item(session, request.app.state.fsrs, session_id, user.id)
-
-
-async def _next_item(session: Session, fsrs: FSRS, session_id: int, user_id: int) -> NextItem:
-    now, engine = utcnow(), session.get_bind().engine
-    picked = await run_db(engine, _next_pick, session, session_id, user_id, now)
-    if picked is None:
+    db, fsrs, now = request.app.state.db, request.app.state.fsrs, utcnow()
+    pick = await db.run(pick_next, session_id, user.id, now)
+    if pick is None:
         return NextItem(done=True)
-    study, kind, item, state = picked
-    if kind == "card":
-        return NextItem(
-            item_id=item.id,
-            kind="card",
-            state=state_name(state.state if state else None),
-            card=CardPublic.model_validate(item._mapping),
-            intervals=_intervals(fsrs, state, now),
-        )
-    instance = await run_db(engine, _pending_read, session, study, item)
+    state = state_name(pick.state.state if pick.state else None)
+    intervals = _intervals(fsrs, pick.state, now)
+    if pick.card is not None:
+        card = CardPublic.model_validate(pick.card, from_attributes=True)
+        return NextItem(item_id=pick.card.id, kind="card", state=state, card=card,
+                        intervals=intervals)  # fmt: skip
+    question = await _question_item(db, pick, user.id)
+    return NextItem(item_id=QUESTION_PREFIX + str(pick.family), kind="question", state=state,
+                    question=question, intervals=intervals)  # fmt: skip
+
+
+async def _question_item(db: Database, pick: Pick, user_id: int) -> QuestionPublic:
+    """The pending variant of the picked family, drawn and stored first if there is none."""
+    assert pick.family is not None
+    instance = pick.pending
     if instance is None:
-        seed, difficulty = random_seed(), _difficulty(state)
-        question = await _variant(item, seed, difficulty)  # before taking the write lock
-        instance = await run_db(
-            engine, _store_question, session, user_id, study.id, item, seed, difficulty
+        seed, difficulty = random_seed(), _difficulty(pick.state)
+        await _variant(pick.family, seed, difficulty)  # generated before the write
+        instance = await db.run(
+            session_question, user_id, pick.study.id, pick.family, seed, difficulty
         )
-    else:
-        question = await _variant(instance.family, instance.seed, instance.difficulty)
-    return NextItem(
-        item_id=QUESTION_PREFIX + item,
-        kind="question",
-        state=state_name(state.state if state else None),
-        question=QuestionPublic.model_validate(public_question(instance, question)),
-        intervals=_intervals(fsrs, state, now),
-    )
+    question = await _variant(instance.family, instance.seed, instance.difficulty)
+    return QuestionPublic.model_validate(public_question(instance, question))
 
 
 @router.post(
@@ -358,62 +281,44 @@ async def answer(
     """Rate a card, or answer a question (graded; the grade sets the rating). The new FSRS
     state and the review log row are written together; an unreadable answer writes nothing."""
     assert user.id is not None
-    async with request_session(request) as session:
-        return await _answer(session, request.app.state.fsrs, session_id, body, user.id)
-
-
-async def _answer(
-    session: Session, fsrs: FSRS, session_id: int, body: AnswerIn, user_id: int
-) -> AnswerOut:
-    engine = session.get_bind().engine
+    db, fsrs = request.app.state.db, request.app.state.fsrs
     if body.item_id.startswith(QUESTION_PREFIX):
-        if body.answer is None:
-            raise HTTPException(422, "a question is answered with an answer text")
-        family = body.item_id.removeprefix(QUESTION_PREFIX)
-        instance = await run_db(engine, _pending_for, session, session_id, user_id, family)
-        question = await _variant(instance.family, instance.seed, instance.difficulty)
-        return await run_db(
-            engine, _answer_question, session, session_id, body, user_id, instance, question, fsrs
-        )
+        return await _answer_question(db, fsrs, session_id, body, user.id)
     if body.rating is None:
         raise HTTPException(422, "a card is answered with a rating: again, hard, good or easy")
-    return await run_db(engine, _answer_card, session, session_id, body, user_id, fsrs)
+    now = utcnow()
+    applied = await db.run(answer_card, fsrs, user.id, session_id, body.item_id, body.rating,
+                           body.elapsed_ms, now)  # fmt: skip
+    return _out(body.item_id, "card", body.rating, applied, now)
 
 
-def _answer_card(
-    session: Session, session_id: int, body: AnswerIn, user_id: int, fsrs: FSRS
+async def _answer_question(
+    db: Database, fsrs: FSRS, session_id: int, body: AnswerIn, user_id: int
 ) -> AnswerOut:
-    """Schedule a card by its rating: state, log row and session counters in one commit."""
-    assert body.rating is not None
-    with writing(session):
-        study = _own_session(session, session_id, user_id)
-        if study.answered >= study.size:
-            raise HTTPException(409, f"session {session_id} is complete ({study.size} answers)")
-        found = card_with_state(session, user_id, body.item_id)
-        card = None if found is None else found[0]
-        visible = card is not None and not card.retired and card.owner_id in (None, user_id)
-        if card is None or not visible or (study.topics and card.topic not in study.topics):
-            raise HTTPException(404, f"no item '{body.item_id}' in session {session_id}")
-        assert found is not None
-        now = utcnow()
-        applied = apply_review(
-            session,
-            fsrs,
-            user_id=user_id,
-            item_id=card.id,
-            kind="card",
-            rating=body.rating,
-            elapsed_ms=body.elapsed_ms,
-            now=now,
-            state=found[1],
-            study_id=study.id,
-        )
-        session.commit()
-    return _out(card.id, "card", body.rating, applied, now)
+    """Grade the pending variant of a question item and schedule the family by the grade."""
+    if body.answer is None:
+        raise HTTPException(422, "a question is answered with an answer text")
+    family = body.item_id.removeprefix(QUESTION_PREFIX)
+    pending = await db.run(pending_for, session_id, user_id, family)
+    question = await _variant(pending.family, pending.seed, pending.difficulty)
+    grade = question.grade(body.answer)
+    public = GradePublic.model_validate(grade_dict(grade, question))
+    rating = rating_for(grade, body.elapsed_ms, question.expected_seconds)
+    if rating is None:  # unreadable: no attempt, no schedule change, nothing written
+        return AnswerOut(item_id=body.item_id, kind="question", recorded=False, grade=public)
+    now, record = utcnow(), grade_record(grade, body.answer)
+    applied = await db.run(answer_question, fsrs, user_id, session_id, pending, record, rating,
+                           body.elapsed_ms, now)  # fmt: skip
+    return _out(body.item_id, "question", rating, applied, now, public)
 
 
 def _out(
-    item_id: str, kind: Any, rating: str, applied: Any, now: datetime, grade=None
+    item_id: str,
+    kind: Literal["card", "question"],
+    rating: str,
+    applied: Applied,
+    now: datetime,
+    grade: GradePublic | None = None,
 ) -> AnswerOut:
     return AnswerOut(
         item_id=item_id,
@@ -428,57 +333,3 @@ def _out(
         review_id=applied.log_id,
         grade=grade,
     )
-
-
-def _pending_for(session: Session, session_id: int, user_id: int, family: str) -> PendingQuestion:
-    """The variant of ``family`` waiting for an answer in the session; 404 or 409 if none."""
-    study = _own_session(session, session_id, user_id)
-    if family not in study.families:
-        raise HTTPException(404, f"no item '{QUESTION_PREFIX + family}' in session {session_id}")
-    instance = pending_question(session, study.id, family)
-    end_read(session)
-    if instance is None:
-        raise HTTPException(
-            409, f"no pending question for '{QUESTION_PREFIX + family}': get it from next"
-        )
-    return instance
-
-
-def _answer_question(
-    session: Session,
-    session_id: int,
-    body: AnswerIn,
-    user_id: int,
-    instance: PendingQuestion,
-    question: Question,
-    fsrs: FSRS,
-) -> AnswerOut:
-    """Grade the pending variant of a question item and schedule the family by the grade."""
-    assert body.answer is not None
-    with writing(session):
-        study = _own_session(session, session_id, user_id)  # re-read under the write lock
-        if study.answered >= study.size:
-            raise HTTPException(409, f"session {session_id} is complete ({study.size} answers)")
-        if not still_pending(session, instance.id):
-            raise HTTPException(409, f"question for '{body.item_id}' was already answered")
-        grade = grade_and_record(session, instance.id, user_id, question, body.answer)
-        public = GradePublic.model_validate(grade_dict(grade, question))
-        rating = rating_for(grade, body.elapsed_ms, question.expected_seconds)
-        if rating is None:  # unreadable: no attempt, no schedule change, nothing written
-            session.rollback()
-            return AnswerOut(item_id=body.item_id, kind="question", recorded=False, grade=public)
-        now = utcnow()
-        applied = apply_review(
-            session,
-            fsrs,
-            user_id=user_id,
-            item_id=body.item_id,
-            kind="question",
-            rating=rating,
-            elapsed_ms=body.elapsed_ms,
-            now=now,
-            state=load_state(session, user_id, body.item_id),
-            study_id=study.id,
-        )
-        session.commit()
-    return _out(body.item_id, "question", rating, applied, now, public)

@@ -1,0 +1,97 @@
+"""Public shapes shared by several routers (cards, questions, grades).
+
+A router's own request and response bodies stay in the router; what two routers both send
+lives here, so no router imports another.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+__all__ = [
+    "CardPublic",
+    "ExamplePublic",
+    "CardDetail",
+    "AnswerSpecPublic",
+    "QuestionPublic",
+    "DiagnosisPublic",
+    "GradePublic",
+]
+
+
+class CardPublic(BaseModel):
+    """A flashcard as listed."""
+
+    id: str
+    topic: str
+    front: str
+    back: str
+    tags: list[str]
+    source: str
+    retired: bool
+
+
+class ExamplePublic(BaseModel):
+    """An executable example: its code, the expected and the real output of its last run."""
+
+    code: str
+    expected_output: str
+    output: str | None
+    ok: bool | None
+    duration_ms: int | None
+    ran_at: datetime | None
+
+
+class CardDetail(CardPublic):
+    """A flashcard with its examples."""
+
+    examples: list[ExamplePublic]
+
+
+class AnswerSpecPublic(BaseModel):
+    """What form the answer takes (the truth is never included)."""
+
+    kind: str
+    unit: str | None = None
+    dimension: str | None = None
+    choices: list[str] | None = None
+    batch: bool | None = None
+    parts: dict[str, Any] | None = None
+
+
+class QuestionPublic(BaseModel):
+    """A stored question instance, without its truth."""
+
+    id: int
+    family: str
+    topic: str
+    seed: int
+    difficulty: int
+    prompt: str
+    params: dict[str, Any]
+    answer: AnswerSpecPublic
+    conventions: list[str]
+
+
+class DiagnosisPublic(BaseModel):
+    """A named mistake."""
+
+    code: str
+    message: str
+    part: str | None = None
+
+
+class GradePublic(BaseModel):
+    """The grade of an answer, with the expected answer and the worked solution."""
+
+    status: str
+    score: float
+    expected: Any
+    expected_display: str
+    feedback: str
+    diagnosis: list[DiagnosisPublic]
+    solution: str
+    parts: dict[str, Any] | None = None

@@ -1,0 +1,35 @@
+"""Users: created with a token hash, looked up by it."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from ..db import writing
+from ..security import hash_token, new_token
+from ..tables import User, UserCreated
+
+__all__ = ["add_user", "create_user", "user_by_token_hash"]
+
+
+def add_user(session: Session, name: str, token_hash: str) -> User:
+    """Store a new user; the caller made the token and hashed it."""
+    with writing(session):
+        user = User(name=name, token_hash=token_hash)
+        session.add(user)
+        session.commit()
+    return user
+
+
+def user_by_token_hash(session: Session, digest: str) -> User | None:
+    """The user with this token hash, detached (the session's objects never expire)."""
+    user = session.exec(select(User).where(User.token_hash == digest)).first()
+    session.commit()
+    return user
+
+
+def create_user(session: Session, name: str) -> UserCreated:
+    """Create a user with a fresh token; the token is returned only here, never stored."""
+    token = new_token()
+    user = add_user(session, name.strip(), hash_token(token))
+    assert user.id is not None
+    return UserCreated(id=user.id, name=user.name, created_at=user.created_at, token=token)

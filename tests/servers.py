@@ -1,0 +1,101 @@
+"""Real server processes for the concurrency tests: `flopcards serve` on 127.0.0.1 over a
+given database URL, and throwaway databases on SQLite or the test PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+
+from .conftest import FIXTURE_NOTES, PG_URL
+
+__all__ = ["free_port", "spawn", "wait_healthy", "serve", "fresh_database"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spawn(db_url: str, port: int, **env: str) -> subprocess.Popen:
+    """Start a server process (not waiting for it); ``env`` adds FLOPCARDS_* settings."""
+    environ = os.environ | {
+        "FLOPCARDS_DATABASE_URL": db_url,
+        "FLOPCARDS_CONTENT_DIR": str(FIXTURE_NOTES),
+        "FLOPCARDS_HOST": "127.0.0.1",
+        "FLOPCARDS_PORT": str(port),
+        "FLOPCARDS_RUN_EXAMPLES": "false",
+        "FLOPCARDS_WARM_UP": "false",
+    }
+    environ |= {f"FLOPCARDS_{k.upper()}": v for k, v in env.items()}
+    exe = Path(sys.executable).with_name("flopcards")
+    return subprocess.Popen(
+        [str(exe), "serve"], env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+
+
+def wait_healthy(proc: subprocess.Popen, port: int, timeout: float = 60) -> dict:
+    """Wait for the server's /health to answer 200; its body. Fails if the process dies."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode() if proc.stderr else ""
+            raise AssertionError(f"server exited with {proc.returncode}:\n{err[-3000:]}")
+        try:
+            r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+            if r.status_code == 200:
+                return r.json()
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("server did not start")
+
+
+@contextmanager
+def serve(db_url: str, processes: int = 1, **env: str) -> Iterator[list[str]]:
+    """Run ``processes`` servers on one database; yields their base URLs."""
+    ports = [free_port() for _ in range(processes)]
+    procs = [spawn(db_url, port, **env) for port in ports]
+    try:
+        for proc, port in zip(procs, ports, strict=True):
+            wait_healthy(proc, port)
+        yield [f"http://127.0.0.1:{port}" for port in ports]
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@contextmanager
+def fresh_database(engine: str, tmp_path: Path) -> Iterator[str]:
+    """An empty database: a new SQLite file, or a new database on the test PostgreSQL."""
+    if engine == "sqlite":
+        yield f"sqlite:///{tmp_path / f'{uuid.uuid4().hex[:8]}.db'}"
+        return
+    assert PG_URL is not None
+    name = f"flopcards_r_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
