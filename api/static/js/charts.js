@@ -149,7 +149,9 @@ export function lineChart(points, { id, summary }) {
 // One column per layer, in call order: its share of the MACs up from the middle line, its share
 // of the parameters down from it, each half scaled to its own largest layer. Shaded bands mark
 // the stages. Every column is a link (the layer's name and figures in its title); onPick(i) is
-// called instead of following it. layers: [{macs, params (percentages), title, stage}].
+// called instead of following it. The columns are for pointers and touch (no tab stops, one per
+// layer would be hundreds): the chart is an image to assistive technology, and the layer table
+// it points into holds the same figures. layers: [{macs, params (percentages), title, stage}].
 const LW = 720;
 const LH = 230;
 const LPAD = { top: 16, bottom: 16, left: 40, right: 8 };
@@ -198,7 +200,7 @@ export function layerChart(layers, { id, summary, onPick }) {
     const down = (half * l.params) / topParams;
     const link = s(
       "a",
-      { href: `#layer-${i}`, class: "layer-bar", "data-index": i },
+      { href: `#layer-${i}`, class: "layer-bar", "data-index": i, tabindex: -1 },
       s("title", { text: l.title }),
       s("rect", { x, y: LPAD.top, width: slot, height: 2 * half, class: "hit" }),
       s("rect", {
