@@ -12,18 +12,22 @@ ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
 WORKDIR /app
 RUN pip install --index-url "$TORCH_INDEX" torch==2.13.0
 
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY api ./api
 COPY content ./content
 COPY models ./models
 COPY grader ./grader
 RUN pip install ".[postgres]"
 
-RUN useradd --create-home --uid 1000 flopcards && mkdir -p /data && chown flopcards /data
+# Everything the service writes lives in /data, owned by its unprivileged user; a new named
+# volume mounted there starts as a copy of this folder, ownership included.
+RUN useradd --create-home --uid 1000 flopcards \
+    && mkdir -p /data/cache/examples && chown -R flopcards /data
 USER flopcards
 VOLUME ["/data"]
 
 ENV FLOPCARDS_DATABASE_URL=sqlite:////data/flopcards.db \
+    FLOPCARDS_EXAMPLE_CACHE_DIR=/data/cache/examples \
     FLOPCARDS_HOST=0.0.0.0 \
     FLOPCARDS_PORT=8000
 EXPOSE 8000
