@@ -29,6 +29,13 @@ __all__ = [
     "QuestionInstance",
     "QuestionAttempt",
     "Exam",
+    "Course",
+    "CourseMember",
+    "Assessment",
+    "CourseArchitecture",
+    "UserSettings",
+    "CardFlag",
+    "CardTag",
 ]
 
 
@@ -223,6 +230,9 @@ class QuestionInstance(SQLModel, table=True):
     status: str | None = Field(default=None, max_length=16)
     score: float | None = None
     attempts: int = 0
+    hints_used: int = Field(
+        default=0, sa_column_kwargs={"server_default": "0"}, description="hints shown first"
+    )
 
 
 class QuestionAttempt(SQLModel, table=True):
@@ -243,11 +253,14 @@ class QuestionAttempt(SQLModel, table=True):
 
 
 class Exam(SQLModel, table=True):
-    """A seeded set of generated questions, graded only when submitted."""
+    """A seeded set of generated questions, graded only when submitted. An exam started from
+    an assessment is that student's own copy of it: one per student and assessment."""
 
     __tablename__ = "exam"
+    __table_args__ = (UniqueConstraint("assessment_id", "user_id", name="uq_exam_assessment_user"),)
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="user.id", index=True)
+    assessment_id: int | None = Field(default=None, foreign_key="assessment.id", index=True)
     seed: int
     request: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     time_limit_min: int | None = None
@@ -257,3 +270,97 @@ class Exam(SQLModel, table=True):
     score: float | None = None
     max_score: float | None = None
     result: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+# --- courses -------------------------------------------------------------------------------
+
+
+class Course(SQLModel, table=True):
+    """A class: its instructors set assessments, its students take them."""
+
+    __tablename__ = "course"
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=200)
+    join_code: str = Field(max_length=32, unique=True, index=True)
+    created_by: int = Field(foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_dt())
+
+
+class CourseMember(SQLModel, table=True):
+    """A user's role in a course: ``instructor`` or ``student``."""
+
+    __tablename__ = "course_member"
+    __table_args__ = (UniqueConstraint("course_id", "user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="course.id", index=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    role: str = Field(max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_dt())
+
+
+class Assessment(SQLModel, table=True):
+    """A quiz set for a course. Each student's variants are drawn from ``secret``, which
+    never leaves the server."""
+
+    __tablename__ = "assessment"
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="course.id", index=True)
+    title: str = Field(max_length=200)
+    request: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    opens_at: datetime | None = Field(default=None, sa_column=_dt(nullable=True))
+    closes_at: datetime | None = Field(default=None, sa_column=_dt(nullable=True))
+    time_limit_min: int | None = None
+    allow_hints: bool = False
+    secret: str = Field(max_length=64)
+    created_by: int = Field(foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_dt())
+
+
+class CourseArchitecture(SQLModel, table=True):
+    """A network an instructor added to a course, as a layer spec (``POST /profile``)."""
+
+    __tablename__ = "course_architecture"
+    __table_args__ = (UniqueConstraint("course_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="course.id", index=True)
+    name: str = Field(max_length=64)
+    spec: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_by: int = Field(foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_dt())
+
+
+# --- the learner's controls ------------------------------------------------------------------
+
+
+class UserSettings(SQLModel, table=True):
+    """A user's study settings and FSRS parameters (None: the defaults)."""
+
+    __tablename__ = "user_settings"
+    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    desired_retention: float = 0.9
+    new_per_day: int = 20
+    fsrs_parameters: list[float] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    fsrs_fit: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_dt())
+
+
+class CardFlag(SQLModel, table=True):
+    """A user's flags on one card: suspended, buried until a time, marked a leech."""
+
+    __tablename__ = "card_flag"
+    __table_args__ = (UniqueConstraint("user_id", "card_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    card_id: str = Field(foreign_key="card.id", max_length=160)
+    suspended: bool = False
+    leech: bool = False
+    buried_until: datetime | None = Field(default=None, sa_column=_dt(nullable=True))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_dt())
+
+
+class CardTag(SQLModel, table=True):
+    """One tag of one card (its own and its note's), for filtering by tag in the database."""
+
+    __tablename__ = "card_tag"
+    card_id: str = Field(foreign_key="card.id", primary_key=True, max_length=160)
+    tag: str = Field(primary_key=True, max_length=64, index=True)

@@ -40,21 +40,31 @@ def test_upgrade_from_first_migration_keeps_everything(make_client, db_url) -> N
             apply_review(s, FSRS(), user_id=uid, item_id="alpha-kib", kind="card", rating=rating,
                          elapsed_ms=10 * i, now=now - timedelta(days=30 - 10 * i))  # fmt: skip
             s.commit()
-        exam = Exam(user_id=uid, seed=99, request={"count": 1}, time_limit_min=None)
-        s.add(exam)
-        s.flush()
-        s.add(
-            QuestionInstance(
-                user_id=uid, family="conv_params", seed=5, difficulty=1, exam_id=exam.id
-            )
-        )
+        # Rows of tables that later migrations change are written as the old schema had them.
+        s.exec(text("INSERT INTO exam (user_id, seed, request, created_at, late) "
+                    "VALUES (:u, 99, '{\"count\": 1}', :t, false)"),
+               params={"u": uid, "t": now.replace(tzinfo=None)})  # fmt: skip
+        s.exec(text("INSERT INTO question_instance (user_id, family, seed, difficulty, exam_id, "
+                    "position, created_at, attempts) VALUES (:u, 'conv_params', 5, 1, "
+                    "(SELECT max(id) FROM exam), 0, :t, 0)"),
+               params={"u": uid, "t": now.replace(tzinfo=None)})  # fmt: skip
+        # A study session referenced by a question: migrations that copy study_session (to
+        # add a constraint) must keep the rows pointing at it.
+        s.exec(text("INSERT INTO study_session (user_id, topics, size, new_limit, "
+                    "include_questions, families, answered, new_seen, created_at) "
+                    "VALUES (:u, '[]', 5, 5, true, '[]', 1, 1, :t)"),
+               params={"u": uid, "t": now.replace(tzinfo=None)})  # fmt: skip
+        s.exec(text("INSERT INTO question_instance (user_id, family, seed, difficulty, "
+                    "session_id, position, created_at, attempts) VALUES (:u, 'conv_params', 6, 1, "
+                    "(SELECT max(id) FROM study_session), 0, :t, 0)"),
+               params={"u": uid, "t": now.replace(tzinfo=None)})  # fmt: skip
         s.commit()
         before = s.exec(text("select count(*) from review_log")).one()[0]
     engine.dispose()
 
     with make_client() as client:  # start-up upgrades the file in place
         engine = client.app.state.engine
-        assert current_revision(engine) == head_revision() == "0003"
+        assert current_revision(engine) == head_revision() == "0004"
         names = {i["name"] for i in inspect(engine).get_indexes("review_log")}
         assert "ix_review_log_user_item" in names
         with Session(engine) as s:
@@ -64,6 +74,27 @@ def test_upgrade_from_first_migration_keeps_everything(make_client, db_url) -> N
             state = s.exec(select(ReviewState)).one()
             assert (state.reps, state.due) == (3, logs[-1].due_after)
             assert s.exec(select(Exam)).one().seed == 99
-            assert s.exec(select(QuestionInstance)).one().family == "conv_params"
+            questions = s.exec(select(QuestionInstance).order_by(QuestionInstance.id)).all()
+            assert [(q.family, q.seed, q.hints_used) for q in questions] == [
+                ("conv_params", 5, 0),
+                ("conv_params", 6, 0),
+            ]
+            assert questions[1].session_id is not None
             # The note sync then updated the old card in place, history intact.
             assert s.get(CardRow, "alpha-kib").back == "KiB."
+
+
+def test_migrations_build_exactly_the_tables_the_code_declares(db_url) -> None:
+    # A migration that forgets a column, an index or a constraint of api/tables.py (or one
+    # the code no longer declares) shows here as a difference.
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    engine = make_engine(db_url)
+    upgrade(engine)
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, SQLModel.metadata)
+    engine.dispose()
+    assert diff == []
