@@ -15,16 +15,34 @@ export async function render(root, first, second) {
     return;
   }
   const names = second && second !== first ? [first, second] : [first];
-  const [archs, comparison, ...profiles] = await Promise.all([
-    api.get("/architectures"),
-    names.length > 1 ? api.get(`/architectures/compare?names=${names.join(",")}`) : null,
-    ...names.map((n) => api.get(`/architectures/${encodeURIComponent(n)}/profile`)),
-  ]);
+  const archs = await get("/architectures");
+  // One request at a time: the server profiles one uncached network at once. The comparison
+  // profiles both networks in one job, after which their own profiles are cached.
+  const pair = names.join(",");
+  const comparison = names.length > 1 ? await get(`/architectures/compare?names=${pair}`) : null;
+  const profiles = [];
+  for (const n of names) {
+    profiles.push(await get(`/architectures/${encodeURIComponent(n)}/profile`));
+  }
   const byName = new Map(archs.map((a) => [a.name, a]));
   root.append(h("h1", { text: "Architectures" }), picker(archs, names));
   if (comparison) root.append(sideBySide(comparison));
   profiles.forEach((p, i) => root.append(network(p, byName.get(names[i]), KEYS[i])));
   root.append(conventions(profiles[0].conventions), notSpeed());
+}
+
+// A 429 (the server busy with another uncached profile, or this address over its rate) names
+// the seconds to wait; wait them and ask again, a few times.
+async function get(path, tries = 5) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await api.get(path);
+    } catch (err) {
+      if (err.status !== 429 || attempt >= tries) throw err;
+      const seconds = Number((/retry after (\d+) s/.exec(err.message) || [])[1] || 2);
+      await new Promise((resolve) => setTimeout(resolve, 1000 * seconds));
+    }
+  }
 }
 
 // --- choosing ---------------------------------------------------------------------------------
