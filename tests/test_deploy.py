@@ -365,9 +365,11 @@ def test_haproxy_with_the_shipped_config_balances_and_drops_a_dead_replica(tmp_p
     (tmp_path / "haproxy.cfg").write_text(_local_haproxy_cfg(apps, port, stats))
     proxy = None
     try:
-        for i, app_port in enumerate(apps):  # one after the other: the first creates the schema
+        # Both at once on an empty database, as replicas start (start-up takes turns on a lock).
+        for i, app_port in enumerate(apps):
             procs.append(_serve(base | {"FLOPCARDS_PORT": str(app_port)}, tmp_path / f"app{i}.log"))
-            _wait_for(f"http://127.0.0.1:{app_port}/topics", procs[-1])
+        for app_port, proc in zip(apps, procs, strict=True):
+            _wait_for(f"http://127.0.0.1:{app_port}/topics", proc)
         with (tmp_path / "haproxy.log").open("wb") as log:
             proxy = subprocess.Popen([HAPROXY, "-db", "-f", str(tmp_path / "haproxy.cfg")], stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
         _until(lambda: _up(stats) and all(s["check_status"] == "L7OK" for s in _servers(stats).values()))  # fmt: skip
