@@ -38,6 +38,7 @@ from .questions import mark_generation_warm
 from .routers import (
     architectures,
     cards,
+    courses,
     exams,
     health,
     notes,
@@ -137,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         questions,
         architectures,
         exams,
+        courses,
     ):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -7,7 +7,7 @@ lives here, so no router imports another.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -19,6 +19,10 @@ __all__ = [
     "QuestionPublic",
     "DiagnosisPublic",
     "GradePublic",
+    "QuestionResult",
+    "TopicScore",
+    "ExamResult",
+    "ExamPublic",
 ]
 
 
@@ -63,12 +67,13 @@ class AnswerSpecPublic(BaseModel):
 
 
 class QuestionPublic(BaseModel):
-    """A stored question instance, without its truth."""
+    """A stored question instance, without its truth (and without its seed when it belongs
+    to a course assessment)."""
 
     id: int
     family: str
     topic: str
-    seed: int
+    seed: int | None
     difficulty: int
     prompt: str
     params: dict[str, Any]
@@ -95,3 +100,60 @@ class GradePublic(BaseModel):
     diagnosis: list[DiagnosisPublic]
     solution: str
     parts: dict[str, Any] | None = None
+
+
+class QuestionResult(BaseModel):
+    """How one question of a submitted exam went."""
+
+    question_id: int
+    position: int
+    family: str
+    topic: str
+    answer: str | None
+    status: Literal["correct", "partial", "incorrect", "invalid", "unanswered"]
+    score: float
+    feedback: str
+    expected: Any
+    expected_display: str
+    diagnosis: list[dict[str, Any]]
+    solution: str
+
+
+class TopicScore(BaseModel):
+    """Score per topic."""
+
+    score: float
+    max_score: float
+    percent: float
+
+
+class ExamResult(BaseModel):
+    """The result of a submission."""
+
+    score: float
+    max_score: float
+    percent: float
+    late: bool
+    submitted_at: datetime
+    by_topic: dict[str, TopicScore]
+    per_question: list[QuestionResult]
+
+
+class ExamPublic(BaseModel):
+    """An exam; the result (with expected answers and solutions) only after submission.
+
+    A copy of a course assessment shows no seed (its variants come from a secret)."""
+
+    id: int
+    assessment_id: int | None = None
+    seed: int | None
+    count: int
+    topics: list[str] | None
+    families: list[str] | None
+    difficulty: int | None
+    time_limit_min: int | None
+    created_at: datetime
+    deadline: datetime | None
+    submitted: bool
+    questions: list[QuestionPublic]
+    result: ExamResult | None = None

@@ -310,8 +310,14 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def to_json(title: str, items: Sequence[ExportItem], extra: dict[str, Any]) -> str:
-    """Everything about the exam, answer key included, for other tools."""
+_KEY_FIELDS = ("seed", "expected", "expected_display", "solution", "mistakes")
+
+
+def to_json(
+    title: str, items: Sequence[ExportItem], extra: dict[str, Any], key: bool = True
+) -> str:
+    """Everything about the exam for other tools; without ``key``, the questions only (no
+    truth, solution, mistakes or seed)."""
     questions = []
     for item in items:
         q = item.question
@@ -341,4 +347,7 @@ def to_json(title: str, items: Sequence[ExportItem], extra: dict[str, Any]) -> s
                 "conventions": list(q.conventions),
             }
         )
+        if not key:
+            for name in _KEY_FIELDS:
+                del questions[-1][name]
     return json.dumps({"title": title, **extra, "questions": questions}, indent=2)

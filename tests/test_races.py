@@ -228,3 +228,28 @@ def test_replicas_started_together_on_an_empty_database_all_come_up(
                 )
         finally:
             db.dispose()
+
+
+def test_a_course_is_joined_and_an_assessment_started_once(cluster: Cluster) -> None:
+    teacher, _ = cluster.user()
+    base = cluster.urls[0]
+    for round_ in range(ROUNDS // 2):
+        course = httpx.post(f"{base}/courses", json={"title": f"c{round_}"}, headers=teacher,
+                            timeout=30).json()  # fmt: skip
+        quiz = httpx.post(f"{base}/courses/{course['id']}/assessments", headers=teacher,
+                          json={"title": "q", "families": ["conv_params"], "count": 2},
+                          timeout=60).json()  # fmt: skip
+        student, uid = cluster.user()
+        joined = cluster.race(6, "POST", "/courses/join",
+                              json={"join_code": course["join_code"]}, headers=student)  # fmt: skip
+        assert _statuses(joined) == [200] * 6
+        started = cluster.race(6, "POST", f"/assessments/{quiz['id']}/start", headers=student)
+        assert _statuses(started) == [200] * 6
+        assert len({r.json()["id"] for r in started}) == 1  # one exam, shown to every request
+        members = cluster.scalar("SELECT count(*) FROM course_member WHERE course_id = :c "
+                                 "AND user_id = :u", c=course["id"], u=uid)  # fmt: skip
+        exams = cluster.scalar("SELECT count(*) FROM exam WHERE assessment_id = :a", a=quiz["id"])
+        questions = cluster.scalar(
+            "SELECT count(*) FROM question_instance q JOIN exam e ON e.id = q.exam_id "
+            "WHERE e.assessment_id = :a", a=quiz["id"])  # fmt: skip
+        assert (members, exams, questions) == (1, 1, 2)

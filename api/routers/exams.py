@@ -1,13 +1,12 @@
 """Exams: seeded sets of generated questions, graded only on submission, exportable to
 Moodle XML, GIFT, printable markdown and JSON.
 
-HTTP only: plans and scores come from ``grader``, rows and the one-submission rule from
-``api.store.exams``.
+HTTP only: plans and scores come from ``grader`` (through ``api.exams``), rows and the
+one-submission rule from ``api.store.exams``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
@@ -15,14 +14,22 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from ..assessments import refuse_paused
 from ..db import utcnow
 from ..deps import CurrentUser, DbDep
 from ..errors import ERROR_RESPONSES
-from ..questions import families, grade_record, public_question, random_seed, variant
-from ..schemas import QuestionPublic
+from ..exams import (
+    EXPORT_TYPES,
+    check_export,
+    exam_public,
+    export_items,
+    export_text,
+    score_submission,
+)
+from ..questions import families, random_seed, variant
+from ..schemas import ExamPublic, ExamResult
 from ..store import exams as store
-from ..store.exams import ExamRecord, PlannedQuestion, Submission, load_exam
-from ..store.questions import QuestionRecord
+from ..store.exams import PlannedQuestion, load_exam
 
 router = APIRouter(
     prefix="/exams",
@@ -32,6 +39,9 @@ router = APIRouter(
 
 MAX_SEED = 2**31 - 1
 ExamId = Annotated[int, Path(ge=1, le=2**62)]
+PAUSED: dict[int | str, dict[str, Any]] = {
+    409: ERROR_RESPONSES[404] | {"description": "Already submitted, or practice paused"}
+}
 
 
 class ExamCreate(BaseModel):
@@ -49,88 +59,10 @@ class ExamCreate(BaseModel):
     time_limit_min: int | None = Field(default=None, ge=1, le=1440)
 
 
-class QuestionResult(BaseModel):
-    """How one question of a submitted exam went."""
-
-    question_id: int
-    position: int
-    family: str
-    topic: str
-    answer: str | None
-    status: Literal["correct", "partial", "incorrect", "invalid", "unanswered"]
-    score: float
-    feedback: str
-    expected: Any
-    expected_display: str
-    diagnosis: list[dict[str, Any]]
-    solution: str
-
-
-class TopicScore(BaseModel):
-    """Score per topic."""
-
-    score: float
-    max_score: float
-    percent: float
-
-
-class ExamResult(BaseModel):
-    """The result of a submission."""
-
-    score: float
-    max_score: float
-    percent: float
-    late: bool
-    submitted_at: datetime
-    by_topic: dict[str, TopicScore]
-    per_question: list[QuestionResult]
-
-
-class ExamPublic(BaseModel):
-    """An exam; the result (with expected answers and solutions) only after submission."""
-
-    id: int
-    seed: int
-    count: int
-    topics: list[str] | None
-    families: list[str] | None
-    difficulty: int | None
-    time_limit_min: int | None
-    created_at: datetime
-    deadline: datetime | None
-    submitted: bool
-    questions: list[QuestionPublic]
-    result: ExamResult | None = None
-
-
 class SubmitIn(BaseModel):
     """Body of ``POST /exams/{id}/submit``: answers by question id."""
 
     answers: dict[str, Annotated[str, Field(max_length=500)]] = Field(max_length=100)
-
-
-def _public(exam: ExamRecord, instances: list[QuestionRecord]) -> ExamPublic:
-    """The exam as its taker sees it (variants generated here: call it off the loop)."""
-    req = exam.request
-    return ExamPublic(
-        id=exam.id,
-        seed=exam.seed,
-        count=len(instances),
-        topics=req.get("topics"),
-        families=req.get("families"),
-        difficulty=req.get("difficulty"),
-        time_limit_min=exam.time_limit_min,
-        created_at=exam.created_at,
-        deadline=exam.deadline,
-        submitted=exam.submitted_at is not None,
-        questions=[
-            QuestionPublic.model_validate(
-                public_question(i, variant(i.family, i.seed, i.difficulty))
-            )
-            for i in instances
-        ],
-        result=ExamResult.model_validate(exam.result) if exam.result else None,
-    )
 
 
 def _plan(body: ExamCreate, seed: int) -> list[PlannedQuestion]:
@@ -155,18 +87,18 @@ def _plan(body: ExamCreate, seed: int) -> list[PlannedQuestion]:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ExamPublic,
-    responses={422: ERROR_RESPONSES[404] | {"description": "Nothing matches the request"}},
+    responses=PAUSED | {422: ERROR_RESPONSES[404] | {"description": "Nothing matches"}},
 )
 async def create_exam(body: ExamCreate, user: CurrentUser, db: DbDep) -> ExamPublic:
-    """Build a seeded exam (a seed is drawn and returned when none is given)."""
+    """Build a seeded practice exam (a seed is drawn and returned when none is given)."""
     assert user.id is not None
     seed = random_seed() if body.seed is None else body.seed
     plan = await run_in_threadpool(_plan, body, seed)
+    await refuse_paused(db, user.id, {p.family for p in plan})
     request = body.model_dump(exclude={"seed"})
-    exam, instances = await db.run(
-        store.create_exam, user.id, seed, request, body.time_limit_min, plan, utcnow()
-    )
-    return await run_in_threadpool(_public, exam, instances)
+    exam = await db.run(store.create_exam, user.id, seed, request, body.time_limit_min, plan,
+                        utcnow())  # fmt: skip
+    return await run_in_threadpool(exam_public, *exam)
 
 
 @router.get("/{exam_id}", response_model=ExamPublic)
@@ -174,42 +106,13 @@ async def get_exam(exam_id: ExamId, user: CurrentUser, db: DbDep) -> ExamPublic:
     """Your exam; expected answers and solutions appear only after submission."""
     assert user.id is not None
     exam, instances = await db.run(load_exam, exam_id, user.id)
-    return await run_in_threadpool(_public, exam, instances)
-
-
-def _score(exam: ExamRecord, instances: list[QuestionRecord], answers: dict[str, str]):
-    """Grade every answer (CPU work: call it off the loop) into a submission to store."""
-    from grader.scoring import ExamItem, score_exam
-
-    items = [ExamItem(i.id, i.position, variant(i.family, i.seed, i.difficulty)) for i in instances]
-    scored = score_exam(items, answers)
-    now = utcnow()
-    late = exam.deadline is not None and now > exam.deadline
-    result = ExamResult(
-        score=scored.score,
-        max_score=scored.max_score,
-        percent=scored.percent,
-        late=late,
-        submitted_at=now,
-        by_topic={k: TopicScore(**v) for k, v in scored.by_topic().items()},
-        per_question=[QuestionResult(**item.to_dict()) for item in scored.items],
-    )
-    grades = [
-        (s.item.question_id, None if s.grade is None else grade_record(s.grade, s.answer or ""))
-        for s in scored.items
-    ]
-    stored = Submission(now, late, result.score, result.max_score,
-                        result.model_dump(mode="json"), grades)  # fmt: skip
-    return result, stored
+    return await run_in_threadpool(exam_public, exam, instances)
 
 
 @router.post(
     "/{exam_id}/submit",
     response_model=ExamResult,
-    responses={
-        409: ERROR_RESPONSES[404] | {"description": "Already submitted"},
-        422: ERROR_RESPONSES[404] | {"description": "An answer to a question not in the exam"},
-    },
+    responses=PAUSED | {422: ERROR_RESPONSES[404] | {"description": "Not a question of it"}},
 )
 async def submit_exam(exam_id: ExamId, body: SubmitIn, user: CurrentUser, db: DbDep) -> ExamResult:
     """Grade the whole exam at once; late submissions are scored and flagged."""
@@ -220,51 +123,51 @@ async def submit_exam(exam_id: ExamId, body: SubmitIn, user: CurrentUser, db: Db
     stray = sorted(set(body.answers) - {str(i.id) for i in instances})
     if stray:
         raise HTTPException(422, f"not questions of exam {exam_id}: {', '.join(stray)}")
-    result, stored = await run_in_threadpool(_score, exam, instances, body.answers)
+    if exam.assessment_id is None:
+        await refuse_paused(db, user.id, {i.family for i in instances})
+    result, stored = await run_in_threadpool(score_submission, exam, instances, body.answers)
     await db.run(store.submit_exam, exam_id, user.id, stored)
     return result
-
-
-EXPORT_TYPES = {
-    "moodle": ("application/xml", "xml"),
-    "gift": ("text/plain; charset=utf-8", "gift.txt"),
-    "markdown": ("text/markdown; charset=utf-8", "md"),
-    "json": ("application/json", "json"),
-}
-
-
-def _export_text(exam: ExamRecord, instances: list[QuestionRecord], format: str, key: bool) -> str:
-    from grader.exports import ExportItem, to_gift, to_json, to_markdown, to_moodle_xml
-
-    items = [
-        ExportItem(i.id, i.position, variant(i.family, i.seed, i.difficulty)) for i in instances
-    ]
-    title = f"flopcards exam {exam.id} (seed {exam.seed})"
-    if format == "moodle":
-        return to_moodle_xml(title, items)
-    if format == "gift":
-        return to_gift(title, items)
-    if format == "markdown":
-        return to_markdown(title, items, key=key)
-    return to_json(title, items, {"id": exam.id, "seed": exam.seed, "request": exam.request})
 
 
 @router.get(
     "/{exam_id}/export",
     response_class=Response,
-    responses={200: {"content": {m: {} for m, _ in EXPORT_TYPES.values()}}},
+    responses={
+        200: {"content": {m: {} for m, _ in EXPORT_TYPES.values()}},
+        403: ERROR_RESPONSES[404],
+    },
 )
 async def export_exam(
     exam_id: ExamId,
     user: CurrentUser,
     db: DbDep,
     format: Annotated[Literal["moodle", "gift", "markdown", "json"], Query()] = "json",
-    part: Annotated[Literal["exam", "key"], Query(description="markdown: exam or key")] = "exam",
+    part: Annotated[
+        Literal["exam", "key"] | None,
+        Query(
+            description="key: with the answers; exam: the questions only (markdown and "
+            "json). Default: exam for markdown (a printable paper), key for the others."
+        ),
+    ] = None,
 ) -> Response:
-    """Export the exam with its answer key (owner only): moodle, gift, markdown or json."""
+    """Export the exam (owner only): moodle, gift, markdown or json. A copy of a course
+    assessment exports its answers only once submitted."""
     assert user.id is not None
+    part = part or ("exam" if format == "markdown" else "key")
     exam, instances = await db.run(load_exam, exam_id, user.id)
-    text = await run_in_threadpool(_export_text, exam, instances, format, part == "key")
+    try:
+        check_export(exam, format, part)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    items = await run_in_threadpool(export_items, instances)
+    title = f"flopcards exam {exam_id}" + ("" if exam.assessment_id else f" (seed {exam.seed})")
+    meta = {
+        "id": exam_id,
+        "seed": None if exam.assessment_id else exam.seed,
+        "request": exam.request,
+    }
+    text = await run_in_threadpool(export_text, title, items, format, part == "key", meta)
     media, ext = EXPORT_TYPES[format]
     suffix = "-key" if format == "markdown" and part == "key" else ""
     return Response(

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
+from ..assessments import refuse_paused
 from ..deps import CurrentUser, DbDep
 from ..errors import ERROR_RESPONSES
 from ..questions import (
@@ -89,6 +90,7 @@ async def create_question(body: QuestionCreate, user: CurrentUser, db: DbDep) ->
     family = await run_in_threadpool(family_or_404, body.family)
     if body.difficulty not in family.difficulties:
         raise HTTPException(422, f"difficulty must be one of {list(family.difficulties)}")
+    await refuse_paused(db, user.id, {family.id})
     seed = random_seed() if body.seed is None else body.seed
     question = await run_in_threadpool(variant, family.id, seed, body.difficulty)
     instance = await db.run(add_question, user.id, family.id, seed, body.difficulty)
@@ -111,6 +113,7 @@ async def grade_question(
     """Grade an answer; unreadable answers come back ``invalid`` and cost no attempt."""
     assert user.id is not None
     instance = await db.run(own_question, question_id, user.id)
+    await refuse_paused(db, user.id, {instance.family})
     question = await run_in_threadpool(variant, instance.family, instance.seed, instance.difficulty)
     grade = question.grade(body.answer)
     if grade.status != "invalid":

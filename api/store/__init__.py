@@ -5,6 +5,7 @@
 - ``study``: study sessions, review states and the review log (and progress read from them).
 - ``questions``: generated question instances and their graded attempts.
 - ``exams``: exams, their questions and submissions.
+- ``courses``: courses, members, assessments and each student's copy of them.
 
 Rules every module follows:
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-__all__ = ["Conflict", "NotFound", "StoreError", "from_row"]
+__all__ = ["Conflict", "Forbidden", "NotFound", "StoreError", "from_row"]
 
 T = TypeVar("T")
 
@@ -37,6 +38,10 @@ class NotFound(StoreError):
 
 class Conflict(StoreError):
     """The row's state forbids the change (already submitted, session full, answered)."""
+
+
+class Forbidden(StoreError):
+    """A member of a course asked for what only its instructors may do (403)."""
 
 
 def from_row(cls: type[T], row: Any) -> T:

@@ -16,14 +16,15 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session
 
-from ..db import writing
-from ..tables import Exam
+from ..db import insert_ignore, writing
+from ..tables import Assessment, Exam
 from . import Conflict, NotFound, from_row
 from .questions import QI, QUESTION_COLUMNS, GradeRecord, QuestionRecord, record_grade
 
 __all__ = ["ExamRecord", "PlannedQuestion", "create_exam", "load_exam", "submit_exam"]
 
 _EXAM: Table = Exam.__table__  # type: ignore[attr-defined]
+_ASSESSMENT: Table = Assessment.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class ExamRecord:
 
     id: int
     user_id: int
+    assessment_id: int | None
     seed: int
     request: dict[str, Any]
     time_limit_min: int | None
@@ -41,13 +43,16 @@ class ExamRecord:
     score: float | None
     max_score: float | None
     result: dict[str, Any] | None
+    closes_at: datetime | None  # the assessment's, for a copy of one
 
     @property
     def deadline(self) -> datetime | None:
-        """When the time limit runs out (None without one)."""
-        if not self.time_limit_min:
-            return None
-        return self.created_at + timedelta(minutes=self.time_limit_min)
+        """When the time runs out: the time limit from the start, or the assessment's
+        closing time if sooner (None without either). Later submissions are flagged late."""
+        ends = [self.closes_at] if self.closes_at else []
+        if self.time_limit_min:
+            ends.append(self.created_at + timedelta(minutes=self.time_limit_min))
+        return min(ends) if ends else None
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,10 @@ class PlannedQuestion:
     difficulty: int
 
 
-_EXAM_COLUMNS = tuple(_EXAM.c[f] for f in ExamRecord.__dataclass_fields__)
+_EXAM_COLUMNS = (
+    *(_EXAM.c[f] for f in ExamRecord.__dataclass_fields__ if f != "closes_at"),
+    _ASSESSMENT.c.closes_at,
+)
 _SUBMIT = (
     update(_EXAM)
     .where(_EXAM.c.id == bindparam("exam_id"), _EXAM.c.submitted_at.is_(None))
@@ -88,44 +96,71 @@ def create_exam(
     time_limit_min: int | None,
     plan: list[PlannedQuestion],
     now: datetime,
+    assessment_id: int | None = None,
 ) -> tuple[ExamRecord, list[QuestionRecord]]:
-    """Store an exam and its questions in one transaction."""
+    """Store an exam and its questions in one transaction. A student's copy of an
+    assessment is created once: the unique (assessment, student) pair makes a second start
+    (even a concurrent one) find the first copy instead."""
+    values = {
+        "user_id": user_id,
+        "assessment_id": assessment_id,
+        "seed": seed,
+        "request": request,
+        "time_limit_min": time_limit_min,
+        "created_at": now,
+        "late": False,
+    }
     with writing(session):
-        values = {
-            "user_id": user_id,
-            "seed": seed,
-            "request": request,
-            "time_limit_min": time_limit_min,
-            "created_at": now,
-            "late": False,
-        }
-        result = cast(CursorResult, session.connection().execute(insert(_EXAM), values))
-        assert result.inserted_primary_key is not None
-        exam_id = int(result.inserted_primary_key[0])
-        rows = [
-            {
-                "user_id": user_id,
-                "exam_id": exam_id,
-                "family": p.family,
-                "seed": p.seed,
-                "difficulty": p.difficulty,
-                "position": p.position,
-                "attempts": 0,
-                "created_at": now,
-            }
-            for p in plan
-        ]
-        if rows:
-            session.connection().execute(insert(QI), rows)
-        loaded = _load(session, exam_id)
+        exam_id: int | None
+        if assessment_id is None:
+            result = cast(CursorResult, session.connection().execute(insert(_EXAM), values))
+            assert result.inserted_primary_key is not None
+            exam_id = int(result.inserted_primary_key[0])
+        else:
+            exam_id = insert_ignore(session, _EXAM, values, ["assessment_id", "user_id"])
+        if exam_id is not None:
+            _add_questions(session, user_id, int(exam_id), plan, now)
+        else:
+            exam_id = _copy_of(session, assessment_id, user_id)
+        loaded = _load(session, int(exam_id))
         session.commit()
     assert loaded is not None
     return loaded
 
 
+def _add_questions(
+    session: Session, user_id: int, exam_id: int, plan: list[PlannedQuestion], now: datetime
+) -> None:
+    rows = [
+        {
+            "user_id": user_id,
+            "exam_id": exam_id,
+            "family": p.family,
+            "seed": p.seed,
+            "difficulty": p.difficulty,
+            "position": p.position,
+            "attempts": 0,
+            "hints_used": 0,
+            "created_at": now,
+        }
+        for p in plan
+    ]
+    if rows:
+        session.connection().execute(insert(QI), rows)
+
+
+def _copy_of(session: Session, assessment_id: int | None, user_id: int) -> int:
+    query = select(_EXAM.c.id).where(
+        _EXAM.c.assessment_id == assessment_id, _EXAM.c.user_id == user_id
+    )
+    return int(session.connection().execute(query).scalar_one())
+
+
 def _load(session: Session, exam_id: int) -> tuple[ExamRecord, list[QuestionRecord]] | None:
     conn = session.connection()
-    row = conn.execute(select(*_EXAM_COLUMNS).where(_EXAM.c.id == exam_id)).first()
+    joined = _EXAM.outerjoin(_ASSESSMENT, _ASSESSMENT.c.id == _EXAM.c.assessment_id)
+    query = select(*_EXAM_COLUMNS).select_from(joined).where(_EXAM.c.id == exam_id)
+    row = conn.execute(query).first()
     if row is None:
         return None
     query = select(*QUESTION_COLUMNS).where(QI.c.exam_id == exam_id).order_by(QI.c.position)

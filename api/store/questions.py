@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 QI: Table = QuestionInstance.__table__  # type: ignore[attr-defined]
-_ATTEMPT: Table = QuestionAttempt.__table__  # type: ignore[attr-defined]
+ATTEMPT: Table = QuestionAttempt.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ _PENDING = (
     .limit(1)
 )
 _INSERT_QUESTION = insert(QI)
-_INSERT_ATTEMPT = insert(_ATTEMPT)
+_INSERT_ATTEMPT = insert(ATTEMPT)
 
 
 def _record_statement(once: bool) -> Any:

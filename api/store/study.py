@@ -18,7 +18,7 @@ Lock order is always session row, then state row, so two answers never deadlock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -26,11 +26,12 @@ from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session
 
-from ..db import insert_ignore, writing
+from ..db import insert_ignore, utcnow, writing
 from ..scheduler import FSRS, RATINGS, STATE_NAMES, Outcome
 from ..tables import ReviewLog, ReviewState, StudySession
 from . import Conflict, NotFound, from_row
 from .cards import CARD, CardRecord, card_columns, studiable_by
+from .courses import open_assessment_families
 from .questions import GradeRecord, QuestionRecord, answered_once, pending_question
 
 __all__ = [
@@ -489,6 +490,10 @@ def _pick(session: Session, study: StudyRow, now: datetime) -> Pick | None:
 def pick_next(session: Session, session_id: int, user_id: int, now: datetime) -> Pick | None:
     """The session's next item (see ``_pick``), or None when the session is done."""
     study = load_study(session, session_id, user_id)
+    if study.families:  # practice of an open assessment's families is paused (api.assessments)
+        paused = open_assessment_families(session, user_id, now)
+        if paused:
+            study = replace(study, families=[f for f in study.families if f not in paused])
     pick = None if study.answered >= study.size else _pick(session, study, now)
     if pick is not None and pick.family is not None:
         pending = pending_question(session, study.id, pick.family)
@@ -503,6 +508,8 @@ def pending_for(session: Session, session_id: int, user_id: int, family: str) ->
     study = load_study(session, session_id, user_id)
     if family not in study.families:
         raise NotFound(f"no item '{QUESTION_PREFIX + family}' in session {session_id}")
+    if family in open_assessment_families(session, user_id, utcnow()):
+        raise Conflict(f"practice of {family} is paused until you submit the assessment using it")
     if study.answered >= study.size:  # a quick refusal; take_slot is the rule
         raise Conflict(f"session {study.id} is complete ({study.size} answers)")
     pending = pending_question(session, study.id, family)

@@ -1,0 +1,176 @@
+"""Assessments for the HTTP layer: planning a class's copy, starting a student's, the
+gradebook as CSV and item statistics. No HTTP here; the routers call these.
+
+The truth of an open assessment must not reach a student: a student's variants come from
+the assessment's secret (``grader.assessment``), their exam view carries no seed, a
+key-bearing export of it is refused until they submit, and while it is open, practice of
+its families is paused (``practice_paused``) so no practice variant can stand in for theirs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from .db import Database, utcnow
+from .questions import families, variant
+from .store import Conflict
+from .store.courses import AssessmentRecord, GradeRow, ItemRow, open_assessment_families
+from .store.exams import PlannedQuestion
+
+__all__ = [
+    "class_positions",
+    "student_questions",
+    "export_questions",
+    "check_window",
+    "gradebook_csv",
+    "GRADEBOOK_FIELDS",
+    "item_stats",
+    "refuse_paused",
+]
+
+
+def class_positions(request: dict[str, Any], secret: str):
+    """The assessment's positions (family, difficulty) planned from its secret; raises
+    ``grader.exam.ExamPlanError`` when nothing matches the request."""
+    from grader.assessment import class_plan
+
+    return class_plan(
+        families(),
+        secret,
+        count=request["count"],
+        topics=request.get("topics"),
+        family_ids=request.get("families"),
+        difficulty=request.get("difficulty"),
+    )
+
+
+def _variants(assessment: AssessmentRecord, who: object) -> list[PlannedQuestion]:
+    from grader.assessment import student_plan
+
+    plan = student_plan(
+        class_positions(assessment.request, assessment.secret), assessment.secret, who
+    )
+    for p in plan:  # generate (and cache) each variant before anything is stored
+        variant(p.family, p.seed, p.difficulty)
+    return [PlannedQuestion(p.position, p.family, p.seed, p.difficulty) for p in plan]
+
+
+def student_questions(assessment: AssessmentRecord, user_id: int) -> list[PlannedQuestion]:
+    """The student's own variants of the assessment (CPU work: call it off the loop)."""
+    return _variants(assessment, user_id)
+
+
+def export_questions(assessment: AssessmentRecord) -> list[PlannedQuestion]:
+    """A copy of the assessment for an LMS: the class's families, with variants no student
+    is given (drawn for the label "export", which is never a student id)."""
+    return _variants(assessment, "export")
+
+
+def check_window(assessment: AssessmentRecord, now: datetime) -> None:
+    """Refuse a start before the assessment opens or after it closes."""
+    if assessment.opens_at is not None and now < assessment.opens_at:
+        raise Conflict(f"assessment {assessment.id} opens at {assessment.opens_at.isoformat()}")
+    if assessment.closes_at is not None and now >= assessment.closes_at:
+        raise Conflict(f"assessment {assessment.id} closed at {assessment.closes_at.isoformat()}")
+
+
+GRADEBOOK_FIELDS = [
+    "student_id",
+    "name",
+    "assessment_id",
+    "assessment",
+    "status",
+    "score",
+    "max_score",
+    "percent",
+    "started_at",
+    "submitted_at",
+    "late",
+]
+
+
+def gradebook_row(row: GradeRow) -> dict[str, Any]:
+    """One row of the gradebook (one student, one assessment)."""
+    s = row.status
+    percent = None
+    if s.score is not None and s.max_score:
+        percent = round(100 * s.score / s.max_score, 2)
+    return {
+        "student_id": row.student_id,
+        "name": row.name,
+        "assessment_id": row.assessment_id,
+        "assessment": row.assessment,
+        "status": s.status,
+        "score": s.score,
+        "max_score": s.max_score,
+        "percent": percent,
+        "started_at": s.started_at,
+        "submitted_at": s.submitted_at,
+        "late": s.late if s.submitted_at is not None else None,
+    }
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell a spreadsheet shows as written: no formula from a name starting with
+    ``=``, ``+``, ``-`` or ``@`` (OWASP's CSV-injection advice), times in ISO 8601."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="seconds")
+    text = str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not isinstance(value, int | float):
+        return "'" + text
+    return text
+
+
+def gradebook_csv(rows: list[dict[str, Any]]) -> str:
+    """The gradebook as CSV with a header; a byte-order mark so spreadsheets read UTF-8."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(GRADEBOOK_FIELDS)
+    for row in rows:
+        writer.writerow([_cell(row[f]) for f in GRADEBOOK_FIELDS])
+    return "\ufeff" + buf.getvalue()
+
+
+def item_stats(assessment: AssessmentRecord, rows: list[ItemRow]) -> dict[str, Any]:
+    """Item statistics of the submitted copies, with the method named."""
+    from grader.assessment import DISCRIMINATION_METHOD, ItemResult, item_statistics
+
+    positions = {
+        p.position: p.family for p in class_positions(assessment.request, assessment.secret)
+    }
+    results = [
+        ItemResult(
+            r.user_id,
+            r.position,
+            r.score or 0.0,
+            r.status or "unanswered",
+            tuple(r.diagnosis or ()),
+        )  # fmt: skip
+        for r in rows
+    ]
+    stats = item_statistics(positions, results)
+    return {
+        "assessment_id": assessment.id,
+        "submitted": len({r.user_id for r in rows}),
+        "discrimination_method": DISCRIMINATION_METHOD,
+        "upper_lower_method": "mean item score of the top 27 % by total minus the bottom 27 %",
+        "items": [
+            asdict(s) | {"top_mistakes": [{"code": c, "count": n} for c, n in s.top_mistakes]}
+            for s in stats
+        ],
+    }
+
+
+async def refuse_paused(db: Database, user_id: int, used: set[str]) -> None:
+    """409 when practice would use a family of an assessment the user has open: its truth
+    would stand in for theirs (see ``api.assessments``)."""
+    paused = used & await db.run(open_assessment_families, user_id, utcnow())
+    if paused:
+        names = ", ".join(sorted(paused))
+        raise Conflict(f"practice of {names} is paused until you submit the assessment using it")

@@ -1,0 +1,333 @@
+"""Courses and assessments: an instructor sets a quiz for a class, each student takes their
+own variants, the instructor reads the gradebook and the item statistics.
+
+Everything of a course is 404 to non-members; what only instructors may do is 403 to
+students. Students take an assessment through the exam endpoints (``/exams/{id}``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from pydantic import BaseModel, Field, model_validator
+
+from .. import assessments as logic
+from ..db import utcnow
+from ..deps import CurrentUser, DbDep
+from ..errors import ERROR_RESPONSES
+from ..exams import EXPORT_TYPES, exam_public, export_text
+from ..questions import variant
+from ..schemas import ExamPublic
+from ..store import courses as store
+from ..store.exams import create_exam
+
+router = APIRouter(
+    tags=["courses"],
+    responses={401: ERROR_RESPONSES[401], 404: ERROR_RESPONSES[404]},
+)
+
+Id = Annotated[int, Path(ge=1, le=2**62)]
+Topic = Annotated[str, Field(min_length=1, max_length=64)]
+FORBIDDEN: dict[int | str, dict[str, Any]] = {
+    403: ERROR_RESPONSES[404] | {"description": "Instructors only"}
+}
+
+
+class CourseCreate(BaseModel):
+    """Body of ``POST /courses``."""
+
+    title: str = Field(min_length=1, max_length=200)
+
+
+class JoinIn(BaseModel):
+    """Body of ``POST /courses/join``: the code an instructor shared."""
+
+    join_code: str = Field(min_length=4, max_length=32)
+
+
+class CoursePublic(BaseModel):
+    """A course and the caller's role; the join code only for instructors."""
+
+    id: int
+    title: str
+    role: Literal["instructor", "student"]
+    join_code: str | None = None
+    created_at: datetime
+
+
+class InstructorIn(BaseModel):
+    """Body of ``POST /courses/{id}/instructors``: the user (id from ``GET /users/me``)."""
+
+    user_id: int = Field(ge=1, le=2**62)
+
+
+class MemberPublic(BaseModel):
+    """A member of a course."""
+
+    user_id: int
+    name: str
+    role: str
+    joined_at: datetime
+
+
+class AssessmentCreate(BaseModel):
+    """Body of ``POST /courses/{id}/assessments``."""
+
+    title: str = Field(min_length=1, max_length=200)
+    topics: list[Topic] | None = Field(default=None, max_length=50)
+    families: list[Topic] | None = Field(default=None, max_length=200)
+    count: int = Field(ge=1, le=100)
+    difficulty: int | None = Field(default=None, ge=1, le=3)
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    time_limit_min: int | None = Field(default=None, ge=1, le=1440)
+    allow_hints: bool = False
+
+    @model_validator(mode="after")
+    def _window(self) -> AssessmentCreate:
+        for name in ("opens_at", "closes_at"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"{name} needs a time zone (e.g. 2026-12-01T09:00:00Z)")
+        if self.opens_at and self.closes_at and self.closes_at <= self.opens_at:
+            raise ValueError("closes_at must be after opens_at")
+        return self
+
+
+class AssessmentPublic(BaseModel):
+    """An assessment, with the caller's standing on it (and, for instructors, counts)."""
+
+    id: int
+    course_id: int
+    title: str
+    topics: list[str] | None
+    families: list[str] | None
+    count: int
+    difficulty: int | None
+    opens_at: datetime | None
+    closes_at: datetime | None
+    time_limit_min: int | None
+    allow_hints: bool
+    created_at: datetime
+    status: Literal["not_started", "in_progress", "submitted"] | None = None
+    exam_id: int | None = None
+    score: float | None = None
+    max_score: float | None = None
+    started: int | None = None
+    submitted: int | None = None
+
+
+def _course_public(c: store.CourseRecord) -> CoursePublic:
+    code = c.join_code if c.role == store.INSTRUCTOR else None
+    return CoursePublic(id=c.id, title=c.title, role=c.role, join_code=code,  # type: ignore[arg-type]
+                        created_at=c.created_at)  # fmt: skip
+
+
+def _assessment_public(
+    a: store.AssessmentRecord, mine: store.ExamStatus | None = None, counts: dict | None = None
+) -> AssessmentPublic:
+    req = a.request
+    out = AssessmentPublic(
+        id=a.id, course_id=a.course_id, title=a.title, topics=req.get("topics"),
+        families=req.get("families"), count=req["count"], difficulty=req.get("difficulty"),
+        opens_at=a.opens_at, closes_at=a.closes_at, time_limit_min=a.time_limit_min,
+        allow_hints=a.allow_hints, created_at=a.created_at, **(counts or {}),
+    )  # fmt: skip
+    if mine is not None:
+        out.status, out.exam_id = mine.status, mine.exam_id  # type: ignore[assignment]
+        out.score, out.max_score = mine.score, mine.max_score
+    return out
+
+
+@router.post("/courses", status_code=status.HTTP_201_CREATED, response_model=CoursePublic)
+async def create_course(body: CourseCreate, user: CurrentUser, db: DbDep) -> CoursePublic:
+    """Create a course; you are its instructor. Share its join code with the class."""
+    assert user.id is not None
+    return _course_public(await db.run(store.create_course, user.id, body.title.strip(), utcnow()))
+
+
+@router.post("/courses/join", response_model=CoursePublic)
+async def join_course(body: JoinIn, user: CurrentUser, db: DbDep) -> CoursePublic:
+    """Join a course as a student (404 for a wrong code)."""
+    assert user.id is not None
+    code = body.join_code.strip().upper()
+    return _course_public(await db.run(store.join_course, user.id, code, utcnow()))
+
+
+@router.get("/courses", response_model=list[CoursePublic])
+async def list_courses(user: CurrentUser, db: DbDep) -> list[CoursePublic]:
+    """Your courses, with your role in each."""
+    assert user.id is not None
+    return [_course_public(c) for c in await db.run(store.my_courses, user.id)]
+
+
+@router.get("/courses/{course_id}", response_model=CoursePublic)
+async def get_course(course_id: Id, user: CurrentUser, db: DbDep) -> CoursePublic:
+    """One of your courses."""
+    assert user.id is not None
+    return _course_public(await db.run(store.course, course_id, user.id))
+
+
+@router.get("/courses/{course_id}/members", response_model=list[MemberPublic], responses=FORBIDDEN)
+async def list_members(course_id: Id, user: CurrentUser, db: DbDep) -> list[MemberPublic]:
+    """The course's members and their roles (instructors only)."""
+    assert user.id is not None
+    rows = await db.run(store.members, course_id, user.id)
+    return [MemberPublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.post(
+    "/courses/{course_id}/instructors",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=FORBIDDEN,
+)
+async def add_instructor(
+    course_id: Id, body: InstructorIn, user: CurrentUser, db: DbDep
+) -> Response:
+    """Make a user a co-instructor (instructors only; a student of the course is promoted)."""
+    assert user.id is not None
+    await db.run(store.add_instructor, course_id, user.id, body.user_id, utcnow())
+    return Response(status_code=204)
+
+
+@router.post(
+    "/courses/{course_id}/assessments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AssessmentPublic,
+    responses=FORBIDDEN | {422: ERROR_RESPONSES[404] | {"description": "Nothing matches"}},
+)
+async def create_assessment(
+    course_id: Id, body: AssessmentCreate, user: CurrentUser, db: DbDep
+) -> AssessmentPublic:
+    """Set an assessment for the course (instructors only)."""
+    assert user.id is not None
+    await db.run(store.course_role, course_id, user.id, True)
+    request = body.model_dump(include={"topics", "families", "count", "difficulty"})
+    await run_in_threadpool(_check_plan, request)
+    fields = body.model_dump(include={"title", "opens_at", "closes_at", "time_limit_min",
+                                      "allow_hints"}) | {"request": request}  # fmt: skip
+    return _assessment_public(
+        await db.run(store.create_assessment, course_id, user.id, fields, utcnow())
+    )
+
+
+def _check_plan(request: dict[str, Any]) -> None:
+    """422 unless the request's families and topics can fill the assessment."""
+    from grader.exam import ExamPlanError
+
+    unknown = sorted(set(request.get("families") or ()) - set(logic.families()))
+    if unknown:
+        raise HTTPException(422, f"unknown families: {', '.join(unknown)}")
+    try:
+        logic.class_positions(request, "probe")
+    except ExamPlanError as exc:
+        raise HTTPException(422, str(exc)) from exc
+
+
+@router.get("/courses/{course_id}/assessments", response_model=list[AssessmentPublic])
+async def list_assessments(course_id: Id, user: CurrentUser, db: DbDep) -> list[AssessmentPublic]:
+    """The course's assessments with your status on each (instructors: started/submitted)."""
+    assert user.id is not None
+    _role, rows = await db.run(store.course_assessments, course_id, user.id)
+    return [_assessment_public(a, mine, counts) for a, mine, counts in rows]
+
+
+@router.get("/assessments/{assessment_id}", response_model=AssessmentPublic)
+async def get_assessment(assessment_id: Id, user: CurrentUser, db: DbDep) -> AssessmentPublic:
+    """One assessment of your course."""
+    assert user.id is not None
+    record, _role = await db.run(store.assessment_for, assessment_id, user.id)
+    return _assessment_public(record)
+
+
+@router.post(
+    "/assessments/{assessment_id}/start",
+    response_model=ExamPublic,
+    responses=FORBIDDEN | {409: ERROR_RESPONSES[404] | {"description": "Not open"}},
+)
+async def start_assessment(assessment_id: Id, user: CurrentUser, db: DbDep) -> ExamPublic:
+    """Start the assessment: your own exam (starting again returns the same one). Take it
+    with ``GET /exams/{id}`` and ``POST /exams/{id}/submit``."""
+    assert user.id is not None
+    record, role = await db.run(store.assessment_for, assessment_id, user.id)
+    if role != store.STUDENT:
+        raise HTTPException(403, "instructors do not take their assessments; export one instead")
+    now = utcnow()
+    logic.check_window(record, now)
+    plan = await run_in_threadpool(logic.student_questions, record, user.id)
+    exam = await db.run(create_exam, user.id, 0, record.request, record.time_limit_min, plan,
+                        now, record.id)  # fmt: skip
+    return await run_in_threadpool(exam_public, *exam)
+
+
+@router.get(
+    "/courses/{course_id}/gradebook",
+    responses=FORBIDDEN | {200: {"content": {"application/json": {}, "text/csv": {}}}},
+)
+async def gradebook(
+    course_id: Id,
+    user: CurrentUser,
+    db: DbDep,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Any:
+    """One row per student and assessment: name, score, max score, percent, submitted at,
+    late (instructors only). CSV opens in a spreadsheet as is."""
+    assert user.id is not None
+    rows = [logic.gradebook_row(r) for r in await db.run(store.gradebook_rows, course_id, user.id)]
+    if format == "json":
+        return {"fields": logic.GRADEBOOK_FIELDS, "rows": rows}
+    return Response(
+        logic.gradebook_csv(rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="course-{course_id}-grades.csv"'},
+    )
+
+
+@router.get("/assessments/{assessment_id}/stats", responses=FORBIDDEN)
+async def assessment_stats(assessment_id: Id, user: CurrentUser, db: DbDep) -> dict[str, Any]:
+    """Per item: n, mean score, facility, discrimination (named), upper–lower index and the
+    most frequent named mistakes (instructors only)."""
+    assert user.id is not None
+    record, _role = await db.run(store.assessment_for, assessment_id, user.id, True)
+    rows = await db.run(store.assessment_results, assessment_id, user.id)
+    return await run_in_threadpool(logic.item_stats, record, rows)
+
+
+@router.get(
+    "/assessments/{assessment_id}/export",
+    response_class=Response,
+    responses=FORBIDDEN | {200: {"content": {m: {} for m, _ in EXPORT_TYPES.values()}}},
+)
+async def export_assessment(
+    assessment_id: Id,
+    user: CurrentUser,
+    db: DbDep,
+    format: Annotated[Literal["moodle", "gift", "markdown", "json"], Query()] = "moodle",
+) -> Response:
+    """The assessment for an LMS, with its answer key (instructors only): the class's
+    families and positions, with variants no student of the course is given."""
+    assert user.id is not None
+    record, _role = await db.run(store.assessment_for, assessment_id, user.id, True)
+    text = await run_in_threadpool(_export, record, format)
+    media, ext = EXPORT_TYPES[format]
+    return Response(
+        text,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="assessment-{assessment_id}.{ext}"'},
+    )
+
+
+def _export(record: store.AssessmentRecord, format: str) -> str:
+    from grader.exports import ExportItem
+
+    items = [
+        ExportItem(p.position + 1, p.position, variant(p.family, p.seed, p.difficulty))
+        for p in logic.export_questions(record)
+    ]
+    meta = {"assessment_id": record.id, "request": record.request}
+    return export_text(record.title, items, format, True, meta)

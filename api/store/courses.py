@@ -1,0 +1,413 @@
+"""Courses, their members and assessments, and what instructors read back from them.
+
+Rules: everything of a course is invisible to non-members (NotFound, so existence does not
+leak); what only instructors may do raises Forbidden for students. Membership is one row
+per user and course (a unique constraint, filled with ``ON CONFLICT DO NOTHING``), so two
+joins at once make one membership. A student's copy of an assessment is created once
+(``api.store.exams.create_exam``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, and_, func, insert, select, update
+from sqlmodel import Session
+
+from ..db import insert_ignore, writing
+from ..tables import Assessment, Course, CourseMember, Exam, User
+from . import Forbidden, NotFound, from_row
+from .questions import ATTEMPT, QI
+
+__all__ = [
+    "CourseRecord",
+    "AssessmentRecord",
+    "ExamStatus",
+    "create_course",
+    "join_course",
+    "my_courses",
+    "course_role",
+    "add_instructor",
+    "members",
+    "create_assessment",
+    "course_assessments",
+    "assessment_for",
+    "gradebook_rows",
+    "assessment_results",
+    "open_assessment_families",
+]
+
+_COURSE: Table = Course.__table__  # type: ignore[attr-defined]
+_MEMBER: Table = CourseMember.__table__  # type: ignore[attr-defined]
+_ASSESSMENT: Table = Assessment.__table__  # type: ignore[attr-defined]
+_EXAM: Table = Exam.__table__  # type: ignore[attr-defined]
+_USER: Table = User.__table__  # type: ignore[attr-defined]
+
+INSTRUCTOR, STUDENT = "instructor", "student"
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud in class
+
+
+@dataclass(frozen=True)
+class CourseRecord:
+    """A course, with the caller's role in it."""
+
+    id: int
+    title: str
+    join_code: str
+    created_at: datetime
+    role: str
+
+
+@dataclass(frozen=True)
+class AssessmentRecord:
+    """An assessment as stored (``secret`` never leaves the server)."""
+
+    id: int
+    course_id: int
+    title: str
+    request: dict[str, Any]
+    opens_at: datetime | None
+    closes_at: datetime | None
+    time_limit_min: int | None
+    allow_hints: bool
+    secret: str
+    created_at: datetime
+
+
+_COURSE_COLUMNS = (_COURSE.c.id, _COURSE.c.title, _COURSE.c.join_code, _COURSE.c.created_at)
+_ASSESSMENT_COLUMNS = tuple(_ASSESSMENT.c[f] for f in AssessmentRecord.__dataclass_fields__)
+
+
+def _new_code() -> str:
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+
+
+def create_course(session: Session, user_id: int, title: str, now: datetime) -> CourseRecord:
+    """A new course with the caller as its instructor."""
+    with writing(session):
+        for _ in range(5):  # 32^8 codes: a collision is a curiosity, but never a 500
+            code = _new_code()
+            values = {"title": title, "join_code": code, "created_by": user_id, "created_at": now}
+            course_id = insert_ignore(session, _COURSE, values, ["join_code"])
+            if course_id is not None:
+                break
+        else:
+            raise RuntimeError("no free join code")
+        member = {"course_id": course_id, "user_id": user_id, "role": INSTRUCTOR, "created_at": now}
+        session.connection().execute(insert(_MEMBER), member)
+        session.commit()
+    return CourseRecord(int(course_id), title, code, now, INSTRUCTOR)
+
+
+def join_course(session: Session, user_id: int, code: str, now: datetime) -> CourseRecord:
+    """Join the course of ``code`` as a student (a member keeps the role they have)."""
+    with writing(session):
+        query = select(*_COURSE_COLUMNS).where(_COURSE.c.join_code == code)
+        row = session.connection().execute(query).first()
+        if row is None:
+            raise NotFound("no course with this join code")
+        member = {"course_id": row.id, "user_id": user_id, "role": STUDENT, "created_at": now}
+        insert_ignore(session, _MEMBER, member, ["course_id", "user_id"])
+        role = _role(session, row.id, user_id)
+        session.commit()
+    assert role is not None
+    return CourseRecord(**row._mapping, role=role)
+
+
+def my_courses(session: Session, user_id: int) -> list[CourseRecord]:
+    """The caller's courses with their role, newest first."""
+    query = (
+        select(*_COURSE_COLUMNS, _MEMBER.c.role)
+        .join(_MEMBER, _MEMBER.c.course_id == _COURSE.c.id)
+        .where(_MEMBER.c.user_id == user_id)
+        .order_by(_COURSE.c.id.desc())
+    )
+    rows = [from_row(CourseRecord, r) for r in session.connection().execute(query)]
+    session.commit()
+    return rows
+
+
+def _role(session: Session, course_id: int, user_id: int) -> str | None:
+    query = select(_MEMBER.c.role).where(
+        _MEMBER.c.course_id == course_id, _MEMBER.c.user_id == user_id
+    )
+    return session.connection().execute(query).scalar()
+
+
+def course_role(session: Session, course_id: int, user_id: int, instructor: bool = False) -> str:
+    """The caller's role in the course; NotFound for non-members, Forbidden for a student
+    when ``instructor`` is required."""
+    role = _role(session, course_id, user_id)
+    if role is None:
+        raise NotFound(f"no course {course_id}")
+    if instructor and role != INSTRUCTOR:
+        raise Forbidden("only the course's instructors may do this")
+    return role
+
+
+def course(session: Session, course_id: int, user_id: int) -> CourseRecord:
+    """A course the caller belongs to, with their role."""
+    role = course_role(session, course_id, user_id)
+    query = select(*_COURSE_COLUMNS).where(_COURSE.c.id == course_id)
+    row = session.connection().execute(query).one()
+    session.commit()
+    return CourseRecord(**row._mapping, role=role)
+
+
+def add_instructor(
+    session: Session, course_id: int, actor_id: int, user_id: int, now: datetime
+) -> None:
+    """Make ``user_id`` an instructor of the course (joining or promoting them)."""
+    with writing(session):
+        course_role(session, course_id, actor_id, instructor=True)
+        exists = session.connection().execute(select(_USER.c.id).where(_USER.c.id == user_id))
+        if exists.first() is None:
+            raise NotFound(f"no user {user_id}")
+        member = {"course_id": course_id, "user_id": user_id, "role": INSTRUCTOR, "created_at": now}
+        if insert_ignore(session, _MEMBER, member, ["course_id", "user_id"]) is None:
+            promote = update(_MEMBER).where(
+                _MEMBER.c.course_id == course_id, _MEMBER.c.user_id == user_id
+            )
+            session.connection().execute(promote.values(role=INSTRUCTOR))
+        session.commit()
+
+
+@dataclass(frozen=True)
+class MemberRecord:
+    """A member of a course."""
+
+    user_id: int
+    name: str
+    role: str
+    joined_at: datetime
+
+
+def members(session: Session, course_id: int, actor_id: int) -> list[MemberRecord]:
+    """The course's members (instructors only)."""
+    course_role(session, course_id, actor_id, instructor=True)
+    query = (
+        select(
+            _MEMBER.c.user_id,
+            _USER.c.name,
+            _MEMBER.c.role,
+            _MEMBER.c.created_at.label("joined_at"),
+        )
+        .join(_USER, _USER.c.id == _MEMBER.c.user_id)
+        .where(_MEMBER.c.course_id == course_id)
+        .order_by(_MEMBER.c.role, _USER.c.name, _MEMBER.c.user_id)
+    )
+    rows = [from_row(MemberRecord, r) for r in session.connection().execute(query)]
+    session.commit()
+    return rows
+
+
+# --- assessments ---------------------------------------------------------------------------
+
+
+def create_assessment(
+    session: Session, course_id: int, actor_id: int, fields: dict[str, Any], now: datetime
+) -> AssessmentRecord:
+    """A new assessment of the course (instructors only); ``fields`` are its columns."""
+    with writing(session):
+        course_role(session, course_id, actor_id, instructor=True)
+        values = fields | {
+            "course_id": course_id,
+            "secret": secrets.token_hex(32),
+            "created_by": actor_id,
+            "created_at": now,
+        }
+        result = session.connection().execute(insert(_ASSESSMENT).values(**values))
+        assert result.inserted_primary_key is not None
+        record = _assessment(session, int(result.inserted_primary_key[0]))
+        session.commit()
+    assert record is not None
+    return record
+
+
+def _assessment(session: Session, assessment_id: int) -> AssessmentRecord | None:
+    query = select(*_ASSESSMENT_COLUMNS).where(_ASSESSMENT.c.id == assessment_id)
+    row = session.connection().execute(query).first()
+    return None if row is None else from_row(AssessmentRecord, row)
+
+
+def assessment_for(
+    session: Session, assessment_id: int, user_id: int, instructor: bool = False
+) -> tuple[AssessmentRecord, str]:
+    """An assessment of a course the caller belongs to, and their role there."""
+    record = _assessment(session, assessment_id)
+    if record is None:
+        raise NotFound(f"no assessment {assessment_id}")
+    try:
+        role = course_role(session, record.course_id, user_id, instructor)
+    except NotFound:
+        raise NotFound(f"no assessment {assessment_id}") from None
+    session.commit()
+    return record, role
+
+
+@dataclass(frozen=True)
+class ExamStatus:
+    """Where one student stands on one assessment."""
+
+    exam_id: int | None
+    started_at: datetime | None
+    submitted_at: datetime | None
+    score: float | None
+    max_score: float | None
+    late: bool
+
+    @property
+    def status(self) -> str:
+        if self.exam_id is None:
+            return "not_started"
+        return "submitted" if self.submitted_at is not None else "in_progress"
+
+
+_NO_EXAM = ExamStatus(None, None, None, None, None, False)
+_EXAM_STATUS = (
+    _EXAM.c.id.label("exam_id"),
+    _EXAM.c.created_at.label("started_at"),
+    _EXAM.c.submitted_at,
+    _EXAM.c.score,
+    _EXAM.c.max_score,
+    _EXAM.c.late,
+)
+
+
+def course_assessments(
+    session: Session, course_id: int, user_id: int
+) -> tuple[str, list[tuple[AssessmentRecord, ExamStatus, dict[str, int]]]]:
+    """The course's assessments, each with the caller's own status and, for instructors,
+    how many students started and submitted it."""
+    role = course_role(session, course_id, user_id)
+    conn = session.connection()
+    query = (
+        select(*_ASSESSMENT_COLUMNS, *_EXAM_STATUS)
+        .outerjoin(
+            _EXAM, and_(_EXAM.c.assessment_id == _ASSESSMENT.c.id, _EXAM.c.user_id == user_id)
+        )
+        .where(_ASSESSMENT.c.course_id == course_id)
+        .order_by(_ASSESSMENT.c.id)
+    )
+    counts = (
+        select(
+            _EXAM.c.assessment_id,
+            func.count().label("started"),
+            func.count(_EXAM.c.submitted_at).label("submitted"),
+        )
+        .join(_ASSESSMENT, _ASSESSMENT.c.id == _EXAM.c.assessment_id)
+        .where(_ASSESSMENT.c.course_id == course_id)
+        .group_by(_EXAM.c.assessment_id)
+    )
+    tally = {
+        r.assessment_id: {"started": r.started, "submitted": r.submitted}
+        for r in conn.execute(counts)
+    }
+    out = []
+    for row in conn.execute(query):
+        m = row._mapping
+        record = AssessmentRecord(**{f: m[f] for f in AssessmentRecord.__dataclass_fields__})
+        status = ExamStatus(**{f: m[f] for f in ExamStatus.__dataclass_fields__})
+        if status.exam_id is None:
+            status = _NO_EXAM
+        numbers = tally.get(record.id, {"started": 0, "submitted": 0}) if role == INSTRUCTOR else {}
+        out.append((record, status, numbers))
+    session.commit()
+    return role, out
+
+
+@dataclass(frozen=True)
+class GradeRow:
+    """One student's standing on one assessment."""
+
+    student_id: int
+    name: str
+    assessment_id: int
+    assessment: str
+    status: ExamStatus
+
+
+def gradebook_rows(session: Session, course_id: int, actor_id: int) -> list[GradeRow]:
+    """Every student × assessment of the course, with their exam if they started it."""
+    course_role(session, course_id, actor_id, instructor=True)
+    students = (
+        select(_USER.c.id.label("student_id"), _USER.c.name)
+        .join(_MEMBER, _MEMBER.c.user_id == _USER.c.id)
+        .where(_MEMBER.c.course_id == course_id, _MEMBER.c.role == STUDENT)
+        .subquery()
+    )
+    query = (
+        select(
+            students.c.student_id,
+            students.c.name,
+            _ASSESSMENT.c.id.label("assessment_id"),
+            _ASSESSMENT.c.title.label("assessment"),
+            *_EXAM_STATUS,
+        )
+        .select_from(students.join(_ASSESSMENT, _ASSESSMENT.c.course_id == course_id))
+        .outerjoin(
+            _EXAM,
+            and_(
+                _EXAM.c.assessment_id == _ASSESSMENT.c.id,
+                _EXAM.c.user_id == students.c.student_id,
+            ),
+        )
+        .order_by(students.c.name, students.c.student_id, _ASSESSMENT.c.id)
+    )
+    rows = []
+    for row in session.connection().execute(query):
+        m = row._mapping
+        status = ExamStatus(**{f: m[f] for f in ExamStatus.__dataclass_fields__})
+        rows.append(GradeRow(m["student_id"], m["name"], m["assessment_id"], m["assessment"],
+                             status if status.exam_id is not None else _NO_EXAM))  # fmt: skip
+    session.commit()
+    return rows
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """One graded question of a submitted copy of an assessment."""
+
+    user_id: int
+    position: int
+    family: str
+    status: str | None
+    score: float | None
+    diagnosis: list[str] | None
+
+
+def assessment_results(session: Session, assessment_id: int, actor_id: int) -> list[ItemRow]:
+    """Every question of every submitted copy of the assessment (instructors only)."""
+    assessment_for(session, assessment_id, actor_id, instructor=True)
+    query = (
+        select(
+            QI.c.user_id, QI.c.position, QI.c.family, QI.c.status, QI.c.score, ATTEMPT.c.diagnosis
+        )
+        .join(_EXAM, _EXAM.c.id == QI.c.exam_id)
+        .outerjoin(ATTEMPT, ATTEMPT.c.question_id == QI.c.id)
+        .where(_EXAM.c.assessment_id == assessment_id, _EXAM.c.submitted_at.is_not(None))
+        .order_by(QI.c.user_id, QI.c.position)
+    )
+    rows = [from_row(ItemRow, r) for r in session.connection().execute(query)]
+    session.commit()
+    return rows
+
+
+def open_assessment_families(session: Session, user_id: int, now: datetime) -> set[str]:
+    """Families of the assessments the user has started and not submitted while they are
+    open: practice of these is paused, so no practice variant can stand in for theirs."""
+    query = (
+        select(QI.c.family)
+        .join(_EXAM, _EXAM.c.id == QI.c.exam_id)
+        .join(_ASSESSMENT, _ASSESSMENT.c.id == _EXAM.c.assessment_id)
+        .where(
+            _EXAM.c.user_id == user_id,
+            _EXAM.c.submitted_at.is_(None),
+            (_ASSESSMENT.c.closes_at.is_(None)) | (_ASSESSMENT.c.closes_at > now),
+        )
+        .distinct()
+    )
+    return set(session.connection().execute(query).scalars())
