@@ -57,3 +57,34 @@ class Settings(BaseSettings):
         description="SQLite durability: FULL keeps every acknowledged write through a power "
         "loss; NORMAL only through a crash of the process.",
     )
+
+    # --- limits on what one client can make the server store or compute (README, "Limits";
+    # api.limits lists them all, with the fixed ones of content.NoteLimits and models.spec).
+    max_note_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest note POST /notes/import accepts."
+    )
+    max_import_cards: int = Field(default=2000, ge=1, description="Cards per imported note.")
+    max_import_errors: int = Field(
+        default=50, ge=1, le=10_000, description="Errors listed per import (plus their total)."
+    )
+    user_max_cards: int = Field(
+        default=10_000, ge=1, description="Imported cards a user may hold, retired ones too."
+    )
+    user_max_bytes: int = Field(
+        default=16_777_216,
+        ge=1024,
+        description="UTF-8 bytes of a user's imported cards (questions, answers, examples).",
+    )
+    import_rate_per_minute: float = Field(default=20, gt=0, description="Imports per user.")
+    import_burst: int = Field(default=5, ge=1)
+    import_concurrency: int = Field(default=2, ge=1, description="Imports running at once.")
+    profile_rate_per_minute: float = Field(
+        default=30, gt=0, description="Uncached profiles per client address."
+    )
+    profile_burst: int = Field(default=10, ge=1)
+    profile_concurrency: int = Field(
+        default=1, ge=1, description="Uncached profiles running at once."
+    )
+    profile_cache_entries: int = Field(
+        default=64, ge=0, description="Architecture profiles kept for HTTP clients."
+    )

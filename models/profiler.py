@@ -44,6 +44,7 @@ __all__ = [
     "profile",
     "profile_module",
     "profile_architecture",
+    "profile_architecture_uncached",
     "clear_profile_cache",
     "alexnet_table",
     "ALEXNET_TABLE_LAYERS",
@@ -514,8 +515,27 @@ profile_module = profile
 def _profile_cached(
     name: str, input_size: tuple[int, ...], batch: int, dtype: str, leaf_only: bool
 ) -> Profile:
+    return profile_architecture_uncached(name, input_size, batch, dtype, leaf_only=leaf_only)
+
+
+def profile_architecture_uncached(
+    name: str,
+    input_size: Iterable[int] | None = None,
+    batch: int = 1,
+    dtype: str | torch.dtype = torch.float32,
+    *,
+    leaf_only: bool = True,
+) -> Profile:
+    """``profile_architecture`` without its cache, for callers that keep their own.
+
+    The HTTP layer does: clients choose input sizes, batches and dtypes freely, and their
+    profiles must not evict the ones the question generator reads from the shared cache.
+    """
+    spec = get_spec(name)
+    size = spec.input_size if input_size is None else tuple(input_size)
+    _check_input(size, batch)
     model = build_architecture(name)
-    return profile(model, input_size, batch, dtype, leaf_only=leaf_only, stage_of=stage_namer(name))
+    return profile(model, size, batch, dtype, leaf_only=leaf_only, stage_of=stage_namer(name))
 
 
 def profile_architecture(

@@ -71,7 +71,7 @@ MAX_BATCH = 1024
 MAX_LAYER_MACS = 10**15  # batch included
 MAX_TOTAL_MACS = 10**15  # the whole spec, batch included: FLOPs and weight bytes stay < 2^53
 MAX_ELEMENTS = 2**40  # any layer's output, batch included: activation bytes stay < 2^53
-MAX_MODULES = 1_000  # torch modules built (a block counts its own): bounds the profile's time
+MAX_MODULES = 600  # torch modules built (a block counts its own): bounds the profile's time
 MAX_INT = 2**31 - 1  # any integer field
 
 # Upper bound of the torch modules one layer of each type builds (children and the block

@@ -107,7 +107,8 @@ def test_invalid_specs_name_the_layer(client, layers, index, fragment) -> None:
     r = client.post("/profile", json={"input_shape": [3, 32, 32], "layers": layers})
     assert r.status_code == 422
     err = r.json()["detail"][0]
-    assert err["index"] == index and err["loc"] == ["body", "layers", index]
+    assert err["index"] == index and err["loc"][:3] == ["body", "layers", index]
+    assert err["loc"][3:] == ([err["field"]] if err["field"] else [])  # the field at fault
     assert fragment in err["msg"].lower()
 
 

@@ -3,23 +3,32 @@
 Every figure comes from ``models`` (the profiler runs one forward pass on the meta device:
 no weights are allocated, no arithmetic is done). Profiles of the registry architectures are
 cached per (name, input, batch, dtype).
+
+Profiling costs CPU (about 2 ms per torch module) and these endpoints are public, so work
+that is not cached runs in a worker thread, limited per client address and in number at once
+(``api.limits``); answers are encoded to JSON in the worker thread too. The HTTP layer keeps
+its own cache of architecture profiles: clients' choices never evict the question
+generator's.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
-from fastapi import APIRouter, HTTPException, Path, Query
-from fastapi.concurrency import run_in_threadpool
+import anyio.to_thread
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import ERROR_RESPONSES
+from ..limits import TOO_MANY, limiters, run_profile
 
 # `models` imports torch (seconds); it is imported on first use, and warmed in the background
 # at start-up, so the server answers /health long before torch is loaded.
 
 router = APIRouter(tags=["architectures"])
+log = logging.getLogger("flopcards")
 
 DType = Literal["float32", "float16", "bfloat16", "int8"]
 
@@ -236,60 +245,105 @@ def _summary(spec: Any, prof: Any) -> ArchitectureSummary:
 @router.get(
     "/architectures/compare",
     response_model=ComparisonPublic,
-    responses={404: ERROR_RESPONSES[404]},
+    responses={404: ERROR_RESPONSES[404]} | TOO_MANY,
 )
 async def compare_architectures(
+    request: Request,
     names: Annotated[str, Query(max_length=200, description="e.g. mobilenet_v2,resnet50")],
     input_size: Annotated[int | None, Query(ge=1, le=4096, description="Side H = W")] = None,
     batch: Annotated[int, Query(ge=1, le=1024)] = 1,
     dtype: DType = "float32",
-) -> ComparisonPublic:
+) -> Response:
     """By-type and by-stage shares and totals of up to four architectures, side by side."""
-    from models import ModelsError, get_spec, profile_architecture
+    from models import get_spec
 
-    summaries = []
-    for name in _compare_names(names):
-        spec = get_spec(name)
-        size = None if input_size is None else (spec.input_size[0], input_size, input_size)
-        try:
-            prof = await run_in_threadpool(profile_architecture, name, size, batch, dtype)
-        except (ModelsError, RuntimeError, ValueError) as exc:
-            raise HTTPException(422, f"cannot profile {name} at input {input_size}: {exc}") from exc
-        summaries.append(_summary(spec, prof))
-    return ComparisonPublic(
-        batch=batch, dtype=dtype, conventions=CONVENTIONS, architectures=summaries
-    )
+    wanted = _compare_names(names)
+    keys = [_ProfileKey(name, input_size, batch, dtype, True) for name in wanted]
+    profiles = await _profiles(request, keys)
+
+    def encode() -> bytes:
+        summaries = [_summary(get_spec(n), p) for n, p in zip(wanted, profiles, strict=True)]
+        comparison = ComparisonPublic(
+            batch=batch, dtype=dtype, conventions=CONVENTIONS, architectures=summaries
+        )
+        return comparison.model_dump_json().encode()
+
+    return _json(await anyio.to_thread.run_sync(encode))
 
 
 @router.get(
     "/architectures/{name}/profile",
     response_model=ProfilePublic,
-    responses={404: ERROR_RESPONSES[404]},
+    responses={404: ERROR_RESPONSES[404]} | TOO_MANY,
 )
 async def architecture_profile(
+    request: Request,
     name: Annotated[str, Path(max_length=64)],
     input_size: Annotated[int | None, Query(ge=1, le=4096, description="Side H = W")] = None,
     batch: Annotated[int, Query(ge=1, le=1024)] = 1,
     dtype: DType = "float32",
     leaf_only: bool = True,
-) -> ProfilePublic:
+) -> Response:
     """The per-layer table of a reference architecture at an input size, batch and dtype."""
-    from models import ModelsError, architecture_names, get_spec, profile_architecture
+    from models import architecture_names
 
     if name not in architecture_names():
         raise HTTPException(
             404, f"no architecture '{name}'; known: {', '.join(architecture_names())}"
         )
-    spec = get_spec(name)
-    size = None if input_size is None else (spec.input_size[0], input_size, input_size)
-    try:
-        prof = await run_in_threadpool(
-            profile_architecture, name, size, batch, dtype, leaf_only=leaf_only
-        )
-    except (ModelsError, RuntimeError, ValueError) as exc:
-        # Too small an input for the network's downsampling ends in a shape error.
-        raise HTTPException(422, f"cannot profile {name} at input {input_size}: {exc}") from exc
-    return _public(name, prof)
+    key = _ProfileKey(name, input_size, batch, dtype, leaf_only)
+    cache = limiters(request).profiles
+    body = cache.get(("json", key))
+    if body is None:
+        (prof,) = await _profiles(request, [key])
+        body = await anyio.to_thread.run_sync(lambda: _public(name, prof).model_dump_json())
+        cache.put(("json", key), body)
+    return _json(body)
+
+
+class _ProfileKey(NamedTuple):
+    """What an architecture profile depends on (``input_size`` is the side, None: default)."""
+
+    name: str
+    input_size: int | None
+    batch: int
+    dtype: str
+    leaf_only: bool
+
+
+async def _profiles(request: Request, keys: list[_ProfileKey]) -> list[Any]:
+    """Architecture profiles from the HTTP layer's cache; the missing ones are computed
+    together, as one uncached profile of the client's (``api.limits.run_profile``)."""
+    cache = limiters(request).profiles
+    found = {key: cache.get(("profile", key)) for key in keys}
+    missing = [key for key, prof in found.items() if prof is None]
+    if missing:
+        computed = await run_profile(request, _compute_profiles, missing)
+        for key, prof in zip(missing, computed, strict=True):
+            cache.put(("profile", key), prof)
+            found[key] = prof
+    return [found[key] for key in keys]
+
+
+def _compute_profiles(keys: list[_ProfileKey]) -> list[Any]:
+    """Profile each architecture (in a worker thread), outside the models' shared cache."""
+    from models import ModelsError, get_spec
+    from models.profiler import profile_architecture_uncached
+
+    out = []
+    for name, side, batch, dtype, leaf_only in keys:
+        size = None if side is None else (get_spec(name).input_size[0], side, side)
+        try:
+            out.append(profile_architecture_uncached(name, size, batch, dtype, leaf_only=leaf_only))
+        except (ModelsError, RuntimeError, ValueError) as exc:
+            # Too small an input for the network's downsampling ends in a shape error.
+            raise HTTPException(422, f"cannot profile {name} at input {side}: {exc}") from exc
+    return out
+
+
+def _json(body: str | bytes) -> Response:
+    """An answer already encoded (in a worker thread) as JSON."""
+    return Response(body, media_type="application/json")
 
 
 # One stack that uses every layer type models/spec.py accepts: the example body of POST /profile
@@ -419,20 +473,43 @@ class ProfileRequest(BaseModel):
 @router.post(
     "/profile",
     response_model=ProfilePublic,
-    responses={422: ERROR_RESPONSES[404] | {"description": "Invalid spec, naming the layer"}},
+    responses={422: ERROR_RESPONSES[404] | {"description": "Invalid spec, naming the layer"}}
+    | TOO_MANY,
 )
-async def profile_spec(body: ProfileRequest) -> ProfilePublic:
+async def profile_spec(request: Request, body: ProfileRequest) -> Response:
     """Build the given layers on the meta device and profile them (nothing real is allocated)."""
-    from models import SpecError, build_from_spec, profile
+    return _json(await run_profile(request, _profile_spec_json, body))
+
+
+def _profile_spec_json(body: ProfileRequest) -> str:
+    """Validate, build, profile and encode a spec (in a worker thread): the answer's JSON."""
+    from models import ProfileError, SpecError, build_from_spec, profile
 
     try:
         module = build_from_spec(body.input_shape, body.layers, body.batch)
-        prof = await run_in_threadpool(
-            profile, module, tuple(body.input_shape), body.batch, body.dtype
-        )
+        prof = profile(module, tuple(body.input_shape), body.batch, body.dtype)
     except SpecError as exc:
-        loc: list[Any] = ["body", "layers", exc.index] if exc.index is not None else ["body"]
-        raise HTTPException(
-            422, [{"loc": loc, "index": exc.index, "msg": exc.message, "type": "spec_error"}]
-        ) from exc
-    return _public("custom", prof)
+        raise HTTPException(422, [_spec_error(exc)]) from exc
+    except ProfileError as exc:
+        # Validation refuses everything torch refuses (the property tests check it); should a
+        # case slip through, it is still the client's input, not a server fault.
+        log.warning("a validated spec failed on the meta device: %s", exc)
+        detail = {"loc": ["body", "layers"], "msg": str(exc)[:500], "type": "profile_error"}
+        raise HTTPException(422, [detail]) from exc
+    return _public("custom", prof).model_dump_json()
+
+
+def _spec_error(exc: Any) -> dict[str, Any]:
+    """A SpecError as a validation error: ``loc`` ends with the layer and the field at fault."""
+    loc: list[Any] = ["body"]
+    if exc.index is not None:
+        loc += ["layers", exc.index]
+    if exc.field is not None:
+        loc.append(exc.field)
+    return {
+        "loc": loc,
+        "index": exc.index,
+        "field": exc.field,
+        "msg": exc.message,
+        "type": "spec_error",
+    }

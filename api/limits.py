@@ -1,0 +1,366 @@
+"""How much work one client can make the server do, and the table of every limit.
+
+Three mechanisms, each answering 429 with ``Retry-After`` and a JSON ``detail``:
+
+- :class:`RateLimit`: a token bucket per key (a client address for public endpoints, a user
+  id for imports). Memory is bounded: the least recently seen keys are forgotten first.
+- :class:`Slots`: a cap on jobs of one kind running at once in the whole process. CPU-bound
+  work runs in worker threads, and on a small machine two of them at once already leave the
+  event loop waiting for the GIL; a full cap answers at once rather than queueing, so a
+  burst cannot pile up threads behind it.
+- :class:`ResultCache`: a small LRU of finished answers (encoded JSON), so repeating a heavy
+  request costs nothing and is not counted against the client. It is the HTTP layer's own:
+  the caches the question generator relies on (``models.profile_architecture``) never see a
+  client's parameters, so no client can evict them.
+
+:func:`limit_table` lists every user-supplied size the service bounds, where it is enforced
+and its value under the given settings: the README's "Limits" section is checked against it.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Hashable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import anyio.to_thread
+from fastapi import HTTPException, Request
+from starlette.datastructures import State
+
+from .settings import Settings
+
+__all__ = [
+    "RateLimit",
+    "Slots",
+    "ResultCache",
+    "Limiters",
+    "limiters",
+    "client_key",
+    "too_many",
+    "run_profile",
+    "TOO_MANY",
+    "Limit",
+    "limit_table",
+]
+
+
+T = TypeVar("T")
+
+# The OpenAPI description of a 429, for the operations that can answer one.
+TOO_MANY: dict[int | str, dict[str, Any]] = {
+    429: {
+        "description": "Too many requests: over a rate limit, or too many such jobs running",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds"}},
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"detail": {"type": "string"}},
+                    "required": ["detail"],
+                }
+            }
+        },
+    }
+}
+
+
+def too_many(detail: str, retry_after_s: float) -> HTTPException:
+    """A 429 whose ``Retry-After`` is a whole number of seconds, at least 1."""
+    seconds = max(1, math.ceil(retry_after_s))
+    return HTTPException(429, f"{detail}; retry after {seconds} s", {"Retry-After": str(seconds)})
+
+
+class RateLimit:
+    """A token bucket per key: ``burst`` requests at once, then ``per_minute`` a minute."""
+
+    def __init__(self, per_minute: float, burst: int, max_keys: int = 10_000) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = burst
+        self._buckets: OrderedDict[Hashable, tuple[float, float]] = OrderedDict()
+        self._max_keys = max_keys
+        self._lock = threading.Lock()
+
+    def wait_s(self, key: Hashable, now: float | None = None) -> float:
+        """Take one token for ``key``: 0.0 when granted, else the seconds until one is free."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            tokens, last = self._buckets.pop(key, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            granted = tokens >= 1.0
+            self._buckets[key] = (tokens - 1.0 if granted else tokens, now)
+            while len(self._buckets) > self._max_keys:
+                self._buckets.popitem(last=False)
+        if granted:
+            return 0.0
+        return (1.0 - tokens) / self.rate if self.rate > 0 else 60.0
+
+
+class Slots:
+    """At most ``size`` jobs of one kind at once; the next one is refused, not queued.
+
+    Used only from the event loop (one thread), so a plain counter is enough.
+    """
+
+    def __init__(self, size: int, what: str, retry_after_s: float = 2.0) -> None:
+        self.size = size
+        self.what = what
+        self.retry_after_s = retry_after_s
+        self.busy = 0
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[None]:
+        """Hold a slot for the block, or raise a 429 when every slot is taken."""
+        if self.busy >= self.size:
+            raise too_many(f"{self.size} {self.what} already running", self.retry_after_s)
+        self.busy += 1
+        try:
+            yield
+        finally:
+            self.busy -= 1
+
+
+class ResultCache:
+    """The last ``size`` answers by key (immutable values, e.g. encoded JSON bytes)."""
+
+    def __init__(self, size: int) -> None:
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any | None:
+        """The cached answer, or None."""
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: Hashable, value: Any) -> None:
+        """Remember an answer, forgetting the least recently used beyond the size."""
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@dataclass
+class Limiters:
+    """One app's limiters (``limiters(request)`` creates them on first use)."""
+
+    profile_rate: RateLimit  # uncached profiles, per client address
+    profile_slots: Slots  # uncached profiles at once
+    profiles: ResultCache  # finished architecture profiles (HTTP requests only)
+    import_rate: RateLimit  # note imports, per user
+    import_slots: Slots  # note imports at once
+    importing: set[int]  # users with an import running (one each)
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> Limiters:
+        return cls(
+            profile_rate=RateLimit(s.profile_rate_per_minute, s.profile_burst),
+            profile_slots=Slots(s.profile_concurrency, "uncached profiles"),
+            profiles=ResultCache(s.profile_cache_entries),
+            import_rate=RateLimit(s.import_rate_per_minute, s.import_burst),
+            import_slots=Slots(s.import_concurrency, "note imports"),
+            importing=set(),
+        )
+
+
+def limiters(request: Request) -> Limiters:
+    """The app's limiters, built from its settings the first time they are needed.
+
+    Created lazily so the app factory needs no wiring; requests run on one event loop, so
+    two first requests cannot both create them.
+    """
+    state: State = request.app.state
+    found = getattr(state, "limiters", None)
+    if found is None:
+        found = state.limiters = Limiters.from_settings(state.settings)
+    return found
+
+
+async def run_profile(request: Request, fn: Callable[..., T], *args: Any) -> T:
+    """Run an uncached profile for a client: one of the app's profile slots, one token of
+    the client's rate, then ``fn(*args)`` in a worker thread (429 when either is used up).
+
+    The thread cannot be abandoned: the slot is held until it finishes, even if the client
+    goes away, so a client cannot start more work than the slots allow by hanging up.
+    """
+    lim = limiters(request)
+    async with lim.profile_slots.hold():
+        wait = lim.profile_rate.wait_s(client_key(request))
+        if wait:
+            raise too_many("too many uncached profiles from this address", wait)
+        return await anyio.to_thread.run_sync(_with_models_loaded, fn, *args)
+
+
+_models_loaded = threading.Lock()
+_models_frozen = False
+
+
+def _with_models_loaded(fn: Callable[..., T], *args: Any) -> T:
+    """Call ``fn`` once ``models`` (and torch) are imported, warm and exempt from collection.
+
+    Importing torch and using the flop counter the first time leave millions of long-lived
+    objects, and full collections over them took 0.3 to 1 s each, with the GIL held: every
+    request waited (``/health`` took a second). So the import runs with the collector off,
+    and ``gc.freeze`` then moves everything alive to the permanent generation, which later
+    collections skip. The start-up warm-up does the same once it has run (``api.main``).
+    """
+    global _models_frozen
+    if not _models_frozen:
+        with _models_loaded:
+            if not _models_frozen:
+                enabled = gc.isenabled()
+                gc.disable()
+                try:
+                    from models import warm_up  # torch and the registry: seconds, once
+
+                    warm_up()  # the flop counter's first use imports much of torch's dispatch
+                finally:
+                    gc.freeze()
+                    if enabled:
+                        gc.enable()
+                _models_frozen = True
+    return fn(*args)
+
+
+def client_key(request: Request) -> str:
+    """The address a request came from (the peer of the connection: a proxy's
+    ``X-Forwarded-For`` is not trusted, since any client can write one)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One bound on user-supplied input: what it bounds, its value, the setting that changes
+    it (empty when fixed) and what a request over it gets."""
+
+    what: str
+    value: str
+    setting: str
+    answer: str
+
+
+def _bound(model: Any, field: str) -> int:
+    """The ``le`` or ``max_length`` a pydantic field declares (read, not restated here)."""
+    for meta in model.model_fields[field].metadata:
+        for attr in ("le", "max_length"):
+            if getattr(meta, attr, None) is not None:
+                return int(getattr(meta, attr))
+    raise LookupError(f"{model.__name__}.{field} declares no upper bound")
+
+
+def limit_table(settings: Settings) -> list[Limit]:
+    """Every limit, as the README's "Limits" section lists it (a test keeps them equal).
+
+    Values are read from where each limit is enforced: the settings, ``content.NoteLimits``,
+    ``models.spec`` and the request models, so this table cannot drift from the code.
+    """
+    from content import NOTE_LIMITS as n
+    from models import spec
+
+    from .routers.exams import ExamCreate
+    from .routers.questions import GradeIn
+    from .routers.sessions import SessionCreate
+    from .tables import UserBase
+
+    s, env = settings, "FLOPCARDS_"
+    return [
+        Limit("request body", f"{s.max_body_bytes:,} bytes", f"{env}MAX_BODY_BYTES", "413"),
+        Limit("note import", f"{s.max_note_bytes:,} bytes", f"{env}MAX_NOTE_BYTES", "413"),
+        Limit("cards per import", f"{s.max_import_cards:,}", f"{env}MAX_IMPORT_CARDS", "422"),
+        Limit("note front matter", f"{n.front_matter_bytes:,} bytes", "", "note error"),
+        Limit("front matter nesting", f"{n.yaml_depth} levels, no aliases", "", "note error"),
+        Limit("tags per note (a card carries its note's)", f"{n.tags}", "", "note error"),
+        Limit("tag", f"{n.tag_chars} characters, one line", "", "note error"),
+        Limit("note title", f"{n.title_chars} characters", "", "note error"),
+        Limit(
+            "card question / answer",
+            f"{n.front_chars:,} / {n.back_chars:,} characters",
+            "",
+            "card error",
+        ),
+        Limit(
+            "examples per card",
+            f"{n.examples_per_card}, each at most {n.example_chars:,} characters",
+            "",
+            "card error",
+        ),
+        Limit(
+            "errors listed per import",
+            f"the first {s.max_import_errors}, and the total",
+            f"{env}MAX_IMPORT_ERRORS",
+            "—",
+        ),
+        Limit(
+            "imported cards per user (retired ones count)",
+            f"{s.user_max_cards:,}",
+            f"{env}USER_MAX_CARDS",
+            "413",
+        ),
+        Limit(
+            "imported text per user (UTF-8)",
+            f"{s.user_max_bytes:,} bytes",
+            f"{env}USER_MAX_BYTES",
+            "413",
+        ),
+        Limit(
+            "note imports",
+            f"{s.import_rate_per_minute:g} a minute per user (bursts of {s.import_burst}), "
+            f"one at a time per user, {s.import_concurrency} at once",
+            f"{env}IMPORT_RATE_PER_MINUTE, {env}IMPORT_BURST, {env}IMPORT_CONCURRENCY",
+            "429",
+        ),
+        Limit("profile: layers", f"{spec.MAX_LAYERS}", "", "422"),
+        Limit(
+            "profile: torch modules built (a block counts its own)",
+            f"{spec.MAX_MODULES:,}",
+            "",
+            "422",
+        ),
+        Limit("profile: channels or features", f"{spec.MAX_CHANNELS:,}", "", "422"),
+        Limit("profile: input side, and every feature map's", f"{spec.MAX_SIDE:,}", "", "422"),
+        Limit("profile: batch", f"{spec.MAX_BATCH:,}", "", "422"),
+        Limit(
+            "profile: MACs in all, batch included",
+            f"10^{len(str(spec.MAX_TOTAL_MACS)) - 1}",
+            "",
+            "422",
+        ),
+        Limit(
+            "profile: elements of one layer's output, batch included",
+            f"2^{spec.MAX_ELEMENTS.bit_length() - 1}",
+            "",
+            "422",
+        ),
+        Limit("profile: any integer field", f"{spec.MAX_INT:,}", "", "422"),
+        Limit(
+            "uncached profiles (POST /profile; architecture profiles not yet computed)",
+            f"{s.profile_rate_per_minute:g} a minute per client address (bursts of "
+            f"{s.profile_burst}), {s.profile_concurrency} at once",
+            f"{env}PROFILE_RATE_PER_MINUTE, {env}PROFILE_BURST, {env}PROFILE_CONCURRENCY",
+            "429",
+        ),
+        Limit(
+            "architecture profiles kept for HTTP clients",
+            f"{s.profile_cache_entries}",
+            f"{env}PROFILE_CACHE_ENTRIES",
+            "—",
+        ),
+        Limit("exam questions", f"{_bound(ExamCreate, 'count')}", "", "422"),
+        Limit("study session size", f"{_bound(SessionCreate, 'size')}", "", "422"),
+        Limit("answer text", f"{_bound(GradeIn, 'answer')} characters", "", "422"),
+        Limit("user name", f"{_bound(UserBase, 'name')} characters", "", "422"),
+        Limit("bearer token", "256 printable ASCII characters", "", "401"),
+    ]
