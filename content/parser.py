@@ -62,7 +62,8 @@ class NoteLimits:
     per-note bound on tags is also the per-card bound.
     """
 
-    front_matter_bytes: int = 4_096  # UTF-8 bytes between the two '---' lines
+    front_matter_bytes: int = 8_192  # UTF-8 bytes between the two '---' lines: room for the
+    # longest title and tags (800 + 5,120 bytes of 4-byte characters)
     yaml_depth: int = 8  # nested lists/mappings in the front matter
     tags: int = 32  # tags per note, and so per card
     tag_chars: int = 40  # characters per tag

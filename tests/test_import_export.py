@@ -60,6 +60,7 @@ def test_plain_text_import_and_reimport(client) -> None:
         "cards_unchanged": 0,
         "cards_retired": 0,
         "errors": [{"line": 5, "message": "question has no answer lines under it"}],
+        "errors_total": 1,
     }
     again = _import(
         client, auth, PLAIN.replace("/ 1024", "/ 1024 (KiB)"), topic="seed-cards"

@@ -62,7 +62,7 @@ def test_front_matter_over_its_byte_limit_is_not_parsed() -> None:
     note = parse_note(HEAD + big + "---\nQ: a?\nA: b\n")
     assert time.perf_counter() - start < 0.5
     size = len((HEAD + big).encode()) - len("---\n") - 1  # the lines between the markers
-    assert (2, f"front matter is {size:,} bytes, over the limit of 4,096") in [
+    assert (2, f"front matter is {size:,} bytes, over the limit of 8,192") in [
         (e.line, e.message) for e in note.errors
     ]
     assert note.topic is None  # nothing of it was read

@@ -3,29 +3,35 @@
 Imported cards belong to the importing user alone; their code examples are stored and shown,
 never executed. Re-importing the same text updates the cards instead of duplicating them, and
 cards dropped from the note are retired.
+
+Every size is bounded (README, "Limits"): the note's bytes and cards, what the parser reads
+(``content.NoteLimits``), the errors listed, the user's imported cards and bytes in all, and
+how many imports run: one at a time per user, a few at once in all, at a rate per user.
+Parsing and storing run in a worker thread, never on the event loop.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
+import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
-from sqlmodel import Session, col, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
-from content import ParsedNote, parse_note
+from content import NOTE_LIMITS, ParsedNote, parse_note
 from content.plain import parse_plain
 
-from ..db import utcnow, writing
-from ..deps import CurrentUser, SessionDep
+from ..deps import CurrentUser
 from ..errors import ERROR_RESPONSES
-from ..sync import code_hash
-from ..tables import CardExample, CardRow, TopicRow
+from ..imports import ImportRefused, Quota, import_note
+from ..limits import TOO_MANY, Limiters, limiters, too_many
+from ..settings import Settings
 
 router = APIRouter(prefix="/notes", tags=["notes"])
 
-MAX_CARDS = 2000
 _TOPIC_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 ACCEPTED = ("text/markdown", "text/plain", "text/x-markdown")
 
@@ -38,7 +44,7 @@ class ImportError_(BaseModel):
 
 
 class ImportResult(BaseModel):
-    """What an import did."""
+    """What an import did; ``errors`` lists the first problems, ``errors_total`` counts all."""
 
     topic: str
     cards_added: int
@@ -46,17 +52,58 @@ class ImportResult(BaseModel):
     cards_unchanged: int
     cards_retired: int
     errors: list[ImportError_]
+    errors_total: int
 
 
-def owned_id(user_id: int, card_id: str) -> str:
-    """The stored id of a user's imported card: ids never clash with public or others' cards."""
-    return f"u{user_id}~{card_id}"
+def _errors(note: ParsedNote, first: int) -> list[ImportError_]:
+    return [ImportError_(line=e.line, message=e.message) for e in note.errors[:first]]
 
 
 def _parse(text: str, topic: str | None, title: str | None) -> ParsedNote:
     if text.lstrip("\ufeff").startswith("---"):
-        return parse_note(text.lstrip("\ufeff"))
-    return parse_plain(text, topic or "imported", title)
+        return parse_note(text.lstrip("\ufeff"), limits=NOTE_LIMITS)
+    return parse_plain(text, topic or "imported", title, limits=NOTE_LIMITS)
+
+
+def _import(
+    engine: Engine,
+    settings: Settings,
+    user_id: int,
+    text: str,
+    topic: str | None,
+    title: str | None,
+) -> ImportResult:
+    """Parse and store a note (in a worker thread); refusals raise ``HTTPException``."""
+    note = _parse(text, topic, title)
+    first = settings.max_import_errors
+    if note.topic is None:
+        raise HTTPException(422, _unimportable(note, first, "the note names no valid topic"))
+    if len(note.cards) > settings.max_import_cards:
+        limit = settings.max_import_cards
+        raise HTTPException(422, f"{len(note.cards)} cards: at most {limit} per import")
+    quota = Quota(settings.user_max_cards, settings.user_max_bytes)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            counts = import_note(session, user_id, note, quota)
+    except ImportRefused as exc:
+        if note.cards:
+            raise HTTPException(exc.status, exc.message) from exc
+        raise HTTPException(exc.status, _unimportable(note, first, exc.message)) from exc
+    return ImportResult(
+        topic=note.topic,
+        cards_added=counts.added,
+        cards_updated=counts.updated,
+        cards_unchanged=counts.unchanged,
+        cards_retired=counts.retired,
+        errors=_errors(note, first),
+        errors_total=len(note.errors),
+    )
+
+
+def _unimportable(note: ParsedNote, first: int, message: str) -> dict[str, object]:
+    """The 422 detail of a note with nothing to import: why, and its first errors."""
+    errors = [e.model_dump() for e in _errors(note, first)]
+    return {"message": message, "errors": errors, "errors_total": len(note.errors)}
 
 
 @router.post(
@@ -71,129 +118,60 @@ def _parse(text: str, topic: str | None, title: str | None) -> ParsedNote:
     responses={
         400: ERROR_RESPONSES[404] | {"description": "Body is not UTF-8 text"},
         401: ERROR_RESPONSES[401],
-        413: ERROR_RESPONSES[413],
+        413: ERROR_RESPONSES[404] | {"description": "Note too large, or over the user's quota"},
         415: ERROR_RESPONSES[404] | {"description": "Not text/markdown or text/plain"},
         422: ERROR_RESPONSES[404] | {"description": "Empty note, or nothing importable"},
-    },
+    }
+    | TOO_MANY,
 )
-async def import_note(
+async def import_note_(
     request: Request,
     user: CurrentUser,
-    session: SessionDep,
     topic: Annotated[str | None, Query(max_length=64, description="Topic for plain text")] = None,
     title: Annotated[str | None, Query(max_length=200)] = None,
 ) -> ImportResult:
     """Import a note (the request body) as the user's own cards."""
+    settings: Settings = request.app.state.settings
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in ACCEPTED:
         raise HTTPException(415, "send the note as text/markdown or text/plain")
     if topic is not None and not _TOPIC_RE.match(topic):
         raise HTTPException(422, "topic must be lowercase letters, digits and dashes")
+    text = await _read_note(request, settings.max_note_bytes)
+    assert user.id is not None
+    lim = limiters(request)
+    _admit(lim, user.id)
+    lim.importing.add(user.id)
     try:
-        text = (await request.body()).decode("utf-8")
+        async with lim.import_slots.hold():
+            engine = request.app.state.engine
+            return await anyio.to_thread.run_sync(
+                _import, engine, settings, user.id, text, topic, title
+            )
+    finally:
+        lim.importing.discard(user.id)
+
+
+def _admit(lim: Limiters, user_id: int) -> None:
+    """Refuse (429) a second import of the same user at once, or one over the user's rate."""
+    if user_id in lim.importing:
+        raise too_many("an import of yours is still running", 2)
+    wait = lim.import_rate.wait_s(user_id)
+    if wait:
+        raise too_many("too many imports", wait)
+
+
+async def _read_note(request: Request, max_bytes: int) -> str:
+    """The body as text: at most ``max_bytes`` (413), UTF-8 (400), not blank, no NUL (422)."""
+    raw = await request.body()
+    if len(raw) > max_bytes:
+        raise HTTPException(413, f"note of {len(raw):,} bytes: at most {max_bytes:,}")
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise HTTPException(400, f"note is not valid UTF-8 (byte {exc.start})") from exc
     if not text.strip():
         raise HTTPException(422, "note is empty")
     if "\x00" in text:
         raise HTTPException(422, "note contains NUL characters")
-    note = _parse(text, topic, title)
-    if note.topic is None:
-        raise HTTPException(422, [e.__dict__ for e in note.errors])
-    if len(note.cards) > MAX_CARDS:
-        raise HTTPException(422, f"{len(note.cards)} cards: at most {MAX_CARDS} per import")
-    assert user.id is not None
-    result = _store(session, user.id, note)
-    return result
-
-
-def _store(session: Session, user_id: int, note: ParsedNote) -> ImportResult:
-    """Upsert the note's cards for the user in one transaction."""
-    with writing(session):
-        return _upsert(session, user_id, note)
-
-
-def _upsert(session: Session, user_id: int, note: ParsedNote) -> ImportResult:
-    assert note.topic is not None
-    now = utcnow()
-    existing = {
-        c.id: c
-        for c in session.exec(
-            select(CardRow).where(CardRow.owner_id == user_id, CardRow.topic == note.topic)
-        )
-    }
-    added = updated = unchanged = retired = 0
-    wanted = set()
-    for position, card in enumerate(note.cards):
-        cid = owned_id(user_id, card.id)
-        wanted.add(cid)
-        fields: dict[str, Any] = {
-            "front": card.front,
-            "back": card.back,
-            "tags": list(card.tags),
-            "source": f"import:{card.line}",
-            "position": position,
-            "retired": False,
-        }
-        row = existing.get(cid)
-        if row is None:
-            if session.get(CardRow, cid) is not None:  # same id under another topic of theirs
-                raise HTTPException(422, f"card id '{card.id}' is already used in another topic")
-            row = CardRow(
-                id=cid, topic=note.topic, owner_id=user_id, created_at=now, updated_at=now, **fields
-            )
-            added += 1
-        elif any(getattr(row, k) != v for k, v in fields.items()):
-            for k, v in fields.items():
-                setattr(row, k, v)
-            row.updated_at = now
-            updated += 1
-        else:
-            unchanged += 1
-        session.add(row)
-        session.flush()
-        for old in session.exec(select(CardExample).where(CardExample.card_id == cid)):
-            session.delete(old)
-        for i, ex in enumerate(card.examples):
-            session.add(
-                CardExample(
-                    card_id=cid,
-                    position=i,
-                    code=ex.code,
-                    expected_output=ex.expected_output,
-                    code_hash=code_hash(ex.code),
-                )
-            )
-    for cid, row in existing.items():
-        if cid not in wanted and not row.retired:
-            row.retired, row.updated_at = True, now
-            session.add(row)
-            retired += 1
-    session.commit()
-    return ImportResult(
-        topic=note.topic,
-        cards_added=added,
-        cards_updated=updated,
-        cards_unchanged=unchanged,
-        cards_retired=retired,
-        errors=[ImportError_(line=e.line, message=e.message) for e in note.errors],
-    )
-
-
-def user_topics(session: Session, user_id: int) -> set[str]:
-    """Topics the user has live imported cards in."""
-    return set(
-        session.exec(
-            select(CardRow.topic)
-            .where(CardRow.owner_id == user_id, col(CardRow.retired).is_(False))
-            .distinct()
-        ).all()
-    )
-
-
-def topic_exists(session: Session, topic: str, user_id: int | None) -> bool:
-    """True for a live public topic, or one of the user's own."""
-    row = session.get(TopicRow, topic)
-    if row is not None and not row.retired:
-        return True
-    return user_id is not None and topic in user_topics(session, user_id)
+    return text

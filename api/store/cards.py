@@ -16,6 +16,7 @@ from sqlalchemy import Table, and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
+from ..imports import imported_note, with_note_tags
 from ..tables import CardExample, CardRow, TopicRow
 from . import NotFound, from_row
 
@@ -128,7 +129,7 @@ def list_cards(
     count = conn.execute(select(func.count()).select_from(CARD).where(*where)).scalar_one()
     order = (CARD.c.owner_id.is_not(None), CARD.c.topic, CARD.c.position, CARD.c.id)
     page = select(*card_columns()).where(*where).order_by(*order).offset(offset).limit(limit)
-    rows = [from_row(CardRecord, r) for r in conn.execute(page)]
+    rows = with_note_tags(session, [from_row(CardRecord, r) for r in conn.execute(page)])
     session.commit()
     return rows, int(count)
 
@@ -152,8 +153,9 @@ def card_detail(
     if row is None:
         raise NotFound(f"no card '{card_id}'")
     examples = _examples(session, [card_id])
+    (card,) = with_note_tags(session, [from_row(CardRecord, row)])
     session.commit()
-    return from_row(CardRecord, row), examples
+    return card, examples
 
 
 def list_topics(session: Session) -> list[TopicRecord]:
@@ -193,7 +195,7 @@ def topic_cards(
     if public is not None:
         (title, tags), owner = public, CARD.c.owner_id.is_(None)
     elif user_id is not None:
-        (title, tags), owner = (topic, []), CARD.c.owner_id == user_id
+        (title, tags), owner = imported_note(session, user_id, topic), CARD.c.owner_id == user_id
     else:
         raise NotFound(f"no topic '{topic}'")
     query = (
@@ -204,6 +206,7 @@ def topic_cards(
     cards = [from_row(CardRecord, r) for r in session.connection().execute(query)]
     if not cards:
         raise NotFound(f"no topic '{topic}'")
+    cards = with_note_tags(session, cards)
     examples = _examples(session, [c.id for c in cards])
     session.commit()
     return title, tags, cards, examples

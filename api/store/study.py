@@ -27,6 +27,7 @@ from sqlalchemy.engine import CursorResult
 from sqlmodel import Session
 
 from ..db import insert_ignore, utcnow, writing
+from ..imports import with_note_tags
 from ..scheduler import FSRS, RATINGS, STATE_NAMES, Outcome
 from ..tables import ReviewLog, ReviewState, StudySession
 from . import Conflict, NotFound, from_row
@@ -498,6 +499,10 @@ def pick_next(session: Session, session_id: int, user_id: int, now: datetime) ->
     if pick is not None and pick.family is not None:
         pending = pending_question(session, study.id, pick.family)
         pick = Pick(study, "question", pick.state, family=pick.family, pending=pending)
+    if pick is not None and pick.card is not None and pick.card.owner_id is not None:
+        # An imported card's note tags are stored once, on its note (api.imports).
+        (card,) = with_note_tags(session, [pick.card])
+        pick = replace(pick, card=card)
     session.commit()
     return pick
 
