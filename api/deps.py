@@ -8,7 +8,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .db import Database
-from .security import hash_token, token_matches
+from .security import hash_token, token_matches, well_formed
 from .settings import Settings
 from .store.users import user_by_token_hash
 from .tables import User
@@ -49,8 +49,8 @@ async def get_current_user(
         detail="missing or invalid bearer token",
         headers={"WWW-Authenticate": "Bearer"},
     )
-    if credentials is None or not credentials.credentials or len(credentials.credentials) > 256:
-        raise unauthorized
+    if credentials is None or not well_formed(credentials.credentials):
+        raise unauthorized  # none, or not a token at all (too long, spaces, non-ASCII)
     token = credentials.credentials
     digest = hash_token(token)
     cache = request.app.state.user_cache

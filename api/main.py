@@ -33,6 +33,7 @@ from .errors import (
     widen_validation_schema,
 )
 from .examples import ExampleRunner
+from .inputs import RejectUnencodable
 from .migrate import upgrade
 from .questions import mark_generation_warm
 from .routers import (
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         courses,
     ):
         app.include_router(module.router)
+    app.add_middleware(RejectUnencodable)  # inside BodySizeLimit: sees bounded bodies only
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RejectNul)
     # The browser page talks to the same REST API; it stays out of the OpenAPI schema.

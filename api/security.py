@@ -1,18 +1,34 @@
-"""Bearer tokens: random, shown once, stored as SHA-256, compared in constant time."""
+"""Bearer tokens: random, shown once, stored as SHA-256, compared in constant time.
+
+A presented token is client text: it may hold any character a header can carry (Starlette
+reads header bytes as Latin-1). ``well_formed`` is checked before anything else looks at it,
+and secrets are compared as bytes, since ``hmac.compare_digest`` raises on a non-ASCII ``str``.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
 from collections import OrderedDict
 from typing import Any
 
-__all__ = ["new_token", "hash_token", "token_matches", "UserCache"]
+__all__ = [
+    "new_token",
+    "hash_token",
+    "token_matches",
+    "well_formed",
+    "secret_matches",
+    "MAX_TOKEN_CHARS",
+    "UserCache",
+]
 
 TOKEN_BYTES = 32
+MAX_TOKEN_CHARS = 256
+_TOKEN_RE = re.compile(rf"[\x21-\x7e]{{1,{MAX_TOKEN_CHARS}}}")  # printable ASCII, no space
 
 
 def new_token() -> str:
@@ -28,6 +44,22 @@ def hash_token(token: str) -> str:
 def token_matches(token: str, stored_hash: str) -> bool:
     """Compare a presented token with a stored hash in constant time."""
     return hmac.compare_digest(hash_token(token), stored_hash)
+
+
+def well_formed(token: str) -> bool:
+    """Whether a presented token could be one: 1 to 256 printable ASCII characters. Ours
+    are 43 URL-safe characters; an admin token is the operator's, in the same alphabet."""
+    return _TOKEN_RE.fullmatch(token) is not None
+
+
+def secret_matches(presented: str, expected: str) -> bool:
+    """Compare two secrets in constant time, as UTF-8 bytes: never raises, whatever text the
+    client presented."""
+
+    def raw(text: str) -> bytes:
+        return text.encode("utf-8", "surrogatepass")
+
+    return hmac.compare_digest(raw(presented), raw(expected))
 
 
 class UserCache:

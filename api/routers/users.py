@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hmac
-
 from fastapi import APIRouter, HTTPException, Request, status
 
 from ..deps import CurrentUser, DbDep, SettingsDep
 from ..errors import ERROR_RESPONSES
+from ..security import secret_matches, well_formed
 from ..settings import Settings
 from ..store.users import create_user
 from ..tables import User, UserCreate, UserCreated, UserPublic
@@ -16,12 +15,16 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 
 def _is_admin(request: Request, settings: Settings) -> bool:
-    """True when the request carries the configured admin token (compared in constant time)."""
+    """True when the request carries the configured admin token (compared in constant time);
+    a bearer token that cannot be one (non-ASCII, too long) is a 401."""
     if settings.admin_token is None or not settings.admin_token.get_secret_value():
         return False
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    expected = settings.admin_token.get_secret_value()
-    return scheme.lower() == "bearer" and hmac.compare_digest(token.strip(), expected)
+    if scheme.lower() != "bearer":
+        return False
+    if not well_formed(token.strip()):
+        raise HTTPException(401, "malformed bearer token", {"WWW-Authenticate": "Bearer"})
+    return secret_matches(token.strip(), settings.admin_token.get_secret_value())
 
 
 @router.post(
