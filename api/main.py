@@ -49,7 +49,7 @@ from .routers import (
     topics,
     users,
 )
-from .scheduler import FSRS
+from .scheduler import FSRS, Schedulers
 from .security import UserCache
 from .settings import Settings
 from .sync import sync_content
@@ -123,7 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.fsrs = FSRS()
+    app.state.fsrs = FSRS()  # the defaults, for tools and tests
+    app.state.schedulers = Schedulers()  # each user's: their retention and parameters
     app.state.user_cache = UserCache()
     install_error_handlers(app)
     widen_validation_schema(app)

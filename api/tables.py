@@ -43,6 +43,11 @@ def _dt(nullable: bool = False, index: bool = False) -> Column:
     return Column(UTCDateTime(), nullable=nullable, index=index)
 
 
+def _json_list() -> Column:
+    """A JSON list column that rows written before it existed read as empty (migration 0005)."""
+    return Column(JSON, nullable=False, server_default=text("'[]'"))
+
+
 # --- users -------------------------------------------------------------------------------
 
 
@@ -190,6 +195,8 @@ class StudySession(SQLModel, table=True):
     new_limit: int
     include_questions: bool = False
     families: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    tags: list[str] = Field(default_factory=list, sa_column=_json_list())
+    item_ids: list[str] = Field(default_factory=list, sa_column=_json_list())
     answered: int = 0
     new_seen: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_column=_dt())

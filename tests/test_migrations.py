@@ -11,7 +11,15 @@ from api.db import make_engine, utcnow
 from api.migrate import current_revision, head_revision, upgrade
 from api.scheduler import FSRS
 from api.store.study import apply_review
-from api.tables import CardRow, Exam, QuestionInstance, ReviewLog, ReviewState, User
+from api.tables import (
+    CardRow,
+    Exam,
+    QuestionInstance,
+    ReviewLog,
+    ReviewState,
+    StudySession,
+    User,
+)
 
 
 def test_upgrade_from_first_migration_keeps_everything(make_client, db_url) -> None:
@@ -64,7 +72,7 @@ def test_upgrade_from_first_migration_keeps_everything(make_client, db_url) -> N
 
     with make_client() as client:  # start-up upgrades the file in place
         engine = client.app.state.engine
-        assert current_revision(engine) == head_revision() == "0004"
+        assert current_revision(engine) == head_revision() == "0005"
         names = {i["name"] for i in inspect(engine).get_indexes("review_log")}
         assert "ix_review_log_user_item" in names
         with Session(engine) as s:
@@ -80,6 +88,9 @@ def test_upgrade_from_first_migration_keeps_everything(make_client, db_url) -> N
                 ("conv_params", 6, 0),
             ]
             assert questions[1].session_id is not None
+            # Sessions stored before 0005 have no tags and no item list.
+            study = s.exec(select(StudySession)).one()
+            assert (study.tags, study.item_ids, study.size) == ([], [], 5)
             # The note sync then updated the old card in place, history intact.
             assert s.get(CardRow, "alpha-kib").back == "KiB."
 

@@ -1,5 +1,8 @@
 """Study sessions: start one, get the next item with the interval each rating would give,
-answer it. Due reviews come first, then new cards up to the session's new-card limit.
+answer it. Due reviews come first, then new cards up to the session's new-card limit (and the
+user's new items a day). A session may be narrowed to topics and tags, or be exactly a list
+of items (the items a readiness forecast says are at risk). Every interval comes from the
+user's own scheduler: their desired retention and FSRS parameters.
 
 HTTP only: what is due, what an answer changes and the rules that hold under concurrency
 are in ``api.store.study``.
@@ -28,7 +31,7 @@ from ..questions import (
     rating_for,
     variant,
 )
-from ..scheduler import FSRS, format_interval
+from ..scheduler import FSRS, GRADE_RATINGS, RATINGS, Schedulers, format_interval
 from ..schemas import CardPublic, GradePublic, QuestionPublic
 from ..store.cards import topic_exists
 from ..store.questions import session_question
@@ -46,6 +49,7 @@ from ..store.study import (
     load_study,
     pending_for,
     pick_next,
+    scheduler_of,
     session_counts,
     state_name,
 )
@@ -60,6 +64,9 @@ router = APIRouter(
 )
 
 SessionId = Annotated[int, Path(ge=1, le=2**62)]
+MAX_SESSION_TAGS = 20
+MAX_SESSION_ITEMS = 200
+Tag = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class SessionCreate(BaseModel):
@@ -78,6 +85,16 @@ class SessionCreate(BaseModel):
         max_length=200,
         description="Question families; by default those of the session's topics.",
     )
+    tags: list[Tag] | None = Field(
+        default=None,
+        max_length=MAX_SESSION_TAGS,
+        description="Only cards with one of these tags (their own or their note's).",
+    )
+    item_ids: list[Annotated[str, Field(min_length=1, max_length=160)]] | None = Field(
+        default=None,
+        max_length=MAX_SESSION_ITEMS,
+        description="Exactly these items, each once, due or not (cards, or q:<family>).",
+    )
 
 
 class SessionPublic(BaseModel):
@@ -89,6 +106,8 @@ class SessionPublic(BaseModel):
     new_limit: int
     include_questions: bool
     families: list[str]
+    tags: list[str]
+    item_ids: list[str]
     answered: int
     new_seen: int
     due_now: int
@@ -150,6 +169,8 @@ async def _public(db: Database, study: StudyRow) -> SessionPublic:
         new_limit=study.new_limit,
         include_questions=study.include_questions,
         families=study.families,
+        tags=study.tags,
+        item_ids=study.item_ids,
         answered=study.answered,
         new_seen=study.new_seen,
         due_now=counts.due_now,
@@ -159,7 +180,15 @@ async def _public(db: Database, study: StudyRow) -> SessionPublic:
 
 
 def _session_families(body: SessionCreate, topics: list[str]) -> list[str]:
-    """The question families a session schedules: the requested ones, or its topics' ones."""
+    """The question families a session schedules: the requested ones, or its topics' ones
+    (for a session of listed items, the families listed)."""
+    listed = [i.removeprefix(QUESTION_PREFIX) for i in body.item_ids or []
+              if i.startswith(QUESTION_PREFIX)]  # fmt: skip
+    if listed:
+        unknown = sorted(set(listed) - set(families()))
+        if unknown:
+            raise HTTPException(422, f"unknown families: {', '.join(unknown)}")
+        return sorted(set(listed))
     if not body.include_questions:
         if body.families:
             raise HTTPException(422, "families are given only with include_questions")
@@ -192,7 +221,11 @@ async def start_session(body: SessionCreate, user: CurrentUser, db: DbDep) -> Se
         raise HTTPException(422, f"unknown topic(s): {', '.join(unknown)}")
     fams = await anyio.to_thread.run_sync(_session_families, body, topics)
     fields = body.model_dump(include={"size", "new_limit", "include_questions"})
-    study = await db.run(create_study, user.id, fields | {"topics": topics, "families": fams})
+    fields |= {"topics": topics, "families": fams, "tags": sorted(set(body.tags or [])),
+               "item_ids": list(dict.fromkeys(body.item_ids or []))}  # fmt: skip
+    if fields["item_ids"]:
+        fields |= {"size": min(body.size, len(fields["item_ids"])), "include_questions": bool(fams)}
+    study = await db.run(create_study, user.id, fields)
     return await _public(db, study)
 
 
@@ -203,8 +236,14 @@ async def get_session_info(session_id: SessionId, user: CurrentUser, db: DbDep) 
     return await _public(db, await db.run(load_study, session_id, user.id))
 
 
-def _intervals(fsrs: FSRS, state: ItemState | None, now: datetime) -> dict[str, Interval]:
-    preview = fsrs.preview(card_for_fsrs(fsrs, state, now), now)
+_CARD_RATINGS = tuple(RATINGS)
+
+
+def _intervals(
+    fsrs: FSRS, state: ItemState | None, now: datetime, ratings: tuple[str, ...] = _CARD_RATINGS
+) -> dict[str, Interval]:
+    """The interval each rating would give; a question shows only what a grade can earn."""
+    preview = fsrs.preview(card_for_fsrs(fsrs, state, now), now, ratings)
     return {
         k: Interval(seconds=int(v.total_seconds()), days=interval_days(v), label=format_interval(v))
         for k, v in preview.items()
@@ -240,16 +279,17 @@ async def next_item(session_id: SessionId, user: CurrentUser, request: Request) 
     A question item comes as a fresh variant of its family (the same one until answered).
     """
     assert user.id is not None
-    db, fsrs, now = request.app.state.db, request.app.state.fsrs, utcnow()
+    db, now = request.app.state.db, utcnow()
     pick = await db.run(pick_next, session_id, user.id, now)
     if pick is None:
         return NextItem(done=True)
+    fsrs = scheduler_of(request.app.state.schedulers, pick.study)
     state = state_name(pick.state.state if pick.state else None)
-    intervals = _intervals(fsrs, pick.state, now)
     if pick.card is not None:
         card = CardPublic.model_validate(pick.card, from_attributes=True)
         return NextItem(item_id=pick.card.id, kind="card", state=state, card=card,
-                        intervals=intervals)  # fmt: skip
+                        intervals=_intervals(fsrs, pick.state, now))  # fmt: skip
+    intervals = _intervals(fsrs, pick.state, now, GRADE_RATINGS)
     question = await _question_item(db, pick, user.id)
     return NextItem(item_id=QUESTION_PREFIX + str(pick.family), kind="question", state=state,
                     question=question, intervals=intervals)  # fmt: skip
@@ -281,7 +321,7 @@ async def answer(
     """Rate a card, or answer a question (graded; the grade sets the rating). The new FSRS
     state and the review log row are written together; an unreadable answer writes nothing."""
     assert user.id is not None
-    db, fsrs = request.app.state.db, request.app.state.fsrs
+    db, fsrs = request.app.state.db, request.app.state.schedulers
     if body.item_id.startswith(QUESTION_PREFIX):
         return await _answer_question(db, fsrs, session_id, body, user.id)
     if body.rating is None:
@@ -293,7 +333,7 @@ async def answer(
 
 
 async def _answer_question(
-    db: Database, fsrs: FSRS, session_id: int, body: AnswerIn, user_id: int
+    db: Database, fsrs: Schedulers, session_id: int, body: AnswerIn, user_id: int
 ) -> AnswerOut:
     """Grade the pending variant of a question item and schedule the family by the grade."""
     if body.answer is None:

@@ -13,7 +13,15 @@ The rules kept here under concurrency, on SQLite and PostgreSQL alike:
   NOTHING``, falling back to the locked update when another answer created it first. So
   ``reps`` always equals the item's log rows.
 
-Lock order is always session row, then state row, so two answers never deadlock.
+- A card the user suspended or buried (``card_flag``) is never served by ``next``, and an
+  answer to it is refused; a card whose lapses reach :data:`LEECH_LAPSES` is suspended and
+  marked a leech in the answer's own transaction, under the state row's lock, so concurrent
+  lapses count once each and mark it once.
+- Every schedule uses the user's own desired retention and FSRS parameters: the session row
+  is read joined with ``user_settings``, so the study loop spends no query on them.
+
+Lock order is always session row, then state row, then flag row, so two answers never
+deadlock.
 """
 
 from __future__ import annotations
@@ -22,14 +30,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session
 
 from ..db import insert_ignore, utcnow, writing
 from ..imports import with_note_tags
-from ..scheduler import FSRS, RATINGS, STATE_NAMES, Outcome
-from ..tables import ReviewLog, ReviewState, StudySession
+from ..scheduler import FSRS, RATINGS, STATE_NAMES, Outcome, Schedulers
+from ..tables import CardFlag, CardTag, ReviewLog, ReviewState, StudySession, UserSettings
 from . import Conflict, NotFound, from_row
 from .cards import CARD, CardRecord, card_columns, studiable_by
 from .courses import open_assessment_families
@@ -37,6 +45,11 @@ from .questions import GradeRecord, QuestionRecord, answered_once, pending_quest
 
 __all__ = [
     "QUESTION_PREFIX",
+    "LEECH_LAPSES",
+    "FLAG",
+    "TAG",
+    "set_aside",
+    "tagged",
     "ItemState",
     "StudyRow",
     "Applied",
@@ -55,8 +68,6 @@ __all__ = [
     "Pick",
     "pick_next",
     "pending_for",
-    "progress_facts",
-    "ProgressFacts",
     "review_log",
     "LogEntry",
     "state_name",
@@ -64,10 +75,17 @@ __all__ = [
 ]
 
 QUESTION_PREFIX = "q:"  # a question family as a study item: "q:<family id>"
+# Anki's default leech threshold: at 8 lapses a card is suspended and marked a leech, and
+# again every 4 lapses after that (half the threshold) once the learner unsuspends it.
+LEECH_LAPSES = 8
+LEECH_AGAIN_EVERY = 4
 
 _STATE: Table = ReviewState.__table__  # type: ignore[attr-defined]
 _LOG: Table = ReviewLog.__table__  # type: ignore[attr-defined]
 _STUDY: Table = StudySession.__table__  # type: ignore[attr-defined]
+_SETTINGS: Table = UserSettings.__table__  # type: ignore[attr-defined]
+FLAG: Table = CardFlag.__table__  # type: ignore[attr-defined]
+TAG: Table = CardTag.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -109,9 +127,16 @@ class StudyRow:
     new_limit: int
     include_questions: bool
     families: list[str]
+    tags: list[str]
+    item_ids: list[str]
     answered: int
     new_seen: int
     created_at: datetime
+    # From the user's settings (None: the defaults) and, for ``next``, the review log.
+    desired_retention: float | None = None
+    fsrs_parameters: list[float] | None = None
+    new_per_day: int | None = None
+    new_today: int = 0
 
 
 # Statements are built once, with bind parameters: building a select costs several times
@@ -119,14 +144,53 @@ class StudyRow:
 _USER: Any = bindparam("user_id")
 _NOW: Any = bindparam("now")
 _CARD_JOIN = CARD.outerjoin(_STATE, and_(_STATE.c.item_id == CARD.c.id, _STATE.c.user_id == _USER))
-_STUDY_BY_ID = select(*(_STUDY.c[f] for f in StudyRow.__dataclass_fields__)).where(
-    _STUDY.c.id == bindparam("session_id"), _STUDY.c.user_id == _USER
+
+
+def set_aside(user: Any, now: Any) -> Any:
+    """Cards ``user`` suspended (leeches too) or buried past ``now``."""
+    return exists().where(
+        FLAG.c.user_id == user,
+        FLAG.c.card_id == CARD.c.id,
+        or_(FLAG.c.suspended.is_(True), FLAG.c.buried_until > now),
+    )
+
+
+def tagged(tags: Any) -> Any:
+    """Cards with any of ``tags`` (their own or their note's: ``card_tag``)."""
+    return CARD.c.id.in_(select(TAG.c.card_id).where(TAG.c.tag.in_(tags)))
+
+
+_STUDY_FIELDS = [f for f in StudyRow.__dataclass_fields__ if f in _STUDY.c]
+_STUDY_SETTINGS = _STUDY.outerjoin(_SETTINGS, _SETTINGS.c.user_id == _STUDY.c.user_id)
+_NEW_TODAY = (
+    select(func.count())
+    .where(
+        _LOG.c.user_id == _USER,
+        _LOG.c.reviewed_at >= bindparam("day_start"),
+        _LOG.c.state_before.is_(None),
+    )
+    .scalar_subquery()
 )
+_STUDY_BY_ID = (
+    select(
+        *(_STUDY.c[f] for f in _STUDY_FIELDS),
+        _SETTINGS.c.desired_retention,
+        _SETTINGS.c.fsrs_parameters,
+        _SETTINGS.c.new_per_day,
+    )
+    .select_from(_STUDY_SETTINGS)
+    .where(_STUDY.c.id == bindparam("session_id"), _STUDY.c.user_id == _USER)
+)
+_STUDY_FOR_NEXT = _STUDY_BY_ID.add_columns(_NEW_TODAY.label("new_today"))
 _STATE_BY_ITEM = select(*(_STATE.c[f] for f in _STATE_FIELDS)).where(
     _STATE.c.user_id == _USER, _STATE.c.item_id == bindparam("item_id")
 )
 _STATE_FOR_UPDATE = _STATE_BY_ITEM.with_for_update()
-_CARD_BY_ID = select(*card_columns()).where(CARD.c.id == bindparam("item_id"), studiable_by(_USER))
+_CARD_BY_ID = (
+    select(*card_columns(), FLAG.c.suspended, FLAG.c.buried_until)
+    .select_from(CARD.outerjoin(FLAG, and_(FLAG.c.card_id == CARD.c.id, FLAG.c.user_id == _USER)))
+    .where(CARD.c.id == bindparam("item_id"), studiable_by(_USER))
+)
 _UPDATE_STATE = update(_STATE).where(_STATE.c.id == bindparam("state_id"))
 _INSERT_LOG = insert(_LOG)
 _TAKE_SLOT = (
@@ -146,13 +210,15 @@ _QUESTION_DUES = (
 )
 
 
-def _next_card_statement(allow_new: bool, by_topic: bool) -> Any:
+def _next_card_statement(allow_new: bool, by_topic: bool, by_tag: bool) -> Any:
     due_or_new: Any = _STATE.c.due <= _NOW
     if allow_new:
         due_or_new = or_(due_or_new, _STATE.c.id.is_(None))
-    where = [studiable_by(_USER), due_or_new]
+    where = [studiable_by(_USER), due_or_new, ~set_aside(_USER, _NOW)]
     if by_topic:
         where.append(CARD.c.topic.in_(bindparam("topics", expanding=True)))
+    if by_tag:
+        where.append(tagged(bindparam("tags", expanding=True)))
     return (
         select(*card_columns(), *_STATE_LABELLED)
         .select_from(_CARD_JOIN)
@@ -169,7 +235,20 @@ def _next_card_statement(allow_new: bool, by_topic: bool) -> Any:
     )
 
 
-_NEXT_CARD = {(a, t): _next_card_statement(a, t) for a in (False, True) for t in (False, True)}
+_BOOLS = (False, True)
+_NEXT_CARD = {
+    (a, t, g): _next_card_statement(a, t, g) for a in _BOOLS for t in _BOOLS for g in _BOOLS
+}
+_ANSWERED_IN = select(_LOG.c.item_id).where(_LOG.c.session_id == bindparam("session_id")).distinct()
+_CARDS_BY_IDS = (
+    select(*card_columns(), *_STATE_LABELLED)
+    .select_from(_CARD_JOIN)
+    .where(
+        CARD.c.id.in_(bindparam("ids", expanding=True)),
+        studiable_by(_USER),
+        ~set_aside(_USER, _NOW),
+    )
+)
 
 
 # --- sessions ----------------------------------------------------------------------------
@@ -177,22 +256,34 @@ _NEXT_CARD = {(a, t): _next_card_statement(a, t) for a in (False, True) for t in
 
 def create_study(session: Session, user_id: int, fields: dict[str, Any]) -> StudyRow:
     """Store a new study session (``fields``: topics, size, new_limit, include_questions,
-    families)."""
+    families, tags, item_ids)."""
     with writing(session):
         study = StudySession(user_id=user_id, **fields)
         session.add(study)
         session.commit()
-    return StudyRow(**{f: getattr(study, f) for f in StudyRow.__dataclass_fields__})
+    assert study.id is not None
+    return load_study(session, study.id, user_id)
 
 
-def load_study(session: Session, session_id: int, user_id: int) -> StudyRow:
-    """The user's study session ``session_id``; NotFound when missing or someone else's
-    (so existence does not leak)."""
-    params = {"session_id": session_id, "user_id": user_id}
-    row = session.connection().execute(_STUDY_BY_ID, params).first()
+def load_study(
+    session: Session, session_id: int, user_id: int, day_start: datetime | None = None
+) -> StudyRow:
+    """The user's study session ``session_id`` with the user's settings (and, given the
+    day's start, how many new items they began today); NotFound when missing or someone
+    else's (so existence does not leak)."""
+    params: dict[str, Any] = {"session_id": session_id, "user_id": user_id}
+    statement = _STUDY_BY_ID
+    if day_start is not None:
+        statement, params["day_start"] = _STUDY_FOR_NEXT, day_start
+    row = session.connection().execute(statement, params).first()
     if row is None:
         raise NotFound(f"no study session {session_id}")
     return from_row(StudyRow, row)
+
+
+def scheduler_of(schedulers: Schedulers, study: StudyRow) -> FSRS:
+    """The scheduler of the session's user: their retention and parameters."""
+    return schedulers.get(study.desired_retention, study.fsrs_parameters)
 
 
 @dataclass(frozen=True)
@@ -205,9 +296,13 @@ class SessionCounts:
 
 def session_counts(session: Session, study: StudyRow, now: datetime) -> SessionCounts:
     """Due and new card counts over the session's topics, for the user."""
-    where: list[Any] = [studiable_by(study.user_id)]
+    where: list[Any] = [studiable_by(study.user_id), ~set_aside(study.user_id, now)]
     if study.topics:
         where.append(CARD.c.topic.in_(study.topics))
+    if study.tags:
+        where.append(tagged(study.tags))
+    if study.item_ids:
+        where.append(CARD.c.id.in_(study.item_ids))
     joined = CARD.outerjoin(
         _STATE, and_(_STATE.c.item_id == CARD.c.id, _STATE.c.user_id == study.user_id)
     )
@@ -221,16 +316,26 @@ def session_counts(session: Session, study: StudyRow, now: datetime) -> SessionC
 
 
 def next_card(
-    session: Session, user_id: int, topics: list[str] | None, now: datetime, allow_new: bool
+    session: Session,
+    user_id: int,
+    topics: list[str] | None,
+    now: datetime,
+    allow_new: bool,
+    tags: list[str] | None = None,
 ) -> tuple[CardRecord, ItemState | None] | None:
     """The next card in one query: the most overdue review, else (if allowed) the first new
-    card in note order, with the user's state of it."""
+    card in note order, with the user's state of it; never a suspended or buried card."""
     params: dict[str, Any] = {"user_id": user_id, "now": now}
     if topics:
         params["topics"] = topics
-    row = session.connection().execute(_NEXT_CARD[allow_new, bool(topics)], params).first()
-    if row is None:
-        return None
+    if tags:
+        params["tags"] = tags
+    statement = _NEXT_CARD[allow_new, bool(topics), bool(tags)]
+    row = session.connection().execute(statement, params).first()
+    return None if row is None else _card_and_state(row)
+
+
+def _card_and_state(row: Any) -> tuple[CardRecord, ItemState | None]:
     card = CardRecord(**{f: row._mapping[f] for f in CardRecord.__dataclass_fields__})
     return card, _state_from(row, "st_")
 
@@ -288,12 +393,14 @@ def take_slot(session: Session, study: StudyRow) -> None:
 
 @dataclass(frozen=True)
 class Applied:
-    """The result of one answer: the new state, its log row's id and the interval given."""
+    """The result of one answer: the new state, its log row's id and the interval given
+    (and whether this lapse made the card a leech, now suspended)."""
 
     state: ItemState
     log_id: int
     outcome: Outcome
     was_new: bool
+    leech: bool = False
 
 
 def _locked_state(session: Session, user_id: int, item_id: str) -> ItemState | None:
@@ -345,6 +452,22 @@ def _write_state(
     return before, after, outcome
 
 
+def is_leech_lapse(lapses: int) -> bool:
+    """Whether reaching ``lapses`` lapses makes a card a leech (8, then every 4 more)."""
+    return lapses >= LEECH_LAPSES and (lapses - LEECH_LAPSES) % LEECH_AGAIN_EVERY == 0
+
+
+def mark_leech(session: Session, user_id: int, card_id: str, now: datetime) -> None:
+    """Suspend the card for the user and mark it a leech, in the caller's transaction."""
+    values = {"user_id": user_id, "card_id": card_id, "suspended": True, "leech": True,
+              "updated_at": now}  # fmt: skip
+    if insert_ignore(session, FLAG, values, ["user_id", "card_id"]) is None:
+        where = and_(FLAG.c.user_id == user_id, FLAG.c.card_id == card_id)
+        session.connection().execute(
+            update(FLAG).where(where).values(suspended=True, leech=True, updated_at=now)
+        )
+
+
 def apply_review(
     session: Session,
     fsrs: FSRS,
@@ -380,21 +503,38 @@ def apply_review(
     assert result.inserted_primary_key is not None
     if study_id is not None and before is None:
         session.connection().execute(_COUNT_NEW, {"session_id": study_id})
-    return Applied(after, int(result.inserted_primary_key[0]), outcome, before is None)
+    leech = kind == "card" and before is not None and after.lapses > before.lapses
+    leech = leech and is_leech_lapse(after.lapses)
+    if leech:
+        mark_leech(session, user_id, item_id, now)
+    return Applied(after, int(result.inserted_primary_key[0]), outcome, before is None, leech)
 
 
-def _session_card(session: Session, study: StudyRow, card_id: str) -> CardRecord:
-    """A card the session may rate: studiable by its user and in its topics."""
+def _session_card(session: Session, study: StudyRow, card_id: str, now: datetime) -> CardRecord:
+    """A card the session may rate: studiable by its user, in its topics, tags or items,
+    and not set aside (409: suspended or buried since it was served)."""
     params = {"item_id": card_id, "user_id": study.user_id}
     row = session.connection().execute(_CARD_BY_ID, params).first()
-    if row is None or (study.topics and row.topic not in study.topics):
+    outside = row is not None and (
+        (study.topics and row.topic not in study.topics)
+        or (study.item_ids and row.id not in study.item_ids)
+        or (study.tags and not _has_tag(session, row.id, study.tags))
+    )
+    if row is None or outside:
         raise NotFound(f"no item '{card_id}' in session {study.id}")
-    return from_row(CardRecord, row)
+    if row.suspended or (row.buried_until is not None and row.buried_until > now):
+        raise Conflict(f"card '{card_id}' is suspended or buried")
+    return CardRecord(**{f: row._mapping[f] for f in CardRecord.__dataclass_fields__})
+
+
+def _has_tag(session: Session, card_id: str, tags: list[str]) -> bool:
+    query = select(TAG.c.tag).where(TAG.c.card_id == card_id, TAG.c.tag.in_(tags)).limit(1)
+    return session.connection().execute(query).first() is not None
 
 
 def answer_card(
     session: Session,
-    fsrs: FSRS,
+    schedulers: Schedulers,
     user_id: int,
     session_id: int,
     card_id: str,
@@ -406,10 +546,10 @@ def answer_card(
     with writing(session):
         study = load_study(session, session_id, user_id)
         take_slot(session, study)
-        card = _session_card(session, study, card_id)
+        card = _session_card(session, study, card_id, now)
         applied = apply_review(
             session,
-            fsrs,
+            scheduler_of(schedulers, study),
             user_id=user_id,
             item_id=card.id,
             kind="card",
@@ -424,7 +564,7 @@ def answer_card(
 
 def answer_question(
     session: Session,
-    fsrs: FSRS,
+    schedulers: Schedulers,
     user_id: int,
     session_id: int,
     question: QuestionRecord,
@@ -441,7 +581,7 @@ def answer_question(
         answered_once(session, question.id, user_id, grade)
         applied = apply_review(
             session,
-            fsrs,
+            scheduler_of(schedulers, study),
             user_id=user_id,
             item_id=QUESTION_PREFIX + question.family,
             kind="question",
@@ -467,12 +607,21 @@ class Pick:
     pending: QuestionRecord | None = None
 
 
+def _new_allowed(study: StudyRow) -> bool:
+    """Room for a new item: within the session's new limit and the user's new items a day."""
+    per_day = 20 if study.new_per_day is None else study.new_per_day
+    return study.new_seen < study.new_limit and study.new_today < per_day
+
+
 def _pick(session: Session, study: StudyRow, now: datetime) -> Pick | None:
     """The most overdue card or question, else a new one (every third new item is a
     question family when the session has some)."""
+    if study.item_ids:
+        return _pick_listed(session, study, now)
     topics, user_id = study.topics or None, study.user_id
-    allow_new = study.new_seen < study.new_limit
-    card, card_state = next_card(session, user_id, topics, now, allow_new) or (None, None)
+    allow_new = _new_allowed(study)
+    found = next_card(session, user_id, topics, now, allow_new, study.tags or None)
+    card, card_state = found or (None, None)
     dues = question_dues(session, user_id, study.families, now)
     due_item = next((item_id for item_id, is_due in dues.items() if is_due), None)
     due_state = None if due_item is None else load_state(session, user_id, due_item)
@@ -488,9 +637,31 @@ def _pick(session: Session, study: StudyRow, now: datetime) -> Pick | None:
     return None if card is None else Pick(study, "card", None, card=card)
 
 
+def _pick_listed(session: Session, study: StudyRow, now: datetime) -> Pick | None:
+    """A session of exactly the given items (a readiness session): each once, in the given
+    order, due or not, skipping cards set aside since."""
+    conn = session.connection()
+    done = set(conn.execute(_ANSWERED_IN, {"session_id": study.id}).scalars())
+    todo = [i for i in study.item_ids if i not in done]
+    card_ids = [i for i in todo if not i.startswith(QUESTION_PREFIX)]
+    params = {"ids": card_ids, "user_id": study.user_id, "now": now}
+    rows = conn.execute(_CARDS_BY_IDS, params).all() if card_ids else []
+    cards = {row.id: _card_and_state(row) for row in rows}
+    for item_id in todo:
+        if item_id in cards:
+            card, state = cards[item_id]
+            return Pick(study, "card", state, card=card)
+        family = item_id.removeprefix(QUESTION_PREFIX)
+        if item_id.startswith(QUESTION_PREFIX) and family in study.families:
+            return Pick(study, "question", load_state(session, study.user_id, item_id),
+                        family=family)  # fmt: skip
+    return None
+
+
 def pick_next(session: Session, session_id: int, user_id: int, now: datetime) -> Pick | None:
     """The session's next item (see ``_pick``), or None when the session is done."""
-    study = load_study(session, session_id, user_id)
+    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    study = load_study(session, session_id, user_id, day_start)
     if study.families:  # practice of an open assessment's families is paused (api.assessments)
         paused = open_assessment_families(session, user_id, now)
         if paused:
@@ -534,48 +705,7 @@ def interval_days(delta: timedelta) -> float:
     return round(delta.total_seconds() / 86400, 4)
 
 
-# --- progress ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProgressFacts:
-    """What the progress page is computed from, read in one transaction."""
-
-    states: list[tuple[str, int, datetime]]  # (topic, FSRS state, due) of studied cards
-    topic_totals: dict[str, int]  # live cards per topic the user may study
-    reviewed_today: int
-    mature_ratings: list[int]  # ratings of reviews of items in the review state
-    review_days: set[Any]  # UTC dates with a review
-    total_reviews: int
-
-
-def progress_facts(session: Session, user_id: int, day_start: datetime) -> ProgressFacts:
-    """The user's card states, topic sizes and review-log summaries."""
-    conn = session.connection()
-    live = select(CARD.c.id, CARD.c.topic).where(studiable_by(user_id)).subquery()
-    states = conn.execute(
-        select(live.c.topic, _STATE.c.state, _STATE.c.due).join(
-            _STATE, and_(_STATE.c.item_id == live.c.id, _STATE.c.user_id == user_id)
-        )
-    ).all()
-    totals = conn.execute(select(live.c.topic, func.count()).group_by(live.c.topic)).all()
-    mine = _LOG.c.user_id == user_id
-    facts = ProgressFacts(
-        states=[(r.topic, r.state, r.due) for r in states],
-        topic_totals={topic: int(n) for topic, n in totals},
-        reviewed_today=conn.execute(
-            select(func.count()).where(mine, _LOG.c.reviewed_at >= day_start)
-        ).scalar_one(),
-        mature_ratings=list(
-            conn.execute(select(_LOG.c.rating).where(mine, _LOG.c.state_before == 2)).scalars()
-        ),
-        review_days={
-            d.date() for d in conn.execute(select(_LOG.c.reviewed_at).where(mine)).scalars()
-        },
-        total_reviews=conn.execute(select(func.count()).where(mine)).scalar_one(),
-    )
-    session.commit()
-    return facts
+# --- the review log ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
