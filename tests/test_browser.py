@@ -567,3 +567,82 @@ def test_architecture_explorer(server: str, page: Page, tmp_path: Path) -> None:
     assert "highlight" in (page.locator("#row-b-0").get_attribute("class") or "")
     _page_width_at_most(page, 390)
     page.screenshot(path=tmp_path / "architectures-phone.png", full_page=True)
+
+
+def _register_in(page: Page, server: str, name: str) -> str:
+    page.goto(server + "/#/account")
+    page.fill("#reg-name", name)
+    page.click("#register-form button[type=submit]")
+    return page.locator("#new-token").input_value()
+
+
+@needs_browser
+def test_course_assessment_in_the_browser(
+    server: str, page: Page, browser: Browser, tmp_path: Path
+) -> None:
+    """An instructor creates a course and an assessment; a student joins with the code,
+    takes their own copy (no seed shown, no key export), submits it and sees the results;
+    the instructor reads the gradebook and the item statistics — at desktop and phone width."""
+    _register_in(page, server, "prof")
+    page.goto(server + "/#/courses")
+    page.fill("#course-title", "Efficient CNNs")
+    page.click("#create-course button[type=submit]")
+    page.wait_for_selector("#course-code")
+    code = page.text_content("#course-code")
+    course_url = page.url
+    page.fill("#a-title", "Quiz one")
+    page.fill("#a-count", "2")
+    page.fill("#a-topics", "conv-arithmetic")
+    page.click("#assessment-form button[type=submit]")
+    page.wait_for_selector("#assessments tbody tr")
+    assert page.text_content("#assessments tbody th") == "Quiz one"
+    page.screenshot(path=tmp_path / "course-instructor.png", full_page=True)
+
+    student = browser.new_context(viewport={"width": 390, "height": 844}, accept_downloads=True)
+    kid = student.new_page()
+    kid.set_default_timeout(20_000)
+    kid.add_init_script(CSP_WATCH)
+    errors: list[str] = []
+    kid.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        token = _register_in(kid, server, "kim")
+        kid.goto(server + "/#/courses")
+        kid.fill("#join-code", code.lower())
+        kid.click("#join-course button[type=submit]")
+        kid.wait_for_selector("#assessments")
+        with kid.expect_response(lambda r: r.url.endswith("/start")) as started:
+            kid.click("#assessments button:has-text('Start')")
+        exam = started.value.json()
+        kid.wait_for_selector("#take-form")
+        assert exam["seed"] is None
+        assert "Course assessment" in kid.text_content("main")
+        assert kid.locator("#exports").count() == 0  # no key before submitting
+        kid.screenshot(path=tmp_path / "assessment-take-phone.png", full_page=True)
+        for field in kid.locator("#take-form input.answer-input").all():
+            field.fill("1000")
+        with kid.expect_response(lambda r: r.url.endswith("/submit")) as submitted:
+            kid.click("#submit-exam")
+        result = submitted.value.json()
+        kid.wait_for_selector("#exam-result")
+        assert kid.locator("#exam-result li[data-status]").count() == 2
+        width = kid.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"the page is {width} px wide at a 390 px viewport"
+        kid.screenshot(path=tmp_path / "assessment-result-phone.png", full_page=True)
+        assert _get(f"{server}/courses", token)[0]["role"] == "student"
+        violations = _csp_violations(kid)
+    finally:
+        student.close()
+    assert not errors and not violations, (errors, violations)
+
+    page.goto(course_url)
+    page.reload()  # the same route: read the gradebook afresh
+    page.wait_for_selector("#gradebook table")
+    row = page.locator("#gradebook tbody tr").first
+    cells = [c.text_content() for c in row.locator("td").all()]
+    assert cells[:3] == ["kim", "Quiz one", "submitted"]
+    assert (float(cells[3]), float(cells[4])) == (result["score"], 2.0)
+    page.click("#assessments a:has-text('Item statistics')")
+    page.wait_for_selector("#item-stats tbody tr")
+    assert page.locator("#item-stats tbody tr").count() == 2
+    assert page.locator("#item-stats tbody tr td").nth(2).text_content() == "1"  # n
+    page.screenshot(path=tmp_path / "item-stats.png", full_page=True)

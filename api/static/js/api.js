@@ -68,7 +68,8 @@ async function send(method, path, { body, token = getToken(), raw = false } = {}
     }
     throw new ApiError(response.status, message);
   }
-  return raw ? response : response.json();
+  if (raw) return response;
+  return response.status === 204 ? null : response.json();
 }
 
 export const api = {

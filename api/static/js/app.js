@@ -5,6 +5,7 @@ import { getName, getToken } from "./api.js";
 import { h, hideError, setStatus, showError } from "./dom.js";
 import * as account from "./views/account.js";
 import * as architectures from "./views/architectures.js";
+import * as courses from "./views/courses.js";
 import * as exam from "./views/exam.js";
 import * as progress from "./views/progress.js";
 import * as study from "./views/study.js";
@@ -16,6 +17,9 @@ const routes = [
   { pattern: /^\/progress$/, view: progress.render, nav: "progress" },
   { pattern: /^\/exam$/, view: exam.renderBuilder, nav: "exam" },
   { pattern: /^\/exam\/(\d+)$/, view: exam.renderExam, nav: "exam" },
+  { pattern: /^\/courses$/, view: courses.renderList, nav: "courses" },
+  { pattern: /^\/courses\/(\d+)$/, view: courses.renderCourse, nav: "courses" },
+  { pattern: /^\/assessments\/(\d+)\/stats$/, view: courses.renderStats, nav: "courses" },
   // Public, like the API it reads: no token needed.
   {
     pattern: /^\/architectures(?:\/(\w+)(?:\/vs\/(\w+))?)?$/,

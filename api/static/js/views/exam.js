@@ -110,13 +110,16 @@ export async function renderExam(root, id) {
     h(
       "p",
       { class: "muted" },
-      `Seed ${exam.seed} · ${exam.count} questions`,
+      exam.assessment_id ? "Course assessment" : `Seed ${exam.seed}`,
+      ` · ${exam.count} questions`,
       exam.topics ? ` · ${exam.topics.join(", ")}` : " · all topics",
       exam.deadline ? ` · due by ${new Date(exam.deadline).toLocaleString()}` : "",
     ),
   );
   const body = h("div", { id: "exam-body" });
-  root.append(body, exportsPanel(exam.id));
+  // A course assessment's answers are not exported before it is submitted.
+  const exportable = !exam.assessment_id || exam.submitted;
+  root.append(body, exportable ? exportsPanel(exam.id) : null);
   if (exam.submitted && exam.result) {
     body.append(resultView(exam, exam.result));
   } else {
