@@ -33,6 +33,7 @@ from .errors import (
     widen_validation_schema,
 )
 from .examples import ExampleRunner
+from .fsrs_fit import FitRunner
 from .inputs import RejectUnencodable
 from .migrate import upgrade
 from .questions import mark_generation_warm
@@ -49,6 +50,7 @@ from .routers import (
     topics,
     users,
 )
+from .routers import settings as settings_router
 from .scheduler import FSRS, Schedulers
 from .security import UserCache
 from .settings import Settings
@@ -111,6 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             runner.stop()
+            app.state.fit_runner.close()
             engine.dispose()
 
     app = FastAPI(
@@ -125,6 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.fsrs = FSRS()  # the defaults, for tools and tests
     app.state.schedulers = Schedulers()  # each user's: their retention and parameters
+    app.state.fit_runner = FitRunner()  # FSRS fits, in a process of their own
+    app.state.fit_tasks = set()
     app.state.user_cache = UserCache()
     install_error_handlers(app)
     widen_validation_schema(app)
@@ -132,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (
         sessions,
         health,
+        settings_router,
         users,
         topics,
         cards,

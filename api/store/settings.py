@@ -137,7 +137,7 @@ def finish_fit(
         current = _read(session, user_id, lock=True)
         if current is None or (current.fsrs_fit or {}).get("job_id") != job_id:
             return False
-        values: dict[str, Any] = {"fsrs_fit": fit | {"job_id": job_id}}
+        values: dict[str, Any] = {"fsrs_fit": (current.fsrs_fit or {}) | fit}
         if parameters is not None:
             values |= {"fsrs_parameters": parameters, "updated_at": utcnow()}
         statement = update(SETTINGS).where(SETTINGS.c.user_id == user_id)

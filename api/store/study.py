@@ -70,6 +70,7 @@ __all__ = [
     "pending_for",
     "review_log",
     "LogEntry",
+    "fit_history",
     "state_name",
     "interval_days",
 ]
@@ -732,3 +733,13 @@ def review_log(session: Session, user_id: int) -> list[LogEntry]:
     rows = [from_row(LogEntry, r) for r in session.connection().execute(query)]
     session.commit()
     return rows
+
+
+def fit_history(session: Session, user_id: int, max_rows: int) -> list[tuple]:
+    """The user's answers as (item id, rating, when, elapsed ms), oldest first: at most
+    ``max_rows`` of them, the most recent (what an FSRS fit reads)."""
+    columns = (_LOG.c.item_id, _LOG.c.rating, _LOG.c.reviewed_at, _LOG.c.elapsed_ms)
+    query = select(*columns).where(_LOG.c.user_id == user_id).order_by(_LOG.c.id.desc())
+    rows = session.connection().execute(query.limit(max_rows)).all()
+    session.commit()
+    return [(r.item_id, r.rating, r.reviewed_at, r.elapsed_ms) for r in reversed(rows)]
