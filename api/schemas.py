@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 __all__ = [
+    "CardFlagsPublic",
     "CardPublic",
     "ExamplePublic",
     "CardDetail",
@@ -26,8 +27,16 @@ __all__ = [
 ]
 
 
+class CardFlagsPublic(BaseModel):
+    """The caller's flags on a card: suspended (leeches are), a leech, buried until."""
+
+    suspended: bool = False
+    leech: bool = False
+    buried_until: datetime | None = None
+
+
 class CardPublic(BaseModel):
-    """A flashcard as listed."""
+    """A flashcard as listed (with a token: the caller's flags, and whether it is theirs)."""
 
     id: str
     topic: str
@@ -36,6 +45,8 @@ class CardPublic(BaseModel):
     tags: list[str]
     source: str
     retired: bool
+    own: bool = False
+    flags: CardFlagsPublic | None = None
 
 
 class ExamplePublic(BaseModel):

@@ -113,6 +113,11 @@ def sync_content(engine: Engine, loaded: LoadedContent) -> SyncReport:
             row.updated_at = now
             session.add(row)
             retired += 1
+        session.flush()
+        # Imported here: api.imports (through the tag store) imports this module.
+        from .store.tags import retag_public
+
+        retag_public(session)  # card_tag: each card's note tags (and own ones)
         session.commit()
     report = SyncReport(added, updated, retired, unchanged, tuple(str(e) for e in loaded.errors))
     for err in report.errors:

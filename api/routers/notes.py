@@ -29,6 +29,7 @@ from ..errors import ERROR_RESPONSES
 from ..imports import ImportRefused, Quota, import_note
 from ..limits import TOO_MANY, Limiters, limiters, too_many
 from ..settings import Settings
+from ..store.tags import retag_topic
 
 router = APIRouter(prefix="/notes", tags=["notes"])
 
@@ -85,6 +86,7 @@ def _import(
     try:
         with Session(engine, expire_on_commit=False) as session:
             counts = import_note(session, user_id, note, quota)
+            retag_topic(session, user_id, note.topic)  # card_tag for GET /cards?tag=
     except ImportRefused as exc:
         if note.cards:
             raise HTTPException(exc.status, exc.message) from exc

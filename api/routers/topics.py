@@ -24,18 +24,20 @@ router = APIRouter(prefix="/topics", tags=["topics"])
 
 
 class TopicPublic(BaseModel):
-    """A topic and how many live public cards it has."""
+    """A topic and how many live cards it has; ``imported`` for one of your own notes."""
 
     id: str
     title: str
     tags: list[str]
     cards: int
+    imported: bool = False
 
 
 @router.get("", response_model=list[TopicPublic])
-async def list_topics_(db: DbDep) -> list[TopicPublic]:
-    """Every live topic with its number of cards, in title order."""
-    topics = await db.run(list_topics)
+async def list_topics_(db: DbDep, user: OptionalUser) -> list[TopicPublic]:
+    """Every live public topic with its number of cards, in title order; with a token, then
+    your own imported topics (nobody else's)."""
+    topics = await db.run(list_topics, _uid(user))
     return [TopicPublic.model_validate(t, from_attributes=True) for t in topics]
 
 

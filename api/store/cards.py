@@ -17,7 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from ..imports import imported_note, with_note_tags
-from ..tables import CardExample, CardRow, TopicRow
+from ..tables import CardExample, CardRow, CardTag, TopicRow
 from . import NotFound, from_row
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
 CARD: Table = CardRow.__table__  # type: ignore[attr-defined]
 _EXAMPLE: Table = CardExample.__table__  # type: ignore[attr-defined]
 _TOPIC: Table = TopicRow.__table__  # type: ignore[attr-defined]
+_TAG: Table = CardTag.__table__  # type: ignore[attr-defined]
 
 
 def readable_by(user: Any) -> ColumnElement[bool]:
@@ -90,12 +91,13 @@ class ExampleRecord:
 
 @dataclass(frozen=True)
 class TopicRecord:
-    """A public topic and its number of live cards."""
+    """A topic and its number of live cards: public, or one of the user's imported notes."""
 
     id: str
     title: str
     tags: list[str]
     cards: int
+    imported: bool = False
 
 
 def count_public_cards(session: Session) -> int:
@@ -115,11 +117,19 @@ def list_cards(
     text: str | None,
     limit: int,
     offset: int,
+    tag: str | None = None,
+    flagged: Any = None,
 ) -> tuple[list[CardRecord], int]:
-    """A page of the live cards ``user_id`` may read, by topic and text, and the total."""
+    """A page of the live cards ``user_id`` may read, by topic, text, tag (their own or
+    their note's) and the user's flags (``flagged``: a condition from ``api.store.flags``),
+    and the total."""
     where: list[Any] = [studiable_by(user_id)]
     if topic:
         where.append(CARD.c.topic == topic)
+    if tag:
+        where.append(CARD.c.id.in_(select(_TAG.c.card_id).where(_TAG.c.tag == tag)))
+    if flagged is not None:
+        where.append(flagged)
     if text:
         pattern = f"%{_escape_like(text)}%"
         where.append(
@@ -158,8 +168,9 @@ def card_detail(
     return card, examples
 
 
-def list_topics(session: Session) -> list[TopicRecord]:
-    """Every live public topic with its number of live public cards, in title order."""
+def list_topics(session: Session, user_id: int | None = None) -> list[TopicRecord]:
+    """Every live public topic with its number of live public cards, then (with a user) the
+    user's own imported topics with their note's title and tags, each in title order."""
     counts = (
         select(CARD.c.topic, func.count().label("cards"))
         .where(studiable_by(None))
@@ -173,8 +184,23 @@ def list_topics(session: Session) -> list[TopicRecord]:
         .order_by(_TOPIC.c.title)
     )
     rows = session.connection().execute(query).all()
+    topics = [TopicRecord(t, title, tags, int(n)) for t, title, tags, n in rows]
+    if user_id is not None:
+        topics += _imported_topics(session, user_id)
     session.commit()
-    return [TopicRecord(t, title, tags, int(n)) for t, title, tags, n in rows]
+    return topics
+
+
+def _imported_topics(session: Session, user_id: int) -> list[TopicRecord]:
+    query = (
+        select(CARD.c.topic, func.count().label("cards"))
+        .where(CARD.c.owner_id == user_id, CARD.c.retired.is_(False))
+        .group_by(CARD.c.topic)
+    )
+    counts = {r.topic: int(r.cards) for r in session.connection().execute(query)}
+    notes = {t: imported_note(session, user_id, t) for t in counts}
+    topics = [TopicRecord(t, notes[t][0], notes[t][1], n, True) for t, n in counts.items()]
+    return sorted(topics, key=lambda t: (t.title, t.id))
 
 
 def _public_topic(session: Session, topic: str) -> tuple[str, list[str]] | None:
