@@ -32,7 +32,6 @@ from sqlmodel import Session
 from content import Card, ParsedNote
 
 from .db import utcnow, writing
-from .sync import code_hash
 from .tables import CardExample, CardRow, TopicRow
 
 __all__ = [
@@ -288,6 +287,8 @@ def _replace_examples(
     session: Session, wanted: dict[str, Card], existing: dict[str, _Existing]
 ) -> None:
     """Give each card the examples of its note, touching only the cards whose changed."""
+    from .sync import code_hash  # here: api.sync reads note tags through this module
+
     stale = []
     rows = []
     for cid, card in wanted.items():
