@@ -39,6 +39,7 @@ from .migrate import upgrade
 from .questions import mark_generation_warm
 from .routers import (
     architectures,
+    attempts,
     cards,
     courses,
     exams,
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cards,
         notes,
         progress,
+        attempts,  # before questions: /questions/attempts is not a question id
         questions,
         architectures,
         exams,

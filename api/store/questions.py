@@ -34,6 +34,8 @@ __all__ = [
     "session_question",
     "record_grade",
     "grade_practice",
+    "AttemptRecord",
+    "list_attempts",
 ]
 
 QI: Table = QuestionInstance.__table__  # type: ignore[attr-defined]
@@ -214,3 +216,63 @@ def answered_once(session: Session, question_id: int, user_id: int, grade: Grade
     """Record the one answer a pending question takes, or raise Conflict."""
     if not record_grade(session, question_id, user_id, grade, once=True):
         raise Conflict(f"question {question_id} was already answered")
+
+
+# --- the history of attempts ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One graded answer with the variant it answered (family, seed, difficulty)."""
+
+    id: int
+    question_id: int
+    family: str
+    seed: int
+    difficulty: int
+    exam_id: int | None
+    session_id: int | None
+    answer: str
+    status: str
+    score: float
+    diagnosis: list[str]
+    created_at: datetime
+
+
+def list_attempts(
+    session: Session,
+    user_id: int,
+    status: str | None,
+    family: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[AttemptRecord], int]:
+    """A page of the user's graded answers, newest first, and how many match. Answers to an
+    exam's questions appear only once the exam is submitted (an attempt row is written only
+    then, and the filter says so again)."""
+    from sqlalchemy import exists, func, or_
+
+    from ..tables import Exam
+
+    exam: Table = Exam.__table__  # type: ignore[attr-defined]
+    submitted = exists().where(exam.c.id == QI.c.exam_id, exam.c.submitted_at.is_not(None))
+    where: list[Any] = [ATTEMPT.c.user_id == user_id, or_(QI.c.exam_id.is_(None), submitted)]
+    if status:
+        where.append(ATTEMPT.c.status == status)
+    if family:
+        where.append(QI.c.family == family)
+    joined = ATTEMPT.join(QI, QI.c.id == ATTEMPT.c.question_id)
+    columns = [
+        ATTEMPT.c.id, ATTEMPT.c.question_id, QI.c.family, QI.c.seed, QI.c.difficulty,
+        QI.c.exam_id, QI.c.session_id, ATTEMPT.c.answer, ATTEMPT.c.status,
+        ATTEMPT.c.score, ATTEMPT.c.diagnosis, ATTEMPT.c.created_at,
+    ]  # fmt: skip
+    conn = session.connection()
+    total = conn.execute(select(func.count()).select_from(joined).where(*where)).scalar_one()
+    page = (
+        select(*columns).select_from(joined).where(*where)
+        .order_by(ATTEMPT.c.id.desc()).offset(offset).limit(limit)
+    )  # fmt: skip
+    rows = [from_row(AttemptRecord, r) for r in conn.execute(page)]
+    session.commit()
+    return rows, int(total)
