@@ -7,6 +7,8 @@ significant figures written are kept, because grading decides by them.
 Numbers::
 
     73856   73,856   73 856   73_856     integer in full: exact
+    274,000   73,900                       more digits than the question needs, trailing zeros:
+                                           rounded (3 significant figures each), never exact
     0.5   .5   73.9k   4.1 G   1.2 million            rounded: 1, 1, 3, 2, 2 significant figures
     1.2e6   1.2E+06   1.2×10^6   1.2*10**6   1.2 · 10⁶   10^6
     784 KiB   0.77 MiB   6.4 Mbit   23.3k params   1.2 GMACs   4.1 G FLOPs   11.1%   8.9x
@@ -24,12 +26,19 @@ dimensions are read as written, a leading batch dimension is the grader's busine
 Choices: a letter (``b``, ``B``, ``(b)``, ``b)``, ``b.``), the choice's text (case, spaces and
 dashes ignored), or both (``b) depthwise``), which must agree.
 
-Multi-part answers: a mapping from part name to text, or one text with the parts in order
-separated by ``;`` or new lines, optionally labelled (``params: 23.3k; macs: 1.2M``).
+Multi-part answers: a mapping from part name to text; a JSON object (``{"params": "23.3k"}``);
+or one text with the parts in order separated by ``;`` or new lines, optionally labelled by
+name or by letter (``params: 23.3k; macs: 1.2M``, ``a: 23.3k; b) 1.2M``).
+
+An integer written in full claims every digit (it is exact) unless it has more digits than the
+question's required significant figures and ends in zeros: then, as graders normally read
+``274,000``, the zeros are not claimed (least precise reading, 3 significant figures). A
+percentage or ratio written as an integer is rounded at its last digit.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -38,7 +47,7 @@ from fractions import Fraction
 from typing import TypeAlias
 
 from .errors import AnswerFormatError
-from .types import AnswerSpec, choice_key
+from .types import MAX_PARTS, AnswerSpec, choice_key
 from .units import Unit, lookup_suffix, lookup_unit
 
 __all__ = [
@@ -150,27 +159,37 @@ def parse_answer(text: object, spec: AnswerSpec) -> ParsedAnswer:
 
 
 def expected_form(spec: AnswerSpec) -> str:
-    """A phrase naming the form ``spec`` expects, with examples, for error messages."""
+    """A phrase naming the form ``spec`` expects, for error messages.
+
+    It names the form in words and symbols only, never with a number: a number here could be
+    the answer to the very question (``grader.instructions`` derives wrong-valued examples).
+    """
     if spec.kind == "number":
-        return _NUMBER_FORMS.get(spec.dimension or "", "a whole number such as 64").format(
-            unit=spec.unit
-        )
+        return _NUMBER_FORMS.get(spec.dimension or "", "a whole number").format(unit=spec.unit)
     if spec.kind == "shape":
-        batch = ", batch dimension first" if spec.batch else ", without the batch dimension"
-        return f"a shape such as (64, 56, 56) or 64x56x56{batch}"
+        batch = "(N, C, H, W), batch dimension first" if spec.batch else "(C, H, W)"
+        return f"a shape written {batch}, with commas or x between the dimensions"
     if spec.kind == "choice":
         last = chr(ord("a") + len(spec.choices or ()) - 1)
         return f"a letter from a to {last}, or the text of a choice"
     names = ", ".join(name for name, _ in spec.parts or ())
-    return f"one answer for each of {names}, in order, separated by ';' (or 'name: answer')"
+    return (
+        f"one answer for each of {names}, in order, one per line or separated by ';' "
+        "(optionally labelled 'name: answer' or 'a: answer'), or a JSON object"
+    )
 
 
+_DIGITS = "digits with an optional suffix (k, M, G) or power of ten (e6, ×10^6)"
 _NUMBER_FORMS = {
-    "params": "a number of parameters such as 23296, 23.3k or 2.33e4",
-    "macs": "a number of MACs such as 1204224, 1.20M or 1.2e6 (units: MACs, MMACs, GMACs)",
-    "flops": "a number of FLOPs such as 2408448, 2.41M or 2.41e6 (units: FLOPs, MFLOPs, GFLOPs)",
-    "bytes": "a size such as 784 KiB, 0.766 MiB or 802816 B (a bare number is read in {unit})",
-    "ratio": "a ratio such as 0.111, 1/9 or 11.1%",
+    "params": f"a number of parameters: {_DIGITS}",
+    "macs": f"a number of MACs: {_DIGITS}, or a unit (MACs, MMACs, GMACs)",
+    "flops": f"a number of FLOPs: {_DIGITS}, or a unit (FLOPs, MFLOPs, GFLOPs)",
+    "bytes": "a size with its unit (B, KB, KiB, MB, MiB...); a bare number is read in {unit}",
+    "ratio": "a ratio: a fraction (p/q), a decimal, a percentage (%) or a factor (×)",
+    "elements": f"a number of elements: {_DIGITS}",
+    "pixels": "a whole number of pixels",
+    "channels": "a whole number of channels",
+    "position": "a whole number (a position counted from 0)",
 }
 
 # -- normalising --------------------------------------------------------------------------------
@@ -251,16 +270,7 @@ def _parse_number(s: str, text: str, spec: AnswerSpec, form: str) -> ParsedNumbe
     if value and not _MIN_MAGNITUDE <= abs(value) <= _MAX_MAGNITUDE:
         raise AnswerFormatError(f"{_clip(s)!r} is out of range (beyond 1e{MAX_EXPONENT})", form)
 
-    # A whole number written out, in a unit no larger than the base unit, claims exactness;
-    # anything scaled up or with a point claims only the digits written.
-    rounded = bool(m.group("pow") or m.group("e") or m.group("pow2") or frac_digits)
-    rounded = rounded or suffix != 1 or multiplier > 1
-    sig_figs: int | None = None
-    resolution: Fraction | None = None
-    if rounded:
-        significant = (int_digits + frac_digits).lstrip("0")
-        sig_figs = len(significant) if significant else max(1, len(frac_digits))
-        resolution = Fraction(10) ** (exponent - len(frac_digits)) * suffix * multiplier
+    sig_figs, resolution = _precision(m, int_digits, frac_digits, exponent, suffix, applied, spec)
     return ParsedNumber(
         text=text,
         value=value,
@@ -272,6 +282,36 @@ def _parse_number(s: str, text: str, spec: AnswerSpec, form: str) -> ParsedNumbe
         sig_figs=sig_figs,
         resolution=resolution,
     )
+
+
+def _precision(
+    m: re.Match[str],
+    int_digits: str,
+    frac_digits: str,
+    exponent: int,
+    suffix: int,
+    unit: Unit | None,
+    spec: AnswerSpec,
+) -> tuple[int | None, Fraction | None]:
+    """(significant figures, one unit in the last significant digit in base units), or
+    (None, None) when the answer claims exactness.
+
+    A whole number written out in a unit no larger than the base unit claims exactness, unless
+    it has more digits than the question needs and ends in zeros (``274,000``): those zeros are
+    not claimed. Anything scaled up or with a point claims only the digits written; zeros ending
+    an integer mantissa (``120e4``, ``800 KiB``) are likewise not claimed.
+    """
+    multiplier = unit.multiplier if unit else Fraction(1)
+    scaled = bool(m.group("pow") or m.group("e") or m.group("pow2") or frac_digits)
+    scaled = scaled or suffix != 1 or multiplier > 1 or spec.dimension == "ratio"
+    digits = int_digits.lstrip("0")
+    zeros = 0 if frac_digits else len(digits) - len(digits.rstrip("0"))
+    if not scaled and (spec.exact or zeros == 0 or len(digits) <= spec.min_sig_figs):
+        return None, None
+    significant = (digits + frac_digits).lstrip("0")
+    sig_figs = len(significant) - zeros if significant else max(1, len(frac_digits))
+    places = len(frac_digits) - zeros
+    return sig_figs, Fraction(10) ** (exponent - places) * suffix * multiplier
 
 
 def _parse_fraction(m: re.Match[str], text: str, spec: AnswerSpec, form: str) -> ParsedNumber:
@@ -399,18 +439,23 @@ def _letter_index(letter: str, n: int, form: str) -> int:
 
 # -- multi-part ---------------------------------------------------------------------------------
 
-_LABEL = re.compile(r"([A-Za-z][A-Za-z0-9_ ]{0,31}?) ?[:=] ?(.*)", re.ASCII | re.DOTALL)
+_LABEL = re.compile(
+    r"\(?([A-Za-z][A-Za-z0-9_ ]{0,31}?)\)? ?(?:[:=]|(?<=[A-Za-z0-9_])\)) ?(.*)",
+    re.ASCII | re.DOTALL,
+)
 
 
 def _parse_parts(text: object, spec: AnswerSpec) -> ParsedParts:
     specs = spec.part_specs
     form = expected_form(spec)
     texts: dict[str, object]
+    if isinstance(text, str) and text.lstrip().startswith("{"):
+        text = _json_parts(text, form)
     if isinstance(text, Mapping):
-        texts = {str(k): v for k, v in text.items()}
+        texts = {_part_name(str(k), list(specs)) or str(k): v for k, v in text.items()}
         unknown = sorted(set(texts) - set(specs))
         if unknown:
-            raise AnswerFormatError(f"no part named {unknown[0]!r}", form)
+            raise AnswerFormatError(f"no part named {_clip(unknown[0])!r}", form)
     elif isinstance(text, str):
         texts = _split_parts(text, list(specs), form)
     else:
@@ -426,19 +471,41 @@ def _parse_parts(text: object, spec: AnswerSpec) -> ParsedParts:
     return ParsedParts(tuple(parsed))
 
 
+def _json_parts(text: str, form: str) -> dict[str, object]:
+    """A JSON object of part name (or letter) to answer; numbers are read as written."""
+    if len(text) > MAX_LENGTH * MAX_PARTS:
+        raise AnswerFormatError("the answer is too long", form)
+    try:
+        data = json.loads(text, parse_float=str, parse_int=str, parse_constant=str)
+    except ValueError:
+        raise AnswerFormatError("not a valid JSON object", form) from None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        raise AnswerFormatError("a JSON answer maps each part to a number or a text", form)
+    return dict(data)
+
+
+def _part_name(label: str, names: list[str]) -> str | None:
+    """The part a label names: its name (case and spaces folded) or its letter (a, b, ...)."""
+    key = label.strip().lower().replace(" ", "_")
+    if key in names:
+        return key
+    if len(key) == 1 and "a" <= key < chr(ord("a") + len(names)):
+        return names[ord(key) - ord("a")]
+    return None
+
+
 def _split_parts(text: str, names: list[str], form: str) -> dict[str, object]:
     if len(text) > MAX_LENGTH * len(names):
         raise AnswerFormatError(
             f"the answer is longer than {MAX_LENGTH * len(names)} characters", form
         )
     segments = [seg.strip() for seg in re.split(r"[;\n]", text)]
-    while segments and not segments[-1]:
-        segments.pop()
+    segments = [seg for seg in segments if seg]
     labelled: dict[str, object] = {}
     for seg in segments:
         m = _LABEL.fullmatch(seg)
-        name = m.group(1).strip().lower().replace(" ", "_") if m else None
-        if m and name in names:
+        name = _part_name(m.group(1), names) if m else None
+        if m and name is not None:
             if name in labelled:
                 raise AnswerFormatError(f"part {name!r} is given twice", form)
             labelled[name] = m.group(2)

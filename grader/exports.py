@@ -8,7 +8,6 @@ each format can say them (see ``tolerance_for``).
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -16,7 +15,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from .display import format_expected
-from .grading import check_truth
+from .grading import check_truth, tolerance
 from .question import Question
 from .types import AnswerSpec
 from .units import BASE_UNIT, lookup_unit
@@ -65,18 +64,12 @@ def _plain(value: Fraction, digits: int = 10) -> str:
 
 
 def tolerance_for(spec: AnswerSpec, value: Fraction) -> Fraction:
-    """An absolute tolerance for formats that only know those.
-
-    Ratios keep their relative tolerance. Other numbers accept a rounding to the grader's
-    minimum significant figures: half a unit in the last required digit (an exact integer is
-    then also accepted, as it should be).
-    """
-    if value == 0:
-        return Fraction(0)
-    if spec.tolerance:
-        return abs(value) * _fraction(spec.tolerance)
-    exponent = math.floor(math.log10(abs(float(value)))) - (spec.min_sig_figs - 1)
-    return Fraction(10) ** exponent / 2
+    """The grader's own tolerance (``grading.tolerance``, the one precision rule) for a value
+    in the question's unit, as an absolute tolerance in that unit: half a unit of the required
+    significant figure, a ratio's relative or absolute tolerance, 0 for exact answers."""
+    unit = lookup_unit(spec.unit) if spec.unit else None
+    size = unit.multiplier if unit else Fraction(1)
+    return tolerance(spec, value * size) / size
 
 
 def units_for(spec: AnswerSpec) -> list[tuple[str, Fraction]]:
@@ -192,15 +185,29 @@ def _moodle_question(item: ExportItem) -> str:
         )
         opts = "<usecase>0</usecase>"
         return f'<question type="shortanswer">\n{common}\n{opts}\n{shape_xml}\n</question>'
-    # Multi-part: Moodle's embedded-answers (Cloze) question, one NUMERICAL field per part.
-    fields = []
-    for part, pspec in spec.parts or ():
-        v = value_in_unit(pspec, _part(q.truth, part))
-        fields.append(f"{part}: {{1:NUMERICAL:={_plain(v)}:{_plain(tolerance_for(pspec, v))}}}")
+    # Multi-part: Moodle's embedded-answers (Cloze) question, one field per part.
+    fields = [
+        f"{part}: {_cloze_field(pspec, _part(q.truth, part))}" for part, pspec in spec.parts or ()
+    ]
     cloze = _text(
         "questiontext", f"<p>{escape(q.prompt)}</p><p>{'<br/>'.join(fields)}</p>", html=True
     )
     return f'<question type="cloze">\n{name}\n{cloze}\n{general}\n</question>'
+
+
+def _cloze_field(spec: AnswerSpec, truth: Any) -> str:
+    """One Cloze field: NUMERICAL with the grader's tolerance, SHORTANSWER for a shape,
+    MULTICHOICE for a choice (Cloze's own escapes are not needed: no part text has } or ~)."""
+    if spec.kind == "shape":
+        return f"{{1:SHORTANSWER:={_shape_text(truth)}}}"
+    if spec.kind == "choice":
+        right = _choice_index(spec, truth)
+        options = "~".join(
+            ("=" if i == right else "") + c for i, c in enumerate(spec.choices or ())
+        )
+        return f"{{1:MULTICHOICE:{options}}}"
+    v = value_in_unit(spec, truth)
+    return f"{{1:NUMERICAL:={_plain(v)}:{_plain(tolerance_for(spec, v))}}}"
 
 
 def to_moodle_xml(title: str, items: Sequence[ExportItem]) -> str:
@@ -248,13 +255,25 @@ def _gift_question(item: ExportItem) -> str:
         return f"{title}{prompt} (write the shape as CxHxW) {{{opts}{feedback}}}"
     lines = []
     for part, pspec in spec.parts or ():
-        v = value_in_unit(pspec, _part(q.truth, part))
         head = f"::Q{item.position + 1}{part} {gift_escape(q.family)}::"
-        lines.append(
-            f"{head}{prompt} Part {gift_escape(part)}."
-            f" {{#{_plain(v)}:{_plain(tolerance_for(pspec, v))}{feedback}}}"
-        )
+        answer = _gift_answer(pspec, _part(q.truth, part), feedback)
+        lines.append(f"{head}{prompt} Part {gift_escape(part)}. {answer}")
     return "\n\n".join(lines)
+
+
+def _gift_answer(spec: AnswerSpec, truth: Any, feedback: str) -> str:
+    """The ``{...}`` of one GIFT question: numerical, short answer (shape) or choices."""
+    if spec.kind == "shape":
+        forms = dict.fromkeys([_shape_text(truth), "×".join(str(int(d)) for d in truth)])
+        return "{" + " ".join("=" + gift_escape(f) for f in forms) + feedback + "}"
+    if spec.kind == "choice":
+        right = _choice_index(spec, truth)
+        opts = " ".join(
+            ("=" if i == right else "~") + gift_escape(c) for i, c in enumerate(spec.choices or ())
+        )
+        return "{" + opts + feedback + "}"
+    v = value_in_unit(spec, truth)
+    return f"{{#{_plain(v)}:{_plain(tolerance_for(spec, v))}{feedback}}}"
 
 
 def to_gift(title: str, items: Sequence[ExportItem]) -> str:
@@ -270,7 +289,7 @@ def _answer_hint(spec: AnswerSpec) -> str:
     if spec.kind == "number":
         return f"Answer in {spec.unit}." if spec.unit else "Answer with a number."
     if spec.kind == "shape":
-        return "Answer with a shape, e.g. 64x56x56."
+        return "Answer with a shape, written C×H×W."
     if spec.kind == "choice":
         return "Choose one."
     return "Answer each part."

@@ -1,32 +1,41 @@
-"""Grading an answer against the truth and the known mistakes.
+"""Grading an answer against the truth and the known mistakes: THE precision rule.
 
-Rules, in the order they are applied to a number:
+The precision rule (``tolerance``), applied to every number a question asks for:
+
+- **Significant figures.** A question requires d significant figures (3 unless it says
+  otherwise, ``AnswerSpec.min_sig_figs``). An answer is correct when it is within half a unit
+  of the d-th significant figure of the truth, written in the question's unit, *however many
+  digits it is written with*: for 29.297 KiB, ``29.3``, ``29.29`` and ``29.2971`` KiB are all
+  correct and ``29.2`` is not; for 0.1989 MB, ``0.1990 MB`` is correct. (PrairieLearn's
+  ``sigfig`` comparison, with exact arithmetic and the half unit inclusive.)
+- **Fewer figures.** An answer outside that band that still agrees with the truth to the digits
+  it gives (``29 KiB``, ``74k`` for 73,856) has too few figures: ``partial``, with the spec's
+  ``precision_credit`` (0.5) and a note on precision.
+- **Integers.** An integer written in full claims every digit: ``73,857`` for 73,856 is wrong
+  (off by one), not "close". Trailing zeros of an integer longer than d digits are not claimed
+  (``274,000`` reads as 3 significant figures, so it is correct for 273,998.6).
+- **Exact answers.** Counts, channels, positions and pixels (``AnswerSpec.exact``) must be
+  equal: they never need rounding.
+- **Ratios** carry their tolerance instead, stated in the prompt: relative (within 1% of the
+  true value) or absolute (within 0.5 percentage points), applied as stated.
+
+Grading a number, in order:
 
 1. Dimension. A unit of another dimension (``5 MB`` for a parameter count) is incorrect:
    ``wrong_dimension``. MACs and FLOPs are distinct dimensions: MACs given for a FLOPs question
-   (or the reverse) are not converted, since the student answered a different quantity; when
-   the converted value would have been right the diagnosis is ``macs_vs_flops``.
-2. Exactness. An answer equal to the truth is correct, however written (``1 MiB``, ``74k``).
-   An integer written in full claims exactness and must be equal; ``74000`` for 73,856 is
-   incorrect, diagnosed ``insufficient_precision`` because it looks rounded.
-3. Precision (no tolerance in the spec). A rounded answer (``73.9k``, ``7.39e4``, ``784 KiB``)
-   agrees with the truth when they differ by at most half a unit in its last digit; it is
-   correct with at least ``min_sig_figs`` significant figures, and ``partial`` (score
-   ``precision_credit``, 0.5 by default) with fewer: ``insufficient_precision``. Truncating is
-   not rounding: ``73.8k`` for 73,856 is incorrect, diagnosed ``truncated``.
-4. Tolerance (ratios: 1% unless the spec says otherwise). Correct within the relative
-   tolerance, whatever the form (``0.111``, ``1/9``, ``11.1%``); an answer outside it that
-   still agrees to the digits given (``0.1`` for 1/9) is ``partial``, ``insufficient_precision``.
-5. Mistakes. A wrong answer is compared with every family ``Mistake`` under the same rule
-   (without the significant-figure minimum) and each match is named. Only when none matches,
-   generic slips are looked for: powers of 1000 or 1024 (``unit_scale``), KB against KiB
-   (``kib_vs_kb``), factors of 8 (``bits_vs_bytes``) and 2 (``macs_vs_flops``), 100
-   (``percent_vs_fraction``), reciprocals (``inverted_ratio``), ±1 on counts (``off_by_one``),
-   truncation (``truncated``).
+   (or the reverse) are not converted; when the converted value would have been right the
+   diagnosis is ``macs_vs_flops``.
+2. The precision rule above: ``correct``, ``partial`` or neither. An answer right only to its
+   few digits that is exactly the value a family mistake gives is that mistake, not a rounding.
+3. Mistakes. A wrong answer is compared with every family ``Mistake`` and with the generic
+   slips (powers of 1000 or 1024, KB against KiB, factors of 8, 2 and 100, reciprocals, ±1 on
+   counts, truncation), each under the same rule; every one that explains the answer is
+   named, family mistakes first.
 
-Shapes must match dimension by dimension. When the spec excludes the batch dimension, a
-leading 1 (``1×64×56×56`` for ``(64, 56, 56)``) is read as a batch of one and accepted, with a
-note; any other leading batch is ``counted_batch``. Choices must be the right one.
+Shapes must match dimension by dimension. A shape of the wrong rank (``96`` for a (C, H, W)
+answer) is unreadable: ``invalid``, asking for all the dimensions. When the spec excludes the
+batch dimension, a leading 1 is read as a batch of one and accepted, with a note; any other
+leading batch is ``counted_batch``. Choices must be the right one.
 
 Multi-part answers grade each part; the score is the mean, the status ``correct`` when all
 parts are, ``incorrect`` when all score 0, else ``partial``. An unreadable part makes the whole
@@ -40,6 +49,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 from .answers import (
     ParsedAnswer,
@@ -47,6 +57,7 @@ from .answers import (
     ParsedNumber,
     ParsedParts,
     ParsedShape,
+    expected_form,
     parse_answer,
 )
 from .display import Value, format_expected
@@ -70,7 +81,14 @@ from .mistakes import (
 from .types import AnswerSpec, Diagnosis, Grade, Mistake, Status, Truth, choice_key
 from .units import BASE_UNIT, lookup_unit
 
-__all__ = ["grade", "check_truth"]
+__all__ = [
+    "grade",
+    "verdict",
+    "check_truth",
+    "tolerance",
+    "tolerance_phrase",
+    "indistinguishable",
+]
 
 # What each dimension is called: as asked for, and as measured by a unit.
 _ASKED = {
@@ -83,6 +101,7 @@ _ASKED = {
     "channels": "a number of channels",
     "position": "a position",
     "elements": "a number of elements",
+    "pixels": "a number of pixels",
 }
 _MEASURES = {
     "count": "counts",
@@ -94,6 +113,7 @@ _MEASURES = {
     "channels": "channels",
     "position": "positions",
     "elements": "elements",
+    "pixels": "pixels",
 }
 
 
@@ -118,12 +138,31 @@ def grade(
     display = format_expected(spec, checked)
     try:
         parsed = parse_answer(answer_text, spec)
+        _check_ranks(spec, checked, parsed)
     except AnswerFormatError as exc:
         return Grade("invalid", 0.0, truth, display, f"Could not read the answer: {exc.message}.")
     if isinstance(parsed, ParsedParts):
         return _grade_parts(spec, truth, checked, parsed, family, display)
     out = _grade_one(spec, checked, parsed, family)
     return Grade(out.status, out.score, truth, display, out.feedback, tuple(out.diagnosis))
+
+
+def verdict(spec: AnswerSpec, truth: Truth, answer_text: str) -> Status:
+    """The status ``grade`` would give a single (not multi-part) answer, without diagnosing it:
+    a cheap check for answers a question shows, such as the examples of its form."""
+    checked = check_truth(spec, truth)
+    try:
+        parsed = parse_answer(answer_text, spec)
+        _check_ranks(spec, checked, parsed)
+    except AnswerFormatError:
+        return "invalid"
+    if isinstance(parsed, ParsedNumber):
+        assert isinstance(checked, Fraction)
+        if parsed.dimension != spec.dimension:
+            return "incorrect"
+        found = _says(spec, parsed, checked)
+        return "incorrect" if found is None else "partial" if found == "rough" else "correct"
+    return _grade_one(spec, checked, parsed, []).status
 
 
 def check_truth(spec: AnswerSpec, truth: Truth, partial: bool = False) -> Value:
@@ -223,16 +262,77 @@ def _unique(diagnoses: Iterable[Diagnosis]) -> list[Diagnosis]:
     return out
 
 
-# -- numbers --------------------------------------------------------------------------------
+# -- numbers: the precision rule -------------------------------------------------------------
 
 
-def _agrees(ans: ParsedNumber, target: Fraction, tolerance: Fraction | None) -> bool:
-    """Whether ``ans`` says ``target``: equal, within tolerance, or right to its last digit."""
+@lru_cache(maxsize=4096)
+def tolerance(spec: AnswerSpec, truth: Fraction) -> Fraction:
+    """How far from ``truth`` (base units) a correct answer may be: THE precision rule.
+
+    Half a unit of the ``min_sig_figs``-th significant figure of the truth in the question's
+    unit (inclusive); a ratio's own tolerance, relative or absolute; 0 for exact answers.
+    """
+    if spec.tolerance is not None:
+        tol = spec.tolerance_fraction or Fraction(0)
+        return tol * abs(truth) if spec.tolerance_kind == "relative" else tol
+    if spec.exact or truth == 0:
+        return Fraction(0)
+    unit = lookup_unit(spec.unit) if spec.unit else None
+    size = unit.multiplier if unit else Fraction(1)
+    place = _magnitude(abs(truth) / size) - spec.min_sig_figs + 1
+    return Fraction(10) ** place * size / 2
+
+
+def _magnitude(x: Fraction) -> int:
+    """⌊log10 x⌋ for x > 0, exactly (the float estimate corrected by exact comparisons)."""
+    e = math.floor(math.log10(float(x))) if x < 10**300 else 300
+    while Fraction(10) ** e > x:
+        e -= 1
+    while Fraction(10) ** (e + 1) <= x:
+        e += 1
+    return e
+
+
+def _says(spec: AnswerSpec, ans: ParsedNumber, target: Fraction) -> str | None:
+    """How ``ans`` relates to ``target``: ``exact``, ``close`` (within the tolerance),
+    ``rough`` (right to its own last digit only) or None."""
     if ans.value == target:
-        return True
-    if tolerance is not None:
-        return abs(ans.value - target) <= tolerance * abs(target)
-    return ans.resolution is not None and 2 * abs(ans.value - target) <= ans.resolution
+        return "exact"
+    claims_every_digit = ans.exact and target.denominator == 1 and spec.dimension != "ratio"
+    if claims_every_digit:
+        return None
+    if abs(ans.value - target) <= tolerance(spec, target):
+        return "close"
+    if ans.resolution is not None and 2 * abs(ans.value - target) <= ans.resolution:
+        return "rough"
+    return None
+
+
+def indistinguishable(spec: AnswerSpec, truth: Truth, value: Truth) -> bool:
+    """Whether ``value``, written in full, would be graded correct for ``truth``: a mistake
+    giving it cannot be told from the right answer, so a family should not name it."""
+    t, v = check_truth(spec, truth), check_truth(spec, value)
+    if not isinstance(t, Fraction) or not isinstance(v, Fraction):
+        return t == v
+    written = _in_full(v)
+    if written is None or spec.dimension == "ratio":
+        return abs(t - v) <= tolerance(spec, t)
+    base = BASE_UNIT.get(spec.dimension or "")
+    parsed = parse_answer(f"{written} {base}" if base else written, spec)
+    assert isinstance(parsed, ParsedNumber)
+    return _says(spec, parsed, t) in ("exact", "close")
+
+
+def _in_full(value: Fraction) -> str | None:
+    """``value`` as an exact decimal string, or None when it does not terminate."""
+    places = 0
+    while (value * 10**places).denominator != 1:
+        places += 1
+        if places > 12:
+            return None
+    digits = str(abs(value * 10**places).numerator).rjust(places + 1, "0")
+    sign = "-" if value < 0 else ""
+    return sign + (f"{digits[:-places]}.{digits[-places:]}" if places else digits)
 
 
 def _grade_number(
@@ -240,30 +340,35 @@ def _grade_number(
 ) -> _Outcome:
     if ans.dimension != spec.dimension:
         return _wrong_dimension(spec, truth, ans)
-    tol = spec.relative_tolerance
-    if _agrees(ans, truth, tol):
-        if tol is None and ans.value != truth and (ans.sig_figs or 0) < spec.min_sig_figs:
-            return _imprecise(
-                spec,
-                f"This agrees with the answer to the {_figures(ans.sig_figs)} given, "
-                f"but at least {spec.min_sig_figs} are needed.",
-            )
+    verdict = _says(spec, ans, truth)
+    if verdict in ("exact", "close"):
         return _correct()
-    if tol is not None and _agrees(ans, truth, None):
-        return _imprecise(
-            spec,
-            f"This agrees with the answer to the digits given, but not within "
-            f"{float(tol) * 100:g}%: give more digits.",
-        )
-    named = _named(family, lambda v: isinstance(v, Fraction) and _agrees(ans, v, tol))
-    return _incorrect(named or _number_slips(spec, truth, ans, tol))
+    if verdict == "rough":
+        # Right to its few digits, unless it is exactly what a known mistake gives: 14,000
+        # for 13,664 is a rounding, or the count with BatchNorm's buffers, which is 14,000.
+        exact = _named(family, lambda v: isinstance(v, Fraction) and ans.value == v)
+        return _incorrect(exact) if exact else _imprecise(spec, ans)
+    named = _named(family, lambda v: isinstance(v, Fraction) and _says(spec, ans, v) is not None)
+    return _incorrect(_unique(named + _number_slips(spec, truth, ans)))
 
 
 def _figures(n: int | None) -> str:
     return f"{n} significant figure{'' if n == 1 else 's'}"
 
 
-def _imprecise(spec: AnswerSpec, message: str) -> _Outcome:
+def _imprecise(spec: AnswerSpec, ans: ParsedNumber) -> _Outcome:
+    if spec.exact:
+        message = "This agrees with the answer to the digits given, but give the exact number."
+    elif spec.tolerance is not None:
+        message = (
+            f"This agrees with the answer to the digits given, but not {tolerance_phrase(spec)}: "
+            "give more digits."
+        )
+    else:
+        message = (
+            f"This agrees with the answer to the {_figures(ans.sig_figs)} given, "
+            f"but at least {spec.min_sig_figs} are needed."
+        )
     return _Outcome(
         "partial",
         spec.precision_credit,
@@ -272,24 +377,30 @@ def _imprecise(spec: AnswerSpec, message: str) -> _Outcome:
     )
 
 
+def tolerance_phrase(spec: AnswerSpec) -> str:
+    """``within 1% of the true value`` or ``within 0.5 percentage points``: a ratio's tolerance
+    as the prompt states it."""
+    tol = float(spec.tolerance or 0)
+    if spec.tolerance_kind == "absolute":
+        if spec.unit == "%":
+            return f"within {tol * 100:g} percentage points"
+        return f"within ±{tol:g}"
+    return f"within {tol * 100:g}% of the true value (relative)"
+
+
 def _wrong_dimension(spec: AnswerSpec, truth: Fraction, ans: ParsedNumber) -> _Outcome:
     asked = _ASKED[spec.dimension or "count"]
     given = _MEASURES[ans.dimension]
     unit = ans.unit or "the unit given"
     if {ans.dimension, spec.dimension} == {"macs", "flops"}:
         flops_per_unit = Fraction(2) if ans.dimension == "macs" else Fraction(1, 2)
-        converted = _scaled(ans, flops_per_unit)
-        if _agrees(converted, truth, spec.relative_tolerance):
-            return _incorrect(
-                [
-                    Diagnosis(
-                        MACS_VS_FLOPS.code,
-                        f"The question asks for {asked} but {unit} counts {given}: "
-                        "this is the right count in the wrong unit (one MAC is 2 FLOPs).",
-                    )
-                ]
+        if _says(spec, _scaled(ans, flops_per_unit), truth) is not None:
+            message = (
+                f"The question asks for {asked}, but the answer is in {unit}, a unit of "
+                f"{given}: it is the right count in the wrong unit (one MAC is 2 FLOPs)."
             )
-    message = f"The question asks for {asked}, but {unit} measures {given}."
+            return _incorrect([Diagnosis(MACS_VS_FLOPS.code, message)])
+    message = f"The question asks for {asked}, but the answer is in {unit}, a unit of {given}."
     return _incorrect([Diagnosis(WRONG_DIMENSION.code, message)])
 
 
@@ -325,49 +436,31 @@ def _slip_factors(spec: AnswerSpec) -> list[tuple[MistakeKind, Fraction]]:
     return out
 
 
-def _number_slips(
-    spec: AnswerSpec, truth: Fraction, ans: ParsedNumber, tol: Fraction | None
-) -> list[Diagnosis]:
-    found = _relabelled(spec, truth, ans, tol)
+def _number_slips(spec: AnswerSpec, truth: Fraction, ans: ParsedNumber) -> list[Diagnosis]:
+    found = _relabelled(spec, truth, ans)
     if truth:
         for kind, factor in _slip_factors(spec):
-            if _agrees(ans, truth * factor, tol):
+            if _says(spec, ans, truth * factor) is not None:
                 found.append(Diagnosis(kind.code, _slip_message(spec, kind, ans, truth)))
-        if spec.dimension == "ratio" and _agrees(ans, 1 / truth, tol):
+        if spec.dimension == "ratio" and _says(spec, ans, 1 / truth) is not None:
             found.append(Diagnosis(INVERTED_RATIO.code, INVERTED_RATIO.message))
-    if spec.dimension in ("count", "channels", "position", "elements", "params"):
+    if spec.dimension in ("count", "channels", "position", "elements", "params", "pixels"):
         if any(ans.value == truth + d for d in (-1, 1)):
             found.append(Diagnosis(OFF_BY_ONE.code, OFF_BY_ONE.message))
-    if tol is None and ans.resolution is not None and truth:
+    if spec.tolerance is None and ans.resolution is not None and truth:
         # The truth cut (not rounded) at the answer's own last digit.
         sign = 1 if truth > 0 else -1
         if ans.value == sign * math.floor(abs(truth) / ans.resolution) * ans.resolution:
             found.append(Diagnosis(TRUNCATED.code, TRUNCATED.message))
-    if ans.exact and ans.number and ans.number.denominator == 1:
-        digits = str(abs(ans.number.numerator))
-        zeros = len(digits) - len(digits.rstrip("0"))
-        # Trailing zeros read as not significant: 74000 as 74k.
-        as_rounded = replace(ans, resolution=Fraction(10) ** zeros * ans.multiplier)
-        if zeros >= 2 and abs(ans.value - truth) > 1 and _agrees(as_rounded, truth, None):
-            found.append(Diagnosis(INSUFFICIENT_PRECISION.code, _ROUNDED_INTEGER))
-    return _unique(found)
+    return found
 
 
-_ROUNDED_INTEGER = (
-    "This looks rounded, but an integer written in full must be exact: give every digit, "
-    "or round explicitly with a suffix or an exponent (73.9k, 7.39e4)."
-)
-
-
-def _relabelled(
-    spec: AnswerSpec, truth: Fraction, ans: ParsedNumber, tol: Fraction | None
-) -> list[Diagnosis]:
+def _relabelled(spec: AnswerSpec, truth: Fraction, ans: ParsedNumber) -> list[Diagnosis]:
     """The right number under the wrong unit: ``784 KB`` or ``784 kb`` for 784 KiB."""
     asked = lookup_unit(spec.unit) if spec.unit else None
     if ans.implied or ans.unit is None or asked is None or ans.unit == asked.name:
         return []
-    scale = asked.multiplier / ans.multiplier
-    if not _agrees(_scaled(ans, scale), truth, tol):
+    if _says(spec, _scaled(ans, asked.multiplier / ans.multiplier), truth) is None:
         return []
     found: list[Diagnosis] = []
     if spec.dimension == "bytes":
@@ -427,6 +520,35 @@ def _shape_slips(spec: AnswerSpec, truth: tuple[int, ...], dims: Sequence[int]) 
     if len(dims) == len(truth) and all(abs(a - b) <= 1 for a, b in zip(dims, truth, strict=True)):
         found.append(Diagnosis(OFF_BY_ONE.code, "A dimension is off by one."))
     return found
+
+
+def _check_ranks(spec: AnswerSpec, truth: Value, parsed: ParsedAnswer) -> None:
+    """A shape with the wrong number of dimensions is a form error: name them all."""
+    if isinstance(parsed, ParsedParts):
+        assert isinstance(truth, Mapping)
+        specs = spec.part_specs
+        for name, part in parsed.parts:
+            try:
+                _check_ranks(specs[name], truth[name], part)
+            except AnswerFormatError as exc:
+                raise AnswerFormatError(f"part {name!r}: {exc.problem}", exc.expected) from None
+        return
+    if not isinstance(parsed, ParsedShape) or not isinstance(truth, tuple):
+        return
+    extra = 1 if not spec.batch else -1  # a batch dimension added or left out is a mistake
+    if len(parsed.dims) in (len(truth), len(truth) + extra):
+        return
+    names = "(N, C, H, W)" if spec.batch else "(C, H, W)" if len(truth) == 3 else ""
+    count = _NUMBER_WORDS.get(len(truth), str(len(truth)))
+    given = len(parsed.dims)
+    raise AnswerFormatError(
+        f"{given} dimension{'' if given == 1 else 's'} given; give all {count} dimensions"
+        + (f", {names}" if names else ""),
+        expected_form(spec),
+    )
+
+
+_NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
 
 
 # -- several parts --------------------------------------------------------------------------

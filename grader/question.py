@@ -5,17 +5,23 @@ cost no attempt) → ``grade`` (score 0–1, feedback). A family's generator rec
 ``random.Random(seed)`` (never the global RNG) and the difficulty, and returns a
 :class:`Draft`; the truth in it must come from building the real torch layer, block or network
 on the meta device (``models``), never from a formula alone.
+
+``Family.generate`` closes every prompt with ``grader.instructions.answer_instructions``: the
+form of the answer, the precision rule and examples of the form (never of the value), worded
+in one place for every family. A draft's hints go from the first step to the numbers to put
+in the formula, and never contain the answer; its family names the note cards that teach it.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .display import format_expected
 from .grading import check_truth, grade
+from .instructions import answer_instructions
 from .types import AnswerSpec, Grade, Mistake, Truth, _jsonable
 
 __all__ = ["Draft", "Question", "Family", "MAX_SEED", "DIFFICULTIES"]
@@ -35,6 +41,7 @@ class Draft:
     solution: str  # the formula with the numbers put in, ending at the truth
     mistakes: tuple[Mistake, ...] = ()  # answers that known mistakes would give
     conventions: tuple[str, ...] = ()  # short statements of the conventions used
+    hints: tuple[str, ...] = ()  # first step, formula, numbers: never the answer
 
 
 @dataclass(frozen=True)
@@ -53,15 +60,22 @@ class Question:
     mistakes: tuple[Mistake, ...]
     conventions: tuple[str, ...]
     expected_seconds: float
+    hints: tuple[str, ...] = ()
+    cards: tuple[str, ...] = ()  # ids of the note cards that teach this family
 
     def expected(self) -> tuple[Any, str]:
         """The truth as JSON-ready data and as a person writes it (for answer keys)."""
         checked = check_truth(self.answer, self.truth)
         return _jsonable(checked), format_expected(self.answer, checked)
 
-    def grade(self, answer_text: str) -> Grade:
-        """Grade a student's answer text against this question's truth; never raises."""
-        return grade(self.answer, self.truth, answer_text, list(self.mistakes))
+    def grade(self, answer_text: str | Mapping[str, str]) -> Grade:
+        """Grade a student's answer against this question's truth; never raises.
+
+        The grade carries the ids of the cards that teach the question. To charge for hints,
+        pass it through ``grader.hints.apply_hints``.
+        """
+        out = grade(self.answer, self.truth, answer_text, list(self.mistakes))
+        return replace(out, cards=self.cards)
 
 
 Generator = Callable[[random.Random, int], Draft]
@@ -79,6 +93,8 @@ class Family:
     difficulties: tuple[int, ...] = DIFFICULTIES
     expected_seconds: float = 90.0  # slower correct answers are rated "hard"
     architecture_level: bool = False
+    cards: tuple[str, ...] = ()  # ids ({#id}) of the content/notes cards that teach it
+    warm_seeds: int = 0  # seeds per level the start-up warm-up walks (memoised block caches)
 
     def generate(self, seed: int, difficulty: int = 1) -> Question:
         """The variant for ``seed`` and ``difficulty``: same inputs, same question."""
@@ -92,7 +108,7 @@ class Family:
             topic=self.topic,
             seed=seed,
             difficulty=difficulty,
-            prompt=draft.prompt,
+            prompt=f"{draft.prompt} {answer_instructions(draft.answer, draft.truth)}",
             params=dict(draft.params),
             answer=draft.answer,
             truth=draft.truth,
@@ -100,4 +116,6 @@ class Family:
             mistakes=draft.mistakes,
             conventions=draft.conventions,
             expected_seconds=self.expected_seconds,
+            hints=draft.hints,
+            cards=self.cards,
         )

@@ -24,6 +24,7 @@ from .units import BASE_UNIT, DIMENSIONS, lookup_unit
 
 __all__ = [
     "Kind",
+    "ToleranceKind",
     "Status",
     "Truth",
     "AnswerSpec",
@@ -37,10 +38,13 @@ __all__ = [
 ]
 
 Kind = Literal["number", "shape", "choice", "parts"]
+ToleranceKind = Literal["relative", "absolute"]
 Status = Literal["correct", "partial", "incorrect", "invalid"]
 Truth: TypeAlias = "int | float | Fraction | Decimal | str | tuple[int, ...] | Mapping[str, Truth]"
 
 DEFAULT_RATIO_TOLERANCE = 0.01
+# Dimensions whose answers are small whole numbers: written in full, never rounded.
+EXACT_DIMENSIONS = frozenset({"count", "channels", "position", "pixels"})
 MAX_CHOICES = 26  # one letter each
 MAX_PARTS = 8
 _PART_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}", re.ASCII)
@@ -55,9 +59,14 @@ class AnswerSpec:
     - ``dimension`` (numbers): one of ``grader.units.DIMENSIONS``.
     - ``unit`` (numbers): the unit the question asks in, which is also how a bare number is
       read; defaults to the dimension's base unit (``B``, ``params``, ``MACs``...).
-    - ``tolerance``: relative tolerance; ratios default to 1%. Without one, numbers follow the
-      significant-figure rule (see ``grader.grading``).
-    - ``min_sig_figs``: how many significant figures a rounded answer needs to be correct.
+    - ``tolerance`` (ratios only): how far from the truth a correct answer may be, read as
+      ``tolerance_kind`` says: ``relative`` (a fraction of the truth; ratios default to 1%) or
+      ``absolute`` (in base units: ``AnswerSpec.percent(0.5)`` stores 0.005, half a
+      percentage point). Every other number
+      follows the significant-figure rule of ``grader.grading``.
+    - ``min_sig_figs``: the required significant figures d of that rule (3 by default).
+    - ``exact``: the answer must equal the truth (counts, channels, positions, pixels): no
+      rounding is ever needed to write it.
     - ``precision_credit``: the score of an answer right to the digits given but too few.
     - ``choices`` (choice): the texts of the options, lettered a, b, c...
     - ``batch`` (shape): whether the expected shape starts with the batch dimension.
@@ -76,6 +85,8 @@ class AnswerSpec:
     choices: tuple[str, ...] | None = None
     batch: bool = False
     parts: tuple[tuple[str, AnswerSpec], ...] | None = None
+    tolerance_kind: ToleranceKind = "relative"
+    exact: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in _KINDS:
@@ -88,6 +99,8 @@ class AnswerSpec:
             self._check_number()
         elif self.dimension is not None or self.unit is not None or self.tolerance is not None:
             raise QuestionError(f"a {self.kind} answer has no dimension, unit or tolerance")
+        elif self.exact:
+            raise QuestionError(f"a {self.kind} answer cannot be exact")
         if (self.kind == "choice") != (self.choices is not None):
             raise QuestionError("choices are given exactly when the kind is 'choice'")
         if self.choices is not None:
@@ -109,11 +122,20 @@ class AnswerSpec:
                 raise QuestionError(f"unit {unit_name!r} does not measure {self.dimension}")
             # Frozen: normalising an alias ("bytes") to the canonical name ("B") is the only write.
             object.__setattr__(self, "unit", unit.name)
+        if self.tolerance_kind not in ("relative", "absolute"):
+            raise QuestionError("tolerance_kind is 'relative' or 'absolute'")
         tol = self.tolerance
-        if tol is None and self.dimension == "ratio":
+        if self.dimension != "ratio":
+            if tol is not None:
+                raise QuestionError("only ratios have a tolerance; numbers follow the sig-fig rule")
+            return
+        if tol is None:
             object.__setattr__(self, "tolerance", DEFAULT_RATIO_TOLERANCE)
-        elif tol is not None and not (isinstance(tol, int | float) and 0 <= tol < 1):
-            raise QuestionError("tolerance is a relative tolerance in [0, 1)")
+            object.__setattr__(self, "tolerance_kind", "relative")
+        elif not isinstance(tol, int | float) or isinstance(tol, bool) or not 0 <= tol < 1:
+            raise QuestionError("a ratio's tolerance is a number in [0, 1)")
+        if self.exact:
+            raise QuestionError("a ratio cannot be exact: it has a tolerance")
 
     def _check_choices(self) -> None:
         choices = tuple(self.choices or ())
@@ -149,8 +171,12 @@ class AnswerSpec:
         tolerance: float | None = None,
         min_sig_figs: int = 3,
         precision_credit: float = 0.5,
+        exact: bool | None = None,
     ) -> AnswerSpec:
-        """A number of ``dimension`` asked in ``unit`` (default: the dimension's base unit)."""
+        """A number of ``dimension`` asked in ``unit`` (default: the dimension's base unit).
+
+        ``exact`` defaults to True for the whole-number dimensions (``EXACT_DIMENSIONS``).
+        """
         return cls(
             "number",
             dimension=dimension,
@@ -158,6 +184,7 @@ class AnswerSpec:
             tolerance=tolerance,
             min_sig_figs=min_sig_figs,
             precision_credit=precision_credit,
+            exact=dimension in EXACT_DIMENSIONS if exact is None else exact,
         )
 
     @classmethod
@@ -166,6 +193,17 @@ class AnswerSpec:
     ) -> AnswerSpec:
         """A ratio, correct within ``tolerance`` relative error; ``unit`` may be ``%`` or ``×``."""
         return cls("number", dimension="ratio", unit=unit, tolerance=tolerance)
+
+    @classmethod
+    def percent(cls, points: float = 0.5) -> AnswerSpec:
+        """A share asked in percent, correct within ``points`` percentage points."""
+        return cls(
+            "number",
+            dimension="ratio",
+            unit="%",
+            tolerance=points / 100,
+            tolerance_kind="absolute",
+        )
 
     @classmethod
     def shape(cls, batch: bool = False) -> AnswerSpec:
@@ -190,8 +228,9 @@ class AnswerSpec:
         return dict(self.parts or ())
 
     @property
-    def relative_tolerance(self) -> Fraction | None:
-        """The tolerance as an exact fraction (``0.01`` is 1/100, not its binary float)."""
+    def tolerance_fraction(self) -> Fraction | None:
+        """The tolerance as an exact fraction (``0.01`` is 1/100, not its binary float); an
+        absolute tolerance is in base units (ratio 1), so 0.5 points is 1/200."""
         return None if self.tolerance is None else Fraction(repr(float(self.tolerance)))
 
 
@@ -235,7 +274,9 @@ class Grade:
     """The outcome of grading one answer.
 
     ``status`` is ``correct``, ``partial``, ``incorrect`` or ``invalid`` (unreadable: the caller
-    must not count it as an attempt); ``score`` is in [0, 1]. ``expected`` is the truth as
+    must not count it as an attempt); ``score`` is in [0, ``max_score``]. ``status`` judges the
+    answer, ``score`` the credit: a correct answer after hints keeps ``correct`` but scores at
+    most the cap (``grader.hints``). ``expected`` is the truth as
     given (base units), ``expected_display`` the way a person writes it. The caller decides
     when to show the expected answer; ``feedback`` never gives it away.
     """
@@ -247,6 +288,9 @@ class Grade:
     feedback: str
     diagnosis: tuple[Diagnosis, ...] = ()
     parts: tuple[tuple[str, Grade], ...] | None = field(default=None)
+    hints_used: int = 0  # hints shown before answering (``grader.hints``)
+    max_score: float = 1.0  # the cap those hints put on the score
+    cards: tuple[str, ...] = ()  # ids of the note cards that teach the question
 
     def part(self, name: str) -> Grade:
         """The grade of part ``name`` of a multi-part answer (KeyError when there is none)."""
@@ -266,6 +310,9 @@ class Grade:
             "expected_display": self.expected_display,
             "feedback": self.feedback,
             "diagnosis": [d.to_dict() for d in self.diagnosis],
+            "hints_used": self.hints_used,
+            "max_score": self.max_score,
+            "cards": list(self.cards),
         }
         if self.parts is not None:
             out["parts"] = {name: g.to_dict() for name, g in self.parts}

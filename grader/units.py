@@ -1,10 +1,11 @@
 """Units an answer may carry, with their dimension and size in the dimension's base unit.
 
-Base units: ``B`` (bytes), ``params``, ``MACs``, ``FLOPs``, ``channels``, ``elements``; counts,
-positions and ratios are bare numbers. Byte units follow the convention that ``B`` is a byte
-and ``b`` a bit, decimal prefixes are powers of 1000 and binary ones (``Ki``, ``Mi``, ``Gi``)
-powers of 1024: ``KB`` never means 1024, ``Mb`` is megabits. MACs and FLOPs are distinct
-dimensions (one MAC is two FLOPs): converting silently would hide the mix-up we want to name.
+Base units: ``B`` (bytes), ``params``, ``MACs``, ``FLOPs``, ``channels``, ``elements``,
+``pixels``; counts, positions and ratios are bare numbers. Byte units follow the convention
+that ``B`` is a byte and ``b`` a bit, decimal prefixes are powers of 1000 and binary ones
+(``Ki``, ``Mi``, ``Gi``) powers of 1024: ``KB`` never means 1024, ``Mb`` is megabits. MACs
+and FLOPs are distinct dimensions (one MAC is two FLOPs): converting silently would hide the
+mix-up we want to name.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ DIMENSIONS: tuple[str, ...] = (
     "channels",
     "position",
     "elements",
+    "pixels",
 )
 
 # The unit a value of each dimension is stored in (truths, mistakes, parsed values).
@@ -46,6 +48,7 @@ BASE_UNIT: dict[str, str | None] = {
     "channels": "channels",
     "position": None,
     "elements": "elements",
+    "pixels": "pixels",
 }
 
 
@@ -89,6 +92,7 @@ _OTHER_UNITS = [
     _u("params", "params", 1, True),
     _u("channels", "channels", 1, True),
     _u("elements", "elements", 1, True),
+    _u("pixels", "pixels", 1),
     _u("%", "ratio", Fraction(1, 100)),
     _u("×", "ratio", 1),
 ]
@@ -141,6 +145,9 @@ _WORDS: dict[str, str] = {
     "channels": "channels",
     "element": "elements",
     "elements": "elements",
+    "pixel": "pixels",
+    "pixels": "pixels",
+    "px": "pixels",
     "percent": "%",
     "times": "×",
     "mult-adds": "MACs",

@@ -1,16 +1,11 @@
 """Self-test of the block- and architecture-level question families.
 
-For every family, 200 seeds at each difficulty:
-
-(a) the truth (read from the real torch block or network on the meta device) equals an
-    independent closed form written here from the question's ``params``; for architecture
-    families, published reference numbers with their sources, and closed-form layer tables;
-(b) the truth written in three different forms is graded correct;
-(c) the answer each diagnosed mistake gives is graded incorrect (or partial) with its code;
-(d) twenty garbage strings are graded ``invalid`` and never raise (on a subset of seeds).
-
-Also: determinism, variety, prompts stating their conventions, solutions ending at the truth,
-the registry wiring, and generation and grading times.
+For every family, on the shared seeds (``family_cases.SEEDS``) at each difficulty, the truth
+(read from the real torch block or network on the meta device) equals an independent closed
+form written here from the question's ``params``; for network families, published reference
+numbers with their sources, and closed-form layer tables. The contract every family keeps
+(forms, mistakes, examples, hints, garbage, variety) is in ``test_families_contract.py``.
+Also: the conventions each prompt states, the registry wiring, and generation times.
 """
 
 from __future__ import annotations
@@ -22,26 +17,23 @@ from fractions import Fraction
 
 import pytest
 
-from grader.display import format_expected
-from grader.families.block_families import FAMILIES
-from grader.grading import check_truth
-from grader.mistakes import CATALOGUE
+from grader.families import mobilenet_v2
 from grader.question import Question
 from grader.registry import FAMILIES as REGISTRY
-from models import warm_up
+from models import profile_architecture, warm_up
+from models.breakdown import layer_kind
 
-SEEDS = range(200)
-BY_ID = {f.id: f for f in FAMILIES}
-BLOCK_IDS = sorted(f.id for f in FAMILIES if not f.architecture_level)
-ARCH_IDS = sorted(f.id for f in FAMILIES if f.architecture_level)
-ALL_IDS = BLOCK_IDS + ARCH_IDS
-TOPICS = {
-    "conv-arithmetic", "pooling", "alexnet", "vgg", "googlenet", "conv1x1", "global-avg-pooling",
-    "resnet", "grouped-conv", "resnext", "densenet", "senet", "squeezenet", "mobilenet-v1",
-    "mobilenet-v2", "shufflenet-v1", "shufflenet-v2", "sparse-vs-dense", "nas", "quantization",
-}  # fmt: skip
+from .family_cases import question, questions
 
-_CACHE: dict[str, dict[int, list[Question]]] = {}
+BLOCK_MODULES = ("fire", "inception", "resnet", "se", "densenet", "mobilenet_v2")
+BY_ID = {
+    f.id: f
+    for f in REGISTRY.values()
+    if f.architecture_level or f.generator.__module__.rsplit(".", 1)[-1] in BLOCK_MODULES
+}
+BLOCK_IDS = sorted(fid for fid, f in BY_ID.items() if not f.architecture_level)
+ARCH_IDS = sorted(fid for fid, f in BY_ID.items() if f.architecture_level)
+NETWORK_IDS = [fid for fid in ARCH_IDS if fid.endswith("_network")]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -49,12 +41,9 @@ def _warm() -> None:
     warm_up()  # the flop counter's one-time cost, paid once rather than inside a family's test
 
 
-def questions(family_id: str) -> dict[int, list[Question]]:
-    """The 200 questions per difficulty of a family, generated once for the whole module."""
-    if family_id not in _CACHE:
-        fam = BY_ID[family_id]
-        _CACHE[family_id] = {d: [fam.generate(s, d) for s in SEEDS] for d in fam.difficulties}
-    return _CACHE[family_id]
+def by_level(family_id: str) -> dict[int, list[Question]]:
+    """The family's variants over the shared seeds, by difficulty."""
+    return {d: questions(family_id, d) for d in BY_ID[family_id].difficulties}
 
 
 # -- independent closed forms -----------------------------------------------------------------
@@ -95,17 +84,32 @@ GOOGLENET_TABLE = {
 _INCEPTION_KEYS = ("in_channels", "ch1x1", "ch3x3red", "ch3x3", "ch5x5red", "ch5x5", "pool_proj")
 
 
-def mobilenet_v2_blocks(res: int = 224) -> set[tuple[int, int, int, int, int]]:
+def divisible(v: float) -> int:
+    """torchvision's rounding of a width to a multiple of 8 (never more than 10% down)."""
+    new = max(8, int(v + 4) // 8 * 8)
+    return new + 8 if new < 0.9 * v else new
+
+
+def mobilenet_v2_blocks(res: int = 224, alpha: float = 1.0) -> list[tuple[int, int, int, int, int]]:
     """(C, C', stride, t, input side) of MobileNet v2's 17 blocks, from the paper's Table 2."""
     table = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
              (6, 160, 3, 2), (6, 320, 1, 1))  # fmt: skip
-    out, c_in, side = set(), 32, res // 2
+    out, c_in, side = [], divisible(32 * alpha), (res - 1) // 2 + 1
     for t, c, n, s in table:
         for i in range(n):
             stride = s if i == 0 else 1
-            out.add((c_in, c, stride, t, side))
-            c_in, side = c, (side - 1) // stride + 1
+            out.append((c_in, divisible(c * alpha), stride, t, side))
+            c_in, side = divisible(c * alpha), (side - 1) // stride + 1
     return out
+
+
+def test_mobilenet_v2_tables_match_the_real_network():
+    assert tuple(mobilenet_v2_blocks()) == mobilenet_v2._v2_blocks()
+    assert [b.key() for b in mobilenet_v2._blocks(1.0, 224)] == mobilenet_v2_blocks()
+    for alpha in (0.35, 0.75, 1.4):
+        assert [b.key() for b in mobilenet_v2._blocks(alpha, 160)] == mobilenet_v2_blocks(
+            160, alpha
+        )
 
 
 def fire_params(p: dict, d: int) -> int:
@@ -116,16 +120,30 @@ def fire_params(p: dict, d: int) -> int:
         s, e1 = int(Fraction(str(p["squeeze_ratio"])) * e), e - e3
     else:
         s, e1, e3 = p["squeeze_planes"], p["expand1x1_planes"], p["expand3x3_planes"]
-    if d == 1:
+    if "module" in p:
         assert SQUEEZENET_FIRES[p["architecture"]][p["module"]] == (c, s, e1, e3)
+    if d == 1:
+        assert e1 == e3 == 4 * s  # SqueezeNet's own proportions
     return conv(1, c, s) + conv(1, s, e1) + conv(3, s, e3)
+
+
+def fire_steps(p: dict, d: int) -> dict[str, int]:
+    c = p["in_channels"]
+    if "expand_planes" in p:
+        e = p["expand_planes"]
+        e3 = int(Fraction(str(p["pct3x3"])) * e)
+        s, e1 = int(Fraction(str(p["squeeze_ratio"])) * e), e - e3
+    else:
+        s, e1, e3 = p["squeeze_planes"], p["expand1x1_planes"], p["expand3x3_planes"]
+    return {"squeeze": conv(1, c, s), "expand": conv(1, s, e1) + conv(3, s, e3),
+            "channels": e1 + e3}  # fmt: skip
 
 
 def fire_channels(p: dict, d: int) -> int:
     if "base_e" in p:
         i = int(p["module"].removeprefix("fire")) - 2
         return p["base_e"] + p["incr_e"] * (i // p["freq"])
-    if d == 1:
+    if "architecture" in p:
         fire = SQUEEZENET_FIRES[p["architecture"]][p["module"]]
         assert fire == (p["in_channels"], p["squeeze_planes"], p["expand1x1_planes"],
                         p["expand3x3_planes"])  # fmt: skip
@@ -140,7 +158,7 @@ def _check_googlenet(p: dict, with_side: bool) -> None:
 
 
 def inception_channels(p: dict, d: int) -> int:
-    if d == 1:
+    if "module" in p:
         _check_googlenet(p, with_side=True)
     # The naive module's pool branch passes every input channel through.
     return p["ch1x1"] + p["ch3x3"] + p["ch5x5"] + p.get("pool_proj", p["in_channels"])
@@ -150,7 +168,7 @@ def inception_params(p: dict, d: int) -> int:
     c = p["in_channels"]
     if "pool_proj" not in p:
         return conv(1, c, p["ch1x1"]) + conv(3, c, p["ch3x3"]) + conv(5, c, p["ch5x5"])
-    if d == 2:
+    if "module" in p:
         _check_googlenet(p, with_side=False)
     return (
         conv(1, c, p["ch1x1"])
@@ -185,9 +203,33 @@ def resnext_params(p: dict, d: int) -> int:
                        p["batch_norm"])  # fmt: skip
 
 
+def _se(c: int, r: int) -> int:
+    return 2 * c * (c // r) + c // r + c
+
+
+# SE-ResNets (Hu et al. 2018, on He et al.'s Table 1): output width and blocks of each stage.
+SE_RESNETS = {
+    "SE-ResNet-18": ((64, 2), (128, 2), (256, 2), (512, 2)),
+    "SE-ResNet-34": ((64, 3), (128, 4), (256, 6), (512, 3)),
+    "SE-ResNet-50": ((256, 3), (512, 4), (1024, 6), (2048, 3)),
+    "SE-ResNet-101": ((256, 3), (512, 4), (1024, 23), (2048, 3)),
+    "SE-ResNet-152": ((256, 3), (512, 8), (1024, 36), (2048, 3)),
+}
+
+
 def se_params(p: dict, d: int) -> int:
+    r = p["reduction"]
+    if "stages" in p:
+        stages = [tuple(stage) for stage in p["stages"]]
+        table = SE_RESNETS[p["architecture"]]
+        assert any(list(table[i : i + len(stages)]) == stages for i in range(4))
+        return sum(b * _se(c, r) for c, b in stages)
+    return _se(p["channels"], r)
+
+
+def se_cost(p: dict, d: int) -> dict[str, int]:
     c, r = p["channels"], p["reduction"]
-    return p.get("num_blocks", 1) * (2 * c * (c // r) + c // r + c)
+    return {"params": _se(c, r), "macs": 2 * c * (c // r)}  # the two FCs on the pooled vector
 
 
 def densenet_channels(p: dict, d: int) -> int:
@@ -202,8 +244,6 @@ def densenet_channels(p: dict, d: int) -> int:
 
 def inverted_params(p: dict, d: int) -> int:
     c, c2, t = p["in_channels"], p["out_channels"], p["expand_ratio"]
-    if d < 3:  # MobileNet v2's own blocks; residual ones at difficulty 1
-        assert (c, c2, p["stride"], t) in {b[:4] for b in mobilenet_v2_blocks()}
     if d == 1:
         assert c == c2 and p["stride"] == 1
     h = c * t
@@ -220,10 +260,9 @@ def _ir_macs(c: int, c2: int, s: int, t: int, side: int) -> tuple[int, int]:
 def inverted_macs(p: dict, d: int) -> int:
     c, c2, s, t, side = (p[k] for k in ("in_channels", "out_channels", "stride",
                                         "expand_ratio", "height"))  # fmt: skip
+    assert (c, c2, s, t, side) in mobilenet_v2_blocks(p["resolution"], p["width_mult"])
     if d == 1:
-        assert (c, c2, s, t, side) in mobilenet_v2_blocks(224) and s == 1 and t == 6
-    if d == 2:
-        assert any((c, c2, s, t, side) in mobilenet_v2_blocks(r) for r in (224, 160))
+        assert s == 1 and t == 6
     total, side = _ir_macs(c, c2, s, t, side)
     for _ in range(p.get("num_blocks", 1) - 1):
         macs, side = _ir_macs(c2, c2, 1, t, side)
@@ -249,6 +288,8 @@ TORCHVISION = {
     "mobilenet_v2": (3_504_872, 0.301),
     "shufflenet_v2_x1_0": (2_278_604, 0.145),
     "shufflenet_v2_x2_0": (7_393_996, 0.583),
+    "shufflenet_v2_x0_5": (1_366_792, 0.04),
+    "shufflenet_v2_x1_5": (3_503_624, 0.296),
 }
 # Papers' own figures (within 2%): MobileNets (Howard et al. 2017) Table 8: 569M mult-adds,
 # 4.2M params; SENet (Hu et al. 2018) Table 2 / Table 7: SE-ResNet-50 3.87 GFLOPs (mult-adds),
@@ -260,6 +301,7 @@ PAPER_MACS = {
     "se_resnet50": 3.87e9,
     "resnet50_v1": 3.8e9,
     "shufflenet_v1_g3": 140e6,
+    "shufflenet_v1_g8": 140e6,
 }
 
 
@@ -329,7 +371,7 @@ def test_layer_tables_match_published_anchors():
     assert se_resnet50_params() == pytest.approx(PAPER_PARAMS["se_resnet50"], rel=0.02)
 
 
-def largest_layer(q: Question) -> str:
+def largest_layer(q: Question) -> str:  # noqa: D103
     p = q.params
     table = layer_table(p["architecture"])
     assert (p["height"], p["batch"], p["dtype"]) == (
@@ -344,11 +386,25 @@ def largest_layer(q: Question) -> str:
     return answer
 
 
+# Networks without a reference here (GoogLeNet with the paper's 5×5 branches, ShuffleNet v1)
+# are checked against closed forms of their own in test_models_architectures.py; here their
+# truth must be their profile's.
+OTHER_PARAMS = {"shufflenet_v1_g3": (1.87e6, 0.005)}  # MMClassification's model zoo
+
+
 def total_params(q: Question) -> int:
     name = q.params["architecture"]
     if name in TORCHVISION:
         return TORCHVISION[name][0]
-    return {"se_resnet50": se_resnet50_params(), "mobilenet_v1": mobilenet_v1_params()}[name]
+    if name == "resnet50_v1":
+        return TORCHVISION["resnet50"][0]  # the stride moves, the weights do not
+    known = {"se_resnet50": se_resnet50_params(), "mobilenet_v1": mobilenet_v1_params()}
+    if name in known:
+        return known[name]
+    prof = profile_architecture(name).params
+    if name in OTHER_PARAMS:
+        assert prof == pytest.approx(OTHER_PARAMS[name][0], rel=OTHER_PARAMS[name][1])
+    return prof
 
 
 def total_macs_reference(q: Question) -> tuple[float, float]:
@@ -359,8 +415,11 @@ def total_macs_reference(q: Question) -> tuple[float, float]:
         return sum(r[1] for r in layer_table("alexnet").values()), 0.0
     assert q.params["height"] == 224
     if name in TORCHVISION:
-        return TORCHVISION[name][1] * 1e9, 0.005
-    return PAPER_MACS[name], 0.02
+        gmacs = TORCHVISION[name][1]
+        return gmacs * 1e9, max(0.005, 0.005 / gmacs)  # published to two or three decimals
+    if name in PAPER_MACS:
+        return PAPER_MACS[name], 0.02
+    return profile_architecture(name).macs, 0.0
 
 
 def fc_share(q: Question) -> Fraction:
@@ -383,6 +442,51 @@ def fc_share(q: Question) -> Fraction:
     return Fraction(fc, total)
 
 
+def inverted_steps(p: dict, d: int) -> dict[str, int]:
+    c, c2, s, t, h = (p[k] for k in ("in_channels", "out_channels", "stride", "expand_ratio",
+                                     "height"))  # fmt: skip
+    hid, h2 = c * t, (h - 1) // s + 1
+    out = {"expand": h * h * c * hid} if t != 1 else {}
+    return out | {"depthwise": h2 * h2 * hid * 9, "project": h2 * h2 * hid * c2}
+
+
+def bottleneck_macs(p: dict, d: int) -> dict[str, int]:
+    c_in, planes, out, s, h = (p[k] for k in ("in_channels", "planes", "out_channels", "stride",
+                                               "height"))  # fmt: skip
+    h2 = (h - 1) // s + 1
+    v1 = s == 2 and "the paper's v1" in question("bottleneck_conv_macs", p["seed"], d).prompt
+    h1 = h2 if v1 else h
+    macs = {"conv1": h1 * h1 * planes * c_in, "conv2": h2 * h2 * planes * planes * 9,
+            "conv3": h2 * h2 * out * planes}  # fmt: skip
+    if s != 1 or c_in != out:
+        macs["shortcut"] = h2 * h2 * out * c_in
+    return macs
+
+
+def resnext_vs_resnet(p: dict, d: int) -> dict[str, object]:
+    c, planes, card, w = (p[k] for k in ("in_channels", "planes", "cardinality",
+                                         "bottleneck_width"))  # fmt: skip
+    width = card * (planes * w // 64)
+    bn = p["batch_norm"]
+    resnet = _bottleneck(c, planes, c, 1, 1, bn)
+    resnext = _bottleneck(c, width, c, 1, card, bn)
+    if p["quantity"] == "macs":
+        area = p["height"] * p["width"]
+        resnet, resnext = (
+            area * _bottleneck(c, planes, c, 1, 1, False),
+            area * _bottleneck(c, width, c, 1, card, False),
+        )
+    return {"resnet": resnet, "resnext": resnext, "ratio": Fraction(resnext, resnet)}
+
+
+def densenet_layer(p: dict, d: int) -> dict[str, int]:
+    k0, layer, k, bn_size, h = (p[key] for key in ("in_channels", "layer", "growth_rate",
+                                                   "bn_size", "height"))  # fmt: skip
+    c, inner = k0 + (layer - 1) * k, bn_size * k
+    weights = c * inner + 9 * inner * k
+    return {"params": weights + 2 * (c + inner), "macs": h * h * weights}
+
+
 CLOSED_FORM = {
     "fire_module_params": fire_params,
     "fire_output_channels": fire_channels,
@@ -394,6 +498,12 @@ CLOSED_FORM = {
     "densenet_channels": densenet_channels,
     "inverted_residual_params": inverted_params,
     "inverted_residual_macs": inverted_macs,
+    "inverted_residual_steps": inverted_steps,
+    "fire_module_steps": fire_steps,
+    "bottleneck_conv_macs": bottleneck_macs,
+    "resnext_vs_resnet": resnext_vs_resnet,
+    "se_block_cost": se_cost,
+    "densenet_layer_cost": densenet_layer,
 }
 
 
@@ -402,165 +512,79 @@ CLOSED_FORM = {
 
 @pytest.mark.parametrize("family_id", BLOCK_IDS)
 def test_block_truth_matches_closed_form(family_id):
-    for d, qs in questions(family_id).items():
+    for d, qs in by_level(family_id).items():
         for q in qs:
-            expected = CLOSED_FORM[family_id](dict(q.params), d)
-            assert q.truth == expected, (q.seed, d, q.params)
+            expected = CLOSED_FORM[family_id](dict(q.params) | {"seed": q.seed}, d)
+            truth = dict(q.truth) if isinstance(q.truth, dict) else q.truth
+            assert truth == expected, (q.seed, d, q.params)
 
 
 def test_arch_largest_layer_matches_layer_tables():
-    for qs in questions("arch_largest_layer").values():
+    for fid in ("arch_largest_layer", "vgg_largest_layer"):
+        for qs in by_level(fid).values():
+            for q in qs:
+                assert q.truth == largest_layer(q), (q.seed, q.params)
+
+
+@pytest.mark.parametrize("family_id", NETWORK_IDS)
+def test_network_totals_match_references(family_id):
+    for d, qs in by_level(family_id).items():
         for q in qs:
-            assert q.truth == largest_layer(q), (q.seed, q.params)
+            if d == 1:
+                assert q.truth == total_params(q), q.params
+            elif d == 2:
+                reference, rel = total_macs_reference(q)
+                assert q.truth == pytest.approx(reference, rel=rel, abs=0), q.params
 
 
-def test_arch_total_params_match_references():
-    for qs in questions("arch_total_params").values():
-        for q in qs:
-            assert q.truth == total_params(q), q.params
-
-
-def test_arch_total_macs_match_references():
-    for qs in questions("arch_total_macs").values():
-        for q in qs:
-            reference, rel = total_macs_reference(q)
-            assert q.truth == pytest.approx(reference, rel=rel, abs=0), q.params
+@pytest.mark.parametrize("family_id", NETWORK_IDS)
+def test_network_shares_add_up_from_the_layers(family_id):
+    """The share asked at level 3, recounted from the profile's leaf rows."""
+    for q in by_level(family_id)[3]:
+        prof = profile_architecture(q.params["architecture"])
+        metric, group = q.params["metric"], q.params["group"]
+        leaves = [r for r in prof.rows if r.leaf]
+        chosen = [r for r in leaves if group in (r.stage, layer_kind(r))]
+        value = sum(r.macs if metric == "macs" else r.params for r in chosen)
+        total = prof.macs if metric == "macs" else prof.params
+        assert q.truth == Fraction(value, total) and value, (q.params, q.prompt)
 
 
 def test_arch_fc_share_matches_closed_form():
-    for qs in questions("arch_fc_param_share").values():
+    for qs in by_level("arch_fc_param_share").values():
         for q in qs:
             assert q.truth == fc_share(q), q.params
 
 
-# -- (b) three forms of the truth -------------------------------------------------------------
-
-
-def truth_forms(q: Question) -> list[str]:
-    spec, t = q.answer, q.truth
-    if spec.kind == "choice":
-        choices = list(spec.choices or ())
-        letter = chr(ord("a") + choices.index(str(t)))
-        return [letter, f"({letter.upper()})", str(t).upper()]
-    if spec.dimension == "ratio":
-        value = Fraction(t)
-        return [f"{float(value):.6f}", f"{float(value) * 100:.4f}%", f"{value.numerator}/"
-                f"{value.denominator}"]  # fmt: skip
-    assert isinstance(t, int)
-    unit = {"params": "params", "channels": "channels", "macs": "MACs"}[spec.dimension or ""]
-    # Exact, exact with separators and a unit, and rounded to 7 significant figures.
-    return [str(t), f"{t:,} {unit}", f"{t:.6e}"]
-
-
-@pytest.mark.parametrize("family_id", ALL_IDS)
-def test_truth_in_three_forms_is_correct(family_id):
-    for qs in questions(family_id).values():
-        for q in qs:
-            for text in truth_forms(q):
-                g = q.grade(text)
-                assert g.status == "correct" and g.score == 1.0, (q.seed, text, g.feedback)
-
-
-def test_rounded_architecture_totals_are_correct_at_three_figures():
-    # "25.6M" for ResNet-50's 25,557,032: the brief's example.
-    q = next(q for q in questions("arch_total_params")[1] if q.params["architecture"] == "resnet50")
+def test_rounded_network_totals_are_correct_at_three_figures():
+    # "25.6M" for ResNet-50's 25,557,032: the brief's example; "25.56M" too (4 figures).
+    q = next(q for q in by_level("resnet_network")[1] if q.params["architecture"] == "resnet50")
     assert q.grade("25.6M").status == "correct"
+    assert q.grade("25.56M").status == "correct"
     assert q.grade("25.5M").status == "incorrect"  # truncated, not rounded
     assert q.grade("26M").status == "partial"  # two figures: insufficient precision
-
-
-# -- (c) mistakes -----------------------------------------------------------------------------
-
-
-def mistake_text(q: Question, value) -> str:
-    if q.answer.kind == "choice":
-        return str(value)
-    if isinstance(value, Fraction) or q.answer.dimension == "ratio":
-        return f"{float(value):.10g}"
-    return str(value)
-
-
-@pytest.mark.parametrize("family_id", ALL_IDS)
-def test_mistakes_are_diagnosed(family_id):
-    seen: set[str] = set()
-    for qs in questions(family_id).values():
-        for q in qs:
-            for m in q.mistakes:
-                assert m.code and m.message.endswith("."), m
-                assert m.value != q.truth
-                g = q.grade(mistake_text(q, m.value))
-                assert g.status in ("incorrect", "partial"), (q.seed, m, g.feedback)
-                assert m.code in g.codes, (q.seed, m.code, g.codes)
-                seen.add(m.code)
-    # Every family diagnoses mistakes of its own, not only the catalogue's.
-    assert seen - set(CATALOGUE), seen
-
-
-# -- (d) garbage ------------------------------------------------------------------------------
-
-GARBAGE = [
-    "",
-    "   ",
-    "banana",
-    "twelve",
-    "12 bananas",
-    "nan",
-    "inf",
-    "-inf",
-    "∞",
-    "1e99999",
-    "1..2",
-    "1,23,4",
-    "--5",
-    "zz",
-    "?",
-    "(",
-    "1/0",
-    "@#$%",
-    "9" * 5000,
-    "DROP TABLE questions;",
-]
-
-
-@pytest.mark.parametrize("family_id", ALL_IDS)
-def test_garbage_is_invalid_and_never_raises(family_id):
-    for qs in questions(family_id).values():
-        for q in qs[:10]:
-            for text in GARBAGE:
-                g = q.grade(text)
-                assert g.status == "invalid" and g.score == 0.0, (q.seed, text, g.status)
-                assert g.feedback.startswith("Could not read"), g.feedback
-
-
-# -- determinism, variety, prompts, solutions -------------------------------------------------
-
-
-@pytest.mark.parametrize("family_id", ALL_IDS)
-def test_deterministic_and_varied(family_id):
-    fam = BY_ID[family_id]
-    for d, qs in questions(family_id).items():
-        for q in qs[:20]:
-            assert fam.generate(q.seed, d) == q
-        distinct = len({q.prompt for q in qs})
-        # Block families draw from wide ranges; architecture families from a few networks.
-        assert distinct >= (2 if fam.architecture_level else 5), (d, distinct)
 
 
 REQUIRED = {
     "fire_module_params": ("bias", "Parameters are the learnable weights and biases"),
     "fire_output_channels": ("concatenated along the channel dimension",),
+    "fire_module_steps": ("bias", "Parameters are the learnable weights and biases"),
     "inception_output_channels": ("concatenated along the channel dimension",),
     "inception_params": ("bias", "Parameters are the learnable weights and biases"),
     "bottleneck_params": ("BatchNorm", "no bias", "Parameters are the learnable"),
+    "bottleneck_conv_macs": ("no bias", "multiply-accumulates", "Batch size 1"),
     "resnext_block_params": ("BatchNorm", "no bias", "groups = C", "Parameters are"),
+    "resnext_vs_resnet": ("no bias", "groups = "),
     "se_block_params": ("bias", "Parameters are the learnable weights and biases"),
+    "se_block_cost": ("bias", "multiply-accumulates", "Parameters are the learnable"),
     "densenet_channels": ("concatenation", "k new maps"),
+    "densenet_layer_cost": ("BatchNorm", "no bias", "multiply-accumulates"),
     "inverted_residual_params": ("BatchNorm", "no bias", "buffers", "Parameters are"),
-    "inverted_residual_macs": ("multiply-accumulates", "Batch size 1", "answer in MACs"),
+    "inverted_residual_macs": ("multiply-accumulates", "Batch size 1"),
+    "inverted_residual_steps": ("multiply-accumulates", "Batch size 1"),
     "arch_largest_layer": ("batch 1",),
-    "arch_total_params": ("buffers", "3 significant figures"),
-    "arch_total_macs": ("multiply-accumulates", "Batch size 1", "3 significant figures"),
-    "arch_fc_param_share": ("nn.Linear", "%", "within 1%"),
+    "vgg_largest_layer": ("batch 1",),
+    "arch_fc_param_share": ("nn.Linear", "percentage points"),
 }
 METRIC_WORDS = {
     "params": "weights and biases",
@@ -569,59 +593,58 @@ METRIC_WORDS = {
 }
 
 
-@pytest.mark.parametrize("family_id", ALL_IDS)
-def test_prompts_state_conventions_and_solutions_end_at_truth(family_id):
-    for qs in questions(family_id).values():
+@pytest.mark.parametrize("family_id", sorted(REQUIRED))
+def test_prompts_state_their_conventions(family_id):
+    for qs in by_level(family_id).values():
         for q in qs:
             for phrase in REQUIRED[family_id]:
                 assert phrase in q.prompt, (phrase, q.prompt)
-            if family_id == "arch_largest_layer":
+            if "metric" in q.params:
                 assert METRIC_WORDS[q.params["metric"]] in q.prompt
-            is_params = q.answer.kind == "number" and q.answer.dimension == "params"
-            if is_params and "BatchNorm" in q.prompt and "running mean" not in q.prompt:
-                assert "Leave BatchNorm out" in q.prompt  # BN in or out is always said
-            assert q.conventions and all(c.strip() for c in q.conventions)
-            shown = format_expected(q.answer, check_truth(q.answer, q.truth))
-            assert q.solution.endswith(shown), (q.solution, shown)
             # Every number in the prompt is in params (spot-check: the integers).
             for value in q.params.values():
                 if isinstance(value, int) and not isinstance(value, bool) and value > 1:
-                    assert str(value) in q.prompt or family_id.startswith("arch"), (value, q.prompt)
+                    assert str(value) in q.prompt or family_id.startswith(("arch", "vgg")), (
+                        value,
+                        q.prompt,
+                    )
 
 
 def test_registry_wiring():
-    assert len(BY_ID) == len(FAMILIES) == 14
     expected = {
         "fire_module_params": ("squeezenet", "number"),
         "fire_output_channels": ("squeezenet", "number"),
+        "fire_module_steps": ("squeezenet", "parts"),
         "inception_output_channels": ("googlenet", "number"),
         "inception_params": ("googlenet", "number"),
         "bottleneck_params": ("resnet", "number"),
+        "bottleneck_conv_macs": ("resnet", "parts"),
         "resnext_block_params": ("resnext", "number"),
+        "resnext_vs_resnet": ("resnext", "parts"),
         "se_block_params": ("senet", "number"),
+        "se_block_cost": ("senet", "parts"),
         "densenet_channels": ("densenet", "number"),
+        "densenet_layer_cost": ("densenet", "parts"),
         "inverted_residual_params": ("mobilenet-v2", "number"),
         "inverted_residual_macs": ("mobilenet-v2", "number"),
+        "inverted_residual_steps": ("mobilenet-v2", "parts"),
         "arch_largest_layer": ("alexnet", "choice"),
-        "arch_total_params": ("squeezenet", "number"),
-        "arch_total_macs": ("mobilenet-v1", "number"),
+        "vgg_largest_layer": ("vgg", "choice"),
         "arch_fc_param_share": ("global-avg-pooling", "number"),
+        "resnet_network": ("resnet", "number"),
+        "mobilenet_v1_network": ("mobilenet-v1", "number"),
+        "squeezenet_network": ("squeezenet", "number"),
     }
     for fid, (topic, kind) in expected.items():
         fam = REGISTRY[fid]
-        assert fam is BY_ID[fid] and fam.topic == topic and fam.topic in TOPICS
-        assert fam.answer_kind == kind and fam.difficulties == (1, 2, 3)
-        assert fam.architecture_level == fid.startswith("arch_")
-        for d in fam.difficulties:
-            assert fam.generate(0, d).answer.kind == kind
+        assert fam.topic == topic and fam.answer_kind == kind, fid
+        assert fam.architecture_level == (fid.startswith(("arch_", "vgg_")) or "network" in fid)
+    assert len(NETWORK_IDS) == 12
     with pytest.raises(ValueError):
-        BY_ID["se_block_params"].generate(0, 4)
+        REGISTRY["se_block_params"].generate(0, 4)
 
 
-# -- timing -----------------------------------------------------------------------------------
-
-
-def _median_ms(fn, runs: int = 50) -> float:
+def _median_ms(fn, runs: int = 30) -> float:
     times = []
     for i in range(runs):
         start = time.perf_counter()
@@ -630,21 +653,18 @@ def _median_ms(fn, runs: int = 50) -> float:
     return statistics.median(times) * 1e3
 
 
-@pytest.mark.parametrize("family_id", ALL_IDS)
+@pytest.mark.parametrize("family_id", BLOCK_IDS + ARCH_IDS)
 def test_generation_and_grading_times(family_id):
-    """Median of 50 warm calls. Goals: ≤ 5 ms (blocks), ≤ 50 ms (architectures), grading ≤ 1 ms.
-
-    "Warm": the process has generated this family before (torch's first-call costs and the
-    per-configuration memos are paid); the seeds are new. Asserted at 10× the goal so that a
-    loaded CI machine does not fail the build; the measured figures are printed (-s).
-    """
+    """Median of 30 warm calls on new seeds. Goals: ≤ 20 ms (blocks: building a block on the
+    meta device costs milliseconds of Python), ≤ 10 ms (networks, profiles cached), grading
+    ≤ 1 ms. Asserted at 5× the goal so that a loaded machine passes; figures printed (-s)."""
     fam = BY_ID[family_id]
-    questions(family_id)
+    question(family_id, 0, 1)
     gen = _median_ms(lambda i: fam.generate(10_000 + i, fam.difficulties[i % 3]))
-    q = questions(family_id)[2][0]
-    answer = truth_forms(q)[1]
+    q = question(family_id, 0, 2)
+    answer = q.expected()[1].split(" (")[0]
     grade_ms = _median_ms(lambda i: q.grade(answer))
-    goal = 50.0 if fam.architecture_level else 5.0
+    goal = 10.0 if fam.architecture_level else 20.0
     print(f"\n{family_id}: generate {gen:.2f} ms (goal {goal:g}), grade {grade_ms:.3f} ms")
-    assert gen <= 10 * goal
-    assert grade_ms <= 10 * 1.0
+    assert gen <= 5 * goal
+    assert grade_ms <= 5 * 1.0

@@ -10,11 +10,9 @@ at the truth, the receptive field against a real input gradient, and generation 
 
 from __future__ import annotations
 
-import functools
 import statistics
 import time
 from collections.abc import Iterator
-from decimal import ROUND_HALF_EVEN, Context, Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -23,41 +21,27 @@ import torch
 from torch import nn
 
 import models
-from grader.families import layer_families
-from grader.mistakes import CATALOGUE
 from grader.question import Question
-from grader.types import AnswerSpec, Mistake
-from grader.units import BASE_UNIT, lookup_unit
+from grader.registry import FAMILIES as REGISTRY
+from grader.types import AnswerSpec
 
-FAMILIES = {f.id: f for f in layer_families.FAMILIES}
-SEEDS = range(200)
+from .family_cases import correct_forms, question, questions
+
+LAYER_MODULES = ("conv", "linear", "pool", "grouped", "depthwise", "shuffle", "memaccess", "gap",
+                 "compression", "receptive", "conv1x1")  # fmt: skip
+FAMILIES = {
+    f.id: f for f in REGISTRY.values() if f.generator.__module__.rsplit(".", 1)[-1] in LAYER_MODULES
+}
 DIFFICULTIES = (1, 2, 3)
 CASES = [(fid, d) for fid in FAMILIES for d in DIFFICULTIES]
 
 EXPECTED_IDS = {
-    "conv_output_shape",
-    "conv_params",
-    "conv_macs",
-    "conv_flops",
-    "conv_activation_memory",
-    "pool_output_shape",
-    "pool_params",
-    "linear_params",
-    "linear_macs",
-    "grouped_conv_params",
-    "grouped_conv_savings",
-    "depthwise_separable_params",
-    "depthwise_separable_cost_ratio",
-    "channel_shuffle_position",
-    "shufflenet_v2_mem_access",
-    "gap_vs_fc_params_saved",
-    "model_size_bytes",
-    "receptive_field",
-}
-NOTE_TOPICS = {
-    "conv-arithmetic", "pooling", "alexnet", "vgg", "googlenet", "conv1x1", "global-avg-pooling",
-    "resnet", "grouped-conv", "resnext", "densenet", "senet", "squeezenet", "mobilenet-v1",
-    "mobilenet-v2", "shufflenet-v1", "shufflenet-v2", "sparse-vs-dense", "nas", "quantization",
+    "conv_output_shape", "conv_params", "conv_macs", "conv_flops", "conv_activation_memory",
+    "conv_layer_steps", "pool_output_shape", "pool_params", "linear_params", "linear_macs",
+    "grouped_conv_params", "grouped_conv_savings", "depthwise_separable_params",
+    "depthwise_separable_cost_ratio", "channel_shuffle_position", "shufflenet_unit_macs",
+    "shufflenet_v2_mem_access", "gap_vs_fc_params_saved", "model_size_bytes",
+    "codebook_compression", "receptive_field", "conv1x1_cost", "conv1x1_reduction",
 }  # fmt: skip
 
 # torch's own argument names, plus the few keys that name what a prompt asks or describes.
@@ -79,54 +63,31 @@ EXTRA_KEYS = {
     "num_parameters",  # stated parameter count of a registry network
     "bits",  # storage bit width
     "layers",  # receptive field: the stack, one dict per layer
+    "reduced_channels",  # 1×1 reduction: its width
+    "first_groups",  # ShuffleNet unit: the groups of its first 1×1 (1 at stage 2's entry)
 }
 LAYER_KEYS = {"type", "kernel_size", "stride", "padding", "dilation"}
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 
 # Published parameter counts (torchvision's model cards; MobileNet v1: Howard et al. 2017 at
-# α = 1, as in Keras's trainable count). Independent of our registry.
+# α = 1, as in Keras's trainable count; GoogLeNet with 5×5 branches: the paper's network,
+# torchvision's layout differs). Independent of our registry.
 PUBLISHED_PARAMS = {
     "alexnet": 61_100_840,
     "vgg16": 138_357_544,
+    "vgg19": 143_667_240,
     "squeezenet1_0": 1_248_424,
     "squeezenet1_1": 1_235_496,
     "resnet18": 11_689_512,
+    "resnet34": 21_797_672,
+    "resnet50": 25_557_032,
     "mobilenet_v1": 4_231_976,
+    "mobilenet_v2": 3_504_872,
+    "shufflenet_v2_x1_0": 2_278_604,
+    "densenet121": 7_978_856,
+    "resnext50_32x4d": 25_028_904,
 }
-
-GARBAGE = [
-    "",
-    "   ",
-    "abc",
-    "NaN",
-    "inf",
-    "-∞",
-    "(64, 56",
-    "1..2",
-    "five",
-    "🙂",
-    "--5",
-    "x" * 250,
-    "12 apples",
-    "[[1]]",
-    "0x1F",
-    "1e99999",
-    "None",
-    "\x00\x01",
-    "1/2/3",
-    "()",
-]
-
-
-@functools.cache
-def question(fid: str, seed: int, difficulty: int) -> Question:
-    """Each question once per test run: the checks below share them."""
-    return FAMILIES[fid].generate(seed, difficulty)
-
-
-def questions(fid: str, difficulty: int) -> list[Question]:
-    return [question(fid, seed, difficulty) for seed in SEEDS]
 
 
 # -- independent closed forms ---------------------------------------------------------------
@@ -260,115 +221,64 @@ def closed_form(q: Question) -> Any:
         if "architecture" in p:
             count = PUBLISHED_PARAMS[p["architecture"]]
             assert p["num_parameters"] == count
-        elif "in_features" in p:
-            count = linear_in(p) * p["out_features"] + (p["out_features"] if p["bias"] else 0)
         else:
-            count = conv_params(p)
+            count = layer_params(p)
         return Fraction(count * p["bits"], 8)
     if fid == "receptive_field":
         return receptive(p["layers"])
+    if fid == "conv_layer_steps":
+        ho, wo = conv_out(p)
+        return {"output": (p["out_channels"], ho, wo), "params": conv_params(p),
+                "macs": conv_macs({**p, "per_sample": True})}  # fmt: skip
+    if fid == "codebook_compression":
+        count = layer_params(p)
+        original = 4 * count
+        compressed = Fraction(count * p["bits"], 8) + 4 * 2 ** p["bits"]
+        return {"original": original, "compressed": compressed, "ratio": original / compressed}
+    if fid == "conv1x1_cost":
+        cin, cout, hw = p["in_channels"], p["out_channels"], p["height"] * p["width"]
+        if q.answer.dimension == "params":
+            return cin * cout + (cout if p["bias"] else 0)
+        return hw * cin * cout
+    if fid == "conv1x1_reduction":
+        cin, r, cout, k = (
+            p["in_channels"],
+            p["reduced_channels"],
+            p["out_channels"],
+            p["kernel_size"],
+        )
+        hw = p["height"] * p["width"]
+        direct, reduced = hw * cout * cin * k * k, hw * (r * cin + cout * r * k * k)
+        return {"direct": direct, "reduced": reduced, "ratio": Fraction(reduced, direct)}
+    if fid == "shufflenet_unit_macs":
+        return shuffle_unit_macs(p)
     raise AssertionError(f"no closed form for {fid}")
 
 
-# -- writing answers ------------------------------------------------------------------------
+def layer_params(p: dict[str, Any]) -> int:
+    """A linear or convolution layer's parameters from its params."""
+    if "in_features" in p:
+        return linear_in(p) * p["out_features"] + (p["out_features"] if p["bias"] else 0)
+    return conv_params({**p, "groups": p.get("groups", 1)})
 
 
-def exact_text(value: Fraction) -> str | None:
-    """``value`` as an exact decimal, or None when it does not terminate."""
-    sign = "-" if value < 0 else ""
-    value = abs(value)
-    places = 0
-    while (value * 10**places).denominator != 1:
-        places += 1
-        if places > 30:
-            return None
-    digits = str((value * 10**places).numerator).rjust(places + 1, "0")
-    if places == 0:
-        return sign + digits
-    return f"{sign}{digits[:-places]}.{digits[-places:]}"
-
-
-def sig(value: Fraction, figures: int, scientific: bool = True) -> str:
-    """``value`` correctly rounded to ``figures`` significant figures."""
-    ctx = Context(prec=figures, rounding=ROUND_HALF_EVEN)
-    d = ctx.divide(Decimal(value.numerator), Decimal(value.denominator))
-    if scientific:
-        return f"{d:.{figures - 1}e}"
-    return f"{d:f}"
-
-
-_OTHER_UNIT = {"KiB": "MB", "KB": "MiB", "MiB": "KB", "MB": "KiB", "B": "KiB"}
-
-
-def correct_forms(q: Question) -> list[str]:
-    """The truth written several ways a student might, each of which must be graded correct."""
-    spec, truth = q.answer, q.truth
-    if spec.kind == "shape":
-        assert isinstance(truth, tuple)
-        forms = [
-            "(" + ", ".join(map(str, truth)) + ")",
-            "x".join(map(str, truth)),
-            "[" + ",".join(map(str, truth)) + "]",
-        ]
-        if not spec.batch:
-            forms.append("1x" + "x".join(map(str, truth)))  # torch's batch of one
-        return forms
-    value = Fraction(truth)  # type: ignore[arg-type]
-    if spec.dimension == "ratio":
-        frac = f"{value.numerator}/{value.denominator}"
-        dec, pct = sig(value, 6, scientific=False), sig(value * 100, 6, scientific=False)
-        if spec.unit == "%":
-            return [frac, f"{pct}%", f"{pct} percent", pct]
-        if spec.unit == "×":
-            return [frac, f"{dec}×", f"{dec}x", dec]
-        return [frac, dec, f"{pct}%"]
-    base = BASE_UNIT[spec.dimension or ""]
-    exact = exact_text(value)
-    assert exact is not None, f"{q.family}: non-terminating truth {value}"
-    if spec.dimension == "bytes":
-        unit = spec.unit or "B"
-        size = lookup_unit(unit).multiplier  # type: ignore[union-attr]
-        other = _OTHER_UNIT[unit]
-        other_size = lookup_unit(other).multiplier  # type: ignore[union-attr]
-        return [
-            f"{exact} bytes",
-            f"{sig(value / size, 6)} {unit}",
-            sig(value / size, 6),  # a bare number is read in the question's unit
-            f"{sig(value / other_size, 6)} {other}",
-        ]
-    if base is None:  # counts and positions: bare numbers
-        return [exact, f"{exact}.0", sig(value, max(3, len(exact)))]
-    return [
-        f"{int(value):,}" if value.denominator == 1 else exact,
-        f"{exact} {base}",
-        sig(value, 4) + f" {base}",  # rounded to 4 figures: within half a unit of the last
-    ]
-
-
-def mistake_text(q: Question, m: Mistake) -> str:
-    """A mistake's value written exactly, in base units."""
-    spec = q.answer
-    if spec.kind == "shape":
-        assert isinstance(m.value, tuple)
-        return "(" + ", ".join(map(str, m.value)) + ")"
-    value = Fraction(m.value)  # type: ignore[arg-type]
-    if spec.dimension == "ratio":
-        return f"{value.numerator}/{value.denominator}"
-    text = exact_text(value) or sig(value, 15)
-    base = BASE_UNIT[spec.dimension or ""]
-    return f"{text} {base}" if base else text
+def shuffle_unit_macs(p: dict[str, Any]) -> dict[str, int]:
+    """The three convolutions of a ShuffleNet v1 unit by the paper's arithmetic."""
+    cin, cout, g, s, h = (p[k] for k in ("in_channels", "out_channels", "groups", "stride",
+                                          "height"))  # fmt: skip
+    mid, h2 = cout // 4, (h - 1) // s + 1
+    branch = cout - cin if s == 2 else cout
+    g1 = p["first_groups"]  # 1 at ShuffleNet's stage-2 entry: its first 1×1 is not grouped
+    macs = {"gconv1": h * h * mid * cin // g1, "dwconv": h2 * h2 * mid * 9,
+            "gconv2": h2 * h2 * branch * mid // g}  # fmt: skip
+    return {**macs, "total": sum(macs.values())}
 
 
 # -- the family list ------------------------------------------------------------------------
 
 
-def test_layer_family_ids_topics_and_kinds() -> None:
+def test_layer_family_ids() -> None:
     assert set(FAMILIES) == EXPECTED_IDS
-    assert len(layer_families.FAMILIES) == len(FAMILIES)  # no duplicate ids
-    for fam in FAMILIES.values():
-        assert fam.topic in NOTE_TOPICS, fam.id
-        assert fam.answer_kind in ("number", "shape"), fam.id
-        assert fam.title and fam.expected_seconds > 0
 
 
 # -- (a) the truth from torch equals the closed form ----------------------------------------
@@ -378,111 +288,15 @@ def test_layer_family_ids_topics_and_kinds() -> None:
 def test_truth_matches_closed_form(fid: str, difficulty: int) -> None:
     for q in questions(fid, difficulty):
         expected = closed_form(q)
-        if q.answer.kind == "shape":
+        if isinstance(expected, dict):
+            assert dict(q.truth) == expected, (q.seed, q.params)  # type: ignore[arg-type]
+        elif q.answer.kind == "shape":
             assert q.truth == expected, (q.seed, q.params)
         else:
             assert Fraction(q.truth) == Fraction(expected), (q.seed, q.params)  # type: ignore[arg-type]
-        assert q.answer.kind == FAMILIES[fid].answer_kind
 
 
-# -- (b) the truth in other forms is correct ------------------------------------------------
-
-
-@pytest.mark.parametrize(("fid", "difficulty"), CASES)
-def test_truth_in_other_forms_is_correct(fid: str, difficulty: int) -> None:
-    for q in questions(fid, difficulty):
-        for text in correct_forms(q):
-            g = q.grade(text)
-            assert g.status == "correct", (q.seed, text, q.truth, g.feedback)
-            assert g.score == 1.0
-
-
-# -- (c) each mistake is diagnosed ----------------------------------------------------------
-
-
-@pytest.mark.parametrize(("fid", "difficulty"), CASES)
-def test_mistakes_are_diagnosed(fid: str, difficulty: int) -> None:
-    named = 0
-    for q in questions(fid, difficulty):
-        for m in q.mistakes:
-            assert m.value != q.truth
-            assert m.code in CATALOGUE or (m.code.islower() and m.message.endswith(".")), m
-            text = mistake_text(q, m)
-            g = q.grade(text)
-            assert g.status in ("incorrect", "partial"), (q.seed, m, text, g.feedback)
-            assert m.code in g.codes, (q.seed, m, text, g.codes)
-            named += 1
-    assert named >= len(SEEDS), "a family should name at least one mistake per question"
-
-
-# -- (d) garbage is invalid -----------------------------------------------------------------
-
-
-@pytest.mark.parametrize("fid", sorted(FAMILIES))
-def test_garbage_is_invalid_and_never_raises(fid: str) -> None:
-    for difficulty in DIFFICULTIES:
-        for seed in range(5):
-            q = question(fid, seed, difficulty)
-            for text in GARBAGE:
-                g = q.grade(text)
-                assert g.status == "invalid", (text, g.feedback)
-                assert g.score == 0.0
-                assert "Could not read" in g.feedback
-
-
-# -- contract details -----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("fid", sorted(FAMILIES))
-def test_same_seed_same_question(fid: str) -> None:
-    fam = FAMILIES[fid]
-    for difficulty in DIFFICULTIES:
-        for seed in range(0, 200, 20):
-            again = fam.generate(seed, difficulty)
-            assert again == question(fid, seed, difficulty)
-        prompts = {q.prompt for q in questions(fid, difficulty)}
-        assert len(prompts) >= 20, f"{fid} at difficulty {difficulty} hardly varies"
-
-
-def _required_phrases(q: Question) -> list[str]:
-    """What a prompt must say, given what it asks."""
-    spec, p = q.answer, q.params
-    need: list[str] = []
-    if spec.kind == "shape":
-        need += ["(N, C, H, W)" if spec.batch else "(C, H, W)", "round"]
-    elif spec.dimension == "params":
-        need += ["learnable weights and biases", "buffers"]
-    elif spec.dimension == "macs":
-        need += ["multiply-accumulates", "bias additions are not counted"]
-    elif spec.dimension == "flops":
-        need += ["FLOPs = 2 × MACs", "bias additions are not counted"]
-    elif spec.dimension == "bytes":
-        assert spec.unit is not None
-        need += [f"Answer in {spec.unit}", "KiB = 1024 B", "KB = 1000 B"]
-    elif spec.dimension == "elements":
-        need += ["elements"]
-    elif spec.dimension == "position":
-        need += ["numbered from 0"]
-    if "dtype" in p:
-        need += [p["dtype"], "bytes per element"]
-    if "bits" in p:
-        need += [f"{p['bits']}-bit", "8 bits"]
-    if p.get("batch", 1) > 1:
-        need += [f"batch of {p['batch']}"]
-    if q.family == "shufflenet_v2_mem_access":
-        need += ["memory access cost", "not multiply-accumulates"]
-    if q.family == "receptive_field":
-        need += ["receptive field"]
-    return need
-
-
-@pytest.mark.parametrize("fid", sorted(FAMILIES))
-def test_prompts_state_units_and_conventions(fid: str) -> None:
-    for difficulty in DIFFICULTIES:
-        for q in questions(fid, difficulty):
-            for phrase in _required_phrases(q):
-                assert phrase in q.prompt, (q.seed, phrase, q.prompt)
-            assert q.conventions
+# -- parameters ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("fid", sorted(FAMILIES))
@@ -491,6 +305,8 @@ def test_params_use_torch_names_and_appear_in_prompt(fid: str) -> None:
         for q in questions(fid, difficulty):
             keys = set(q.params)
             assert keys <= TORCH_ARGS | EXTRA_KEYS, keys - TORCH_ARGS - EXTRA_KEYS
+            if fid == "codebook_compression":
+                continue  # the bit width's 2^b is worked out, not stated
             for layer in q.params.get("layers", []):
                 assert set(layer) == LAYER_KEYS
             if "dtype" in q.params:
@@ -501,15 +317,6 @@ def test_params_use_torch_names_and_appear_in_prompt(fid: str) -> None:
                 if key == "in_features" and "in_channels" in q.params:
                     continue  # the flattened width, asked to be worked out
                 assert str(value) in q.prompt or f"{value:,}" in q.prompt, (key, value, q.prompt)
-
-
-@pytest.mark.parametrize("fid", sorted(FAMILIES))
-def test_solution_ends_with_the_truth(fid: str) -> None:
-    for difficulty in DIFFICULTIES:
-        for q in questions(fid, difficulty):
-            display = q.grade("").expected_display
-            assert q.solution.endswith(display), (q.seed, q.solution, display)
-            assert display not in q.prompt or q.answer.kind == "shape" or len(display) < 4
 
 
 # -- the receptive field against a real gradient --------------------------------------------
@@ -566,10 +373,12 @@ PROFILED = {
     "conv_macs",
     "conv_flops",
     "conv_activation_memory",
+    "conv_layer_steps",
     "pool_output_shape",
     "linear_macs",
     "depthwise_separable_cost_ratio",
     "shufflenet_v2_mem_access",
+    "conv1x1_reduction",
 }
 
 
@@ -625,26 +434,28 @@ def test_channel_shuffle_truth_comes_from_the_real_shuffle(
 
 
 def test_generation_and_grading_are_fast() -> None:
-    """Median over 50 warm calls; bounds well above the measured ~1-3 ms, so that a loaded
-    machine passes but a tenfold regression does not."""
+    """Median over 30 warm calls; bounds well above the measured medians (1 to 10 ms to
+    generate, well under 1 ms to grade), so that a loaded machine passes but a tenfold
+    regression does not."""
     models.profile_architecture("resnet18")  # warm the one slow first call
     report = []
     for fid, fam in FAMILIES.items():
         for seed in range(6):
             fam.generate(seed, 1 + seed % 3)
         gen, grade = [], []
-        for i in range(50):
+        for i in range(30):
             start = time.process_time()
             q = fam.generate(10_000 + i, 1 + i % 3)
             gen.append(time.process_time() - start)
+            answer = correct_forms(q.answer, q.truth)[0] if q.answer.kind != "parts" else "1;1;1"
             start = time.process_time()
-            q.grade(correct_forms(q)[0])
+            q.grade(answer)
             grade.append(time.process_time() - start)
         report.append((fid, statistics.median(gen) * 1e3, statistics.median(grade) * 1e3))
     print("\n".join(f"{fid:32} generate {g:6.2f} ms  grade {r:5.3f} ms" for fid, g, r in report))
     for fid, g, r in report:
-        assert g < 25, f"{fid}: {g:.1f} ms to generate"
-        assert r < 3, f"{fid}: {r:.2f} ms to grade"
+        assert g < 100, f"{fid}: {g:.1f} ms to generate"
+        assert r < 5, f"{fid}: {r:.2f} ms to grade"
 
 
 def test_spec_units_are_named() -> None:

@@ -48,7 +48,8 @@ NOTATIONS = [
     ("1\u00a0234\u00a0567", "params", 1234567, "params", None),
     ("1\u202f234\u202f567", "params", 1234567, "params", None),
     ("1_234_567", "params", 1234567, "params", None),
-    ("74000", "params", 74000, "params", None),
+    ("74000", "params", 74000, "params", 2),  # zeros of a long integer are not claimed
+    ("740", "params", 740, "params", None),  # 3 digits: never needs rounding, so exact
     ("  73856  ", "params", 73856, "params", None),
     ("+64", "count", 64, None, None),
     ("-5", "count", -5, None, None),
@@ -87,7 +88,7 @@ NOTATIONS = [
     ("73.9K", "params", 73900, "params", 3),
     ("73.9 k", "params", 73900, "params", 3),
     ("74k", "params", 74000, "params", 2),
-    ("740k", "params", 740000, "params", 3),
+    ("740k", "params", 740000, "params", 2),  # least precise reading
     ("4.1 G", "flops", 4100000000, "FLOPs", 2),
     ("3.5M", "params", 3500000, "params", 2),
     ("2T", "flops", 2 * 10**12, "FLOPs", 1),
@@ -100,7 +101,8 @@ NOTATIONS = [
     # operation units
     ("1.2 GMACs", "macs", 1200000000, "GMACs", 2),
     ("1.2 G MACs", "macs", 1200000000, "MACs", 2),
-    ("300 MMACs", "macs", 300000000, "MMACs", 3),
+    ("300 MMACs", "macs", 300000000, "MMACs", 1),
+    ("300.0 MMACs", "macs", 300000000, "MMACs", 4),
     ("1204224 MACs", "macs", 1204224, "MACs", None),
     ("2.41 MFLOPs", "flops", 2410000, "MFLOPs", 3),
     ("2.41 Mflops", "flops", 2410000, "MFLOPs", 3),
@@ -138,7 +140,7 @@ NOTATIONS = [
     ("11.1", "percent", Fr(111, 1000), "%", 3),
     ("1/9", "percent", Fr(1, 9), None, None),
     ("8.9x", "ratio", Fr(89, 10), "×", 2),
-    ("9×", "ratio", 9, "×", None),
+    ("9×", "ratio", 9, "×", 1),  # a ratio is always rounded at its last digit
     ("5 MB", "params", 5000000, "MB", 1),  # wrong dimension is graded, not refused
     ("12%", "params", Fr(12, 100), "%", None),
 ]
@@ -338,7 +340,7 @@ def test_shape(text: str, dims: tuple[int, ...]) -> None:
 def test_bad_shape(text: str) -> None:
     with pytest.raises(AnswerFormatError) as info:
         parse_answer(text, AnswerSpec.shape())
-    assert "a shape such as (64, 56, 56)" in info.value.message
+    assert "a shape written (C, H, W)" in info.value.message
 
 
 # -- choices ----------------------------------------------------------------------------------
@@ -466,9 +468,13 @@ def test_spec_defaults() -> None:
     assert AnswerSpec.number("params").unit == "params"
     assert AnswerSpec.number("count").unit is None
     assert AnswerSpec.ratio().tolerance == 0.01
-    assert AnswerSpec.ratio().relative_tolerance == Fr(1, 100)
-    assert AnswerSpec.number("params").relative_tolerance is None
-    assert AnswerSpec.number("flops", tolerance=0.05).relative_tolerance == Fr(1, 20)
+    assert AnswerSpec.ratio().tolerance_fraction == Fr(1, 100)
+    assert AnswerSpec.number("params").tolerance_fraction is None
+    assert AnswerSpec.percent(0.5).tolerance_fraction == Fr(1, 200)
+    assert AnswerSpec.percent(0.5).tolerance_kind == "absolute"
+    assert AnswerSpec.number("channels").exact and not AnswerSpec.number("params").exact
+    with pytest.raises(QuestionError):
+        AnswerSpec.number("flops", tolerance=0.05)  # only ratios carry a tolerance
     assert MULTI.part_specs["macs"] == SPECS["macs"]
 
 
@@ -486,7 +492,11 @@ def _grouped(n: int, sep: str) -> str:
 def test_grouped_integers_round_trip(n: int, sep: str) -> None:
     for spec in (SPECS["params"], SPECS["count"], SPECS["B"]):
         p = _parse_number(_grouped(n, sep), spec)
-        assert (p.value, p.sig_figs) == (n, None)
+        digits = str(abs(n))
+        # Trailing zeros of an integer longer than 3 digits are not claimed (count is exact).
+        zeros = len(digits) - len(digits.rstrip("0")) if n else 0
+        claimed = spec.exact or zeros == 0 or len(digits) <= 3
+        assert (p.value, p.sig_figs) == (n, None if claimed else len(digits) - zeros)
 
 
 @FAST

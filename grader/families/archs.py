@@ -1,14 +1,18 @@
-"""Architecture-level questions, answered from the real networks' cached profiles.
+"""Whole-network questions, answered from the real networks' cached profiles.
 
-Which AlexNet / VGG-16 layer has the most parameters, MACs or activation memory; how many
-parameters and MACs a named network has; what share of the parameters sits in the fully
-connected layers. Every truth is read from ``models.profile_architecture`` (cached per network,
-so only the first question about a network pays for its profile) or ``models.alexnet_table``.
+One family per topic that has networks (``NETWORKS``), carrying that topic, so an exam restricted
+to a topic only meets that topic's networks: total parameters (1), total MACs (2), and the share
+of the MACs or parameters in one stage or kind of layer (3). Every solution breaks the total down
+by stage and by kind of layer (``models.breakdown``). Also: which AlexNet or VGG-16 layer has the
+most parameters, MACs or activation memory, and what share of a network's parameters sits in its
+fully connected layers (the lesson of global average pooling). Every truth is read from
+``models.profile_architecture`` (cached per network) or ``models.alexnet_table``.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -22,17 +26,16 @@ from models import (
     build_architecture,
     profile_architecture,
 )
+from models.breakdown import NO_COST, OUTSIDE, Share, by_stage, by_type
 
 from ..mistakes import COUNTED_BN_BUFFERS, FORGOT_BIAS, MACS_VS_FLOPS, define
 from ..question import Draft, Family
 from ..types import AnswerSpec, Mistake
-from ._block_util import (
+from ._base import (
     BATCH_1,
     FORGOT_BN,
     MACS_RULE,
     PARAMS_RULE,
-    RATIO_HINT,
-    THREE_SIG_FIGS,
     bias_count,
     bn_buffer_count,
     bn_param_count,
@@ -41,7 +44,246 @@ from ._block_util import (
     n,
 )
 
-__all__ = ["ARCH_LARGEST_LAYER", "ARCH_TOTAL_PARAMS", "ARCH_TOTAL_MACS", "ARCH_FC_PARAM_SHARE"]
+__all__ = ["NETWORKS", "ARCH_LARGEST_LAYER", "VGG_LARGEST_LAYER", "ARCH_FC_PARAM_SHARE", "FAMILIES"]
+
+# The registry's networks by the note topic that teaches them.
+NETWORKS: dict[str, tuple[str, ...]] = {
+    "alexnet": ("alexnet",),
+    "vgg": ("vgg16", "vgg19"),
+    "googlenet": ("googlenet",),
+    "resnet": ("resnet18", "resnet34", "resnet50", "resnet50_v1"),
+    "resnext": ("resnext50_32x4d",),
+    "senet": ("se_resnet50",),
+    "densenet": ("densenet121",),
+    "squeezenet": ("squeezenet1_0", "squeezenet1_1"),
+    "mobilenet-v1": ("mobilenet_v1",),
+    "mobilenet-v2": ("mobilenet_v2",),
+    "shufflenet-v1": ("shufflenet_v1_g3", "shufflenet_v1_g8"),
+    "shufflenet-v2": (
+        "shufflenet_v2_x0_5",
+        "shufflenet_v2_x1_0",
+        "shufflenet_v2_x1_5",
+        "shufflenet_v2_x2_0",
+    ),
+}
+# What the registry's title leaves unsaid, in a few words.
+_NOTES = {
+    "alexnet": "torchvision's single-tower version, 64-192-384-256-256 filters",
+    "googlenet": "the paper's network with 5×5 branches, no auxiliary classifiers",
+    "se_resnet50": "ResNet-50 v1 with an SE block (r = 16) in every residual block",
+    "densenet121": "DenseNet-BC, growth rate 32",
+    "resnet50": "stride on the 3×3 of each bottleneck",
+    "resnet50_v1": "stride on the first 1×1 of each bottleneck",
+    "vgg16": "configuration D, no batch norm",
+    "vgg19": "configuration E, no batch norm",
+}
+
+ARCH_FORGOT_FC = define(
+    "arch_forgot_fc",
+    "This leaves out the fully connected (Linear) layers.",
+)
+ARCH_WRONG_INPUT_SIZE = define(
+    "arch_wrong_input_size",
+    "This is the count at 224×224; at 227×227 every feature map is larger (conv1 gives 56×56, "
+    "not 55×55).",
+)
+ARCH_SHARE_OF_THE_REST = define(
+    "arch_share_of_the_rest",
+    "This is the share of everything else; the question asks for the group named.",
+)
+ARCH_SHARE_OTHER_QUANTITY = define(
+    "arch_share_other_quantity",
+    "This is the group's share of the other quantity: where the parameters sit is not where "
+    "the MACs are spent.",
+)
+_TOTAL_HINT = {
+    "params": "Count the parameters stage by stage (or kind of layer by kind of layer) and add "
+    "them up; batch norm's γ and β count, its running statistics do not.",
+    "macs": "Count the MACs stage by stage and add them up: each convolution costs "
+    "H_out·W_out·C_out·(C_in/groups)·k_h·k_w, each linear layer in·out; the rest costs 0.",
+}
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """What counting mistakes would change, read from the real network built on meta."""
+
+    biases: int
+    bn_params: int
+    bn_buffers: int
+
+
+@lru_cache(maxsize=32)
+def _counts(name: str) -> _Counts:
+    net = build_architecture(name)
+    return _Counts(bias_count(net), bn_param_count(net), bn_buffer_count(net))
+
+
+def net_name(name: str) -> str:
+    """The network as a prompt names it: ``ResNet-50 (v1.5; stride on the 3×3 ...)``."""
+    spec = ARCHITECTURES[name]
+    note = _NOTES.get(name)
+    if note is None:
+        return spec.title
+    return f"{spec.title}, {note}," if spec.title.endswith(")") else f"{spec.title} ({note})"
+
+
+def _net_text(name: str, prof: Profile) -> str:
+    c, h, w = prof.input_shape[1:]
+    return f"{net_name(name)}, 1000 classes, on a {c}×{h}×{w} input"
+
+
+def _shares(shares: list[Share]) -> list[Share]:
+    return [s for s in shares if s.name not in (NO_COST, OUTSIDE) and (s.macs or s.params)]
+
+
+def breakdown_text(prof: Profile, metric: str) -> str:
+    """The total split by stage and by kind of layer, for solutions (and their checks)."""
+    unit = "MACs" if metric == "macs" else "params"
+
+    def one(s: Share) -> str:
+        value = s.macs if metric == "macs" else s.params
+        percent = s.percent_macs if metric == "macs" else s.percent_params
+        return f"{s.name} {n(value)} ({percent:g}%)"
+
+    stages = "; ".join(one(s) for s in _shares(by_stage(prof)))
+    kinds = "; ".join(one(s) for s in _shares(by_type(prof)))
+    return f"by stage: {stages}\nby kind of layer: {kinds}\n(all in {unit})"
+
+
+# -- one family per topic: totals and shares --------------------------------------------------
+
+
+def _network_generator(topic: str) -> Callable[[random.Random, int], Draft]:
+    names = NETWORKS[topic]
+
+    def generate(rng: random.Random, difficulty: int) -> Draft:
+        name = rng.choice(names)
+        if difficulty == 1:
+            return _total(name, "params")
+        if difficulty == 2:
+            return _total(name, "macs")
+        return _share(rng, name)
+
+    return generate
+
+
+def _total(name: str, metric: str) -> Draft:
+    prof = profile_architecture(name)
+    spec = AnswerSpec.number(metric)
+    truth = prof.params if metric == "params" else prof.macs
+    if metric == "params":
+        rules = f"{PARAMS_RULE} Batch norm's γ and β count as parameters."
+        ask = f"How many parameters does {net_name(name)} (1000 classes) have?"
+    else:
+        rules = f"{MACS_RULE} {BATCH_1}"
+        ask = f"How many MACs does one forward pass of {_net_text(name, prof)} take?"
+    kinds = {s.name: (s.macs, s.params) for s in by_type(prof)}
+    fc = kinds.get("linear", (0, 0))[metric == "params"]
+    return Draft(
+        prompt=f"{ask} {rules}",
+        params=_net_params(name, prof),
+        answer=spec,
+        truth=truth,
+        solution=f"{breakdown_text(prof, metric)}\ntotal = {expected_display(spec, truth)}",
+        mistakes=keep_mistakes(spec, truth, _total_mistakes(name, metric, truth, fc)),
+        conventions=(PARAMS_RULE,) if metric == "params" else (MACS_RULE, BATCH_1),
+        hints=(
+            _TOTAL_HINT[metric],
+            "The largest stage here is "
+            + max(
+                _shares(by_stage(prof)), key=lambda s: s.macs if metric == "macs" else s.params
+            ).name
+            + ".",
+        ),
+    )
+
+
+def _total_mistakes(name: str, metric: str, truth: int, fc: int) -> list[Mistake | None]:
+    if metric == "macs":
+        out: list[Mistake | None] = [MACS_VS_FLOPS.at(2 * truth), ARCH_FORGOT_FC.at(truth - fc)]
+        prof = profile_architecture(name)
+        if prof.input_shape[-1] != 224:
+            out.append(ARCH_WRONG_INPUT_SIZE.at(profile_architecture(name, (3, 224, 224)).macs))
+        return out
+    counts = _counts(name)
+    return [
+        COUNTED_BN_BUFFERS.at(truth + counts.bn_buffers),
+        FORGOT_BN.at(truth - counts.bn_params),
+        FORGOT_BIAS.at(truth - counts.biases),
+        ARCH_FORGOT_FC.at(truth - fc),
+    ]
+
+
+def _share(rng: random.Random, name: str) -> Draft:
+    prof = profile_architecture(name)
+    metric = rng.choice(("macs", "params"))
+    by = rng.choice(("stage", "kind"))
+    groups = _shares(by_stage(prof) if by == "stage" else by_type(prof))
+    group = rng.choice([g for g in groups if _value(g, metric) * 50 >= _total_of(prof, metric)])
+    total = _total_of(prof, metric)
+    truth = Fraction(_value(group, metric), total)
+    spec = AnswerSpec.percent(0.5)
+    what = "MACs" if metric == "macs" else "parameters"
+    where = f"in its stage {group.name}" if by == "stage" else f"in its {group.name} layers"
+    other = "params" if metric == "macs" else "macs"
+    prompt = (
+        f"What percentage of the {what} of {_net_text(name, prof)} "
+        f"{'is spent' if metric == 'macs' else 'sits'} {where}? "
+        + (f"{MACS_RULE} {BATCH_1}" if metric == "macs" else PARAMS_RULE)
+        + (
+            f" Stages: {', '.join(g.name for g in _shares(by_stage(prof)))}."
+            if by == "stage"
+            else " Kinds of layer are named by kernel: conv 1×1, conv 3×3, depthwise 3×3, "
+            "grouped 1×1, linear..."
+        )
+    )
+    solution = (
+        f"{breakdown_text(prof, metric)}\nshare = {n(_value(group, metric))} / {n(total)} = "
+        + expected_display(spec, truth)
+    )
+    mistakes = [
+        ARCH_SHARE_OF_THE_REST.at(1 - truth),
+        ARCH_SHARE_OTHER_QUANTITY.at(Fraction(_value(group, other), _total_of(prof, other)))
+        if _value(group, other)
+        else None,
+    ]
+    return Draft(
+        prompt=prompt,
+        params=_net_params(name, prof) | {"metric": metric, "group": group.name},
+        answer=spec,
+        truth=truth,
+        solution=solution,
+        mistakes=keep_mistakes(spec, truth, mistakes),
+        conventions=(MACS_RULE, BATCH_1) if metric == "macs" else (PARAMS_RULE,),
+        hints=(
+            f"Count the {what} of that group and divide by the network's total.",
+            f"The network has {n(total)} {what} in all.",
+        ),
+    )
+
+
+def _value(s: Share, metric: str) -> int:
+    return s.macs if metric == "macs" else s.params
+
+
+def _total_of(prof: Profile, metric: str) -> int:
+    return prof.macs if metric == "macs" else prof.params
+
+
+def _net_params(name: str, prof: Profile) -> dict[str, object]:
+    c, h, w = prof.input_shape[1:]
+    return {
+        "architecture": name,
+        "in_channels": c,
+        "height": h,
+        "width": w,
+        "batch": 1,
+        "num_classes": 1000,
+    }
+
+
+# -- the largest layer of AlexNet or VGG-16 ---------------------------------------------------
 
 _METRICS = {
     "params": "the most parameters",
@@ -74,49 +316,15 @@ ARCH_PICKED_FIRST = define(
     "arch_picked_first",
     "This is the largest one; the question asks for the second largest.",
 )
-ARCH_FORGOT_FC = define(
-    "arch_forgot_fc",
-    "This leaves out the fully connected (Linear) layers.",
-)
-ARCH_WRONG_INPUT_SIZE = define(
-    "arch_wrong_input_size",
-    "This is the count at 224×224; at 227×227 every feature map is larger (conv1 gives 56×56, "
-    "not 55×55).",
-)
-ARCH_CONV_SHARE = define(
-    "arch_conv_share",
-    "This is the share of the other layers; the question asks for the fully connected ones.",
-)
-ARCH_FC_OVER_CONV = define(
-    "arch_fc_over_conv",
-    "This divides by the other layers' parameters; the share divides by the total.",
-)
-ARCH_FIRST_FC_ONLY = define(
-    "arch_first_fc_only",
-    "This counts only the first fully connected layer; every Linear layer counts.",
-)
-
 _RULES = {
-    "params": "Parameters are the learnable weights and biases.",
-    "macs": "MACs are the multiply-accumulates of the convolutions and fully connected layers "
-    "(bias additions, pooling and activations count 0).",
+    "params": PARAMS_RULE,
+    "macs": MACS_RULE,
     "activation": "Activation memory is the layer's output: elements × 4 bytes (float32).",
 }
 _MEMBERS = ("Conv2d", "MaxPool2d", "Linear")
 
 
-def _net_text(name: str, prof: Profile | None = None) -> str:
-    """The network's title and variant, and its input size when ``prof`` is given."""
-    spec = ARCHITECTURES[name]
-    # The registry's first clause says which variant it is; the rest is provenance.
-    variant = spec.variant.split(";")[0].rstrip(". ")
-    if prof is None:
-        return f"{spec.title} ({variant}; 1000 classes)"
-    c, h, w = prof.input_shape[1:]
-    return f"{spec.title} ({variant}; 1000 classes) on a {c}×{h}×{w} input"
-
-
-def _value(row: LayerRow, metric: str) -> int:
+def _row_value(row: LayerRow, metric: str) -> int:
     return {"params": row.params, "macs": row.macs, "activation": row.activation_bytes}[metric]
 
 
@@ -132,196 +340,100 @@ def _layer_rows(name: str) -> tuple[LayerRow, ...]:
 
 def _unique_at(rows: list[LayerRow], metric: str, rank: int) -> LayerRow | None:
     """The layer ranked ``rank`` (1 = largest) by ``metric``, if no other layer ties it."""
-    values = sorted((_value(r, metric) for r in rows), reverse=True)
+    values = sorted((_row_value(r, metric) for r in rows), reverse=True)
     target = values[rank - 1]
     if values.count(target) != 1 or target == 0:
         return None
-    return next(r for r in rows if _value(r, metric) == target)
+    return next(r for r in rows if _row_value(r, metric) == target)
 
 
-def _largest_draft(rng: random.Random, difficulty: int) -> Draft:
-    """The AlexNet layer with the most of a metric (1); the VGG-16 layer among a few (2); the
-    second largest, in AlexNet or among VGG-16 layers (3). Ties are never asked."""
-    rank = 2 if difficulty == 3 else 1
-    net = "alexnet" if difficulty == 1 or (difficulty == 3 and rng.random() < 0.5) else "vgg16"
+def _pick(rng: random.Random, net: str, rank: int) -> tuple[str, list[LayerRow], LayerRow]:
+    """(metric, the layers offered, the answer), drawn until the answer is not a tie."""
     all_rows = list(_layer_rows(net))
-    choices: list[LayerRow] = []
-    answer: LayerRow | None = None
-    metric = "params"
     for _ in range(100):
         metric = rng.choice(tuple(_METRICS))
-        if net == "alexnet":
-            choices = all_rows
-        else:
-            size = rng.randint(5, 8)
-            picked = sorted(rng.sample(range(len(all_rows)), size))
-            choices = [all_rows[i] for i in picked]
-        answer = _unique_at(choices, metric, rank)
+        size = rng.randint(5, min(8, len(all_rows)))
+        rows = [all_rows[i] for i in sorted(rng.sample(range(len(all_rows)), size))]
+        answer = _unique_at(rows, metric, rank)
         if answer is not None:
-            break
-    else:  # never reached in practice: AlexNet's fc6 and fc7 always rank 1 and 2 by params
-        metric, choices = "params", all_rows
-        answer = _unique_at(choices, metric, rank)
+            return metric, rows, answer
+    answer = _unique_at(all_rows, "params", rank)  # fc6, then fc7: never a tie
     assert answer is not None
+    return "params", all_rows, answer
+
+
+def _largest_generator(net: str) -> Callable[[random.Random, int], Draft]:
+    def generate(rng: random.Random, difficulty: int) -> Draft:
+        """Among all the layers (1), among a few (2), the second largest among a few (3)."""
+        rank = 2 if difficulty == 3 else 1
+        if difficulty == 1:
+            metric = rng.choice(tuple(_METRICS))
+            rows = list(_layer_rows(net))
+            answer = _unique_at(rows, metric, 1)
+            if answer is None:
+                metric, rows, answer = _pick(rng, net, 1)
+        else:
+            metric, rows, answer = _pick(rng, net, rank)
+        return _largest_draft(net, metric, rows, answer, rank)
+
+    return generate
+
+
+def _largest_draft(
+    net: str, metric: str, rows: list[LayerRow], answer: LayerRow, rank: int
+) -> Draft:
     prof = profile_architecture(net)
-    names = [r.name for r in choices]
+    names = [r.name for r in rows]
     spec = AnswerSpec.choice(*names)
     asked = (_SECOND if rank == 2 else _METRICS)[metric]
     prompt = (
-        f"In {_net_text(net, prof)}, batch 1, which of these layers has {asked}: "
-        f"{', '.join(names)}? {_RULES[metric]} Pooling layers have no parameters and no MACs. "
-        "Answer with the letter or the layer's name."
+        f"In {_net_text(net, prof)}, batch 1, which of these layers has {asked}? "
+        f"{_RULES[metric]} Pooling layers have no parameters and no MACs."
     )
     unit = {"params": "params", "macs": "MACs", "activation": "B"}[metric]
-    lines = [f"{r.name}: {n(_value(r, metric))} {unit}" for r in choices]
+    lines = [f"{r.name}: {n(_row_value(r, metric))} {unit}" for r in rows]
     lines.append(f"{'second ' if rank == 2 else ''}largest: {expected_display(spec, answer.name)}")
     mistakes: list[Mistake] = []
     for other, kind in _PICKED.items():
-        if other != metric:
-            top = _unique_at(choices, other, 1)
-            if top is not None:
-                mistakes.append(kind.at(top.name))
-    if rank == 2:
-        top = _unique_at(choices, metric, 1)
+        top = _unique_at(rows, other, 1) if other != metric else None
         if top is not None:
-            mistakes.append(ARCH_PICKED_FIRST.at(top.name))
+            mistakes.append(kind.at(top.name))
+    top = _unique_at(rows, metric, 1) if rank == 2 else None
+    if top is not None:
+        mistakes.append(ARCH_PICKED_FIRST.at(top.name))
     return Draft(
         prompt=prompt,
-        params={
-            "architecture": net,
-            "in_channels": prof.input_shape[1],
-            "height": prof.input_shape[2],
-            "width": prof.input_shape[3],
-            "batch": 1,
-            "dtype": "float32",
-            "metric": metric,
-            "rank": rank,
-        },
+        params=_net_params(net, prof) | {"dtype": "float32", "metric": metric, "rank": rank},
         answer=spec,
         truth=answer.name,
         solution="\n".join(lines),
         mistakes=keep_mistakes(spec, answer.name, mistakes),
         conventions=(_RULES[metric], BATCH_1),
+        hints=(
+            "Work out the quantity for each layer offered; compare only those.",
+            {
+                "params": "Convolution: C_out·C_in·k² + C_out; linear: in·out + out.",
+                "macs": "Convolution: H_out·W_out·C_out·C_in·k²; linear: in·out.",
+                "activation": "Output elements × 4 bytes: C·H·W of the layer's output.",
+            }[metric],
+        ),
     )
 
 
-# -- totals -----------------------------------------------------------------------------------
+# -- share of the parameters in the fully connected layers ------------------------------------
 
-# Grouped by difficulty: the classic large networks, the efficient ones, and variants.
-_PARAM_NETS = (
-    ("alexnet", "vgg16", "vgg19", "resnet18", "resnet34", "resnet50"),
-    ("squeezenet1_0", "squeezenet1_1", "mobilenet_v1", "mobilenet_v2", "densenet121"),
-    ("resnext50_32x4d", "se_resnet50", "shufflenet_v2_x1_0", "shufflenet_v2_x2_0"),
+ARCH_CONV_SHARE = define(
+    "arch_conv_share",
+    "This is the share of the other layers; the question asks for the fully connected ones.",
 )
-_MAC_NETS = (
-    _PARAM_NETS[0],
-    _PARAM_NETS[1],
-    (*_PARAM_NETS[2], "resnet50_v1", "shufflenet_v1_g3"),
+ARCH_FC_OVER_CONV = define(
+    "arch_fc_over_conv",
+    "This divides by the other layers' parameters; the share divides by the total.",
 )
-
-
-@dataclass(frozen=True)
-class _Counts:
-    """What counting mistakes would change, read from the real network built on meta."""
-
-    biases: int
-    bn_params: int
-    bn_buffers: int
-
-
-@lru_cache(maxsize=32)
-def _counts(name: str) -> _Counts:
-    net = build_architecture(name)
-    return _Counts(bias_count(net), bn_param_count(net), bn_buffer_count(net))
-
-
-def _by_type(prof: Profile, attr: str) -> dict[str, int]:
-    """Totals of the leaf rows by layer type (Conv2d, BatchNorm2d, Linear), non-zero only."""
-    out: dict[str, int] = {}
-    for r in prof.rows:
-        value = getattr(r, attr)
-        if value:
-            out[r.type] = out.get(r.type, 0) + value
-    return out
-
-
-def _sum_text(groups: dict[str, int]) -> str:
-    """``"Conv2d layers 1,234 + Linear layers 5,678 = "``: the totals by type, before the sum."""
-    if len(groups) == 1:
-        return f"all in the {next(iter(groups))} layers: "
-    return " + ".join(f"{t} layers {n(v)}" for t, v in groups.items()) + " = "
-
-
-def _total_params_draft(rng: random.Random, difficulty: int) -> Draft:
-    """Total parameters of a classic (1), efficient (2) or variant (3) network."""
-    name = rng.choice(_PARAM_NETS[difficulty - 1])
-    prof = profile_architecture(name)
-    spec = AnswerSpec.number("params", min_sig_figs=3)
-    truth = prof.params
-    counts = _counts(name)
-    prompt = (
-        f"How many parameters does {_net_text(name)} have? "
-        f"{PARAMS_RULE} Batch norm's γ and β count; its running mean and variance are buffers, "
-        f"not parameters. {THREE_SIG_FIGS}"
-    )
-    groups = _by_type(prof, "params")
-    solution = _sum_text(groups) + expected_display(spec, truth)
-    mistakes = [
-        COUNTED_BN_BUFFERS.at(truth + counts.bn_buffers),
-        FORGOT_BN.at(truth - counts.bn_params),
-        FORGOT_BIAS.at(truth - counts.biases),
-        ARCH_FORGOT_FC.at(truth - groups.get("Linear", 0)),
-    ]
-    return Draft(
-        prompt=prompt,
-        params={"architecture": name, "num_classes": 1000},
-        answer=spec,
-        truth=truth,
-        solution=solution,
-        mistakes=keep_mistakes(spec, truth, mistakes),
-        conventions=(PARAMS_RULE, "BatchNorm running statistics are buffers, not parameters."),
-    )
-
-
-def _total_macs_draft(rng: random.Random, difficulty: int) -> Draft:
-    """MACs of one forward pass of a classic (1), efficient (2) or variant (3) network."""
-    name = rng.choice(_MAC_NETS[difficulty - 1])
-    prof = profile_architecture(name)
-    spec = AnswerSpec.number("macs", min_sig_figs=3)
-    truth = prof.macs
-    prompt = (
-        f"How many MACs does one forward pass of {_net_text(name, prof)} take? {MACS_RULE} "
-        f"{BATCH_1} {THREE_SIG_FIGS.replace('25.6M', '4.09G or 4.09 GMACs')}"
-    )
-    groups = _by_type(prof, "macs")
-    solution = _sum_text(groups) + expected_display(spec, truth)
-    mistakes = [
-        MACS_VS_FLOPS.at(2 * truth),
-        ARCH_FORGOT_FC.at(truth - groups.get("Linear", 0)),
-    ]
-    if prof.input_shape[-1] != 224:
-        mistakes.append(ARCH_WRONG_INPUT_SIZE.at(profile_architecture(name, (3, 224, 224)).macs))
-    c, h, w = prof.input_shape[1:]
-    return Draft(
-        prompt=prompt,
-        params={
-            "architecture": name,
-            "in_channels": c,
-            "height": h,
-            "width": w,
-            "batch": 1,
-            "num_classes": 1000,
-        },
-        answer=spec,
-        truth=truth,
-        solution=solution,
-        mistakes=keep_mistakes(spec, truth, mistakes),
-        conventions=(MACS_RULE, BATCH_1),
-    )
-
-
-# -- share of the fully connected layers ------------------------------------------------------
-
+ARCH_FIRST_FC_ONLY = define(
+    "arch_first_fc_only",
+    "This counts only the first fully connected layer; every Linear layer counts.",
+)
 # AlexNet and VGG, whose FC layers hold most of the weights; ResNets, whose global average
 # pooling leaves one FC layer; efficient networks, where that one layer is a large share again.
 _FC_NETS = (
@@ -336,15 +448,13 @@ def _fc_share_draft(rng: random.Random, difficulty: int) -> Draft:
     network (3)."""
     name = rng.choice(_FC_NETS[difficulty - 1])
     prof = profile_architecture(name)
-    spec = AnswerSpec.ratio()
+    spec = AnswerSpec.percent(0.5)
     fc_rows = [r for r in prof.rows if r.type == "Linear"]
     fc = sum(r.params for r in fc_rows)
     truth = Fraction(fc, prof.params)
-    other = prof.params - fc
     prompt = (
-        f"What share of the parameters of {_net_text(name)} is in its "
-        f"fully connected (nn.Linear) layers? {PARAMS_RULE} Batch norm's γ and β count as "
-        f"parameters. {RATIO_HINT}"
+        f"What percentage of the parameters of {net_name(name)} (1000 classes) is in its fully "
+        f"connected (nn.Linear) layers? {PARAMS_RULE} Batch norm's γ and β count as parameters."
     )
     solution = (
         f"fully connected: {' + '.join(f'{r.name} {n(r.params)}' for r in fc_rows)} = {n(fc)}\n"
@@ -353,7 +463,7 @@ def _fc_share_draft(rng: random.Random, difficulty: int) -> Draft:
     )
     mistakes = [
         ARCH_CONV_SHARE.at(1 - truth),
-        ARCH_FC_OVER_CONV.at(Fraction(fc, other)),
+        ARCH_FC_OVER_CONV.at(Fraction(fc, prof.params - fc)),
         ARCH_FIRST_FC_ONLY.at(Fraction(fc_rows[0].params, prof.params)),
     ]
     return Draft(
@@ -363,40 +473,68 @@ def _fc_share_draft(rng: random.Random, difficulty: int) -> Draft:
         truth=truth,
         solution=solution,
         mistakes=keep_mistakes(spec, truth, mistakes),
-        conventions=(PARAMS_RULE, "A share is a ratio: within 1% (relative) is correct."),
+        conventions=(PARAMS_RULE,),
+        hints=(
+            "Add up the parameters of every nn.Linear layer, then divide by the total.",
+            "A linear layer has in·out weights and out biases; "
+            f"the network has {n(prof.params)} parameters in all.",
+        ),
     )
 
 
+# -- the families -----------------------------------------------------------------------------
+
+_NETWORK_CARDS = {
+    "alexnet": ("alexnet-params-where", "alexnet-flops-where"),
+    "vgg": ("vgg-vgg16-size",),
+    "googlenet": ("googlenet-efficiency",),
+    "resnet": ("resnet-sizes",),
+    "resnext": ("resnext-50-vs-resnet-50",),
+    "senet": ("senet-resnet50-overhead",),
+    "densenet": ("densenet-121-channels",),
+    "squeezenet": ("squeezenet-vs-alexnet-params",),
+    "mobilenet-v1": ("mobilenet-v1-size",),
+    "mobilenet-v2": ("mobilenet-v2-size",),
+    "shufflenet-v1": ("shufflenet-v1-pointwise-dominates",),
+    "shufflenet-v2": ("shufflenet-v2-size",),
+}
+
+
+def _network_family(topic: str) -> Family:
+    titles = ", ".join(ARCHITECTURES[name].title for name in NETWORKS[topic])
+    return Family(
+        id=f"{topic.replace('-', '_')}_network",
+        topic=topic,
+        title=f"{titles}: parameters, MACs and where they go",
+        answer_kind="number",
+        generator=_network_generator(topic),
+        expected_seconds=90.0,
+        architecture_level=True,
+        cards=_NETWORK_CARDS[topic],
+    )
+
+
+NETWORK_FAMILIES: tuple[Family, ...] = tuple(_network_family(topic) for topic in NETWORKS)
 ARCH_LARGEST_LAYER = Family(
     id="arch_largest_layer",
     topic="alexnet",
-    title="Which AlexNet or VGG-16 layer has the most parameters, MACs or activation memory",
+    title="Which AlexNet layer has the most parameters, MACs or activation memory",
     answer_kind="choice",
-    generator=_largest_draft,
+    generator=_largest_generator("alexnet"),
     expected_seconds=45.0,
     architecture_level=True,
+    cards=("alexnet-params-where", "alexnet-flops-where", "alexnet-memory-where"),
 )
-
-ARCH_TOTAL_PARAMS = Family(
-    id="arch_total_params",
-    topic="squeezenet",
-    title="Total parameters of a named architecture",
-    answer_kind="number",
-    generator=_total_params_draft,
-    expected_seconds=60.0,
+VGG_LARGEST_LAYER = Family(
+    id="vgg_largest_layer",
+    topic="vgg",
+    title="Which VGG-16 layer has the most parameters, MACs or activation memory",
+    answer_kind="choice",
+    generator=_largest_generator("vgg16"),
+    expected_seconds=45.0,
     architecture_level=True,
+    cards=("vgg-vgg16-size", "vgg-vgg16-memory"),
 )
-
-ARCH_TOTAL_MACS = Family(
-    id="arch_total_macs",
-    topic="mobilenet-v1",
-    title="Total MACs of a named architecture",
-    answer_kind="number",
-    generator=_total_macs_draft,
-    expected_seconds=60.0,
-    architecture_level=True,
-)
-
 ARCH_FC_PARAM_SHARE = Family(
     id="arch_fc_param_share",
     topic="global-avg-pooling",
@@ -405,4 +543,12 @@ ARCH_FC_PARAM_SHARE = Family(
     generator=_fc_share_draft,
     expected_seconds=90.0,
     architecture_level=True,
+    cards=("global-avg-pooling-resnet-head", "global-avg-pooling-what"),
+)
+
+FAMILIES: tuple[Family, ...] = (
+    *NETWORK_FAMILIES,
+    ARCH_LARGEST_LAYER,
+    VGG_LARGEST_LAYER,
+    ARCH_FC_PARAM_SHARE,
 )

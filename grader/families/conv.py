@@ -28,8 +28,8 @@ from ..mistakes import (
     define,
 )
 from ..question import Draft, Family
-from ..types import AnswerSpec, Mistake
-from ._layer_util import (
+from ..types import AnswerSpec, Mistake, Truth
+from ._base import (
     BATCH_1,
     FLOPS_RULE,
     MACS_RULE,
@@ -57,6 +57,7 @@ __all__ = [
     "CONV_MACS",
     "CONV_FLOPS",
     "CONV_ACTIVATION_MEMORY",
+    "CONV_LAYER_STEPS",
     "FAMILIES",
 ]
 
@@ -306,6 +307,28 @@ def draw_conv(
     )
 
 
+_SIDE_FORMULA = "H_out = floor((H + 2·padding − dilation·(k − 1) − 1) / stride) + 1"
+_PARAMS_FORMULA = "params = C_out·(C_in/groups)·k_h·k_w, plus C_out biases when bias=True"
+_MACS_FORMULA = "MACs = H_out·W_out·C_out·(C_in/groups)·k_h·k_w for one sample"
+
+
+def side_numbers(s: ConvSetup) -> str:
+    """The numbers the output-size formula needs, for hints."""
+    width = "" if s.width == s.height else f" (W = {s.width})"
+    return (
+        f"H = {s.height}{width}, padding = {s.padding}, dilation = {s.dilation}, "
+        f"kernel {s.kh}×{s.kw}, stride = {s.stride}"
+    )
+
+
+def params_numbers(s: ConvSetup) -> str:
+    """The numbers the parameter formula needs, for hints."""
+    return (
+        f"C_out = {s.out_channels}, C_in/groups = {s.in_channels}/{s.groups}, "
+        f"k_h·k_w = {s.kh}·{s.kw}, bias={s.bias}"
+    )
+
+
 def _batch_scope(rng: random.Random, s: ConvSetup) -> tuple[bool, str]:
     """Whether a batch question asks for one sample, and the phrase that says which."""
     if s.batch == 1:
@@ -333,10 +356,9 @@ def _output_shape(rng: random.Random, difficulty: int) -> Draft:
     with_batch = s.batch > 1
     truth = prof.output_shape if with_batch else prof.output_shape[1:]
     spec = AnswerSpec.shape(batch=with_batch)
-    form = "(N, C, H, W), batch dimension first" if with_batch else "(C, H, W)"
     prompt = (
         f"The convolution {s.text()} is applied to {s.input_text()}. What is the shape of its "
-        f"output? Answer as {form}. {_FLOOR_RULE}"
+        f"output? {_FLOOR_RULE}"
     )
     c, ho, wo = truth[-3:]
     lines = [side_text("H", s.height, s.kh, s.stride, s.ph, s.dilation, ho)]
@@ -379,6 +401,11 @@ def _output_shape(rng: random.Random, difficulty: int) -> Draft:
         solution="; ".join(lines),
         mistakes=keep_mistakes(spec, truth, candidates),
         conventions=(_SHAPE_RULE, _FLOOR_RULE, BATCH_1),
+        hints=(
+            "Work out each spatial side on its own; the output has one channel per filter.",
+            f"{_SIDE_FORMULA}, and likewise for W_out.",
+            f"Here {side_numbers(s)}.",
+        ),
     )
 
 
@@ -461,6 +488,12 @@ def _params(rng: random.Random, difficulty: int) -> Draft:
         solution=solution,
         mistakes=keep_mistakes(spec, truth, candidates),
         conventions=(PARAMS_RULE,),
+        hints=(
+            "Parameters do not depend on the input: count one filter's weights, then every "
+            "filter, then the biases.",
+            f"{_PARAMS_FORMULA}.",
+            f"Here {params_numbers(s)}.",
+        ),
     )
 
 
@@ -527,6 +560,13 @@ def _cost(rng: random.Random, difficulty: int, flops: bool) -> Draft:
         solution=solution,
         mistakes=keep_mistakes(spec, truth, candidates),
         conventions=(MACS_RULE, FLOPS_RULE, BATCH_1) if flops else (MACS_RULE, BATCH_1),
+        hints=(
+            "Find the output's height and width first: each output value costs one filter's "
+            "worth of multiply-accumulates.",
+            f"{_MACS_FORMULA}" + ("; FLOPs = 2 × MACs." if flops else "."),
+            f"Here H_out = {ho}, W_out = {wo}, {params_numbers(s).rsplit(',', 1)[0]}"
+            + (f", and {nb} samples." if nb > 1 else "."),
+        ),
     )
 
 
@@ -569,8 +609,8 @@ def _memory(rng: random.Random, difficulty: int) -> Draft:
         elements *= d
     prompt = (
         f"The convolution {s.text()} is applied to {s.input_text()}, with {dtype} tensors. "
-        f"How much activation memory does its output take{scope}? Answer in "
-        f"{unit_phrase(unit)}. {MEMORY_RULE} {UNITS_RULE} {BATCH_1}"
+        f"How much activation memory does its output take{scope}, in {unit_phrase(unit)}? "
+        f"{MEMORY_RULE} {UNITS_RULE} {BATCH_1}"
     )
     solution = (
         f"output shape {dims(prof.output_shape)} (N×C×H×W) = {n(elements)} elements; "
@@ -596,33 +636,147 @@ def _memory(rng: random.Random, difficulty: int) -> Draft:
         solution=solution,
         mistakes=keep_mistakes(spec, truth, candidates),
         conventions=(MEMORY_RULE, UNITS_RULE, BATCH_1),
+        hints=(
+            "Find the output shape first: the activation memory is the output tensor only.",
+            f"bytes = N·C·H_out·W_out × bytes per element; then divide by 1 {unit} = "
+            f"{n(unit_bytes(unit))} B.",
+            f"The output is {dims(prof.output_shape)} (N×C×H×W), and {dtype} takes {bpe} B per "
+            "element.",
+        ),
     )
 
 
-CONV_OUTPUT_SHAPE = Family(
+# -- step by step: output shape, parameters, MACs ---------------------------------------------
+
+
+def _steps(rng: random.Random, difficulty: int) -> Draft:
+    s = draw_conv(rng, difficulty, batch=False)
+    layer = s.build()
+    prof = measure(layer, s.input_shape)
+    c, ho, wo = prof.output_shape[1:]
+    truth: dict[str, Truth] = {
+        "output": (c, ho, wo),
+        "params": param_count(layer),
+        "macs": prof.macs,
+    }
+    spec = AnswerSpec.multi(
+        {"output": AnswerSpec.shape(), "params": _P, "macs": AnswerSpec.number("macs")}
+    )
+    prompt = (
+        f"Work through the convolution {s.text()} applied to {s.input_text()}, step by step: "
+        f"(a) output, the shape of its output; (b) params, its learnable parameters; (c) macs, "
+        f"the MACs of one forward pass. {_FLOOR_RULE} {PARAMS_RULE} {MACS_RULE}"
+    )
+    solution = "\n".join(
+        [
+            side_text("H", s.height, s.kh, s.stride, s.ph, s.dilation, ho)
+            + ("" if s.width == s.height else f"; W_out = {wo}")
+            + f"; output = {expected_display(AnswerSpec.shape(), truth['output'])}",
+            f"{params_solution(s)} = {expected_display(_P, truth['params'])}",
+            f"MACs = H_out·W_out·params without bias = {ho}·{wo}·{n(s.weights())} = "
+            + expected_display(AnswerSpec.number("macs"), truth["macs"]),
+        ]
+    )
+    return Draft(
+        prompt=prompt,
+        params=s.params(spatial=True),
+        answer=spec,
+        truth=truth,
+        solution=solution,
+        mistakes=keep_mistakes(spec, truth, _steps_mistakes(s, truth)),
+        conventions=(_FLOOR_RULE, PARAMS_RULE, MACS_RULE, BATCH_1),
+        hints=(
+            "Start with the output size; the weights do not depend on it, the MACs do.",
+            f"{_SIDE_FORMULA}; {_PARAMS_FORMULA}; MACs = H_out·W_out·(the weights, without "
+            "the biases).",
+            f"Here {side_numbers(s)}; {params_numbers(s)}.",
+        ),
+    )
+
+
+_P = AnswerSpec.number("params")
+
+
+def _steps_mistakes(s: ConvSetup, truth: dict[str, Any]) -> list[Mistake | None]:
+    c, ho, wo = truth["output"]
+    h0 = out_side(s.height, s.kh, s.stride, 0, s.dilation)
+    w0 = out_side(s.width, s.kw, s.stride, 0, s.dilation)
+    no_pad = None
+    if s.padding and h0 and w0:
+        no_pad = FORGOT_PADDING.at({"output": (c, h0, w0), "macs": h0 * w0 * s.weights()})
+    dense = s.out_channels * s.in_channels * s.kh * s.kw
+    bias = s.out_channels if s.bias else 0
+    return [
+        no_pad,
+        FORGOT_BIAS.at({"params": truth["params"] - bias}) if s.bias else None,
+        COUNTED_BIAS.at({"params": truth["params"] + s.out_channels}) if not s.bias else None,
+        IGNORED_GROUPS.at({"params": dense + bias, "macs": ho * wo * dense})
+        if s.groups > 1
+        else None,
+        MACS_VS_FLOPS.at({"macs": 2 * truth["macs"]}, "This is the FLOP count; MACs were asked."),
+        USED_INPUT_SIZE.at({"macs": s.height * s.width * s.weights()}),
+        USED_IN_CHANNELS.at({"output": (s.in_channels, ho, wo)}),
+    ]
+
+
+def _family(fid: str, title: str, kind: str, generator: Any, seconds: float, *cards: str) -> Family:
+    return Family(
+        id=fid,
+        topic=TOPIC,
+        title=title,
+        answer_kind=kind,
+        generator=generator,
+        expected_seconds=seconds,
+        cards=cards,
+    )
+
+
+CONV_OUTPUT_SHAPE = _family(
     "conv_output_shape",
-    TOPIC,
     "Output shape of a convolution",
     "shape",
     _output_shape,
-    expected_seconds=60.0,
+    60.0,
+    "conv-arithmetic-output-size-formula",
 )
-CONV_PARAMS = Family(
-    "conv_params", TOPIC, "Parameters of a convolution", "number", _params, expected_seconds=60.0
+CONV_PARAMS = _family(
+    "conv_params",
+    "Parameters of a convolution",
+    "number",
+    _params,
+    60.0,
+    "conv-arithmetic-params-formula",
 )
-CONV_MACS = Family(
-    "conv_macs", TOPIC, "MACs of a convolution", "number", _macs, expected_seconds=90.0
+CONV_MACS = _family(
+    "conv_macs", "MACs of a convolution", "number", _macs, 90.0, "conv-arithmetic-macs-formula"
 )
-CONV_FLOPS = Family(
-    "conv_flops", TOPIC, "FLOPs of a convolution", "number", _flops, expected_seconds=90.0
+CONV_FLOPS = _family(
+    "conv_flops",
+    "FLOPs of a convolution",
+    "number",
+    _flops,
+    90.0,
+    "conv-arithmetic-macs-formula",
+    "conv-arithmetic-flops-vs-macs",
 )
-CONV_ACTIVATION_MEMORY = Family(
+CONV_ACTIVATION_MEMORY = _family(
     "conv_activation_memory",
-    TOPIC,
     "Activation memory of a convolution's output",
     "number",
     _memory,
-    expected_seconds=90.0,
+    90.0,
+    "conv-arithmetic-bytes-per-dtype",
+    "conv-arithmetic-kib-vs-kb",
+)
+CONV_LAYER_STEPS = _family(
+    "conv_layer_steps",
+    "A convolution step by step: output shape, parameters, MACs",
+    "parts",
+    _steps,
+    180.0,
+    "conv-arithmetic-output-size-formula",
+    "conv-arithmetic-params-formula",
+    "conv-arithmetic-macs-formula",
 )
 
 FAMILIES: tuple[Family, ...] = (
@@ -631,4 +785,5 @@ FAMILIES: tuple[Family, ...] = (
     CONV_MACS,
     CONV_FLOPS,
     CONV_ACTIVATION_MEMORY,
+    CONV_LAYER_STEPS,
 )

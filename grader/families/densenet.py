@@ -1,8 +1,9 @@
-"""DenseNet: channels out of a dense block (k0 + L·k) and after a transition (⌊θ·m⌋).
+"""DenseNet: channels out of a dense block (k0 + L·k) and after a transition (⌊θ·m⌋), and the
+parameters and MACs of one dense layer.
 
-Truths come from ``models.DenseBlock`` and ``models.Transition`` built on the meta device and
-run forward: torch does the concatenations. Those forward passes go through BatchNorm, whose
-meta implementation is slow, so each configuration's shape is memoised.
+Truths come from ``models.DenseBlock``, ``models.Transition`` and ``models.DenseLayer`` built on
+the meta device: channels from a forward pass (torch does the concatenations), parameters from
+the module, MACs from its profile; each configuration is memoised.
 """
 
 from __future__ import annotations
@@ -13,14 +14,30 @@ from functools import lru_cache
 
 from torch import nn
 
-from models import DenseBlock, Transition
+from models import DenseBlock, DenseLayer, Transition
 
-from ..mistakes import define
+from ..mistakes import COUNTED_BN_BUFFERS, MACS_VS_FLOPS, define
 from ..question import Draft, Family
-from ..types import AnswerSpec
-from ._block_util import expected_display, keep_mistakes, on_meta, output_shape
+from ..types import AnswerSpec, Mistake
+from ._base import (
+    BATCH_1,
+    BN_INCLUDED,
+    CHANNELS_RULE,
+    FORGOT_BN,
+    MACS_RULE,
+    NO_BIAS,
+    PARAMS_RULE,
+    block_counts,
+    block_output_shape,
+    expected_display,
+    keep_mistakes,
+    measure_block,
+    on_meta,
+)
 
-__all__ = ["DENSENET_CHANNELS"]
+__all__ = ["DENSENET_CHANNELS", "DENSENET_LAYER_COST", "FAMILIES"]
+
+TOPIC = "densenet"
 
 DENSENET_FORGOT_K0 = define(
     "densenet_forgot_k0",
@@ -78,25 +95,25 @@ def _forward_channels(k0: int, k: int, layers: tuple[int, ...], theta: Fraction 
             mods.append(on_meta(Transition, ch, int(theta * ch)))
             ch = int(theta * ch)
     # 8×8 is enough room for one 2×2 average pool; the channels do not depend on it.
-    return output_shape(nn.Sequential(*mods), (k0, 8, 8))[1]
+    return block_output_shape(nn.Sequential(*mods), (k0, 8, 8))[1]
 
 
 def _draft(rng: random.Random, difficulty: int) -> Draft:
     """Channels out of one block (1), after its transition (2), or after block → transition →
     block from a DenseNet-BC stem of 2k channels (3)."""
-    # Few enough settings (16 to 24 per difficulty) that each is run once, then memoised.
-    k = rng.choice((12, 32))
+    k = rng.choice((12, 16, 24, 32, 40, 48))
     theta: Fraction | None = None
+    # Blocks of at most 6 layers: building a layer costs milliseconds even on the meta device.
     if difficulty == 1:
-        k0 = rng.choice((16, 24, 64))
-        layers: tuple[int, ...] = (rng.randint(3, 6),)
+        k0 = rng.choice((16, 24, 32, 48, 64, 96, 128))
+        layers: tuple[int, ...] = (rng.randint(2, 6),)
     elif difficulty == 2:
-        k0 = rng.choice((64, 128, 256))
-        layers = (rng.choice((4, 6, 8)),)
+        k0 = 32 * rng.randint(2, 16)
+        layers = (rng.randint(2, 6),)
         theta = Fraction(1, 2)
     else:
         k0 = 2 * k  # DenseNet-BC's stem outputs 2k channels
-        layers = (rng.choice((4, 6)), rng.choice((4, 6)))
+        layers = (rng.randint(2, 5), rng.randint(2, 5))
         theta = rng.choice(_THETAS)
     truth = _forward_channels(k0, k, layers, theta)
     m1 = k0 + layers[0] * k  # the first block's output, for the text and the mistakes
@@ -162,15 +179,146 @@ def _draft(rng: random.Random, difficulty: int) -> Draft:
         truth=truth,
         solution="\n".join(lines),
         mistakes=keep_mistakes(_SPEC, truth, mistakes),
-        conventions=("Channels are counted after the concatenation, for one sample.",),
+        conventions=(CHANNELS_RULE,),
+        hints=(
+            "A dense block keeps everything it receives and adds k maps per layer.",
+            "After a block: k0 + L·k channels; after a transition: ⌊θ·m⌋ of its m input channels.",
+            "The 4k-channel bottleneck inside a layer is not part of the output.",
+        ),
     )
+
+
+# -- one dense layer's parameters and MACs ---------------------------------------------------
+
+DENSENET_NO_BOTTLENECK = define(
+    "densenet_no_bottleneck",
+    "This leaves out the 1×1 bottleneck: in DenseNet-BC the 3×3 sees bn_size·k channels, "
+    "not the layer's whole input.",
+)
+DENSENET_FORGOT_CONCAT = define(
+    "densenet_forgot_concat",
+    "The layer sees the concatenation of the block input and every earlier layer's k maps, "
+    "not the block input alone.",
+)
+# (network, k0 of each block, layers per block), growth rate 32, DenseNet-BC (Huang et al.,
+# Table 1); the blocks run at 56, 28, 14 and 7 pixels at 224×224.
+_NETS = (
+    ("DenseNet-121", (64, 128, 256, 512), (6, 12, 24, 16)),
+    ("DenseNet-169", (64, 128, 256, 640), (6, 12, 32, 32)),
+    ("DenseNet-201", (64, 128, 256, 896), (6, 12, 48, 32)),
+)
+
+
+def _draw_layer(rng: random.Random, difficulty: int) -> tuple[int, int, int, int, int, str]:
+    """(k0, i, k, bn_size, side, where): layer i (from 0) of a block that receives k0."""
+    if difficulty == 2:
+        net, k0s, counts = rng.choice(_NETS)
+        block = rng.randrange(4)
+        i = rng.randrange(counts[block])
+        where = f"{net}'s dense block {block + 1} (k0 = {k0s[block]}, k = 32), its layer {i + 1}"
+        return k0s[block], i, 32, 4, 56 >> block, where
+    k = rng.choice((12, 24, 32)) if difficulty == 1 else rng.randint(8, 48)
+    k0 = rng.choice((16, 24, 32, 48, 64, 96, 128, 256))
+    bn_size = 4 if difficulty == 1 else rng.choice((2, 4))
+    i = rng.randint(0, 11)
+    where = f"a dense block (k0 = {k0}, k = {k}), its layer {i + 1}"
+    return k0, i, k, bn_size, rng.choice((7, 14, 28, 56)), where
+
+
+@lru_cache(maxsize=2048)
+def _layer_cost(c_in: int, k: int, bn_size: int, side: int) -> tuple[int, int, int, int]:
+    """(params, BN params, BN buffers, MACs) of the real ``DenseLayer``, on meta."""
+    counts = block_counts(DenseLayer, (c_in, k, bn_size))
+    macs = measure_block(on_meta(DenseLayer, c_in, k, bn_size), (c_in, side, side)).macs
+    return counts.total, counts.bn, counts.bn_buffers, macs
+
+
+def _layer_draft(rng: random.Random, difficulty: int) -> Draft:
+    """One DenseNet-BC layer: round widths (1), a layer of DenseNet-121/169/201 (2), any growth
+    rate and bottleneck factor (3)."""
+    k0, i, k, bn_size, side, where = _draw_layer(rng, difficulty)
+    c_in, inner = k0 + i * k, bn_size * k
+    params, bn, buffers, macs = _layer_cost(c_in, k, bn_size, side)
+    truth = {"params": params, "macs": macs}
+    spec = AnswerSpec.multi(
+        {"params": AnswerSpec.number("params"), "macs": AnswerSpec.number("macs")}
+    )
+    prompt = (
+        f"Take {where}, on {side}×{side} maps. It is BN-ReLU-1×1 conv to bn_size·k = "
+        f"{bn_size}·{k} channels, then BN-ReLU-3×3 conv (padding 1) to k = {k} new maps, and "
+        f"it receives the concatenation of the block input and every earlier layer's output. "
+        f"Give (a) params, its parameters; (b) macs, its MACs. {NO_BIAS} {BN_INCLUDED} "
+        f"{PARAMS_RULE} {MACS_RULE} {BATCH_1}"
+    )
+    area = f"{side}·{side}"
+    solution = (
+        f"input channels = k0 + i·k = {k0} + {i}·{k} = {c_in}\nparams = BN 2·{c_in} + 1×1 "
+        f"{c_in}·{inner} + BN 2·{inner} + 3×3 9·{inner}·{k} = "
+        f"{expected_display(spec.part_specs['params'], params)}\nmacs = {area}·{c_in}·{inner}"
+        f" + {area}·9·{inner}·{k} = {expected_display(spec.part_specs['macs'], macs)}"
+    )
+    mistakes = _layer_mistakes(k0, i, k, inner, side, truth, bn, buffers)
+    return Draft(
+        prompt=prompt,
+        params={
+            "in_channels": k0,
+            "layer": i + 1,
+            "growth_rate": k,
+            "bn_size": bn_size,
+            "height": side,
+            "width": side,
+        },
+        answer=spec,
+        truth=truth,
+        solution=solution,
+        mistakes=keep_mistakes(spec, truth, mistakes),
+        conventions=(NO_BIAS, BN_INCLUDED, PARAMS_RULE, MACS_RULE, BATCH_1),
+        hints=(
+            "First find how many channels the layer receives: the block input plus k for "
+            "each earlier layer.",
+            "1×1 conv: C_in·(bn_size·k) weights; 3×3 conv: 9·(bn_size·k)·k; each BatchNorm 2 "
+            "per channel. MACs: H·W times each convolution's weights.",
+            f"Here the layer receives {k0} + {i}·{k} channels and its bottleneck has {inner}.",
+        ),
+    )
+
+
+def _layer_mistakes(
+    k0: int, i: int, k: int, inner: int, side: int, truth: dict[str, int], bn: int, buffers: int
+) -> list[Mistake | None]:
+    c_in, area = k0 + i * k, side * side
+    no_bottleneck = 9 * c_in * k
+    only_k0 = (k0 * inner + 9 * inner * k) + 2 * (k0 + inner)
+    return [
+        FORGOT_BN.at({"params": truth["params"] - bn}),
+        COUNTED_BN_BUFFERS.at({"params": truth["params"] + buffers}),
+        DENSENET_NO_BOTTLENECK.at(
+            {"params": no_bottleneck + 2 * c_in, "macs": area * no_bottleneck}
+        ),
+        DENSENET_FORGOT_CONCAT.at({"params": only_k0, "macs": area * (k0 * inner + 9 * inner * k)})
+        if i
+        else None,
+        MACS_VS_FLOPS.at({"macs": 2 * truth["macs"]}, "This is the FLOP count; MACs were asked."),
+    ]
 
 
 DENSENET_CHANNELS = Family(
     id="densenet_channels",
-    topic="densenet",
+    topic=TOPIC,
     title="Channels through DenseNet blocks and transitions",
     answer_kind="number",
     generator=_draft,
     expected_seconds=90.0,
+    cards=("densenet-growth-rate", "densenet-transition-layer"),
 )
+DENSENET_LAYER_COST = Family(
+    id="densenet_layer_cost",
+    topic=TOPIC,
+    title="Parameters and MACs of one DenseNet-BC layer",
+    answer_kind="parts",
+    generator=_layer_draft,
+    expected_seconds=180.0,
+    cards=("densenet-bottleneck", "densenet-connectivity"),
+)
+
+FAMILIES: tuple[Family, ...] = (DENSENET_CHANNELS, DENSENET_LAYER_COST)

@@ -21,7 +21,8 @@ from ..mistakes import (
 )
 from ..question import Draft, Family
 from ..types import AnswerSpec, Mistake
-from ._layer_util import (
+from ._base import (
+    FORGOT_BN,
     MACS_RULE,
     PARAMS_RULE,
     call,
@@ -51,10 +52,6 @@ FORGOT_DEPTHWISE = define(
     "forgot_depthwise",
     "This leaves out the depthwise k×k convolution (C_in·k² weights, one filter per channel).",
 )
-FORGOT_BN = define(
-    "forgot_bn",
-    "This leaves out BatchNorm's learnable scale and shift (2 parameters per channel).",
-)
 USED_K_NOT_K2 = define(
     "used_k_not_k_squared",
     "This uses 1/K for the pointwise term; a K×K kernel has K² weights, so it is 1/K².",
@@ -81,7 +78,7 @@ def _params(rng: random.Random, difficulty: int) -> Draft:
         alpha = rng.choice((0.25, 0.5, 0.75, 1.0))
         cin = int(rng.choice((32, 64, 128, 256, 512, 1024)) * alpha)
         cout, k, stride, bias, with_bn = (
-            cin * rng.choice((1, 2)),
+            int(cin * rng.choice((0.5, 1, 1.5, 2))),
             3,
             rng.choice((1, 2)),
             False,
@@ -97,7 +94,11 @@ def _params(rng: random.Random, difficulty: int) -> Draft:
         )
     else:
         k = 3 if difficulty == 1 else rng.choice((3, 5, 7))
-        pool = (32, 64, 128, 256, 512) if difficulty == 1 else (24, 40, 80, 96, 112, 160, 320)
+        pool = (
+            (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 1024)
+            if difficulty == 1
+            else (24, 40, 80, 96, 112, 144, 160, 192, 240, 320, 480, 576)
+        )
         cin, cout = rng.choice(pool), rng.choice(pool)
         stride, bias, with_bn = 1, (difficulty == 2 and rng.random() < 0.5), False
         block = separable(cin, cout, k, stride, bias)
@@ -154,15 +155,24 @@ def _params(rng: random.Random, difficulty: int) -> Draft:
         solution=solution,
         mistakes=keep_mistakes(spec, truth, candidates),
         conventions=(PARAMS_RULE,),
+        hints=(
+            "Count the two convolutions apart: the depthwise one has one k×k filter per "
+            "channel, the pointwise one mixes channels with 1×1 filters.",
+            "depthwise C_in·k·k + pointwise C_in·C_out"
+            + (", plus biases C_in + C_out" if bias else "")
+            + (", plus BatchNorm 2·(C_in + C_out)" if with_bn else "")
+            + ".",
+            f"Here C_in = {cin}, C_out = {cout}, k = {k}.",
+        ),
     )
 
 
 def _cost_ratio(rng: random.Random, difficulty: int) -> Draft:
     if difficulty == 1:
         k, stride, form = 3, 1, "kept"
-        cin = rng.choice((32, 64, 128, 256))
-        cout = rng.choice((64, 128, 256, 512, 1024))
-        size = rng.choice((14, 28, 56, 112))
+        cin = rng.choice((16, 32, 48, 64, 96, 128, 256, 512))
+        cout = rng.choice((32, 64, 96, 128, 192, 256, 512, 1024))
+        size = rng.choice((7, 14, 28, 56, 112))
     elif difficulty == 2:
         k, stride, form = rng.choice((3, 5)), rng.choice((1, 2)), "kept"
         cin = rng.choice((24, 40, 96, 144, 160, 192, 320))
@@ -187,22 +197,18 @@ def _cost_ratio(rng: random.Random, difficulty: int) -> Draft:
         truth, spec = kept, AnswerSpec.ratio()
         ask = (
             "What is the ratio of the separable pair's MACs to the standard convolution's "
-            "(separable ÷ standard)? Answer as a fraction, a decimal or a percentage."
+            "(separable ÷ standard)?"
         )
         last = f"separable ÷ standard = {n(p_sep.macs)} / {n(p_std.macs)}"
     elif form == "times":
         truth, spec = 1 / kept, AnswerSpec.ratio(unit="×")
         ask = (
-            "How many times fewer MACs does the separable pair need than the standard "
-            "convolution? Answer with the factor (such as 8.5 or 8.5×)."
+            "How many times fewer MACs does the separable pair need than the standard convolution?"
         )
         last = f"standard ÷ separable = {n(p_std.macs)} / {n(p_sep.macs)}"
     else:
-        truth, spec = 1 - kept, AnswerSpec.ratio(unit="%")
-        ask = (
-            "What percentage of the standard convolution's MACs does the separable pair save? "
-            "Answer in percent."
-        )
+        truth, spec = 1 - kept, AnswerSpec.percent(0.5)
+        ask = "What percentage of the standard convolution's MACs does the separable pair save?"
         last = f"saved = 1 − {n(p_sep.macs)} / {n(p_std.macs)}"
     prompt = f"{scene} {ask} {MACS_RULE}"
     _, _, ho, wo = p_std.output_shape
@@ -244,25 +250,33 @@ def _cost_ratio(rng: random.Random, difficulty: int) -> Draft:
         truth=truth,
         solution=solution,
         mistakes=keep_mistakes(spec, truth, candidates),
-        conventions=(MACS_RULE, "Ratios are graded within 1%."),
+        conventions=(MACS_RULE,),
+        hints=(
+            "Both layers see the same output positions: compare the work per position.",
+            "standard H_out·W_out·C_out·C_in·K²; depthwise H_out·W_out·C_in·K²; pointwise "
+            "H_out·W_out·C_in·C_out; so separable ÷ standard = 1/C_out + 1/K².",
+            f"Here C_out = {cout} and K = {k}.",
+        ),
     )
 
 
 DEPTHWISE_SEPARABLE_PARAMS = Family(
-    "depthwise_separable_params",
-    TOPIC,
-    "Parameters of a depthwise separable convolution",
-    "number",
-    _params,
+    id="depthwise_separable_params",
+    topic=TOPIC,
+    title="Parameters of a depthwise separable convolution",
+    answer_kind="number",
+    generator=_params,
     expected_seconds=75.0,
+    cards=("mobilenet-v1-depthwise-separable", "mobilenet-v1-params-example"),
 )
 DEPTHWISE_SEPARABLE_COST_RATIO = Family(
-    "depthwise_separable_cost_ratio",
-    TOPIC,
-    "Cost of a depthwise separable against a standard convolution",
-    "number",
-    _cost_ratio,
+    id="depthwise_separable_cost_ratio",
+    topic=TOPIC,
+    title="Cost of a depthwise separable against a standard convolution",
+    answer_kind="number",
+    generator=_cost_ratio,
     expected_seconds=75.0,
+    cards=("mobilenet-v1-cost-ratio", "mobilenet-v1-cost-example"),
 )
 
 FAMILIES: tuple[Family, ...] = (DEPTHWISE_SEPARABLE_PARAMS, DEPTHWISE_SEPARABLE_COST_RATIO)

@@ -17,9 +17,9 @@ from models import Fire, build_architecture, profile_architecture
 from ..mistakes import FORGOT_BIAS, define
 from ..question import Draft, Family
 from ..types import AnswerSpec
-from ._block_util import (
+from ._base import (
+    CHANNELS_RULE,
     CONV_BIAS_RULE,
-    EXACT_OR_ROUNDED,
     PARAMS_RULE,
     block_counts,
     expected_display,
@@ -29,7 +29,9 @@ from ._block_util import (
     output_shape,
 )
 
-__all__ = ["FIRE_MODULE_PARAMS", "FIRE_OUTPUT_CHANNELS"]
+__all__ = ["FIRE_MODULE_PARAMS", "FIRE_OUTPUT_CHANNELS", "FIRE_MODULE_STEPS", "FAMILIES"]
+
+TOPIC = "squeezenet"
 
 FIRE_FORGOT_EXPAND3X3 = define(
     "fire_forgot_expand3x3",
@@ -115,7 +117,7 @@ def _params_draft(rng: random.Random, difficulty: int) -> Draft:
     paper's e / pct3x3 / SR meta-parameters (3)."""
     derive = ""
     swapped: int | None = None
-    if difficulty == 1:
+    if difficulty == 1 and rng.random() < 0.2:
         net, name, (c, _, _), s, e1, e3 = rng.choice(_squeezenet_fires())
         what = (
             f"{net}'s {name} has {c} input channels, s1x1 = {s} squeeze filters, "
@@ -129,9 +131,23 @@ def _params_draft(rng: random.Random, difficulty: int) -> Draft:
             "expand1x1_planes": e1,
             "expand3x3_planes": e3,
         }
-    elif difficulty == 2:
-        s = rng.choice((8, 16, 24, 32, 48, 64, 96))
+    elif difficulty == 1:  # SqueezeNet's own proportions: e1x1 = e3x3 = 4·s1x1
+        s = 8 * rng.randint(1, 12)
         e1 = e3 = 4 * s
+        c = 32 * rng.randint(2, 24)
+        what = (
+            f"A fire module has {c} input channels, s1x1 = {s} squeeze filters, "
+            f"e1x1 = {e1} and e3x3 = {e3} expand filters."
+        )
+        params = {
+            "in_channels": c,
+            "squeeze_planes": s,
+            "expand1x1_planes": e1,
+            "expand3x3_planes": e3,
+        }
+    elif difficulty == 2:
+        s = 8 * rng.randint(1, 12)
+        e1, e3 = 16 * rng.randint(1, 24), 16 * rng.randint(1, 24)
         c = 32 * rng.randint(2, 16)
         what = (
             f"A fire module has {c} input channels, s1x1 = {s} squeeze filters, "
@@ -176,7 +192,7 @@ def _params_draft(rng: random.Random, difficulty: int) -> Draft:
     w3 = x3 - e3  # the 3×3 weights, without their biases
     prompt = (
         f"{what} How many parameters does the module have? {CONV_BIAS_RULE} {PARAMS_RULE} "
-        f"ReLUs and the concatenation have none. {EXACT_OR_ROUNDED}"
+        f"ReLUs and the concatenation have none."
     )
     solution = (
         f"{derive}squeeze 1×1 ({c}→{s}): {c}·{s} + {s} = {n(sq)}\n"
@@ -201,6 +217,16 @@ def _params_draft(rng: random.Random, difficulty: int) -> Draft:
         solution=solution,
         mistakes=keep_mistakes(_SPEC_PARAMS, truth, mistakes),
         conventions=(PARAMS_RULE, CONV_BIAS_RULE),
+        hints=_param_hints(c, s, e1, e3),
+    )
+
+
+def _param_hints(c: int, s: int, e1: int, e3: int) -> tuple[str, ...]:
+    return (
+        "Count the three convolutions: the squeeze sees the module's input, both expand "
+        "layers see only the squeezed channels.",
+        "A k×k convolution from a to b channels with bias has k·k·a·b + b parameters.",
+        f"Here: squeeze 1×1 {c}→{s}; expand 1×1 {s}→{e1}; expand 3×3 {s}→{e3}.",
     )
 
 
@@ -212,7 +238,8 @@ def _channels_draft(rng: random.Random, difficulty: int) -> Draft:
     paper's meta-parameters e_i = base_e + incr_e·⌊i/freq⌋ (3)."""
     derive = ""
     wrong_index: list[int] = []
-    if difficulty == 1:
+    index_hint: tuple[str, ...] = ()
+    if difficulty == 1 and rng.random() < 0.3:
         net, name, (c, h, w), s, e1, e3 = rng.choice(_squeezenet_fires())
         what = (
             f"{net}'s {name} receives a {c}×{h}×{w} input and has s1x1 = {s} squeeze filters, "
@@ -229,10 +256,10 @@ def _channels_draft(rng: random.Random, difficulty: int) -> Draft:
             "expand3x3_planes": e3,
         }
         question = "How many channels does the module output?"
-    elif difficulty == 2:
+    elif difficulty < 3:
         s = rng.choice((8, 16, 24, 32, 48, 64, 96))
-        e1 = 16 * rng.randint(1, 24)
-        e3 = 16 * rng.randint(1, 24)
+        e1 = 16 * rng.randint(1, 24) if difficulty == 2 else 4 * s
+        e3 = 16 * rng.randint(1, 24) if difficulty == 2 else 4 * s
         c = 32 * rng.randint(2, 16)
         h = w = rng.choice((13, 14, 27, 28, 55, 56))
         what = (
@@ -285,6 +312,7 @@ def _channels_draft(rng: random.Random, difficulty: int) -> Draft:
             "width": w,
         }
         question = f"How many channels does fire{i + 2} output?"
+        index_hint = (f"First work out e_i for fire{i + 2}: it is module i = {i}.",)
         derive = (
             f"fire{i + 2} is module i = {i}: e_{i} = {base_e} + {incr_e}·⌊{i}/{freq}⌋ = {e}, "
             f"so e3x3 = {_pct_text(pct)}·{e} = {e3}, e1x1 = {e1}, s1x1 = {s}.\n"
@@ -317,7 +345,14 @@ def _channels_draft(rng: random.Random, difficulty: int) -> Draft:
         truth=truth,
         solution=solution,
         mistakes=keep_mistakes(_SPEC_CHANNELS, truth, mistakes),
-        conventions=("Channels are counted after the concatenation, for one sample.",),
+        conventions=(CHANNELS_RULE,),
+        hints=(
+            "Follow the squeezed map: it feeds both expand layers, and only their outputs "
+            "are concatenated.",
+            "The output has e1x1 + e3x3 channels (the 3×3 padding keeps the two maps the same "
+            "size).",
+        )
+        + index_hint,
     )
 
 
@@ -327,20 +362,105 @@ def _fire_out_channels(c: int, s: int, e1: int, e3: int, h: int, w: int) -> tupl
     return output_shape(on_meta(Fire, c, s, e1, e3), (c, h, w))
 
 
+# -- step by step: squeeze, expand, output --------------------------------------------------
+
+FIRE_STEP_PARTS = ("squeeze", "expand", "channels")
+
+
+def _steps_draft(rng: random.Random, difficulty: int) -> Draft:
+    """A fire module's squeeze and expand parameters and its output channels: SqueezeNet's
+    proportions (1), any widths (2), from the meta-parameters e, pct3x3 and SR (3)."""
+    if difficulty == 3:
+        e, pct, sr = (
+            rng.choice((128, 192, 256, 384, 512)),
+            rng.choice(_PCTS),
+            rng.choice(_SQUEEZE_RATIOS),
+        )
+        s, e3 = int(sr * e), int(pct * e)
+        e1, derive = e - e3, f" (e = {e}, pct3x3 = {_pct_text(pct)}, SR = {_pct_text(sr)})"
+        meta: dict[str, object] = {
+            "expand_planes": e,
+            "pct3x3": float(pct),
+            "squeeze_ratio": float(sr),
+        }
+    else:
+        s = 8 * rng.randint(1, 12)
+        e1 = 4 * s if difficulty == 1 else 16 * rng.randint(1, 24)
+        e3 = 4 * s if difficulty == 1 else 16 * rng.randint(1, 24)
+        derive, meta = "", {}
+    c, side = 32 * rng.randint(2, 16), rng.choice((13, 27, 55))
+    k = block_counts(Fire, (c, s, e1, e3), ("squeeze", "expand1x1", "expand3x3"))
+    out = _fire_out_channels(c, s, e1, e3, side, side)
+    expand = k.parts["expand1x1"] + k.parts["expand3x3"]
+    truth = {"squeeze": k.parts["squeeze"], "expand": expand, "channels": out[1]}
+    spec = AnswerSpec.multi(
+        {"squeeze": _SPEC_PARAMS, "expand": _SPEC_PARAMS, "channels": _SPEC_CHANNELS}
+    )
+    widths = (
+        f"s1x1 = SR·e, e3x3 = pct3x3·e and e1x1 = e − e3x3{derive}"
+        if derive
+        else f"s1x1 = {s}, e1x1 = {e1}, e3x3 = {e3}"
+    )
+    prompt = (
+        f"A fire module receives a {c}×{side}×{side} input; {widths}. Give (a) squeeze, the "
+        f"parameters of the squeeze layer; (b) expand, the parameters of both expand layers "
+        f"together; (c) channels, the channels it outputs. The 3×3 expand has padding 1. "
+        f"{CONV_BIAS_RULE} {PARAMS_RULE}"
+    )
+    solution = (
+        (f"s1x1 = {s}, e3x3 = {e3}, e1x1 = {e1}\n" if derive else "")
+        + f"squeeze: {c}·{s} + {s} = {expected_display(_SPEC_PARAMS, truth['squeeze'])}\n"
+        f"expand: ({s}·{e1} + {e1}) + (3·3·{s}·{e3} + {e3}) = "
+        f"{expected_display(_SPEC_PARAMS, expand)}\n"
+        f"channels: {e1} + {e3} = {expected_display(_SPEC_CHANNELS, out[1])}"
+    )
+    mistakes = [
+        FORGOT_BIAS.at({"squeeze": truth["squeeze"] - s, "expand": expand - e1 - e3}),
+        FIRE_EXPAND_FROM_INPUT.at({"expand": (c * e1 + e1) + (9 * c * e3 + e3)}),
+        FIRE_3X3_AS_1X1.at({"expand": (s * e1 + e1) + (s * e3 + e3)}),
+        FIRE_FORGOT_EXPAND3X3.at({"expand": s * e1 + e1, "channels": e1}),
+        FIRE_COUNTED_SQUEEZE.at({"channels": s + out[1]}),
+    ]
+    return Draft(
+        prompt=prompt,
+        params={"in_channels": c, "height": side, "width": side}
+        | (meta or {"squeeze_planes": s, "expand1x1_planes": e1, "expand3x3_planes": e3}),
+        answer=spec,
+        truth=truth,
+        solution=solution,
+        mistakes=keep_mistakes(spec, truth, mistakes),
+        conventions=(PARAMS_RULE, CONV_BIAS_RULE, CHANNELS_RULE),
+        hints=_param_hints(c, s, e1, e3)[:2]
+        + ("The output concatenates the two expand outputs; the squeezed map is not in it.",),
+    )
+
+
 FIRE_MODULE_PARAMS = Family(
     id="fire_module_params",
-    topic="squeezenet",
+    topic=TOPIC,
     title="Parameters of a SqueezeNet fire module",
     answer_kind="number",
     generator=_params_draft,
     expected_seconds=120.0,
+    cards=("squeezenet-fire-module", "squeezenet-fire2-params"),
 )
-
 FIRE_OUTPUT_CHANNELS = Family(
     id="fire_output_channels",
-    topic="squeezenet",
+    topic=TOPIC,
     title="Output channels of a SqueezeNet fire module",
     answer_kind="number",
     generator=_channels_draft,
     expected_seconds=45.0,
+    cards=("squeezenet-fire-module",),
 )
+FIRE_MODULE_STEPS = Family(
+    id="fire_module_steps",
+    topic=TOPIC,
+    title="A fire module step by step: squeeze, expand, output channels",
+    answer_kind="parts",
+    generator=_steps_draft,
+    expected_seconds=180.0,
+    cards=("squeezenet-fire-module", "squeezenet-squeeze-ratio", "squeezenet-pct-3x3"),
+)
+
+FAMILIES: tuple[Family, ...] = (FIRE_MODULE_PARAMS, FIRE_OUTPUT_CHANNELS, FIRE_MODULE_STEPS)

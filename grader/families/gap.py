@@ -13,7 +13,7 @@ from torch import nn
 from ..mistakes import define
 from ..question import Draft, Family
 from ..types import AnswerSpec
-from ._layer_util import PARAMS_RULE, dims, expected_display, keep_mistakes, n, param_count
+from ._base import PARAMS_RULE, dims, expected_display, keep_mistakes, n, param_count
 
 __all__ = ["flatten_head", "gap_head", "GAP_VS_FC_PARAMS_SAVED", "FAMILIES"]
 
@@ -53,9 +53,9 @@ def gap_head(c: int, classes: int, bias: bool) -> nn.Sequential:
 
 def _draw(rng: random.Random, difficulty: int) -> tuple[int, int, int, int, bool]:
     if difficulty == 1:
-        side = rng.choice((4, 7, 7, 8))
-        c = rng.choice((256, 512, 768, 1024, 1280, 2048))
-        return c, side, side, rng.choice((10, 100, 200, 1000)), True
+        side = rng.choice((4, 5, 6, 7, 7, 8))
+        c = rng.choice((256, 512, 768, 1024, 1280, 1536, 2048))
+        return c, side, side, rng.choice((10, 100, 200, 1000)), rng.random() < 0.7
     if difficulty == 2:
         side = rng.choice((4, 5, 6, 7, 8, 13, 14))
         c = rng.choice((384, 512, 640, 768, 1024, 1280))
@@ -111,16 +111,24 @@ def _saved(rng: random.Random, difficulty: int) -> Draft:
         solution=solution,
         mistakes=keep_mistakes(spec, truth, candidates),
         conventions=(PARAMS_RULE,),
+        hints=(
+            "Count each head's parameters; pooling has none, so only the two linear layers differ.",
+            "A linear layer has in_features·out_features weights (+ out_features biases); "
+            "head A's in_features is C·H·W, head B's is C.",
+            f"Here C = {c}, H·W = {h}·{w}, N = {classes} classes"
+            + (", and both heads have biases." if bias else "."),
+        ),
     )
 
 
 GAP_VS_FC_PARAMS_SAVED = Family(
-    "gap_vs_fc_params_saved",
-    TOPIC,
-    "Parameters saved by global average pooling",
-    "number",
-    _saved,
+    id="gap_vs_fc_params_saved",
+    topic=TOPIC,
+    title="Parameters saved by global average pooling",
+    answer_kind="number",
+    generator=_saved,
     expected_seconds=90.0,
+    cards=("global-avg-pooling-vgg-fc6", "global-avg-pooling-what"),
 )
 
 FAMILIES: tuple[Family, ...] = (GAP_VS_FC_PARAMS_SAVED,)

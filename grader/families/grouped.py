@@ -10,7 +10,7 @@ from typing import Any
 from ..mistakes import FORGOT_BIAS, IGNORED_GROUPS, INVERTED_RATIO, define
 from ..question import Draft, Family
 from ..types import AnswerSpec, Mistake
-from ._layer_util import (
+from ._base import (
     MACS_RULE,
     PARAMS_RULE,
     expected_display,
@@ -19,7 +19,7 @@ from ._layer_util import (
     n,
     param_count,
 )
-from .conv import COUNTED_BIAS, ConvSetup, params_solution
+from .conv import COUNTED_BIAS, ConvSetup, params_numbers, params_solution
 
 __all__ = ["GROUPED_CONV_PARAMS", "GROUPED_CONV_SAVINGS", "FAMILIES"]
 
@@ -54,7 +54,8 @@ def _grouped_setup(rng: random.Random, difficulty: int) -> ConvSetup:
     """A grouped convolution (g > 1) on a modest input, scaled by difficulty."""
     if difficulty == 1:
         g = rng.choice((2, 4, 8))
-        cin, cout, k, bias = rng.choice((32, 64, 128, 256)), rng.choice((64, 128, 256)), 3, False
+        cin, cout = rng.choice((32, 48, 64, 96, 128, 256)), rng.choice((32, 64, 96, 128, 256))
+        k, bias = rng.choice((1, 3, 3)), rng.random() < 0.3
         size = rng.choice((14, 28, 56))
     elif difficulty == 2:
         g = rng.choice((2, 4, 8, 16, 32))
@@ -102,6 +103,11 @@ def _params(rng: random.Random, difficulty: int) -> Draft:
         solution=solution,
         mistakes=keep_mistakes(spec, truth, candidates),
         conventions=(PARAMS_RULE,),
+        hints=(
+            "Each of the C_out filters sees only the input channels of its own group.",
+            "params = C_out·(C_in/groups)·k_h·k_w, plus C_out biases when bias=True.",
+            f"Here {params_numbers(s)}.",
+        ),
     )
 
 
@@ -131,22 +137,16 @@ def _savings(rng: random.Random, difficulty: int) -> Draft:
         truth, spec = kept, AnswerSpec.ratio()
         ask = (
             f"What is the ratio of the grouped layer's {what} to the dense layer's "
-            "(grouped ÷ dense)? Answer as a fraction, a decimal or a percentage."
+            "(grouped ÷ dense)?"
         )
         last = f"grouped ÷ dense = {n(q_grouped)} / {n(q_dense)}"
     elif form == "times":
         truth, spec = 1 / kept, AnswerSpec.ratio(unit="×")
-        ask = (
-            f"How many times more {what} does the dense layer have than the grouped one? "
-            "Answer with the factor (such as 4 or 4×)."
-        )
+        ask = f"How many times more {what} does the dense layer have than the grouped one?"
         last = f"dense ÷ grouped = {n(q_dense)} / {n(q_grouped)}"
     else:
-        truth, spec = 1 - kept, AnswerSpec.ratio(unit="%")
-        ask = (
-            f"What percentage of the dense layer's {what} does grouping save? "
-            "Answer in percent (such as 75%)."
-        )
+        truth, spec = 1 - kept, AnswerSpec.percent(0.5)
+        ask = f"What percentage of the dense layer's {what} does grouping save?"
         last = f"saved = 1 − grouped ÷ dense = 1 − {n(q_grouped)} / {n(q_dense)}"
     prompt = f"{layers} {ask} {rule}"
     formula = (
@@ -187,25 +187,33 @@ def _savings(rng: random.Random, difficulty: int) -> Draft:
         truth=truth,
         solution=solution,
         mistakes=keep_mistakes(spec, truth, candidates),
-        conventions=(rule, "Ratios are graded within 1%."),
+        conventions=(rule,),
+        hints=(
+            f"Write both layers' {what} with the same formula; only the groups differ.",
+            f"{formula}: grouping divides the weight term by the groups.",
+            f"Here groups = {g}"
+            + (", and both layers have biases." if grouped.bias and quantity == "params" else "."),
+        ),
     )
 
 
 GROUPED_CONV_PARAMS = Family(
-    "grouped_conv_params",
-    TOPIC,
-    "Parameters of a grouped convolution",
-    "number",
-    _params,
+    id="grouped_conv_params",
+    topic=TOPIC,
+    title="Parameters of a grouped convolution",
+    answer_kind="number",
+    generator=_params,
     expected_seconds=60.0,
+    cards=("grouped-conv-weight-shape", "grouped-conv-params-example"),
 )
 GROUPED_CONV_SAVINGS = Family(
-    "grouped_conv_savings",
-    TOPIC,
-    "What grouping saves against a dense convolution",
-    "number",
-    _savings,
+    id="grouped_conv_savings",
+    topic=TOPIC,
+    title="What grouping saves against a dense convolution",
+    answer_kind="number",
+    generator=_savings,
     expected_seconds=60.0,
+    cards=("grouped-conv-ops-divided",),
 )
 
 FAMILIES: tuple[Family, ...] = (GROUPED_CONV_PARAMS, GROUPED_CONV_SAVINGS)

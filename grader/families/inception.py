@@ -23,9 +23,9 @@ from models import (
 from ..mistakes import FORGOT_BIAS, define
 from ..question import Draft, Family
 from ..types import AnswerSpec, Mistake
-from ._block_util import (
+from ._base import (
+    CHANNELS_RULE,
     CONV_BIAS_RULE,
-    EXACT_OR_ROUNDED,
     PARAMS_RULE,
     block_counts,
     expected_display,
@@ -35,7 +35,9 @@ from ._block_util import (
     output_shape,
 )
 
-__all__ = ["INCEPTION_OUTPUT_CHANNELS", "INCEPTION_PARAMS"]
+__all__ = ["INCEPTION_OUTPUT_CHANNELS", "INCEPTION_PARAMS", "FAMILIES"]
+
+TOPIC = "googlenet"
 
 INCEPTION_FORGOT_POOL_BRANCH = define(
     "inception_forgot_pool_branch",
@@ -149,7 +151,7 @@ def _channels_draft(rng: random.Random, difficulty: int) -> Draft:
     whose pool branch passes every input channel through (3)."""
     mistakes: list[Mistake]
     if difficulty in (1, 2):
-        if difficulty == 1:
+        if difficulty == 1 and rng.random() < 0.3:
             name, cfg, side = rng.choice(_googlenet_modules())
             who = f"GoogLeNet's {name}"
             params: dict[str, object] = {"architecture": "googlenet", "module": name}
@@ -206,7 +208,12 @@ def _channels_draft(rng: random.Random, difficulty: int) -> Draft:
         truth=truth,
         solution=solution,
         mistakes=keep_mistakes(_SPEC_CHANNELS, truth, mistakes),
-        conventions=("Channels are counted after the concatenation, for one sample.",),
+        conventions=(CHANNELS_RULE,),
+        hints=(
+            "Find what each of the four branches outputs; the module concatenates them.",
+            "A branch outputs the channels of its last layer: the 1×1 reductions only feed the "
+            "3×3 and 5×5 convolutions, and a max pool keeps its input's channels.",
+        ),
     )
 
 
@@ -244,7 +251,7 @@ def _params_draft(rng: random.Random, difficulty: int) -> Draft:
             INCEPTION_5X5_AS_3X3.at(truth - w5 + w5 * 9 // 25),
         ]
     else:
-        if difficulty == 2:
+        if difficulty == 2 and rng.random() < 0.3:
             name, cfg, _ = rng.choice(_googlenet_modules())
             who = f"GoogLeNet's {name}"
             params = {"architecture": "googlenet", "module": name}
@@ -285,7 +292,7 @@ def _params_draft(rng: random.Random, difficulty: int) -> Draft:
         ]
     prompt = (
         f"{body} How many parameters does the module have? {CONV_BIAS_RULE} {PARAMS_RULE} "
-        f"Pooling, ReLUs and the concatenation have none. {EXACT_OR_ROUNDED}"
+        f"Pooling, ReLUs and the concatenation have none."
     )
     solution = (
         "\n".join(parts)
@@ -300,23 +307,35 @@ def _params_draft(rng: random.Random, difficulty: int) -> Draft:
         solution=solution,
         mistakes=keep_mistakes(_SPEC_PARAMS, truth, mistakes),
         conventions=(PARAMS_RULE, CONV_BIAS_RULE),
+        hints=(
+            "List every convolution of every branch, with the channels it sees and the "
+            "filters it has; pooling has no parameters.",
+            "A k×k convolution from a to b channels with bias has k·k·a·b + b parameters.",
+            "With reductions, the 3×3 and 5×5 see only the reduced channels; the pool "
+            "projection is a 1×1 from the module's input."
+            if difficulty > 1
+            else "Without reductions, every convolution sees all the input channels.",
+        ),
     )
 
 
 INCEPTION_OUTPUT_CHANNELS = Family(
     id="inception_output_channels",
-    topic="googlenet",
+    topic=TOPIC,
     title="Output channels of an inception module",
     answer_kind="number",
     generator=_channels_draft,
     expected_seconds=60.0,
+    cards=("googlenet-inception-module", "googlenet-inception-3a-channels"),
 )
-
 INCEPTION_PARAMS = Family(
     id="inception_params",
-    topic="googlenet",
+    topic=TOPIC,
     title="Parameters of an inception module, naive or with 1×1 reductions",
     answer_kind="number",
     generator=_params_draft,
     expected_seconds=180.0,
+    cards=("googlenet-1x1-reductions", "googlenet-naive-vs-reduced"),
 )
+
+FAMILIES: tuple[Family, ...] = (INCEPTION_OUTPUT_CHANNELS, INCEPTION_PARAMS)

@@ -12,7 +12,7 @@ from torch import nn
 from ..mistakes import COUNTED_BATCH, FORGOT_BIAS, MACS_VS_FLOPS, define
 from ..question import Draft, Family
 from ..types import AnswerSpec, Mistake
-from ._layer_util import (
+from ._base import (
     BATCH_1,
     MACS_RULE,
     PARAMS_RULE,
@@ -102,14 +102,15 @@ def draw_linear(rng: random.Random, difficulty: int, *, batch: bool = False) -> 
     """1: round widths; 2: AlexNet/VGG-sized heads; 3: flattened maps, odd widths, batches."""
     if difficulty == 1:
         return LinearSetup(
-            rng.choice((128, 256, 512, 1024, 2048, 4096)),
-            rng.choice((10, 100, 256, 512, 1000)),
+            rng.choice((64, 128, 192, 256, 384, 512, 768, 1024, 1280, 1536, 2048, 4096)),
+            rng.choice((2, 10, 16, 32, 64, 100, 128, 256, 512, 1000)),
             rng.random() < 0.8,
         )
     if difficulty == 2:
+        # Classifier heads of real networks: AlexNet, VGG, ResNets, MobileNets, DenseNets...
         return LinearSetup(
-            rng.choice((9216, 25088, 4096, 2048, 1280, 1024, 1536, 512)),
-            rng.choice((4096, 1000, 2048, 100, 10, 21843)),
+            rng.choice((9216, 25088, 4096, 2048, 1280, 1024, 1536, 512, 576, 960, 1664, 2208)),
+            rng.choice((4096, 1000, 2048, 100, 10, 21843, 365, 200)),
             rng.random() < 0.6,
         )
     c = rng.choice((16, 32, 64, 96, 128, 192, 256, 384, 512))
@@ -155,6 +156,16 @@ def _params(rng: random.Random, difficulty: int) -> Draft:
         solution=solution,
         mistakes=keep_mistakes(spec, truth, candidates),
         conventions=(PARAMS_RULE,),
+        hints=(
+            (
+                "Flatten first: the layer sees one feature per value of the map. "
+                if s.map_shape
+                else ""
+            )
+            + "Each output feature has one weight per input feature.",
+            "params = in_features·out_features, plus out_features biases when bias=True.",
+            f"Here {_features_hint(s)}, out_features = {n(s.out_features)}, bias={s.bias}.",
+        ),
     )
 
 
@@ -203,19 +214,39 @@ def _macs(rng: random.Random, difficulty: int) -> Draft:
         solution=solution,
         mistakes=keep_mistakes(spec, truth, candidates),
         conventions=(MACS_RULE, BATCH_1),
+        hints=(
+            "Every weight is used once per input row: one multiply-accumulate each.",
+            "MACs = in_features·out_features per sample (the bias additions are not counted).",
+            f"Here {_features_hint(s)}, out_features = {n(s.out_features)}"
+            + (f", and {nb} samples." if nb > 1 else ", one sample."),
+        ),
     )
 
 
+def _features_hint(s: LinearSetup) -> str:
+    if s.map_shape is None:
+        return f"in_features = {n(s.in_features)}"
+    c, h, w = s.map_shape
+    return f"the map is C×H×W = {c}×{h}×{w}"
+
+
 LINEAR_PARAMS = Family(
-    "linear_params",
-    TOPIC,
-    "Parameters of a fully connected layer",
-    "number",
-    _params,
+    id="linear_params",
+    topic=TOPIC,
+    title="Parameters of a fully connected layer",
+    answer_kind="number",
+    generator=_params,
     expected_seconds=45.0,
+    cards=("conv-arithmetic-linear-params",),
 )
 LINEAR_MACS = Family(
-    "linear_macs", TOPIC, "MACs of a fully connected layer", "number", _macs, expected_seconds=60.0
+    id="linear_macs",
+    topic=TOPIC,
+    title="MACs of a fully connected layer",
+    answer_kind="number",
+    generator=_macs,
+    expected_seconds=60.0,
+    cards=("conv-arithmetic-linear-params", "conv-arithmetic-macs-formula"),
 )
 
 FAMILIES: tuple[Family, ...] = (LINEAR_PARAMS, LINEAR_MACS)

@@ -18,7 +18,7 @@ from torch import nn
 from ..mistakes import IGNORED_GROUPS, INVERTED_RATIO, define
 from ..question import Draft, Family
 from ..types import AnswerSpec, Mistake
-from ._layer_util import call, expected_display, keep_mistakes, measure, n
+from ._base import call, expected_display, keep_mistakes, measure, n
 
 __all__ = ["memory_access", "SHUFFLENET_V2_MEM_ACCESS", "FAMILIES"]
 
@@ -88,7 +88,8 @@ def _terms(c1: int, c2: int, h: int, w: int, g: int) -> str:
 def _single(rng: random.Random, difficulty: int) -> Draft:
     if difficulty == 1:
         g = 1
-        c1, c2 = rng.choice((32, 58, 64, 116, 128, 232, 256)), rng.choice((32, 64, 128, 256))
+        c1 = rng.choice((16, 24, 32, 48, 58, 64, 96, 116, 128, 232, 256))
+        c2 = rng.choice((16, 32, 48, 64, 96, 128, 256))
         h = w = rng.choice((7, 14, 28, 56))
     else:
         g = rng.choice((1, 2, 4, 8))
@@ -98,7 +99,7 @@ def _single(rng: random.Random, difficulty: int) -> Draft:
     spec = AnswerSpec.number("elements")
     prompt = (
         f"{_DEFINITION} What is the memory access cost of the 1×1 convolution "
-        f"{_text(c1, c2, g)} on a {c1}×{h}×{w} input? Answer in elements."
+        f"{_text(c1, c2, g)} on a {c1}×{h}×{w} input, in elements?"
     )
     solution = f"MAC = {_terms(c1, c2, h, w, g)} = {expected_display(spec, truth)}"
     maps = h * w * (c1 + c2)
@@ -118,11 +119,18 @@ def _single(rng: random.Random, difficulty: int) -> Draft:
         solution=solution,
         mistakes=keep_mistakes(spec, truth, candidates),
         conventions=(_DEFINITION,),
+        hints=_HINTS + (f"Here h·w = {h}·{w}, c1 = {c1}, c2 = {c2}, g = {g}.",),
     )
 
 
+_HINTS = (
+    "Count what the layer reads and writes: its input map, its output map and its weights.",
+    "MAC = h·w·(c1 + c2) + c1·c2/g elements.",
+)
+
+
 def _balanced(rng: random.Random) -> Draft:
-    c = rng.choice((64, 128, 256, 512))
+    c = rng.choice((32, 48, 64, 96, 128, 256, 512))
     r = rng.choice((2, 4, 8))
     c1, c2 = (c // r, c * r) if rng.random() < 0.5 else (c * r, c // r)
     h = w = rng.choice((7, 14, 28, 56))
@@ -150,7 +158,7 @@ def _balanced(rng: random.Random) -> Draft:
         )
     else:
         truth, spec = mac_unb, AnswerSpec.number("elements")
-        ask = "What is the memory access cost of the unbalanced layer? Answer in elements."
+        ask = "What is the memory access cost of the unbalanced layer, in elements?"
         solution = (
             f"the balanced layer needs {_terms(c, c, h, w, 1)} = {n(mac_bal)}; the unbalanced "
             f"one needs {_terms(c1, c2, h, w, 1)} = {expected_display(spec, truth)}"
@@ -185,6 +193,7 @@ def _balanced(rng: random.Random) -> Draft:
         solution=solution,
         mistakes=keep_mistakes(spec, truth, candidates),
         conventions=(_DEFINITION,),
+        hints=_HINTS + (f"Here h·w = {h}·{w}; the balanced layer has c1 = c2 = {c}.",),
     )
 
 
@@ -193,12 +202,13 @@ def _mem_access(rng: random.Random, difficulty: int) -> Draft:
 
 
 SHUFFLENET_V2_MEM_ACCESS = Family(
-    "shufflenet_v2_mem_access",
-    TOPIC,
-    "Memory access cost of a 1×1 convolution (ShuffleNet v2)",
-    "number",
-    _mem_access,
+    id="shufflenet_v2_mem_access",
+    topic=TOPIC,
+    title="Memory access cost of a 1×1 convolution (ShuffleNet v2)",
+    answer_kind="number",
+    generator=_mem_access,
     expected_seconds=90.0,
+    cards=("shufflenet-v2-mac-formula", "shufflenet-v2-g1-example"),
 )
 
 FAMILIES: tuple[Family, ...] = (SHUFFLENET_V2_MEM_ACCESS,)

@@ -1,44 +1,52 @@
-"""MobileNet v2's inverted residual block: its parameters and its MACs.
+"""MobileNet v2's inverted residual block: its parameters, its MACs, and its three
+convolutions' MACs one by one.
 
 1×1 expansion to t·C channels (BN, ReLU6; absent when t = 1), 3×3 depthwise convolution
 (stride s, BN, ReLU6), linear 1×1 projection to C' (BN), and a residual addition when s = 1 and
 C = C'. Truths come from ``models.InvertedResidual`` built on the meta device: parameters from
-the module, MACs from ``models.profile_module`` (memoised per configuration: the forward pass
-through BatchNorm and ReLU6 on meta takes tens of milliseconds).
+the module, MACs from ``measure_block`` (memoised per configuration). Widths at a width
+multiplier follow torchvision's rounding to multiples of 8.
 """
 
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from functools import lru_cache
 
 from torch import nn
 
 from models import InvertedResidual, Profile, build_architecture, profile_architecture
-from models import profile_module as _profile_module
 from models.nets import MOBILENET_V2_SETTINGS
 
 from ..mistakes import COUNTED_BN_BUFFERS, IGNORED_GROUPS, MACS_VS_FLOPS, define
 from ..question import Draft, Family
 from ..types import AnswerSpec, Mistake
-from ._block_util import (
+from ._base import (
     BATCH_1,
     BN_INCLUDED,
     COUNTED_CONV_BIAS,
-    EXACT_OR_ROUNDED,
     FORGOT_BN,
     MACS_RULE,
+    NO_BIAS,
     PARAMS_RULE,
     block_counts,
     conv,
     expected_display,
     keep_mistakes,
+    measure_block,
     n,
     on_meta,
-    sub,
 )
 
-__all__ = ["INVERTED_RESIDUAL_PARAMS", "INVERTED_RESIDUAL_MACS"]
+__all__ = [
+    "INVERTED_RESIDUAL_PARAMS",
+    "INVERTED_RESIDUAL_MACS",
+    "INVERTED_RESIDUAL_STEPS",
+    "FAMILIES",
+]
+
+TOPIC = "mobilenet-v2"
 
 INVERTED_NO_EXPANSION = define(
     "inverted_no_expansion",
@@ -61,24 +69,33 @@ INVERTED_ONE_BLOCK = define(
 
 _SPEC_PARAMS = AnswerSpec.number("params")
 _SPEC_MACS = AnswerSpec.number("macs")
-_NO_BIAS = "The convolutions have no bias."
+_NO_BIAS = NO_BIAS
+_ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)  # the paper's width multipliers
+_RESOLUTIONS = (224, 192, 160, 128, 96)  # and its input resolutions
 
 
+@dataclass(frozen=True)
 class _Block:
     """One inverted residual configuration: (C, C', stride, t) and the input side."""
 
-    def __init__(self, c_in: int, c_out: int, stride: int, t: int, side: int) -> None:
-        self.c_in, self.c_out, self.stride, self.t, self.side = c_in, c_out, stride, t, side
+    c_in: int
+    c_out: int
+    stride: int
+    t: int
+    side: int
 
     @property
     def hidden(self) -> int:
+        """The expanded width t·C."""
         return self.c_in * self.t
 
     @property
     def out_side(self) -> int:
-        return (self.side - 1) // self.stride + 1  # 3×3, padding 1
+        """The side after the 3×3 depthwise convolution (padding 1)."""
+        return (self.side - 1) // self.stride + 1
 
     def key(self) -> tuple[int, int, int, int, int]:
+        """(C, C', stride, t, side)."""
         return (self.c_in, self.c_out, self.stride, self.t, self.side)
 
 
@@ -89,7 +106,7 @@ def _v2_blocks() -> tuple[tuple[int, int, int, int, int], ...]:
     net = build_architecture("mobilenet_v2")
     prof = profile_architecture("mobilenet_v2")
     out = []
-    for i, m in enumerate(sub(net, "features").children()):
+    for i, m in enumerate(net.get_submodule("features").children()):
         if isinstance(m, InvertedResidual):
             first = conv(m, "expand.conv" if m.expand is not None else "depthwise.conv")
             dw = conv(m, "depthwise.conv")
@@ -114,21 +131,27 @@ def _make_divisible(v: float, divisor: int = 8) -> int:
     return new_v
 
 
-def _stage(index: int, alpha: float) -> tuple[list[_Block], int]:
-    """The blocks of stage ``index`` (0–6, Table 2 of the paper) of MobileNet v2 at width
-    ``alpha`` and 224×224, and the stage's n."""
-    c_in, side = _make_divisible(32 * alpha), 112
-    for j, (t, c, reps, s) in enumerate(MOBILENET_V2_SETTINGS):
+@lru_cache(maxsize=64)
+def _stages(alpha: float, res: int) -> tuple[tuple[_Block, ...], ...]:
+    """The blocks of MobileNet v2's seven stages (Table 2 of the paper) at width ``alpha`` and
+    ``res``×``res`` input: torchvision's widths, sides by the stride of each block."""
+    c_in, side = _make_divisible(32 * alpha), (res - 1) // 2 + 1
+    stages = []
+    for t, c, reps, s in MOBILENET_V2_SETTINGS:
         c_out = _make_divisible(c * alpha)
         blocks = []
         for i in range(reps):
             b = _Block(c_in if i == 0 else c_out, c_out, s if i == 0 else 1, t, side)
             blocks.append(b)
             side = b.out_side
-        if j == index:
-            return blocks, reps
+        stages.append(tuple(blocks))
         c_in = c_out
-    raise ValueError(f"no stage {index}")
+    return tuple(stages)
+
+
+def _blocks(alpha: float, res: int) -> tuple[_Block, ...]:
+    """The 17 blocks at width ``alpha`` and resolution ``res``."""
+    return tuple(b for stage in _stages(alpha, res) for b in stage)
 
 
 def _block_text(b: _Block) -> str:
@@ -158,15 +181,20 @@ def _block_params(b: _Block) -> dict[str, object]:
 
 
 def _params_draft(rng: random.Random, difficulty: int) -> Draft:
-    """Parameters of one block: a residual block of MobileNet v2 (1), any of its blocks (2), a
-    random configuration with t from 1 to 6 (3)."""
-    table = _v2_blocks()
-    if difficulty == 1:
-        b = _Block(*rng.choice([k for k in table if k[0] == k[1] and k[2] == 1]))
-        who = "A MobileNet v2 inverted residual block"
-    elif difficulty == 2:
-        b = _Block(*rng.choice(table))
-        who = "A MobileNet v2 inverted residual block"
+    """Parameters of one block: a residual block (1), any block of MobileNet v2 at one of the
+    paper's width multipliers (2), a random configuration with t from 1 to 6 (3)."""
+    if difficulty == 1:  # a residual block: C = C', stride 1
+        c = 8 * rng.randint(2, 60)
+        b = _Block(c, c, 1, rng.choice((2, 3, 4, 6)), 28)
+        who = "An inverted residual block (MobileNet v2 layout)"
+    elif difficulty == 2 and rng.random() < 0.5:
+        alpha = rng.choice(_ALPHAS)
+        b = rng.choice(_blocks(alpha, 224))
+        who = f"A block of MobileNet v2 at width multiplier {alpha:g}"
+    elif difficulty == 2:  # a block that changes shape: no residual
+        c = 8 * rng.randint(2, 40)
+        b = _Block(c, 8 * rng.randint(2, 60), rng.choice((1, 2)), 6, 28)
+        who = "An inverted residual block (MobileNet v2 layout)"
     else:
         t = rng.choice((1, 2, 3, 4, 6))
         b = _Block(8 * rng.randint(2, 40), 8 * rng.randint(2, 60), rng.choice((1, 2)), t, 28)
@@ -177,7 +205,7 @@ def _params_draft(rng: random.Random, difficulty: int) -> Draft:
     prompt = (
         f"{who} takes C = {b.c_in} input channels and outputs C' = {b.c_out}: "
         f"{_block_text(b)}. How many parameters does the block have? {_NO_BIAS} {BN_INCLUDED} "
-        f"{PARAMS_RULE} {EXACT_OR_ROUNDED}"
+        f"{PARAMS_RULE}"
     )
     lines, terms, widths = [], [], []
     if "expand.conv" in k.parts:
@@ -216,19 +244,24 @@ def _params_draft(rng: random.Random, difficulty: int) -> Draft:
         solution="\n".join(lines),
         mistakes=keep_mistakes(_SPEC_PARAMS, truth, mistakes),
         conventions=(PARAMS_RULE, BN_INCLUDED, _NO_BIAS),
+        hints=(
+            "Count the convolutions one at a time, then BatchNorm's 2 per channel after each.",
+            "expand 1×1: C·tC; depthwise 3×3: 9·tC (one filter per channel); project 1×1: tC·C'.",
+            f"Here tC = {b.c_in}·{b.t}" + (" (no expansion conv)." if b.t == 1 else "."),
+        ),
     )
 
 
 # -- MACs -------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=1024)
 def _profile(keys: tuple[tuple[int, int, int, int, int], ...]) -> Profile:
     """The profile of the real blocks ``keys`` in sequence, on meta (memoised)."""
     blocks = [on_meta(InvertedResidual, c, c2, s, t) for c, c2, s, t, _ in keys]
     module = blocks[0] if len(blocks) == 1 else nn.Sequential(*blocks)
     c_in, side = keys[0][0], keys[0][4]
-    return _profile_module(module, (c_in, side, side))
+    return measure_block(module, (c_in, side, side))
 
 
 def _closed_macs(
@@ -244,23 +277,20 @@ def _closed_macs(
 
 
 def _macs_draft(rng: random.Random, difficulty: int) -> Draft:
-    """MACs of a stride-1, t = 6 block of MobileNet v2 (1), of any of its blocks at 224 or 160
-    pixels (2), or of a whole stage at width 0.75 or 1.4 (3)."""
-    table = _v2_blocks()
-    alpha = 1.0
+    """MACs of a stride-1, t = 6 block of MobileNet v2 (1), of any of its blocks (2), or of a
+    whole stage (3), each at one of the paper's width multipliers and resolutions."""
+    alpha, res = rng.choice(_ALPHAS), rng.choice(_RESOLUTIONS)
+    net = f"MobileNet v2 (width multiplier {alpha:g}, {res}×{res} input)"
     if difficulty == 1:
-        blocks = [_Block(*rng.choice([k for k in table if k[2] == 1 and k[3] == 6]))]
-        who = "A MobileNet v2 inverted residual block"
+        blocks = [rng.choice([b for b in _blocks(alpha, res) if b.stride == 1 and b.t == 6])]
+        who = f"A block of {net}"
     elif difficulty == 2:
-        res = rng.choice((224, 160))
-        c, c2, s, t, side = rng.choice(table)
-        blocks = [_Block(c, c2, s, t, side * res // 224)]
-        who = f"A block of MobileNet v2 at {res}×{res} input"
+        blocks = [rng.choice(_blocks(alpha, res))]
+        who = f"A block of {net}"
     else:
-        alpha = rng.choice((0.75, 1.4))
         index = rng.randrange(len(MOBILENET_V2_SETTINGS))
-        blocks, reps = _stage(index, alpha)
-        who = f"Stage {index + 1} of MobileNet v2 (width multiplier {alpha:g}, 224×224 input)"
+        blocks = list(_stages(alpha, res)[index])
+        who = f"Stage {index + 1} of {net}"
     prof = _profile(tuple(b.key() for b in blocks))
     truth = prof.macs
     first = blocks[0]
@@ -281,7 +311,7 @@ def _macs_draft(rng: random.Random, difficulty: int) -> Draft:
             f"conv to C', BN; residual addition when the stride is 1 and C = C'. How many MACs "
             f"does one forward pass of the whole stage take?"
         )
-    prompt += f" {MACS_RULE} {BATCH_1} {EXACT_OR_ROUNDED}"
+    prompt += f" {MACS_RULE} {BATCH_1}"
 
     lines: list[str] = []
     per_block: list[int] = []
@@ -321,9 +351,11 @@ def _macs_draft(rng: random.Random, difficulty: int) -> Draft:
         "height": first.side,
         "width": first.side,
         "batch": 1,
+        "width_mult": alpha,
+        "resolution": res,
     }
     if len(blocks) > 1:
-        params |= {"num_blocks": len(blocks), "width_mult": alpha}
+        params |= {"num_blocks": len(blocks)}
     return Draft(
         prompt=prompt,
         params=params,
@@ -332,23 +364,100 @@ def _macs_draft(rng: random.Random, difficulty: int) -> Draft:
         solution="\n".join(lines),
         mistakes=keep_mistakes(_SPEC_MACS, truth, mistakes),
         conventions=(MACS_RULE, BATCH_1),
+        hints=_MACS_HINTS
+        + (f"The first block's depthwise conv outputs {first.out_side}×{first.out_side}.",),
+    )
+
+
+_MACS_HINTS = (
+    "Take each convolution on its own map: the expansion works before the stride, the "
+    "depthwise and the projection after it.",
+    "expand H·W·C·tC; depthwise H'·W'·tC·9; project H'·W'·tC·C' (H', W' after the stride).",
+)
+
+
+# -- the three convolutions of one block, step by step ----------------------------------------
+
+
+def _steps_draft(rng: random.Random, difficulty: int) -> Draft:
+    """A block's expansion, depthwise and projection MACs: a stride-1 block of MobileNet v2 (1),
+    any of its blocks (2), a random block with t from 1 to 6 (3)."""
+    if difficulty < 3:
+        alpha, res = rng.choice(_ALPHAS), rng.choice(_RESOLUTIONS)
+        pool = [b for b in _blocks(alpha, res) if difficulty == 2 or b.stride == 1]
+        b, who = rng.choice(pool), f"A block of MobileNet v2 (width multiplier {alpha:g})"
+    else:
+        t, c, side = rng.choice((1, 2, 3, 4, 6)), 8 * rng.randint(2, 40), rng.choice((7, 14, 28))
+        b = _Block(c, 8 * rng.randint(2, 60), rng.choice((1, 2)), t, 2 * side)
+        who = "An inverted residual block (MobileNet v2 layout)"
+    prof = _profile((b.key(),))
+    names = (("expand",) if b.t != 1 else ()) + ("depthwise", "project")
+    truth = {name: prof.row(f"{name}.conv").macs for name in names}
+    spec = AnswerSpec.multi(dict.fromkeys(names, _SPEC_MACS))
+    h, h2 = b.side, b.out_side
+    asks = "; ".join(f"({chr(97 + i)}) {name}" for i, name in enumerate(names))
+    prompt = (
+        f"{who} receives a {b.c_in}×{h}×{h} input and outputs C' = {b.c_out} channels: "
+        f"{_block_text(b)}. Give the MACs of each convolution: {asks}. {MACS_RULE} {BATCH_1}"
+    )
+    shown = {name: expected_display(_SPEC_MACS, value) for name, value in truth.items()}
+    lines = [f"expand: {h}·{h}·{b.c_in}·{b.hidden} = {shown['expand']}"] if b.t != 1 else []
+    lines += [
+        f"depthwise: {h2}·{h2}·{b.hidden}·9 = {shown['depthwise']}",
+        f"project: {h2}·{h2}·{b.hidden}·{b.c_out} = {shown['project']}",
+    ]
+    mistakes: list[Mistake | None] = [
+        IGNORED_GROUPS.at({"depthwise": h2 * h2 * b.hidden * b.hidden * 9}),
+        MACS_VS_FLOPS.at({"project": 2 * truth["project"]}, "This is the FLOP count."),
+        INVERTED_IGNORED_STRIDE.at(
+            {"depthwise": h * h * b.hidden * 9, "project": h * h * b.hidden * b.c_out}
+        )
+        if b.stride == 2
+        else None,
+        INVERTED_NO_EXPANSION.at({"project": h2 * h2 * b.c_in * b.c_out}) if b.t != 1 else None,
+    ]
+    return Draft(
+        prompt=prompt,
+        params=_block_params(b) | {"height": h, "width": h},
+        answer=spec,
+        truth=truth,
+        solution="\n".join(lines),
+        mistakes=keep_mistakes(spec, truth, mistakes),
+        conventions=(MACS_RULE, BATCH_1),
+        hints=_MACS_HINTS + (f"Here tC = {b.hidden}, H = {h} and H' = {h2}.",),
     )
 
 
 INVERTED_RESIDUAL_PARAMS = Family(
     id="inverted_residual_params",
-    topic="mobilenet-v2",
+    topic=TOPIC,
     title="Parameters of a MobileNet v2 inverted residual block",
     answer_kind="number",
     generator=_params_draft,
     expected_seconds=150.0,
+    cards=("mobilenet-v2-inverted-residual", "mobilenet-v2-block-params"),
 )
-
 INVERTED_RESIDUAL_MACS = Family(
     id="inverted_residual_macs",
-    topic="mobilenet-v2",
+    topic=TOPIC,
     title="MACs of a MobileNet v2 inverted residual block or stage",
     answer_kind="number",
     generator=_macs_draft,
     expected_seconds=180.0,
+    cards=("mobilenet-v2-block-macs",),
+)
+INVERTED_RESIDUAL_STEPS = Family(
+    id="inverted_residual_steps",
+    topic=TOPIC,
+    title="An inverted residual block's three convolutions, MAC by MAC",
+    answer_kind="parts",
+    generator=_steps_draft,
+    expected_seconds=180.0,
+    cards=("mobilenet-v2-inverted-residual", "mobilenet-v2-block-macs"),
+)
+
+FAMILIES: tuple[Family, ...] = (
+    INVERTED_RESIDUAL_PARAMS,
+    INVERTED_RESIDUAL_MACS,
+    INVERTED_RESIDUAL_STEPS,
 )

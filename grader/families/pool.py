@@ -16,7 +16,7 @@ from torch import nn
 from ..mistakes import BATCH_DIMENSION, CEIL_VS_FLOOR, FORGOT_PADDING, OFF_BY_ONE, define
 from ..question import Draft, Family
 from ..types import AnswerSpec, Mistake
-from ._layer_util import (
+from ._base import (
     BATCH_1,
     PARAMS_RULE,
     call,
@@ -116,8 +116,8 @@ def draw_pool(rng: random.Random, difficulty: int) -> PoolSetup:
     pooling, padding and odd sizes; 3 ceil mode, non-square inputs and batches."""
     channels = rng.choice((16, 32, 64, 96, 128, 192, 256, 512))
     if difficulty == 1:
-        k, s = rng.choice(((2, 2), (2, 2), (3, 2), (3, 3)))
-        size = rng.choice((8, 16, 28, 32, 56, 64, 112, 224))
+        k, s = rng.choice(((2, 2), (2, 2), (3, 2), (3, 3), (2, 1), (3, 1)))
+        size = rng.choice((6, 8, 12, 14, 16, 24, 28, 32, 48, 56, 64, 96, 112, 224))
         return PoolSetup("max", k, s, 0, False, channels, size, size)
     if difficulty == 2:
         k = rng.choice((2, 3, 3, 5))
@@ -169,10 +169,9 @@ def _output_shape(rng: random.Random, difficulty: int) -> Draft:
     with_batch = p.batch > 1
     truth = prof.output_shape if with_batch else prof.output_shape[1:]
     spec = AnswerSpec.shape(batch=with_batch)
-    form = "(N, C, H, W), batch dimension first" if with_batch else "(C, H, W)"
     prompt = (
         f"The pooling layer {p.text()} is applied to {p.input_text()}. What is the shape of "
-        f"its output? Answer as {form}. {_ROUNDING[p.ceil_mode]}"
+        f"its output? {_ROUNDING[p.ceil_mode]}"
     )
     c, ho, wo = truth[-3:]
     lines = [pool_side_text("H", p.height, p, ho)]
@@ -204,6 +203,7 @@ def _output_shape(rng: random.Random, difficulty: int) -> Draft:
         alt(KEPT_PADDING_WINDOW) if p.ceil_mode else None,
         BATCH_DIMENSION.at(truth[1:]) if with_batch else None,
     ]
+    rounding = "ceil" if p.ceil_mode else "floor"
     return Draft(
         prompt=prompt,
         params=p.params(),
@@ -212,6 +212,14 @@ def _output_shape(rng: random.Random, difficulty: int) -> Draft:
         solution="; ".join(lines),
         mistakes=keep_mistakes(spec, truth, candidates),
         conventions=(_ROUNDING[p.ceil_mode], BATCH_1),
+        hints=(
+            "Pooling acts on each channel on its own: the channels stay, only the sides change.",
+            f"H_out = {rounding}((H + 2·padding − k) / stride) + 1, and likewise for W_out"
+            + ("; a window may not start in the right padding." if p.ceil_mode else "."),
+            f"Here H = {p.height}"
+            + ("" if p.width == p.height else f", W = {p.width}")
+            + f", padding = {p.padding}, k = {p.kernel_size}, stride = {p.stride}.",
+        ),
     )
 
 
@@ -258,24 +266,31 @@ def _params(rng: random.Random, difficulty: int) -> Draft:
         solution=solution,
         mistakes=keep_mistakes(spec, truth, candidates),
         conventions=(PARAMS_RULE,),
+        hints=(
+            "Ask what the layer would have to learn: is a maximum or a mean weighted?",
+            "Parameters are weights and biases; a pooling window applies a fixed rule, with "
+            "no weights and no bias, whatever its size.",
+        ),
     )
 
 
 POOL_OUTPUT_SHAPE = Family(
-    "pool_output_shape",
-    TOPIC,
-    "Output shape of a pooling layer",
-    "shape",
-    _output_shape,
+    id="pool_output_shape",
+    topic=TOPIC,
+    title="Output shape of a pooling layer",
+    answer_kind="shape",
+    generator=_output_shape,
     expected_seconds=60.0,
+    cards=("pooling-output-size",),
 )
 POOL_PARAMS = Family(
-    "pool_params",
-    TOPIC,
-    "Parameters of a pooling layer",
-    "number",
-    _params,
+    id="pool_params",
+    topic=TOPIC,
+    title="Parameters of a pooling layer",
+    answer_kind="number",
+    generator=_params,
     expected_seconds=20.0,
+    cards=("pooling-no-params",),
 )
 
 FAMILIES: tuple[Family, ...] = (POOL_OUTPUT_SHAPE, POOL_PARAMS)

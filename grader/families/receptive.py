@@ -17,7 +17,7 @@ from torch import nn
 from ..mistakes import OFF_BY_ONE, define
 from ..question import Draft, Family
 from ..types import AnswerSpec
-from ._layer_util import expected_display, keep_mistakes
+from ._base import expected_display, keep_mistakes
 from .conv import FORGOT_DILATION, IGNORED_STRIDE
 
 __all__ = ["Layer", "build_stack", "receptive_field", "RECEPTIVE_FIELD", "FAMILIES"]
@@ -127,10 +127,8 @@ def _formula(layers: list[Layer], *, strides: bool = True, dilation: bool = True
 
 def _draw(rng: random.Random, difficulty: int) -> list[Layer]:
     if difficulty == 1:
-        count = rng.randint(2, 4)
-        kernels = [3] * count
-        if rng.random() < 0.3:
-            kernels[rng.randrange(count)] = rng.choice((5, 7))
+        # VGG's argument: stacked stride-1 convolutions, mostly 3×3.
+        kernels = [rng.choice((3, 3, 3, 1, 5, 7)) for _ in range(rng.randint(2, 6))]
         return [Layer("conv", k, 1, k // 2) for k in kernels]
     layers: list[Layer] = []
     count = rng.randint(3, 5) if difficulty == 2 else rng.randint(4, 6)
@@ -153,12 +151,12 @@ def _draw(rng: random.Random, difficulty: int) -> list[Layer]:
 def _receptive(rng: random.Random, difficulty: int) -> Draft:
     layers = _draw(rng, difficulty)
     truth, steps = receptive_field(build_stack(layers))
-    spec = AnswerSpec.number("count")
+    spec = AnswerSpec.number("pixels")
     listing = "; ".join(f"({i}) {layer.text()}" for i, layer in enumerate(layers, 1))
     prompt = (
         f"These layers are applied in order to an image: {listing}. What is the receptive "
         f"field of one output value of the last layer, as a side length in input pixels? "
-        f"{_DEFINITION} Answer with one number."
+        f"{_DEFINITION}"
     )
     lines = ["r = 1, jump = 1 (input pixels between neighbouring units)"]
     for (i, layer), (field, jump) in zip(enumerate(layers, 1), steps, strict=True):
@@ -187,16 +185,24 @@ def _receptive(rng: random.Random, difficulty: int) -> Draft:
         solution="; ".join(lines),
         mistakes=keep_mistakes(spec, truth, candidates),
         conventions=(_DEFINITION,),
+        hints=(
+            "Walk the layers from the first: keep the field r and the jump, the distance in "
+            "input pixels between two neighbouring units of the current layer.",
+            "Start at r = 1, jump = 1; each layer does r += dilation·(k − 1)·jump, then "
+            "jump ×= stride.",
+            "A layer's own stride only spreads the layers after it; padding changes nothing.",
+        ),
     )
 
 
 RECEPTIVE_FIELD = Family(
-    "receptive_field",
-    TOPIC,
-    "Receptive field of a stack of layers",
-    "number",
-    _receptive,
+    id="receptive_field",
+    topic=TOPIC,
+    title="Receptive field of a stack of layers",
+    answer_kind="number",
+    generator=_receptive,
     expected_seconds=120.0,
+    cards=("vgg-stacked-receptive-field", "vgg-two-3x3-vs-5x5"),
 )
 
 FAMILIES: tuple[Family, ...] = (RECEPTIVE_FIELD,)

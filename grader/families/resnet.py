@@ -1,4 +1,5 @@
-"""ResNet's bottleneck block and ResNeXt's grouped bottleneck: their parameters.
+"""ResNet's bottleneck block and ResNeXt's grouped bottleneck: their parameters, the MACs of a
+bottleneck's three convolutions, and ResNeXt against ResNet at the same budget.
 
 ``bottleneck_params`` asks for the parameters of a bottleneck block (1×1 reduce, 3×3, 1×1
 expand ×4); its worked solution sets them against a basic block (two 3×3 convolutions) with the
@@ -11,28 +12,40 @@ device.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
 
 from models import Bottleneck, ResNeXtBlock
 
-from ..mistakes import COUNTED_BN_BUFFERS, IGNORED_GROUPS, define
+from ..mistakes import COUNTED_BN_BUFFERS, IGNORED_GROUPS, INVERTED_RATIO, MACS_VS_FLOPS, define
 from ..question import Draft, Family
-from ..types import AnswerSpec, Mistake
-from ._block_util import (
+from ..types import AnswerSpec, Mistake, Truth
+from ._base import (
+    BATCH_1,
     BN_EXCLUDED,
     BN_INCLUDED,
     COUNTED_CONV_BIAS,
-    EXACT_OR_ROUNDED,
     FORGOT_BN,
     INCLUDED_BN,
+    MACS_RULE,
     PARAMS_RULE,
     BlockCounts,
     block_counts,
     expected_display,
     keep_mistakes,
+    measure_block,
     n,
+    on_meta,
 )
 
-__all__ = ["BOTTLENECK_PARAMS", "RESNEXT_BLOCK_PARAMS"]
+__all__ = [
+    "BOTTLENECK_PARAMS",
+    "RESNEXT_BLOCK_PARAMS",
+    "BOTTLENECK_CONV_MACS",
+    "RESNEXT_VS_RESNET",
+    "FAMILIES",
+]
 
 BOTTLENECK_COUNTED_ONE_CONV = define(
     "bottleneck_counted_one_conv",
@@ -62,6 +75,12 @@ RESNEXT_COUNTED_ONE_PATH = define(
 _SPEC = AnswerSpec.number("params")
 _STAGE_PLANES = (64, 128, 256, 512)
 _NO_BIAS = "The convolutions have no bias."
+_BLOCK_HINTS = (
+    "Count each convolution on its own: the channels it sees, its filters and its kernel; "
+    "then the shortcut, then BatchNorm if it is included.",
+    "A k×k convolution from a to b channels in g groups has k·k·(a/g)·b weights (no bias "
+    "here); BatchNorm adds 2 per channel.",
+)
 
 
 def _shape(rng: random.Random, difficulty: int, planes: int) -> tuple[int, int]:
@@ -134,7 +153,7 @@ def _basic_count(c_in: int, out: int, stride: int, bn: bool) -> int:
 def _bottleneck_draft(rng: random.Random, difficulty: int) -> Draft:
     """A bottleneck block's parameters: without BN (1), with BN (2), with a projection shortcut
     as well (3); planes from 32 to 512."""
-    planes = 16 * rng.randint(2, 32)
+    planes = 4 * rng.randint(4, 160)
     bn = difficulty > 1
     c_in, stride = _shape(rng, difficulty, planes)
     out = 4 * planes
@@ -148,7 +167,7 @@ def _bottleneck_draft(rng: random.Random, difficulty: int) -> Draft:
         f"{c_in}→{planes}{bn_word}, ReLU; 3×3 conv {planes}→{planes} (stride {stride}, padding "
         f"1){bn_word}, ReLU; 1×1 conv {planes}→{out}{bn_word}; then "
         f"{_shortcut_text(c_in, out, stride, bn)}, addition and ReLU. How many parameters "
-        f"does the block have? {_NO_BIAS} {rule} {PARAMS_RULE} {EXACT_OR_ROUNDED}"
+        f"does the block have? {_NO_BIAS} {rule} {PARAMS_RULE}"
     )
     lines, terms = _layer_lines(k, c_in, planes, out, 1, bn)
     basic = _basic_count(c_in, out, stride, bn)
@@ -191,6 +210,11 @@ def _bottleneck_draft(rng: random.Random, difficulty: int) -> Draft:
         solution="\n".join(lines),
         mistakes=keep_mistakes(_SPEC, truth, mistakes),
         conventions=(PARAMS_RULE, rule, _NO_BIAS),
+        hints=(
+            *_BLOCK_HINTS,
+            f"Here: 1×1 {c_in}→{planes}, 3×3 {planes}→{planes}, 1×1 "
+            f"{planes}→{out}" + ("; the shortcut is a 1×1 convolution." if projected else "."),
+        ),
     )
 
 
@@ -204,7 +228,7 @@ _RESNEXT_SHAPES = ((1, 64), (2, 40), (4, 24), (8, 14), (32, 4), (32, 8), (64, 4)
 def _resnext_draft(rng: random.Random, difficulty: int) -> Draft:
     """A ResNeXt block's parameters: 32×4d, 32×8d or 64×4d without BN (1), the paper's other
     cardinality × width settings too, with BN (2), a projection shortcut as well (3)."""
-    planes = rng.choice(_STAGE_PLANES)
+    planes = 8 * rng.randint(4, 64)
     card, d = rng.choice(_RESNEXT_SHAPES[4:] if difficulty == 1 else _RESNEXT_SHAPES)
     bn = difficulty > 1
     c_in, stride = _shape(rng, difficulty, planes)
@@ -232,7 +256,7 @@ def _resnext_draft(rng: random.Random, difficulty: int) -> Draft:
         f"1×1 conv {c_in}→D{bn_word}, ReLU; 3×3 conv D→D with groups = C (stride {stride}, "
         f"padding 1){bn_word}, ReLU; 1×1 conv D→{out}{bn_word}; then "
         f"{_shortcut_text(c_in, out, stride, bn)}, addition and ReLU. How many parameters does "
-        f"the block have? {_NO_BIAS} {rule} {PARAMS_RULE} {EXACT_OR_ROUNDED}"
+        f"the block have? {_NO_BIAS} {rule} {PARAMS_RULE}"
     )
     lines, terms = _layer_lines(k, c_in, width, out, card, bn)
     lines.insert(0, f"D = {card}·⌊{d}·{planes}/64⌋ = {card}·{group} = {width}")
@@ -272,7 +296,237 @@ def _resnext_draft(rng: random.Random, difficulty: int) -> Draft:
         solution="\n".join(lines),
         mistakes=keep_mistakes(_SPEC, truth, mistakes),
         conventions=(PARAMS_RULE, rule, _NO_BIAS),
+        hints=(
+            *_BLOCK_HINTS,
+            f"First the width: D = C·⌊d·P/64⌋ with C = {card}, d = {d}, "
+            f"P = {planes}; the 3×3 has groups = {card}.",
+        ),
     )
+
+
+# -- a bottleneck's three convolutions, MAC by MAC ---------------------------------------------
+
+BOTTLENECK_STRIDE_PLACE = define(
+    "bottleneck_stride_place",
+    "This puts the stride on the wrong convolution: in this variant the stride is on the "
+    "convolution the question names, and every layer from there on works on the smaller map.",
+)
+BOTTLENECK_IGNORED_STRIDE = define(
+    "bottleneck_ignored_stride",
+    "This ignores the stride: after it the map is half as high and half as wide.",
+)
+
+
+@dataclass(frozen=True)
+class BottleneckSetup:
+    """A ResNet-50 bottleneck (``models.Bottleneck``) and the side of its square input."""
+
+    c_in: int
+    planes: int
+    stride: int
+    side: int
+    stride_in_1x1: bool = False  # the paper's v1; False is v1.5 (torchvision)
+
+    @property
+    def out(self) -> int:
+        """Output channels, 4·planes."""
+        return 4 * self.planes
+
+    @property
+    def projected(self) -> bool:
+        """Whether the shortcut is a 1×1 convolution (the shape changes)."""
+        return self.stride != 1 or self.c_in != self.out
+
+    def sides(self) -> tuple[int, int]:
+        """(side of conv1's output, side of conv2's and conv3's output)."""
+        small = (self.side - 1) // self.stride + 1
+        return (small if self.stride_in_1x1 else self.side), small
+
+
+def _draw_bottleneck(rng: random.Random, difficulty: int) -> BottleneckSetup:
+    """1: an identity block; 2: a stage's first block, stride on the 3×3 (v1.5); 3: the same
+    with the stride on the 3×3 or on the first 1×1 (the paper's v1)."""
+    planes = 8 * rng.randint(4, 64)
+    side = rng.choice((7, 14, 28, 56)) if difficulty == 1 else rng.choice((14, 28, 56, 112))
+    if difficulty == 1:
+        return BottleneckSetup(4 * planes, planes, 1, side)
+    c_in = rng.choice((2 * planes, 4 * planes, planes))
+    return BottleneckSetup(c_in, planes, 2, side, difficulty == 3 and rng.random() < 0.5)
+
+
+@lru_cache(maxsize=1024)
+def _bottleneck_macs(b: BottleneckSetup) -> dict[str, int]:
+    """MACs of each convolution of the real block, profiled on meta."""
+    block = on_meta(Bottleneck, b.c_in, b.planes, b.stride, stride_in_1x1=b.stride_in_1x1)
+    prof = measure_block(block, (b.c_in, b.side, b.side))
+    out = {name: prof.row(name).macs for name in ("conv1", "conv2", "conv3")}
+    if b.projected:
+        out["shortcut"] = prof.row("downsample.conv").macs
+    return out
+
+
+def _bottleneck_macs_draft(rng: random.Random, difficulty: int) -> Draft:
+    b = _draw_bottleneck(rng, difficulty)
+    truth = dict(_bottleneck_macs(b))
+    macs = AnswerSpec.number("macs")
+    spec = AnswerSpec.multi(dict.fromkeys(truth, macs))
+    where = "first 1×1 (the paper's v1)" if b.stride_in_1x1 else "3×3 (v1.5)"
+    shortcut = (
+        f"a projection shortcut, 1×1 conv {b.c_in}→{b.out} with stride {b.stride}"
+        if b.projected
+        else "an identity shortcut"
+    )
+    prompt = (
+        f"A ResNet bottleneck block receives a {b.c_in}×{b.side}×{b.side} input: conv1 1×1 "
+        f"{b.c_in}→{b.planes}, conv2 3×3 {b.planes}→{b.planes} (padding 1), conv3 1×1 "
+        f"{b.planes}→{b.out}, each followed by BatchNorm (ReLU after the first two), and "
+        f"{shortcut}; the block's stride {b.stride} is on the {where}. Give the MACs of "
+        + "; ".join(f"({chr(97 + i)}) {name}" for i, name in enumerate(truth))
+        + f". {_NO_BIAS} {MACS_RULE} {BATCH_1}"
+    )
+    h1, h2 = b.sides()
+    shown = {name: expected_display(macs, value) for name, value in truth.items()}
+    lines = [
+        f"conv1: {h1}·{h1}·{b.planes}·{b.c_in} = {shown['conv1']}",
+        f"conv2: {h2}·{h2}·{b.planes}·{b.planes}·3·3 = {shown['conv2']}",
+        f"conv3: {h2}·{h2}·{b.out}·{b.planes} = {shown['conv3']}",
+    ]
+    if b.projected:
+        lines.append(f"shortcut: {h2}·{h2}·{b.out}·{b.c_in} = {shown['shortcut']}")
+    return Draft(
+        prompt=prompt,
+        params={
+            "in_channels": b.c_in,
+            "planes": b.planes,
+            "out_channels": b.out,
+            "stride": b.stride,
+            "height": b.side,
+            "width": b.side,
+        },
+        answer=spec,
+        truth=truth,
+        solution="\n".join(lines),
+        mistakes=keep_mistakes(spec, truth, _bottleneck_macs_mistakes(b, truth)),
+        conventions=(_NO_BIAS, MACS_RULE, BATCH_1),
+        hints=(
+            "Find the map each convolution works on: the stride shrinks it from its layer on.",
+            "MACs of a convolution = H_out·W_out·C_out·C_in·k_h·k_w.",
+            f"Here conv1 outputs a {h1}×{h1} map and conv2, conv3 (and the shortcut) a "
+            f"{h2}×{h2} map.",
+        ),
+    )
+
+
+def _bottleneck_macs_mistakes(b: BottleneckSetup, truth: dict[str, int]) -> list[Mistake | None]:
+    h1, h2 = b.sides()
+    flops = MACS_VS_FLOPS.at({"conv2": 2 * truth["conv2"]}, "This is the FLOP count.")
+    if b.stride == 1:
+        return [flops, BOTTLENECK_NO_EXPANSION.at({"conv3": h2 * h2 * b.planes * b.planes})]
+    full = b.side * b.side
+    other = (h2 if b.stride_in_1x1 else b.side) ** 2  # conv1's map with the stride moved
+    return [
+        flops,
+        BOTTLENECK_IGNORED_STRIDE.at(
+            {"conv2": full * 9 * b.planes**2, "conv3": full * b.out * b.planes}
+        ),
+        BOTTLENECK_STRIDE_PLACE.at({"conv1": other * b.planes * b.c_in}),
+    ]
+
+
+# -- ResNeXt against ResNet at the same budget ------------------------------------------------
+
+RESNEXT_DENSE_3X3 = define(
+    "resnext_dense_3x3",
+    "This counts ResNeXt's 3×3 as dense; it has C groups, so it costs C times less than a "
+    "dense 3×3 of the same width.",
+)
+
+
+def _vs_draft(rng: random.Random, difficulty: int) -> Draft:
+    """ResNet-50's bottleneck against a ResNeXt block of the same stage: 32×4d, parameters or
+    MACs (1); the paper's other cardinalities (2); with BatchNorm (3)."""
+    planes = 8 * rng.randint(4, 64)
+    card, d = (32, 4) if difficulty == 1 else rng.choice(_RESNEXT_SHAPES[1:5])
+    quantity = rng.choice(("params", "macs"))
+    side = rng.choice((7, 14, 28, 56))
+    bn = difficulty == 3 and quantity == "params"
+    c = 4 * planes
+    resnet = _cost(Bottleneck, (c, planes, 1), quantity, side, bn)
+    resnext = _cost(ResNeXtBlock, (c, planes, 1, card, d), quantity, side, bn)
+    spec_one = AnswerSpec.number(quantity)
+    spec = AnswerSpec.multi({"resnet": spec_one, "resnext": spec_one, "ratio": AnswerSpec.ratio()})
+    truth: dict[str, Truth] = {
+        "resnet": resnet,
+        "resnext": resnext,
+        "ratio": Fraction(resnext, resnet),
+    }
+    width = card * (planes * d // 64)
+    what = "parameters" if quantity == "params" else f"MACs on a {c}×{side}×{side} input"
+    prompt = (
+        f"ResNeXt replaces ResNet-50's bottleneck (1×1 {c}→{planes}, 3×3 {planes}→{planes}, "
+        f"1×1 {planes}→{c}) by a block of cardinality C = {card} and bottleneck width d = {d}: "
+        f"1×1 {c}→D, grouped 3×3 D→D with groups = {card}, 1×1 D→{c}, where D = "
+        f"C·⌊d·P/64⌋ with P = {planes}. Both blocks have an identity shortcut. Give the "
+        f"{what} of (a) resnet, the ResNet block; (b) resnext, the ResNeXt block; (c) ratio, "
+        f"resnext ÷ resnet. {_NO_BIAS} "
+        + (f"{BN_INCLUDED} {PARAMS_RULE}" if bn else BN_EXCLUDED if quantity == "params" else "")
+        + (f" {MACS_RULE} {BATCH_1}" if quantity == "macs" else "")
+    )
+    area = "" if quantity == "params" else f"{side}·{side}·"
+    lines = [
+        f"resnet: {area}({c}·{planes} + 9·{planes}·{planes} + {planes}·{c})"
+        + (" + BatchNorm" if bn else "")
+        + f" = {expected_display(spec_one, resnet)}",
+        f"D = {card}·⌊{d}·{planes}/64⌋ = {width}; resnext: {area}({c}·{width} + "
+        f"9·({width}/{card})·{width} + {width}·{c})"
+        + (" + BatchNorm" if bn else "")
+        + f" = {expected_display(spec_one, resnext)}",
+        f"ratio = {n(resnext)} / {n(resnet)} = "
+        + expected_display(spec.part_specs["ratio"], truth["ratio"]),
+    ]
+    dense = resnext + _dense_3x3_extra(width, card, side, quantity)
+    mistakes = [
+        RESNEXT_DENSE_3X3.at({"resnext": dense, "ratio": Fraction(dense, resnet)}),
+        INVERTED_RATIO.at({"ratio": Fraction(resnet, resnext)}),
+    ]
+    return Draft(
+        prompt=prompt,
+        params={
+            "in_channels": c,
+            "planes": planes,
+            "cardinality": card,
+            "bottleneck_width": d,
+            "quantity": quantity,
+            "batch_norm": bn,
+        }
+        | ({"height": side, "width": side} if quantity == "macs" else {}),
+        answer=spec,
+        truth=truth,
+        solution="\n".join(lines),
+        mistakes=keep_mistakes(spec, truth, mistakes),
+        conventions=(_NO_BIAS,),
+        hints=(
+            "Work out D first; then count each block convolution by convolution.",
+            "A grouped k×k convolution from a to b channels in g groups has k·k·(a/g)·b "
+            "weights" + ("; each weight is used at every output position." if area else "."),
+            f"Here D = {card}·⌊{d}·{planes}/64⌋.",
+        ),
+    )
+
+
+def _dense_3x3_extra(width: int, card: int, side: int, quantity: str) -> int:
+    """What counting the grouped 3×3 as dense adds: 9·D·D·(1 − 1/C), times H·W for MACs."""
+    extra = 9 * width * width - 9 * width * width // card
+    return extra * (side * side if quantity == "macs" else 1)
+
+
+@lru_cache(maxsize=2048)
+def _cost(factory: type, args: tuple[int, ...], quantity: str, side: int, bn: bool) -> int:
+    """Parameters (BatchNorm in or out) or MACs of the real block built on meta."""
+    if quantity == "params":
+        k = block_counts(factory, args)
+        return k.total if bn else k.conv
+    return measure_block(on_meta(factory, *args), (args[0], side, side)).macs
 
 
 BOTTLENECK_PARAMS = Family(
@@ -282,8 +536,17 @@ BOTTLENECK_PARAMS = Family(
     answer_kind="number",
     generator=_bottleneck_draft,
     expected_seconds=180.0,
+    cards=("resnet-bottleneck-block", "resnet-bottleneck-vs-basic-params"),
 )
-
+BOTTLENECK_CONV_MACS = Family(
+    id="bottleneck_conv_macs",
+    topic="resnet",
+    title="A bottleneck's three convolutions, MAC by MAC",
+    answer_kind="parts",
+    generator=_bottleneck_macs_draft,
+    expected_seconds=240.0,
+    cards=("resnet-bottleneck-block", "resnet-projection-shortcut"),
+)
 RESNEXT_BLOCK_PARAMS = Family(
     id="resnext_block_params",
     topic="resnext",
@@ -291,4 +554,21 @@ RESNEXT_BLOCK_PARAMS = Family(
     answer_kind="number",
     generator=_resnext_draft,
     expected_seconds=180.0,
+    cards=("resnext-block-params",),
+)
+RESNEXT_VS_RESNET = Family(
+    id="resnext_vs_resnet",
+    topic="resnext",
+    title="ResNeXt against ResNet at the same budget, step by step",
+    answer_kind="parts",
+    generator=_vs_draft,
+    expected_seconds=240.0,
+    cards=("resnext-50-vs-resnet-50", "resnext-grouped-implementation"),
+)
+
+FAMILIES: tuple[Family, ...] = (
+    BOTTLENECK_PARAMS,
+    BOTTLENECK_CONV_MACS,
+    RESNEXT_BLOCK_PARAMS,
+    RESNEXT_VS_RESNET,
 )

@@ -1,0 +1,319 @@
+"""The one scaffold every question family is built on: conventions, measuring, text, mistakes.
+
+A family module draws a configuration from its ``random.Random`` (a small frozen dataclass with
+a ``build()`` method, as ``conv.ConvSetup`` / ``draw_conv``), builds the real torch layer,
+block or network on the meta device, and reads every truth from it:
+
+- parameter counts from the module's own ``parameters()`` (``param_count``, ``block_counts``):
+  no forward pass, which adds nothing to a parameter count;
+- shapes, MACs, FLOPs and memory from one profiled forward pass (``measure``), or for blocks
+  with BatchNorm from ``measure_block``, which profiles the same block with its zero-MAC,
+  shape-keeping layers (BatchNorm, ReLU, ReLU6, sigmoid) swapped for ``nn.Identity``: torch's
+  counter sees the same convolutions on the same shapes, in a fraction of the time (BatchNorm
+  on the meta device runs Python decompositions; the tests check both give the same MACs).
+
+Closed forms live in the worked solutions, the hints, the mistakes and the tests, never in a
+truth. Every prompt states its conventions with the sentences below (worded once); the
+precision rule and the form of the answer are appended by ``Family.generate`` from the spec.
+A family lists its mistakes through ``keep_mistakes``, which keeps every distinguishable one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from types import MappingProxyType
+from typing import TypeVar
+
+import torch
+from torch import nn
+
+import models
+
+from ..display import format_expected, format_number
+from ..grading import check_truth, indistinguishable
+from ..mistakes import define
+from ..types import AnswerSpec, Mistake, Truth
+
+__all__ = [
+    "BATCH_1",
+    "PARAMS_RULE",
+    "BN_INCLUDED",
+    "BN_EXCLUDED",
+    "CONV_BIAS_RULE",
+    "NO_BIAS",
+    "MACS_RULE",
+    "FLOPS_RULE",
+    "MEMORY_RULE",
+    "UNITS_RULE",
+    "CHANNELS_RULE",
+    "INCLUDED_BN",
+    "FORGOT_BN",
+    "COUNTED_CONV_BIAS",
+    "on_meta",
+    "measure",
+    "measure_block",
+    "block_output_shape",
+    "param_count",
+    "BlockCounts",
+    "block_counts",
+    "output_shape",
+    "conv",
+    "bn_param_count",
+    "bn_buffer_count",
+    "bias_count",
+    "n",
+    "dims",
+    "call",
+    "unit_bytes",
+    "unit_phrase",
+    "expected_display",
+    "keep_mistakes",
+]
+
+M = TypeVar("M", bound=nn.Module)
+
+# -- conventions (docs/conventions.md), worded once so that every prompt states them alike --
+
+BATCH_1 = "Batch size 1 unless stated."
+PARAMS_RULE = (
+    "Parameters are the learnable weights and biases; buffers (BatchNorm's running mean and "
+    "variance) are not parameters."
+)
+BN_INCLUDED = (
+    "BatchNorm is included: its scale γ and shift β are parameters (2 per channel); its running "
+    "mean and variance are buffers."
+)
+BN_EXCLUDED = "Leave BatchNorm out: count only the convolutions' weights."
+CONV_BIAS_RULE = "Every convolution has a bias (one per output channel)."
+NO_BIAS = "The convolutions have no bias."
+MACS_RULE = (
+    "MACs are the multiply-accumulates of convolutions and linear layers; bias additions are "
+    "not counted, and BatchNorm, activations, pooling and additions cost 0 MACs."
+)
+FLOPS_RULE = "FLOPs = 2 × MACs (one multiply and one add per MAC)."
+MEMORY_RULE = (
+    "Activation memory = output elements × bytes per element (float32 4, float16 and "
+    "bfloat16 2, int8 1)."
+)
+UNITS_RULE = "KB = 1000 B and MB = 1000² B; KiB = 1024 B and MiB = 1024² B."
+CHANNELS_RULE = "Channels are counted after the concatenation, for one sample."
+
+# -- mistakes shared by several families (each code is defined once, here or in a family) ---
+
+INCLUDED_BN = define(
+    "included_bn",
+    "The question leaves BatchNorm out; this adds its γ and β (2 parameters per channel).",
+)
+FORGOT_BN = define(
+    "forgot_bn",
+    "This leaves out BatchNorm's learnable scale γ and shift β (2 parameters per channel).",
+)
+COUNTED_CONV_BIAS = define(
+    "counted_conv_bias",
+    "These convolutions have no bias (bias=False: the BatchNorm shift β that follows makes it "
+    "redundant); this adds one per output channel.",
+)
+
+# -- building and measuring ---------------------------------------------------------------
+
+
+def on_meta(factory: Callable[..., M], *args: object, **kwargs: object) -> M:
+    """``factory(*args, **kwargs)`` built on the meta device: shapes only, no storage."""
+    with torch.device("meta"):
+        return factory(*args, **kwargs)
+
+
+def measure(
+    module: nn.Module, input_shape: Sequence[int], batch: int = 1, dtype: str = "float32"
+) -> models.Profile:
+    """Profile ``module`` (built on the meta device) on ``(batch, *input_shape)``."""
+    return models.profile_module(module, tuple(input_shape), batch, dtype)
+
+
+_ZERO_MAC_LAYERS = (nn.BatchNorm2d, nn.ReLU, nn.ReLU6, nn.Sigmoid)
+
+
+def measure_block(module: nn.Module, input_shape: Sequence[int]) -> models.Profile:
+    """Profile a block whose zero-MAC, shape-keeping layers are swapped for ``nn.Identity``.
+
+    The convolutions, linear layers, pooling and the block's own ``forward`` (concatenations,
+    shuffles, additions) run unchanged, so shapes and MACs are the block's own; only
+    parameters, which come from ``param_count`` anyway, are left out of this profile.
+    """
+    _strip(module)
+    return models.profile_module(module, tuple(input_shape))
+
+
+def block_output_shape(module: nn.Module, input_shape: Sequence[int]) -> tuple[int, ...]:
+    """``output_shape`` of a block with its zero-MAC, shape-keeping layers swapped for
+    ``nn.Identity`` (as ``measure_block`` does): the same shape, without BatchNorm's cost."""
+    _strip(module)
+    return output_shape(module, input_shape)
+
+
+def _strip(module: nn.Module) -> None:
+    for name, child in module.named_children():
+        if isinstance(child, _ZERO_MAC_LAYERS):
+            setattr(module, name, nn.Identity())
+        else:
+            _strip(child)
+
+
+def param_count(module: nn.Module) -> int:
+    """Learnable parameters of a built module (buffers excluded): what ``Profile.params`` sums."""
+    return sum(p.numel() for p in module.parameters())
+
+
+def conv(module: nn.Module, path: str) -> nn.Conv2d:
+    """The convolution at dotted ``path``."""
+    found = module.get_submodule(path)
+    if not isinstance(found, nn.Conv2d):
+        raise TypeError(f"{path} is a {type(found).__name__}, not a Conv2d")
+    return found
+
+
+def bn_param_count(module: nn.Module) -> int:
+    """BatchNorm γ and β inside ``module``."""
+    return sum(param_count(m) for m in module.modules() if isinstance(m, nn.BatchNorm2d))
+
+
+def bn_buffer_count(module: nn.Module) -> int:
+    """BatchNorm running means and variances inside ``module`` (what counting buffers adds)."""
+    return sum(
+        2 * m.num_features
+        for m in module.modules()
+        if isinstance(m, nn.BatchNorm2d) and m.track_running_stats
+    )
+
+
+def bias_count(module: nn.Module) -> int:
+    """Biases of the convolutions and linear layers inside ``module`` (BatchNorm's β excluded)."""
+    return sum(
+        m.bias.numel()
+        for m in module.modules()
+        if isinstance(m, nn.Conv2d | nn.Linear) and m.bias is not None
+    )
+
+
+def output_shape(module: nn.Module, input_shape: Sequence[int]) -> tuple[int, ...]:
+    """The output shape of ``module`` (built on meta) for one input, batch dimension kept."""
+    module.eval()
+    with torch.no_grad():
+        out = module(torch.empty((1, *input_shape), device="meta"))
+    return tuple(out.shape)
+
+
+@dataclass(frozen=True)
+class BlockCounts:
+    """Parameter counts read from one block built on the meta device."""
+
+    total: int  # every learnable parameter
+    parts: Mapping[str, int]  # the parameters of the named submodules asked for
+    conv: int  # the convolutions' parameters (BatchNorm left out)
+    bn: int  # BatchNorm γ and β
+    bn_buffers: int  # BatchNorm running means and variances
+    biases: int  # biases of the convolutions and linear layers
+    conv_out_channels: int  # summed over the convolutions: what one bias each would add
+
+
+@lru_cache(maxsize=4096)
+def block_counts(
+    factory: Callable[..., nn.Module], args: tuple[Hashable, ...], parts: tuple[str, ...] = ()
+) -> BlockCounts:
+    """Build ``factory(*args)`` on the meta device and read its parameter counts.
+
+    Memoised per configuration: building a block costs milliseconds of Python (module set-up
+    and weight initialisation run even without storage), and variants repeat blocks.
+    """
+    m = on_meta(factory, *args)
+    convs = [c for c in m.modules() if isinstance(c, nn.Conv2d)]
+    return BlockCounts(
+        total=param_count(m),
+        parts=MappingProxyType({p: param_count(m.get_submodule(p)) for p in parts}),
+        conv=sum(param_count(c) for c in convs),
+        bn=bn_param_count(m),
+        bn_buffers=bn_buffer_count(m),
+        biases=bias_count(m),
+        conv_out_channels=sum(c.out_channels for c in convs),
+    )
+
+
+# -- text -----------------------------------------------------------------------------------
+
+
+def n(value: int | Fraction) -> str:
+    """A number with thousands separators: ``73,856``; fractions to 6 significant figures."""
+    return format_number(Fraction(value))
+
+
+def dims(shape: Iterable[int]) -> str:
+    """``64×56×56``."""
+    return "×".join(str(d) for d in shape)
+
+
+def call(name: str, *args: object, **kwargs: object) -> str:
+    """The constructor call as a student would read it: ``nn.Conv2d(3, 64, kernel_size=11)``."""
+    parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()]
+    return f"{name}({', '.join(parts)})"
+
+
+def unit_bytes(unit: str) -> int:
+    """Bytes in one ``unit`` (``KiB`` 1024, ``MB`` 1,000,000), from ``models.BYTE_UNITS``."""
+    return models.BYTE_UNITS[unit]
+
+
+def unit_phrase(unit: str) -> str:
+    """How a byte unit is named in a prompt: ``KiB (1 KiB = 1,024 B)``."""
+    return f"{unit} (1 {unit} = {n(unit_bytes(unit))} B)"
+
+
+def expected_display(spec: AnswerSpec, truth: Truth) -> str:
+    """The truth as the grader shows it (``784 KiB (802,816 B)``); solutions end with it."""
+    return format_expected(spec, check_truth(spec, truth))
+
+
+# -- mistakes -------------------------------------------------------------------------------
+
+
+def keep_mistakes(
+    spec: AnswerSpec, truth: Truth, candidates: Iterable[Mistake | None]
+) -> tuple[Mistake, ...]:
+    """The mistakes worth naming.
+
+    Dropped: ``None`` (not applicable to this variant), non-positive numbers and shapes with a
+    non-positive dimension (a formula applied where the layer could not exist), values the
+    grader would accept as the truth (``grading.indistinguishable``), and repeats of the same
+    code and value. Two *different* mistakes giving one value are both kept: the grader names
+    every mistake that explains an answer.
+    """
+    kept: list[Mistake] = []
+    for m in candidates:
+        if m is None or not _possible(spec, m.value):
+            continue
+        if _indistinguishable(spec, truth, m.value):
+            continue
+        if any(k.code == m.code and k.value == m.value for k in kept):
+            continue
+        kept.append(m)
+    return tuple(kept)
+
+
+def _possible(spec: AnswerSpec, value: Truth) -> bool:
+    if isinstance(value, Mapping):
+        return all(_possible(s, value[k]) for k, s in spec.part_specs.items() if k in value)
+    if isinstance(value, tuple):
+        return all(d > 0 for d in value)
+    if isinstance(value, int | Fraction | float) and not isinstance(value, bool):
+        return value > 0 or spec.dimension in ("position",) and value == 0
+    return True
+
+
+def _indistinguishable(spec: AnswerSpec, truth: Truth, value: Truth) -> bool:
+    if spec.kind == "parts":
+        assert isinstance(truth, Mapping) and isinstance(value, Mapping)
+        specs = spec.part_specs
+        return all(indistinguishable(specs[k], truth[k], v) for k, v in value.items())
+    return indistinguishable(spec, truth, value)
