@@ -1,10 +1,11 @@
-"""Question generation and grading speed (a script, not a test).
+"""Question generation and grading speed, and variant pools (a script, not a test).
 
 Warm medians per family, in one run: generation of a fresh variant (new seed, so the
 variant cache does not help) and grading of a correct answer; then, over HTTP on loopback,
-the median of POST /questions against the median of GET /health.
+the median of POST /questions against the median of GET /health. With ``--variants N``, the
+number of distinct variants (distinct prompts) each family gives per difficulty over N seeds.
 
-Usage: .venv/bin/python bench/questions_bench.py [--calls 50]
+Usage: .venv/bin/python bench/questions_bench.py [--calls 50] [--variants 200] [--no-http]
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 import httpx
 
 from grader.registry import FAMILIES, warm_caches
+from grader.variants import distinct_variants
 from models import warm_up
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,12 +92,30 @@ def http_ratio(calls: int) -> tuple[float, float]:
     return post, health
 
 
+def variant_table(seeds: int) -> None:
+    """Distinct variants per family and difficulty over ``seeds`` seeds, as a markdown table."""
+    print(f"| family | level | kind | distinct variants over {seeds} seeds (1 / 2 / 3) |")
+    print("|---|---|---|---|")
+    lowest = seeds
+    for fid, fam in sorted(FAMILIES.items()):
+        counts = [distinct_variants(fam, d, range(seeds)) for d in fam.difficulties]
+        level = "network" if fam.architecture_level else "layer/block"
+        if not fam.architecture_level:
+            lowest = min(lowest, *counts)
+        print(f"| {fid} | {level} | {fam.answer_kind} | {' / '.join(map(str, counts))} |")
+    print(f"\nlayer and block families: at least {lowest} distinct variants per level")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=50)
+    ap.add_argument("--variants", type=int, default=0, help="seeds for the variant table")
+    ap.add_argument("--no-http", action="store_true", help="skip the HTTP comparison")
     args = ap.parse_args()
     warm_up()
     warm_caches()  # what the service does in the background at start-up
+    if args.variants:
+        variant_table(args.variants)
     rows = []
     for fid, fam in sorted(FAMILIES.items()):
         gen = median_ms(lambda i, fam=fam: fam.generate(1000 + i, 1 + i % 3), args.calls)
@@ -114,6 +134,8 @@ def main() -> None:
         f"\nlayer/block generation: worst median {max(lb):.2f} ms; architecture: worst {max(ar):.2f} ms; "
         f"grading: worst median {max(r[3] for r in rows):.3f} ms"
     )
+    if args.no_http:
+        return
     post, health = http_ratio(args.calls)
     print(
         f"HTTP: POST /questions median {post:.1f} ms, GET /health median {health:.1f} ms, ratio {post / health:.2f}×"

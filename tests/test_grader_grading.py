@@ -643,3 +643,92 @@ def test_grade_never_raises_on_any_text(text: str) -> None:
         assert g.status in ("correct", "partial", "incorrect", "invalid")
         assert 0.0 <= g.score <= 1.0 and g.feedback
         assert (g.status == "invalid") <= (g.score == 0.0)
+
+
+# -- the cases: one precision rule, stated tolerances, forms a student writes ----------
+
+
+def test_more_digits_never_score_lower_than_fewer() -> None:
+    kib = AnswerSpec.number("bytes", "KiB")
+    truth = 30000  # 29.296875 KiB
+    _check(grade(kib, truth, "29.29 KiB"), "correct", 1.0, [])
+    _check(grade(kib, truth, "29.3 KiB"), "correct", 1.0, [])
+    _check(grade(kib, truth, "29.297"), "correct", 1.0, [])
+    _check(grade(kib, truth, "29 KiB"), "partial", 0.5, ["insufficient_precision"])
+    _check(grade(kib, truth, "29.2 KiB"), "incorrect", 0.0, ["truncated"])
+    mb = AnswerSpec.number("bytes", "MB")
+    _check(grade(mb, 198_900, "0.1990 MB"), "correct", 1.0, [])
+    _check(grade(mb, 198_900, "0.199 MB"), "correct", 1.0, [])
+
+
+def test_trailing_zeros_of_a_rounded_integer_are_not_claimed() -> None:
+    kb = AnswerSpec.number("bytes", "KB")
+    truth = 273_998_600  # 273,998.6 KB
+    _check(grade(kb, truth, "274,000 KB"), "correct", 1.0, [])
+    _check(grade(kb, truth, "274 MB"), "correct", 1.0, [])
+    _check(grade(kb, truth, "270,000 KB"), "partial", 0.5, ["insufficient_precision"])
+    # An integer in full with every digit claims them all: off by one is wrong.
+    _check(grade(PARAMS, CONV_PARAMS, "73,857"), "incorrect", 0.0, ["off_by_one"])
+    _check(grade(PARAMS, 999, "1000"), "partial", 0.5, ["insufficient_precision"])  # 1 figure
+    _check(grade(AnswerSpec.number("channels"), 1024, "1020"), "incorrect", 0.0, [])
+
+
+def test_percentages_apply_their_tolerance_as_stated() -> None:
+    points = AnswerSpec.percent(1.0)
+    share = Fr(8936, 10000)
+    _check(grade(points, share, "88.4%"), "correct", 1.0, [])  # 0.96 points off
+    _check(grade(points, share, "88.3%"), "incorrect", 0.0, [])
+    relative = AnswerSpec.ratio(0.01, unit="%")
+    _check(grade(relative, share, "88.4%"), "incorrect", 0.0, [])  # 1.07% off, relatively
+    _check(grade(relative, share, "88.5%"), "correct", 1.0, [])
+    from grader.grading import tolerance_phrase
+
+    assert tolerance_phrase(points) == "within 1 percentage points"
+    assert tolerance_phrase(relative) == "within 1% of the true value (relative)"
+
+
+def test_pixels_are_read_with_their_unit() -> None:
+    px = AnswerSpec.number("pixels")
+    for text in ("9", "9 pixels", "9 px", "9 pixel"):
+        _check(grade(px, 9, text), "correct", 1.0, [])
+    _check(grade(px, 9, "8 pixels"), "incorrect", 0.0, ["off_by_one"])
+    _check(grade(px, 9, "9 channels"), "incorrect", 0.0, ["wrong_dimension"])
+
+
+def test_wrong_unit_feedback_reads_as_a_sentence() -> None:
+    g = grade(MACS, CONV_MACS, "231 MFLOPs")
+    assert g.codes == ["macs_vs_flops"]
+    assert "the answer is in MFLOPs, a unit of FLOPs" in g.feedback
+    assert "FLOPs counts FLOPs" not in g.feedback
+    g = grade(FLOPS, 2 * CONV_MACS, "231 MMACs")
+    assert "the answer is in MMACs, a unit of MACs" in g.feedback
+
+
+def test_a_size_in_bits_and_a_float32_size_that_coincide_are_both_named() -> None:
+    from grader.mistakes import BITS_VS_BYTES, WRONG_DTYPE_SIZE
+
+    kb = AnswerSpec.number("bytes", "KB")
+    count = 10_000  # parameters stored at 4 bits: 5,000 B; in bits and in float32: 40,000
+    g = grade(kb, 5000, "40 KB", [BITS_VS_BYTES.at(40_000), WRONG_DTYPE_SIZE.at(40_000)])
+    assert g.codes == ["bits_vs_bytes", "wrong_dtype_size"] and count * 4 == 40_000
+
+
+def test_hints_cap_the_score_by_one_rule() -> None:
+    from grader.hints import HINT_PENALTY, apply_hints, max_score
+
+    assert [max_score(n) for n in range(5)] == [1.0, 0.75, 0.5, 0.25, 0.25]
+    assert HINT_PENALTY == 0.25
+    right = grade(PARAMS, CONV_PARAMS, "73856")
+    capped = apply_hints(right, 2)
+    assert (capped.status, capped.score, capped.max_score, capped.hints_used) == (
+        "correct",
+        0.5,
+        0.5,
+        2,
+    )
+    assert "2 hints used" in capped.feedback and capped.to_dict()["max_score"] == 0.5
+    rough = apply_hints(grade(PARAMS, CONV_PARAMS, "74k"), 1)
+    assert (rough.score, rough.status) == (0.5, "partial")  # under the cap: unchanged
+    assert apply_hints(right, 0) is right
+    with pytest.raises(ValueError):
+        max_score(-1)

@@ -511,6 +511,8 @@ def _network_family(topic: str) -> Family:
         expected_seconds=90.0,
         architecture_level=True,
         cards=_NETWORK_CARDS[topic],
+        # Enough seeds that the start-up warm-up profiles and breaks down every network.
+        warm_seeds=6 * len(NETWORKS[topic]),
     )
 
 
