@@ -47,6 +47,7 @@ __all__ = [
     "is_postgres",
     "run_db",
     "startup_lock",
+    "writes",
     "writing",
     "writer_lock",
     "make_engine",
@@ -304,17 +305,34 @@ async def run_db(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
     return await anyio.to_thread.run_sync(fn, *args)
 
 
+WRITES = "__flopcards_writes__"
+
+
+def writes(fn: Callable[..., T]) -> Callable[..., T]:
+    """Mark a store function that commits a write (see ``Database.run``)."""
+    setattr(fn, WRITES, True)
+    return fn
+
+
 class Database:
     """The app's one way to the database: ``await db.run(fn, *args)``.
 
     ``fn(session, *args)`` is a function of the store (``api.store``): it does one unit of
     work in a session of its own and ends its transaction before it returns. The session is
-    opened and closed here, in the thread that runs ``fn`` (see ``run_db`` for which).
+    opened and closed here, in the thread that runs ``fn``:
+
+    - SQLite: inline on the event loop, where a statement takes microseconds and a hand-off
+      to a thread would cost more than the work; except a write (``@writes``) when every
+      commit is synced to disk (``synchronous=FULL``): its commit waits milliseconds on the
+      disk, so it runs in a worker thread and the loop serves others meanwhile (SQLite lets
+      go of the GIL while it waits).
+    - PostgreSQL: always in a worker thread, so the loop never waits on the network.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, synced_commits: bool = False) -> None:
         self.engine = engine
         self.inline = engine.dialect.name == "sqlite"
+        self.inline_writes = self.inline and not synced_commits
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn`` in a fresh session, here and now (CLI, start-up, worker threads)."""
@@ -322,8 +340,8 @@ class Database:
             return fn(session, *args)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn`` from async code: inline on SQLite, in a worker thread otherwise."""
-        if self.inline:
+        """Run ``fn`` from async code: inline or in a worker thread (see the class)."""
+        if self.inline_writes or (self.inline and not getattr(fn, WRITES, False)):
             return self.call(fn, *args)
         return await anyio.to_thread.run_sync(self.call, fn, *args)
 

@@ -95,7 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             len(report.errors),
         )
         app.state.engine = engine
-        app.state.db = Database(engine)
+        synced = engine.dialect.name == "sqlite" and settings.sqlite_synchronous == "FULL"
+        app.state.db = Database(engine, synced_commits=synced)
         app.state.sync_report = report
         runner = ExampleRunner(
             engine, ExampleCache(settings.example_cache_dir), settings.example_timeout_s

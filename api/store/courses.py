@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Table, and_, func, insert, select, update
 from sqlmodel import Session
 
-from ..db import insert_ignore, writing
+from ..db import insert_ignore, writes, writing
 from ..tables import Assessment, Course, CourseMember, Exam, User
 from . import Forbidden, NotFound, from_row
 from .questions import ATTEMPT, QI
@@ -85,6 +85,7 @@ def _new_code() -> str:
     return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
 
 
+@writes
 def create_course(session: Session, user_id: int, title: str, now: datetime) -> CourseRecord:
     """A new course with the caller as its instructor."""
     with writing(session):
@@ -102,6 +103,7 @@ def create_course(session: Session, user_id: int, title: str, now: datetime) -> 
     return CourseRecord(int(course_id), title, code, now, INSTRUCTOR)
 
 
+@writes
 def join_course(session: Session, user_id: int, code: str, now: datetime) -> CourseRecord:
     """Join the course of ``code`` as a student (a member keeps the role they have)."""
     with writing(session):
@@ -157,6 +159,7 @@ def course(session: Session, course_id: int, user_id: int) -> CourseRecord:
     return CourseRecord(**row._mapping, role=role)
 
 
+@writes
 def add_instructor(
     session: Session, course_id: int, actor_id: int, user_id: int, now: datetime
 ) -> None:
@@ -207,6 +210,7 @@ def members(session: Session, course_id: int, actor_id: int) -> list[MemberRecor
 # --- assessments ---------------------------------------------------------------------------
 
 
+@writes
 def create_assessment(
     session: Session, course_id: int, actor_id: int, fields: dict[str, Any], now: datetime
 ) -> AssessmentRecord:

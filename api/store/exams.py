@@ -16,7 +16,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session
 
-from ..db import insert_ignore, writing
+from ..db import insert_ignore, writes, writing
 from ..tables import Assessment, Exam
 from . import Conflict, NotFound, from_row
 from .questions import QI, QUESTION_COLUMNS, GradeRecord, QuestionRecord, record_grade
@@ -88,6 +88,7 @@ _NO_ATTEMPT = (
 )
 
 
+@writes
 def create_exam(
     session: Session,
     user_id: int,
@@ -192,6 +193,7 @@ class Submission:
     grades: list[tuple[int, GradeRecord | None]]
 
 
+@writes
 def submit_exam(session: Session, exam_id: int, user_id: int, submission: Submission) -> None:
     """Store a submission once; Conflict when the exam was already submitted."""
     with writing(session):

@@ -34,7 +34,7 @@ from sqlalchemy import Table, and_, bindparam, exists, func, insert, or_, select
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session
 
-from ..db import insert_ignore, utcnow, writing
+from ..db import insert_ignore, utcnow, writes, writing
 from ..imports import with_note_tags
 from ..scheduler import FSRS, RATINGS, STATE_NAMES, Outcome, Schedulers
 from ..tables import CardFlag, CardTag, ReviewLog, ReviewState, StudySession, UserSettings
@@ -255,6 +255,7 @@ _CARDS_BY_IDS = (
 # --- sessions ----------------------------------------------------------------------------
 
 
+@writes
 def create_study(session: Session, user_id: int, fields: dict[str, Any]) -> StudyRow:
     """Store a new study session (``fields``: topics, size, new_limit, include_questions,
     families, tags, item_ids)."""
@@ -533,6 +534,7 @@ def _has_tag(session: Session, card_id: str, tags: list[str]) -> bool:
     return session.connection().execute(query).first() is not None
 
 
+@writes
 def answer_card(
     session: Session,
     schedulers: Schedulers,
@@ -563,6 +565,7 @@ def answer_card(
     return applied
 
 
+@writes
 def answer_question(
     session: Session,
     schedulers: Schedulers,

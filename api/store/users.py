@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
-from ..db import writing
+from ..db import writes, writing
 from ..security import hash_token, new_token
 from ..tables import User, UserCreated
 
 __all__ = ["add_user", "create_user", "user_by_token_hash"]
 
 
+@writes
 def add_user(session: Session, name: str, token_hash: str) -> User:
     """Store a new user; the caller made the token and hashed it."""
     with writing(session):
@@ -27,6 +28,7 @@ def user_by_token_hash(session: Session, digest: str) -> User | None:
     return user
 
 
+@writes
 def create_user(session: Session, name: str) -> UserCreated:
     """Create a user with a fresh token; the token is returned only here, never stored."""
     token = new_token()
