@@ -20,7 +20,7 @@ import re
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from starlette.exceptions import HTTPException
+from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["RejectUnencodable", "unencodable_path", "bad_query"]

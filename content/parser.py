@@ -164,13 +164,14 @@ class _FrontMatterLoader(yaml.SafeLoader):
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
+        mark: Any = event.start_mark
         if isinstance(event, yaml.AliasEvent):
             raise yaml.composer.ComposerError(
-                None, None, "aliases (*name) are not allowed in front matter", event.start_mark
+                None, None, "aliases (*name) are not allowed in front matter", mark
             )
         if self._depth >= self.max_depth:
             raise yaml.composer.ComposerError(
-                None, None, f"nested deeper than {self.max_depth} levels", event.start_mark
+                None, None, f"nested deeper than {self.max_depth} levels", mark
             )
         self._depth += 1
         try:

@@ -245,7 +245,7 @@ def _summary(spec: Any, prof: Any) -> ArchitectureSummary:
 @router.get(
     "/architectures/compare",
     response_model=ComparisonPublic,
-    responses={404: ERROR_RESPONSES[404]} | TOO_MANY,
+    responses={404: ERROR_RESPONSES[404], **TOO_MANY},
 )
 async def compare_architectures(
     request: Request,
@@ -274,7 +274,7 @@ async def compare_architectures(
 @router.get(
     "/architectures/{name}/profile",
     response_model=ProfilePublic,
-    responses={404: ERROR_RESPONSES[404]} | TOO_MANY,
+    responses={404: ERROR_RESPONSES[404], **TOO_MANY},
 )
 async def architecture_profile(
     request: Request,
@@ -293,7 +293,7 @@ async def architecture_profile(
         )
     key = _ProfileKey(name, input_size, batch, dtype, leaf_only)
     cache = limiters(request).profiles
-    body = cache.get(("json", key))
+    body: str | None = cache.get(("json", key))
     if body is None:
         (prof,) = await _profiles(request, [key])
         body = await anyio.to_thread.run_sync(lambda: _public(name, prof).model_dump_json())
@@ -473,8 +473,10 @@ class ProfileRequest(BaseModel):
 @router.post(
     "/profile",
     response_model=ProfilePublic,
-    responses={422: ERROR_RESPONSES[404] | {"description": "Invalid spec, naming the layer"}}
-    | TOO_MANY,
+    responses={
+        422: ERROR_RESPONSES[404] | {"description": "Invalid spec, naming the layer"},
+        **TOO_MANY,
+    },
 )
 async def profile_spec(request: Request, body: ProfileRequest) -> Response:
     """Build the given layers on the meta device and profile them (nothing real is allocated)."""

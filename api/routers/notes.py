@@ -123,8 +123,8 @@ def _unimportable(note: ParsedNote, first: int, message: str) -> dict[str, objec
         413: ERROR_RESPONSES[404] | {"description": "Note too large, or over the user's quota"},
         415: ERROR_RESPONSES[404] | {"description": "Not text/markdown or text/plain"},
         422: ERROR_RESPONSES[404] | {"description": "Empty note, or nothing importable"},
-    }
-    | TOO_MANY,
+        **TOO_MANY,
+    },
 )
 async def import_note_(
     request: Request,
