@@ -38,6 +38,7 @@ from .inputs import RejectUnencodable
 from .migrate import upgrade
 from .questions import mark_generation_warm
 from .routers import (
+    anki,
     architectures,
     attempts,
     cards,
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cards,
         notes,
         progress,
+        anki,
         attempts,  # before questions: /questions/attempts is not a question id
         questions,
         architectures,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel
@@ -13,9 +13,12 @@ from content import Card, Example
 from content.writer import render_note
 
 from ..anki import build_apkg
+from ..db import utcnow
 from ..deps import DbDep, OptionalUser
 from ..errors import ERROR_RESPONSES
 from ..store.cards import list_topics, topic_cards
+from ..store.settings import get_settings
+from ..store.study import card_schedules
 from ..tables import User
 
 TopicId = Annotated[str, Path(max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
@@ -44,12 +47,30 @@ async def list_topics_(db: DbDep, user: OptionalUser) -> list[TopicPublic]:
 @router.get(
     "/{topic}/anki.apkg",
     response_class=Response,
-    responses={200: {"content": {"application/apkg": {}}}, 404: ERROR_RESPONSES[404]},
+    responses={
+        200: {"content": {"application/apkg": {}}},
+        401: ERROR_RESPONSES[401],
+        404: ERROR_RESPONSES[404],
+    },
 )
-async def export_anki(topic: TopicId, db: DbDep, user: OptionalUser) -> Response:
-    """The topic's cards as an Anki package; re-importing a newer one updates the notes."""
+async def export_anki(
+    topic: TopicId,
+    db: DbDep,
+    user: OptionalUser,
+    scheduling: Annotated[bool, Query(description="Carry your own scheduling (token)")] = False,
+) -> Response:
+    """The topic's cards as an Anki package; re-importing a newer one updates the notes.
+    With ``scheduling=true``, each card you studied carries your FSRS state, flags and
+    review log (import it in Anki with scheduling)."""
     title, _tags, cards, _examples = await db.run(topic_cards, topic, _uid(user))
-    package = await run_in_threadpool(build_apkg, topic, title, cards)
+    schedules, retention = None, 0.9
+    if scheduling:
+        if user is None or user.id is None:
+            raise HTTPException(401, "scheduling is yours: send your token")
+        ids = [c.id for c in cards]
+        schedules = await db.offload(card_schedules, user.id, ids, utcnow())
+        retention = (await db.run(get_settings, user.id)).desired_retention
+    package = await run_in_threadpool(build_apkg, topic, title, cards, schedules, retention)
     return Response(
         package,
         media_type="application/apkg",

@@ -35,6 +35,7 @@ __all__ = [
     "topic_cards",
     "topic_exists",
     "user_topics",
+    "studiable_ids",
 ]
 
 CARD: Table = CardRow.__table__  # type: ignore[attr-defined]
@@ -251,3 +252,11 @@ def topic_exists(session: Session, topic: str, user_id: int | None) -> bool:
     if _public_topic(session, topic) is not None:
         return True
     return user_id is not None and topic in user_topics(session, user_id)
+
+
+def studiable_ids(session: Session, user_id: int) -> list[str]:
+    """The ids of every card the user may study (to match an Anki collection's notes)."""
+    query = select(CARD.c.id).where(studiable_by(user_id))
+    ids = list(session.connection().execute(query).scalars())
+    session.commit()
+    return ids

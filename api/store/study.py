@@ -71,6 +71,11 @@ __all__ = [
     "review_log",
     "LogEntry",
     "fit_history",
+    "LoggedReview",
+    "CardSchedule",
+    "card_schedules",
+    "HistoryImport",
+    "import_histories",
     "state_name",
     "interval_days",
 ]
@@ -746,3 +751,113 @@ def fit_history(session: Session, user_id: int, max_rows: int) -> list[tuple]:
     rows = session.connection().execute(query.limit(max_rows)).all()
     session.commit()
     return [(r.item_id, r.rating, r.reviewed_at, r.elapsed_ms) for r in reversed(rows)]
+
+
+# --- scheduling carried to and from Anki -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoggedReview:
+    """One logged answer, as an Anki revlog row needs it."""
+
+    rating: int
+    reviewed_at: datetime
+    elapsed_ms: int
+    state_before: int | None
+    state_after: int
+    due_after: datetime
+
+
+@dataclass(frozen=True)
+class CardSchedule:
+    """A user's FSRS state of one card, their flags on it and its logged answers."""
+
+    state: int  # 1 learning, 2 review, 3 relearning
+    stability: float | None
+    difficulty: float | None
+    due: datetime
+    last_review: datetime | None
+    reps: int
+    lapses: int
+    suspended: bool
+    buried: bool
+    reviews: list[LoggedReview]
+
+
+def card_schedules(
+    session: Session, user_id: int, card_ids: list[str], now: datetime
+) -> dict[str, CardSchedule]:
+    """The user's scheduling of these cards (those they studied), for an Anki export."""
+    conn = session.connection()
+    states = conn.execute(
+        select(*(_STATE.c[f] for f in _STATE_FIELDS), _STATE.c.item_id,
+               FLAG.c.suspended, FLAG.c.buried_until)  # fmt: skip
+        .select_from(_STATE.outerjoin(
+            FLAG, and_(FLAG.c.card_id == _STATE.c.item_id, FLAG.c.user_id == user_id)))
+        .where(_STATE.c.user_id == user_id, _STATE.c.item_id.in_(card_ids))
+    ).all()  # fmt: skip
+    logs: dict[str, list[LoggedReview]] = {}
+    columns = [_LOG.c[f] for f in LoggedReview.__dataclass_fields__]
+    query = select(_LOG.c.item_id, *columns).where(
+        _LOG.c.user_id == user_id, _LOG.c.item_id.in_(card_ids)).order_by(_LOG.c.id)  # fmt: skip
+    for row in conn.execute(query):
+        fields = {f: row._mapping[f] for f in LoggedReview.__dataclass_fields__}
+        logs.setdefault(row.item_id, []).append(LoggedReview(**fields))
+    session.commit()
+    return {
+        r.item_id: CardSchedule(
+            state=r.state, stability=r.stability, difficulty=r.difficulty, due=r.due,
+            last_review=r.last_review, reps=r.reps, lapses=r.lapses,
+            suspended=bool(r.suspended),
+            buried=r.buried_until is not None and r.buried_until > now,
+            reviews=logs.get(r.item_id, []),
+        )
+        for r in states
+    }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class HistoryImport:
+    """What importing an Anki review history did."""
+
+    cards_imported: int
+    reviews_imported: int
+    cards_already_studied: list[str]
+
+
+def import_histories(
+    session: Session,
+    schedulers: Schedulers,
+    user_id: int,
+    histories: dict[str, list[tuple[int, datetime, int]]],
+) -> HistoryImport:
+    """Replay each card's Anki answers through the user's own scheduler, oldest first, in
+    one transaction: the state and the log come out as if they had been given here. Cards
+    the user already studied here are left alone (two histories cannot be merged in order);
+    a card studied meanwhile by a concurrent answer is a Conflict and nothing is written."""
+    names = {v: k for k, v in RATINGS.items()}
+    with writing(session):
+        fsrs = _user_scheduler(session, schedulers, user_id)
+        studied = set(session.connection().execute(
+            select(_STATE.c.item_id).where(_STATE.c.user_id == user_id,
+                                           _STATE.c.item_id.in_(list(histories)))
+        ).scalars())  # fmt: skip
+        reviews = 0
+        for card_id in sorted(set(histories) - studied):
+            for n, (rating, when, taken) in enumerate(histories[card_id]):
+                applied = apply_review(session, fsrs, user_id=user_id, item_id=card_id,
+                                       kind="card", rating=names[rating],
+                                       elapsed_ms=min(taken, 86_400_000), now=when)  # fmt: skip
+                if n == 0 and not applied.was_new:
+                    raise Conflict(f"card '{card_id}' was studied meanwhile; import again")
+                reviews += 1
+        session.commit()
+    return HistoryImport(len(set(histories) - studied), reviews, sorted(studied))
+
+
+def _user_scheduler(session: Session, schedulers: Schedulers, user_id: int) -> FSRS:
+    query = select(_SETTINGS.c.desired_retention, _SETTINGS.c.fsrs_parameters).where(
+        _SETTINGS.c.user_id == user_id
+    )
+    row = session.connection().execute(query).first()
+    return schedulers.get(*(row if row is not None else (None, None)))

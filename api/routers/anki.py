@@ -1,0 +1,68 @@
+"""Importing an Anki collection's review history for the cards it shares with this service.
+
+The body is an Anki package (.apkg or .colpkg, exported with "Support older Anki versions")
+or a bare collection file, within the request body limit. A card matches when its note is
+one of ours (its GUID is that of a card you may study: Anki keeps the GUIDs of the packages
+this service exports). Each matched card you have not studied here gets its Anki answers
+replayed through your own scheduler. Reading the file is ``api.anki``'s (nothing in it is
+executed); storing the replay is ``api.store.study``'s.
+"""
+
+from __future__ import annotations
+
+import anyio.to_thread
+import genanki
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel
+
+from ..anki import AnkiRefused, read_review_history
+from ..deps import CurrentUser, DbDep
+from ..errors import ERROR_RESPONSES
+from ..store.cards import studiable_ids
+from ..store.study import import_histories
+
+router = APIRouter(prefix="/anki", tags=["anki"], responses={401: ERROR_RESPONSES[401]})
+
+ACCEPTED = ("application/octet-stream", "application/zip", "application/apkg",
+            "application/vnd.sqlite3")  # fmt: skip
+
+
+class HistoryImported(BaseModel):
+    """What an import of Anki review history did."""
+
+    cards_matched: int
+    cards_imported: int
+    reviews_imported: int
+    cards_already_studied: list[str]
+
+
+@router.post(
+    "/review-history",
+    response_model=HistoryImported,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {m: {"schema": {"type": "string", "format": "binary"}} for m in ACCEPTED},
+        }
+    },
+    responses={
+        409: ERROR_RESPONSES[404] | {"description": "A card was studied meanwhile"},
+        415: ERROR_RESPONSES[404] | {"description": "Not a binary upload"},
+        422: ERROR_RESPONSES[404] | {"description": "Not a readable Anki collection"},
+    },
+)
+async def import_review_history(request: Request, user: CurrentUser, db: DbDep) -> HistoryImported:
+    """Replay an Anki collection's answers for the cards it shares with this service."""
+    assert user.id is not None
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in ACCEPTED:
+        raise HTTPException(415, f"send the file as one of: {', '.join(ACCEPTED)}")
+    data = await request.body()
+    ids = await db.run(studiable_ids, user.id)
+    guids = {genanki.guid_for(card_id): card_id for card_id in ids}
+    try:
+        histories = await anyio.to_thread.run_sync(read_review_history, data, guids)
+    except AnkiRefused as exc:
+        raise HTTPException(422, str(exc)) from exc
+    done = await db.offload(import_histories, request.app.state.schedulers, user.id, histories)
+    return HistoryImported(cards_matched=len(histories), **done.__dict__)
