@@ -41,6 +41,7 @@ def exam_public(exam: ExamRecord, instances: list[QuestionRecord]) -> ExamPublic
         created_at=exam.created_at,
         deadline=exam.deadline,
         submitted=exam.submitted_at is not None,
+        hints_allowed=bool(exam.allow_hints) and exam.submitted_at is None,
         questions=[_question(i, hide) for i in instances],
         result=ExamResult.model_validate(exam.result) if exam.result else None,
     )
@@ -52,7 +53,10 @@ def score_submission(
     """Grade every answer into the result shown and the submission stored."""
     from grader.scoring import ExamItem, score_exam
 
-    items = [ExamItem(i.id, i.position, variant(i.family, i.seed, i.difficulty)) for i in instances]
+    items = [
+        ExamItem(i.id, i.position, variant(i.family, i.seed, i.difficulty), i.hints_used)
+        for i in instances
+    ]
     scored = score_exam(items, answers)
     now = utcnow()
     late = exam.deadline is not None and now > exam.deadline

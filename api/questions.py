@@ -30,6 +30,7 @@ __all__ = [
     "grade_dict",
     "grade_record",
     "rating_for",
+    "graded",
 ]
 
 
@@ -138,6 +139,8 @@ def public_question(instance: QuestionRecord, question: Question) -> dict[str, A
         "params": dict(question.params),
         "answer": _spec_public(question.answer),
         "conventions": list(question.conventions),
+        "hints": len(question.hints),
+        "hints_used": instance.hints_used,
     }
 
 
@@ -150,14 +153,22 @@ def grade_dict(grade: Grade, question: Question) -> dict[str, Any]:
 
 def rating_for(grade: Grade, elapsed_ms: int, expected_seconds: float) -> str | None:
     """The FSRS rating an answer earns: invalid → none, incorrect → again, partial → hard,
-    correct → good, or hard when slower than the family's expected time."""
+    correct → good, or hard when slower than the family's expected time or helped by hints."""
     if grade.status == "invalid":
         return None
     if grade.status == "incorrect":
         return "again"
-    if grade.status == "partial" or elapsed_ms > expected_seconds * 1000:
+    slow = elapsed_ms > expected_seconds * 1000
+    if grade.status == "partial" or slow or grade.hints_used > 0:
         return "hard"
     return "good"
+
+
+def graded(question: Question, answer: str, hints_used: int) -> Grade:
+    """Grade an answer, its score capped for the hints shown first (``grader.hints``)."""
+    from grader.hints import apply_hints
+
+    return apply_hints(question.grade(answer), hints_used)
 
 
 def grade_record(grade: Grade, answer: str) -> GradeRecord:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 __all__ = [
     "CardFlagsPublic",
@@ -90,6 +90,8 @@ class QuestionPublic(BaseModel):
     params: dict[str, Any]
     answer: AnswerSpecPublic
     conventions: list[str]
+    hints: int = Field(0, description="How many hints the question has (POST …/hint).")
+    hints_used: int = Field(0, description="Hints shown so far; each caps the score.")
 
 
 class DiagnosisPublic(BaseModel):
@@ -111,6 +113,9 @@ class GradePublic(BaseModel):
     diagnosis: list[DiagnosisPublic]
     solution: str
     parts: dict[str, Any] | None = None
+    hints_used: int = 0
+    max_score: float = Field(1.0, description="The most this answer could score (hints cap it).")
+    cards: list[str] = Field(default_factory=list, description="Ids of the cards that teach it.")
 
 
 class QuestionResult(BaseModel):
@@ -128,6 +133,8 @@ class QuestionResult(BaseModel):
     expected_display: str
     diagnosis: list[dict[str, Any]]
     solution: str
+    hints_used: int = 0
+    cards: list[str] = Field(default_factory=list, description="Ids of the cards that teach it.")
 
 
 class TopicScore(BaseModel):
@@ -166,5 +173,8 @@ class ExamPublic(BaseModel):
     created_at: datetime
     deadline: datetime | None
     submitted: bool
+    hints_allowed: bool = Field(
+        False, description="Whether POST /questions/{id}/hint works for its questions."
+    )
     questions: list[QuestionPublic]
     result: ExamResult | None = None

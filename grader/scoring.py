@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .hints import apply_hints
 from .question import Question
 from .types import Grade, _jsonable
 
@@ -24,6 +25,7 @@ class ExamItem:
     question_id: int
     position: int
     question: Question
+    hints_used: int = 0
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ class ScoredItem:
             "expected_display": display,
             "diagnosis": [d.to_dict() for d in grade.diagnosis] if grade else [],
             "solution": question.solution,
+            "hints_used": self.item.hints_used,
+            "cards": list(question.cards),
         }
 
 
@@ -95,10 +99,13 @@ class ExamScore:
 
 
 def score_exam(items: Sequence[ExamItem], answers: Mapping[str, str]) -> ExamScore:
-    """Grade every question; ``answers`` maps a question id (as text) to the answer."""
+    """Grade every question, its score capped for the hints shown (``grader.hints``);
+    ``answers`` maps a question id (as text) to the answer."""
     scored = []
     for item in items:
         text = answers.get(str(item.question_id))
-        grade = item.question.grade(text) if text is not None and text.strip() else None
+        grade = None
+        if text is not None and text.strip():
+            grade = apply_hints(item.question.grade(text), item.hints_used)
         scored.append(ScoredItem(item, text, grade))
     return ExamScore(tuple(scored))

@@ -16,12 +16,19 @@ from ..questions import (
     family_or_404,
     grade_dict,
     grade_record,
+    graded,
     public_question,
     random_seed,
     variant,
 )
 from ..schemas import GradePublic, QuestionPublic
-from ..store.questions import add_question, grade_practice, own_question
+from ..store.questions import (
+    add_question,
+    grade_practice,
+    hintable_question,
+    own_question,
+    take_hint,
+)
 
 router = APIRouter(
     prefix="/questions",
@@ -115,7 +122,40 @@ async def grade_question(
     instance = await db.run(own_question, question_id, user.id)
     await refuse_paused(db, user.id, {instance.family})
     question = await run_in_threadpool(variant, instance.family, instance.seed, instance.difficulty)
-    grade = question.grade(body.answer)
+    grade = graded(question, body.answer, instance.hints_used)
     if grade.status != "invalid":
         await db.run(grade_practice, question_id, user.id, grade_record(grade, body.answer))
     return grade_dict(grade, question)
+
+
+class HintOut(BaseModel):
+    """One more hint, and what hints now cost."""
+
+    hint: str
+    number: int = Field(description="This hint's number (1 for the first).")
+    total: int = Field(description="How many hints the question has.")
+    max_score: float = Field(description="The most an answer can now score.")
+
+
+@router.post(
+    "/{question_id}/hint",
+    response_model=HintOut,
+    responses={
+        403: ERROR_RESPONSES[404] | {"description": "No hints in this exam"},
+        409: ERROR_RESPONSES[404] | {"description": "Answered, or every hint shown"},
+    },
+)
+async def hint(question_id: QuestionId, user: CurrentUser, db: DbDep) -> HintOut:
+    """The next hint of one of your unanswered questions (practice, study session, or an
+    assessment that allows hints). Each hint shown caps the score: 1 − 0.25 per hint, at
+    least 0.25 (docs/conventions.md)."""
+    from grader.hints import max_score
+
+    assert user.id is not None
+    instance = await db.run(hintable_question, question_id, user.id)
+    question = await run_in_threadpool(variant, instance.family, instance.seed, instance.difficulty)
+    if not question.hints:
+        raise HTTPException(409, f"question {question_id} has no hints")
+    used = await db.run(take_hint, question_id, user.id, len(question.hints))
+    return HintOut(hint=question.hints[used - 1], number=used, total=len(question.hints),
+                   max_score=max_score(used))  # fmt: skip

@@ -26,8 +26,8 @@ from ..questions import (
     generation_is_warm,
     grade_dict,
     grade_record,
+    graded,
     public_question,
-    random_seed,
     rating_for,
     variant,
 )
@@ -295,12 +295,24 @@ async def next_item(session_id: SessionId, user: CurrentUser, request: Request) 
                     question=question, intervals=intervals)  # fmt: skip
 
 
+async def _fresh_seed(family: str, difficulty: int, last: tuple[int, int] | None) -> int:
+    """A seed whose variant differs from the one the student saw last (``grader.variants``);
+    generated like ``_variant``: here once warm, in a worker thread before."""
+    from grader.variants import fresh_seed
+
+    args = (families()[family], difficulty, *(last or (None, None)))
+    if generation_is_warm():
+        return fresh_seed(*args)
+    return await anyio.to_thread.run_sync(fresh_seed, *args)
+
+
 async def _question_item(db: Database, pick: Pick, user_id: int) -> QuestionPublic:
     """The pending variant of the picked family, drawn and stored first if there is none."""
     assert pick.family is not None
     instance = pick.pending
     if instance is None:
-        seed, difficulty = random_seed(), _difficulty(pick.state)
+        difficulty = _difficulty(pick.state)
+        seed = await _fresh_seed(pick.family, difficulty, pick.last)
         await _variant(pick.family, seed, difficulty)  # generated before the write
         instance = await db.run(
             session_question, user_id, pick.study.id, pick.family, seed, difficulty
@@ -341,7 +353,7 @@ async def _answer_question(
     family = body.item_id.removeprefix(QUESTION_PREFIX)
     pending = await db.run(pending_for, session_id, user_id, family)
     question = await _variant(pending.family, pending.seed, pending.difficulty)
-    grade = question.grade(body.answer)
+    grade = graded(question, body.answer, pending.hints_used)
     public = GradePublic.model_validate(grade_dict(grade, question))
     rating = rating_for(grade, body.elapsed_ms, question.expected_seconds)
     if rating is None:  # unreadable: no attempt, no schedule change, nothing written

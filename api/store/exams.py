@@ -44,6 +44,7 @@ class ExamRecord:
     max_score: float | None
     result: dict[str, Any] | None
     closes_at: datetime | None  # the assessment's, for a copy of one
+    allow_hints: bool | None  # the assessment's; practice exams allow none
 
     @property
     def deadline(self) -> datetime | None:
@@ -65,9 +66,10 @@ class PlannedQuestion:
     difficulty: int
 
 
+_FROM_ASSESSMENT = ("closes_at", "allow_hints")
 _EXAM_COLUMNS = (
-    *(_EXAM.c[f] for f in ExamRecord.__dataclass_fields__ if f != "closes_at"),
-    _ASSESSMENT.c.closes_at,
+    *(_EXAM.c[f] for f in ExamRecord.__dataclass_fields__ if f not in _FROM_ASSESSMENT),
+    *(_ASSESSMENT.c[f] for f in _FROM_ASSESSMENT),
 )
 _SUBMIT = (
     update(_EXAM)

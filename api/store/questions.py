@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from ..db import insert_ignore, utcnow, writes, writing
 from ..tables import QuestionAttempt, QuestionInstance
-from . import Conflict, NotFound, from_row
+from . import Conflict, Forbidden, NotFound, from_row
 
 __all__ = [
     "QuestionRecord",
@@ -58,6 +58,7 @@ class QuestionRecord:
     status: str | None
     score: float | None
     attempts: int
+    hints_used: int
 
 
 @dataclass(frozen=True)
@@ -279,3 +280,80 @@ def list_attempts(
     rows = [from_row(AttemptRecord, r) for r in conn.execute(page)]
     session.commit()
     return rows, int(total)
+
+
+@writes
+def take_hint(session: Session, question_id: int, user_id: int, available: int) -> int:
+    """Count one more hint shown for an unanswered question; the number shown so far.
+    Conflict when it was answered or every hint was shown (a conditional update, so two
+    requests at once take two hints, never more than there are)."""
+    with writing(session):
+        question = _load(session, question_id)
+        if question is None or question.user_id != user_id:
+            raise NotFound(f"no question {question_id}")
+        if question.exam_id is not None:
+            _check_exam_hints(session, question.exam_id)
+        taken = (
+            session.connection()
+            .execute(
+                update(QI)
+                .where(
+                    QI.c.id == question_id, QI.c.graded_at.is_(None), QI.c.hints_used < available
+                )
+                .values(hints_used=QI.c.hints_used + 1)
+                .returning(QI.c.hints_used)
+            )
+            .scalar()
+        )
+        if taken is None:
+            if question.graded_at is not None:
+                raise Conflict(f"question {question_id} was already answered")
+            raise Conflict(f"all {available} hints of question {question_id} were shown")
+        session.commit()
+    return int(taken)
+
+
+def _check_exam_hints(session: Session, exam_id: int) -> None:
+    """Hints in an exam only in an open copy of an assessment that allows them."""
+    from ..tables import Assessment, Exam
+
+    exam: Table = Exam.__table__  # type: ignore[attr-defined]
+    assessment: Table = Assessment.__table__  # type: ignore[attr-defined]
+    row = (
+        session.connection()
+        .execute(
+            select(exam.c.submitted_at, assessment.c.allow_hints)
+            .select_from(exam.outerjoin(assessment, assessment.c.id == exam.c.assessment_id))
+            .where(exam.c.id == exam_id)
+        )
+        .one()
+    )
+    if row.submitted_at is not None:
+        raise Conflict(f"exam {exam_id} was already submitted")
+    if not row.allow_hints:
+        raise Forbidden("hints are not allowed in this exam")
+
+
+def last_variant(session: Session, user_id: int, family: str) -> tuple[int, int] | None:
+    """(seed, difficulty) of the variant of ``family`` the user saw last, if any."""
+    row = (
+        session.connection()
+        .execute(
+            select(QI.c.seed, QI.c.difficulty)
+            .where(QI.c.user_id == user_id, QI.c.family == family)
+            .order_by(QI.c.id.desc())
+            .limit(1)
+        )
+        .first()
+    )
+    return None if row is None else (row.seed, row.difficulty)
+
+
+def hintable_question(session: Session, question_id: int, user_id: int) -> QuestionRecord:
+    """One of the user's questions, exam questions included (their exam decides whether
+    hints are allowed, in ``take_hint``); NotFound otherwise."""
+    record = _load(session, question_id)
+    session.commit()
+    if record is None or record.user_id != user_id:
+        raise NotFound(f"no question {question_id}")
+    return record

@@ -41,7 +41,13 @@ from ..tables import CardFlag, CardTag, ReviewLog, ReviewState, StudySession, Us
 from . import Conflict, NotFound, from_row
 from .cards import CARD, CardRecord, card_columns, studiable_by
 from .courses import open_assessment_families
-from .questions import GradeRecord, QuestionRecord, answered_once, pending_question
+from .questions import (
+    GradeRecord,
+    QuestionRecord,
+    answered_once,
+    last_variant,
+    pending_question,
+)
 
 __all__ = [
     "QUESTION_PREFIX",
@@ -614,6 +620,7 @@ class Pick:
     card: CardRecord | None = None
     family: str | None = None
     pending: QuestionRecord | None = None
+    last: tuple[int, int] | None = None  # (seed, difficulty) of the family's last variant
 
 
 def _new_allowed(study: StudyRow) -> bool:
@@ -678,7 +685,9 @@ def pick_next(session: Session, session_id: int, user_id: int, now: datetime) ->
     pick = None if study.answered >= study.size else _pick(session, study, now)
     if pick is not None and pick.family is not None:
         pending = pending_question(session, study.id, pick.family)
-        pick = Pick(study, "question", pick.state, family=pick.family, pending=pending)
+        # A new variant must differ from the one the student saw last (a review is fresh).
+        last = None if pending is not None else last_variant(session, user_id, pick.family)
+        pick = Pick(study, "question", pick.state, family=pick.family, pending=pending, last=last)
     if pick is not None and pick.card is not None and pick.card.owner_id is not None:
         # An imported card's note tags are stored once, on its note (api.imports).
         (card,) = with_note_tags(session, [pick.card])
