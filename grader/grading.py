@@ -27,10 +27,11 @@ Grading a number, in order:
    diagnosis is ``macs_vs_flops``.
 2. The precision rule above: ``correct``, ``partial`` or neither. An answer right only to its
    few digits that is exactly the value a family mistake gives is that mistake, not a rounding.
-3. Mistakes. A wrong answer is compared with every family ``Mistake`` and with the generic
-   slips (powers of 1000 or 1024, KB against KiB, factors of 8, 2 and 100, reciprocals, ±1 on
-   counts, truncation), each under the same rule; every one that explains the answer is
-   named, family mistakes first.
+3. Mistakes. A wrong answer is compared with every family ``Mistake`` under the same rule, and
+   every one that explains it is named (two mistakes that give the same value are both named).
+   Only when none does, the generic slips are looked for and every one that fits is named:
+   powers of 1000 or 1024, KB against KiB, factors of 8, 2 and 100, reciprocals, ±1 on counts,
+   truncation.
 
 Shapes must match dimension by dimension. A shape of the wrong rank (``96`` for a (C, H, W)
 answer) is unreadable: ``invalid``, asking for all the dimensions. When the spec excludes the
@@ -349,7 +350,7 @@ def _grade_number(
         exact = _named(family, lambda v: isinstance(v, Fraction) and ans.value == v)
         return _incorrect(exact) if exact else _imprecise(spec, ans)
     named = _named(family, lambda v: isinstance(v, Fraction) and _says(spec, ans, v) is not None)
-    return _incorrect(_unique(named + _number_slips(spec, truth, ans)))
+    return _incorrect(named or _unique(_number_slips(spec, truth, ans)))
 
 
 def _figures(n: int | None) -> str:
@@ -554,6 +555,20 @@ _NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
 # -- several parts --------------------------------------------------------------------------
 
 
+def _part_feedback(grades: list[tuple[str, Grade]]) -> list[tuple[str, str]]:
+    """Each part's feedback, a mistake's sentence written out only the first time it occurs."""
+    seen: set[str] = set()
+    out = []
+    for name, g in grades:
+        text = g.feedback
+        for d in g.diagnosis:
+            if d.message in seen:
+                text = text.replace(d.message, f"(The same mistake as above: {d.code}.)")
+            seen.add(d.message)
+        out.append((name, text))
+    return out
+
+
 def _grade_parts(
     spec: AnswerSpec,
     truth: Truth,
@@ -591,6 +606,6 @@ def _grade_parts(
     else:
         status = "partial"
     feedback = f"{n_correct} of {len(grades)} parts correct. " + " ".join(
-        f"{name}: {g.feedback}" for name, g in grades
+        f"{name}: {text}" for name, text in _part_feedback(grades)
     )
     return Grade(status, score, truth, display, feedback, tuple(diagnosis), tuple(grades))

@@ -489,12 +489,11 @@ def test_define_refuses_bad_codes(code: str, message: str) -> None:
 
 
 def test_every_diagnosis_that_explains_an_answer_is_named() -> None:
-    # 73,856,000 is a unit_scale slip; when a family names it too, both are named, family first.
+    # 73,856,000 is a unit_scale slip, unless a family names the same value more precisely.
     family = define("per_batch_of_1000", "This counts a batch of 1000.")
     assert grade(PARAMS, CONV_PARAMS, "73856000").codes == ["unit_scale"]
     assert grade(PARAMS, CONV_PARAMS, "73856000", [family.at(CONV_PARAMS * 1000)]).codes == [
-        "per_batch_of_1000",
-        "unit_scale",
+        "per_batch_of_1000"
     ]
     # Two family mistakes giving the same value are both named.
     other = define("counted_every_weight_twice", "This counts each weight twice.")

@@ -1,8 +1,8 @@
 """Whole-network questions, answered from the real networks' cached profiles.
 
 One family per topic that has networks (``NETWORKS``), carrying that topic, so an exam restricted
-to a topic only meets that topic's networks: total parameters (1), total MACs (2), and the share
-of the MACs or parameters in one stage or kind of layer (3). Every solution breaks the total down
+to a topic only meets that topic's networks: total parameters or MACs (1), the share of the MACs
+or parameters in one kind of layer (2) or in one stage (3). Every solution breaks the total down
 by stage and by kind of layer (``models.breakdown``). Also: which AlexNet or VGG-16 layer has the
 most parameters, MACs or activation memory, and what share of a network's parameters sits in its
 fully connected layers (the lesson of global average pooling). Every truth is read from
@@ -160,10 +160,8 @@ def _network_generator(topic: str) -> Callable[[random.Random, int], Draft]:
     def generate(rng: random.Random, difficulty: int) -> Draft:
         name = rng.choice(names)
         if difficulty == 1:
-            return _total(name, "params")
-        if difficulty == 2:
-            return _total(name, "macs")
-        return _share(rng, name)
+            return _total(name, rng.choice(("params", "macs")))
+        return _share(rng, name, "kind" if difficulty == 2 else "stage")
 
     return generate
 
@@ -215,10 +213,9 @@ def _total_mistakes(name: str, metric: str, truth: int, fc: int) -> list[Mistake
     ]
 
 
-def _share(rng: random.Random, name: str) -> Draft:
+def _share(rng: random.Random, name: str, by: str) -> Draft:
     prof = profile_architecture(name)
     metric = rng.choice(("macs", "params"))
-    by = rng.choice(("stage", "kind"))
     groups = _shares(by_stage(prof) if by == "stage" else by_type(prof))
     group = rng.choice([g for g in groups if _value(g, metric) * 50 >= _total_of(prof, metric)])
     total = _total_of(prof, metric)
