@@ -169,7 +169,8 @@ class Limiters:
         return cls(
             profile_rate=RateLimit(s.profile_rate_per_minute, s.profile_burst),
             profile_slots=Slots(s.profile_concurrency, "uncached profiles"),
-            profiles=ResultCache(s.profile_cache_entries),
+            # A profile and, once asked for, its encoded answer: two entries each.
+            profiles=ResultCache(2 * s.profile_cache_entries),
             import_rate=RateLimit(s.import_rate_per_minute, s.import_burst),
             import_slots=Slots(s.import_concurrency, "note imports"),
             importing=set(),
@@ -259,6 +260,37 @@ def _bound(model: Any, field: str) -> int:
             if getattr(meta, attr, None) is not None:
                 return int(getattr(meta, attr))
     raise LookupError(f"{model.__name__}.{field} declares no upper bound")
+
+
+def _learner_limits() -> list[Limit]:
+    """The learner's controls: settings, tags, sessions of listed items, readiness, the
+    history of attempts, FSRS fits and Anki review histories."""
+    from .anki import HISTORY_LIMITS as h
+    from .fsrs_fit import MAX_FIT_REVIEWS, MAX_PER_ITEM
+    from .routers import attempts, progress, sessions
+    from .routers import settings as prefs
+    from .store.tags import MAX_CARD_TAGS, MAX_TAG_CHARS
+
+    return [
+        Limit("desired retention", f"{prefs.MIN_RETENTION:.2f} to {prefs.MAX_RETENTION:.2f}",
+              "", "422"),
+        Limit("new items a day", f"0 to {prefs.MAX_NEW_PER_DAY:,}", "", "422"),
+        Limit("a card's own tags (editing your cards)",
+              f"{MAX_CARD_TAGS} of {MAX_TAG_CHARS} characters, no spaces", "", "422"),
+        Limit("study session: tags / listed items",
+              f"{sessions.MAX_SESSION_TAGS} of 64 characters / {sessions.MAX_SESSION_ITEMS}",
+              "", "422"),
+        Limit("readiness: date / topics / items at risk",
+              f"within {progress.MAX_READINESS_DAYS:,} days / {progress.MAX_READINESS_TOPICS}"
+              f" / {progress.MAX_AT_RISK}", "", "422"),
+        Limit("attempts per page", f"{attempts.MAX_ATTEMPTS_PAGE}", "", "422"),
+        Limit("FSRS fit: answers read / fitted",
+              f"the latest {prefs.MAX_HISTORY_ROWS:,} / {MAX_FIT_REVIEWS:,} (whole items, "
+              f"their first {MAX_PER_ITEM} answers); one fit at a time per user", "", "409"),
+        Limit("Anki review history: collection / notes / answers",
+              f"{h.collection_bytes:,} bytes uncompressed / {h.notes:,} / {h.reviews:,}",
+              "", "422"),
+    ]  # fmt: skip
 
 
 def limit_table(settings: Settings) -> list[Limit]:
@@ -360,6 +392,7 @@ def limit_table(settings: Settings) -> list[Limit]:
         ),
         Limit("exam questions", f"{_bound(ExamCreate, 'count')}", "", "422"),
         Limit("study session size", f"{_bound(SessionCreate, 'size')}", "", "422"),
+        *_learner_limits(),
         Limit("answer text", f"{_bound(GradeIn, 'answer')} characters", "", "422"),
         Limit("user name", f"{_bound(UserBase, 'name')} characters", "", "422"),
         Limit("bearer token", "256 printable ASCII characters", "", "401"),
