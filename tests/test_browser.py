@@ -646,3 +646,89 @@ def test_course_assessment_in_the_browser(
     assert page.locator("#item-stats tbody tr").count() == 2
     assert page.locator("#item-stats tbody tr td").nth(2).text_content() == "1"  # n
     page.screenshot(path=tmp_path / "item-stats.png", full_page=True)
+
+
+def _api(server: str, method: str, path: str, token: str, body: dict | None = None) -> Any:
+    request = urllib.request.Request(
+        server + path,
+        None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+@needs_browser
+def test_learner_controls_in_the_browser(server: str, page: Page, tmp_path: Path) -> None:
+    """Suspend a card from a session and bring it back from the Cards view, change the
+    desired retention, read why a fit is refused, retry a missed question's family with a
+    fresh variant, and study exactly the items a readiness forecast puts at risk."""
+    token = _register_in(page, server, "lee")
+    page.goto(server + "/#/study")
+    page.check("#topic-conv-arithmetic")
+    page.fill("#size", "3")
+    page.click("#session-form button[type=submit]")
+    page.wait_for_selector("#card")
+    first = page.get_attribute("#card", "data-item-id")
+    page.click("#suspend")
+    page.wait_for_selector(f"#card:not([data-item-id='{first}'])")
+    suspended = _api(server, "GET", "/cards?flag=suspended", token)
+    assert [c["id"] for c in suspended["data"]] == [first]
+
+    page.goto(server + "/#/cards")
+    page.select_option("#flag-filter", "suspended")
+    page.click("#card-filter button[type=submit]")
+    page.wait_for_selector(f".card-row[data-card-id='{first}'] .unsuspend")
+    page.screenshot(path=tmp_path / "cards-suspended.png", full_page=True)
+    page.click(f".card-row[data-card-id='{first}'] .unsuspend")
+    page.wait_for_selector(f".card-row[data-card-id='{first}']", state="detached")
+    assert _api(server, "GET", "/cards?flag=suspended", token)["count"] == 0
+
+    page.goto(server + "/#/settings")
+    page.fill("#desired-retention", "0.8")
+    page.click("#settings-form button[type=submit]")
+    page.wait_for_selector("#settings-saved:has-text('0.8')")
+    assert _api(server, "GET", "/users/me/settings", token)["desired_retention"] == 0.8
+    page.click("#fsrs-optimize")
+    page.wait_for_selector("#error-banner:not([hidden])")
+    assert "512 more reviews" in page.text_content("#error-text")
+    page.click("#error-close")
+    page.screenshot(path=tmp_path / "settings.png", full_page=True)
+
+    question = _api(server, "POST", "/questions", token, {"family": "conv_params", "seed": 4})
+    _api(server, "POST", f"/questions/{question['id']}/grade", token, {"answer": "1"})
+    page.goto(server + "/#/mistakes")
+    page.wait_for_selector(".attempt[data-family='conv_params']")
+    assert question["prompt"].split("\n")[0][:30] in page.text_content(".attempt .prompt")
+    page.click(".attempt .try-again")
+    page.wait_for_selector(".attempt .prompt.fresh")
+    page.screenshot(path=tmp_path / "mistakes.png", full_page=True)
+
+    # Two cards rated easy: a stability of about 8 days.
+    sid = _api(server, "POST", "/sessions", token, {"topics": ["vgg"], "size": 2})["id"]
+    studied = []
+    for _ in range(2):
+        item = _api(server, "GET", f"/sessions/{sid}/next", token)
+        _api(server, "POST", f"/sessions/{sid}/answer", token,
+             {"item_id": item["item_id"], "rating": "easy"})  # fmt: skip
+        studied.append(item["item_id"])
+    page.goto(server + "/#/readiness")
+    page.wait_for_selector("#readiness-chart rect")
+    # Two months ahead, both are below the desired retention (0.8) set above.
+    exam_day = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 60 * 86400))
+    page.fill("#exam-date", exam_day)
+    with page.expect_response(lambda r: "/progress/readiness" in r.url):
+        page.click("#readiness-form button[type=submit]")
+    page.wait_for_selector("#at-risk li")
+    at_risk = [li.get_attribute("data-item-id") for li in page.locator("#at-risk li").all()]
+    assert set(studied) <= set(at_risk)
+    page.screenshot(path=tmp_path / "readiness.png", full_page=True)
+    page.set_viewport_size({"width": 360, "height": 800})
+    _no_horizontal_scroll(page)
+    page.set_viewport_size({"width": 1024, "height": 900})
+    page.click("#study-at-risk")
+    page.wait_for_url(re.compile(r".*#/study/\d+$"))
+    page.wait_for_selector("#card, #question")
+    shown = page.get_attribute("#card, #question", "data-item-id")
+    assert shown == at_risk[0]

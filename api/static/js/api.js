@@ -34,6 +34,8 @@ export function signOut() {
 // errors; both become one readable sentence.
 export function detailText(detail, status) {
   if (typeof detail === "string") return detail;
+  // A refusal that explains itself in fields (e.g. how much more history a fit needs).
+  if (detail && typeof detail.message === "string") return detail.message;
   if (Array.isArray(detail)) {
     return detail
       .map((d) => {
@@ -75,6 +77,7 @@ async function send(method, path, { body, token = getToken(), raw = false } = {}
 export const api = {
   get: (path, opts) => send("GET", path, opts),
   post: (path, body, opts) => send("POST", path, { ...opts, body }),
+  patch: (path, body, opts) => send("PATCH", path, { ...opts, body }),
   // Exports need the bearer header, so a plain link cannot fetch them: download a blob.
   async download(path) {
     const response = await send("GET", path, { raw: true });

@@ -9,12 +9,20 @@ import * as courses from "./views/courses.js";
 import * as exam from "./views/exam.js";
 import * as progress from "./views/progress.js";
 import * as study from "./views/study.js";
+import * as mycards from "./views/mycards.js";
+import * as mistakes from "./views/mistakes.js";
+import * as readiness from "./views/readiness.js";
+import * as settings from "./views/settings.js";
 
 const routes = [
   { pattern: /^\/account$/, view: account.render, nav: "account", open: true },
   { pattern: /^\/study$/, view: study.renderSetup, nav: "study" },
   { pattern: /^\/study\/(\d+)$/, view: study.renderSession, nav: "study" },
   { pattern: /^\/progress$/, view: progress.render, nav: "progress" },
+  { pattern: /^\/readiness$/, view: readiness.render, nav: "readiness" },
+  { pattern: /^\/mistakes$/, view: mistakes.render, nav: "mistakes" },
+  { pattern: /^\/cards$/, view: mycards.render, nav: "cards" },
+  { pattern: /^\/settings$/, view: settings.render, nav: "settings" },
   { pattern: /^\/exam$/, view: exam.renderBuilder, nav: "exam" },
   { pattern: /^\/exam\/(\d+)$/, view: exam.renderExam, nav: "exam" },
   { pattern: /^\/courses$/, view: courses.renderList, nav: "courses" },

@@ -35,6 +35,7 @@ export async function renderSetup(root) {
   );
   familyBox.hidden = true;
   const size = h("input", { type: "number", id: "size", min: 1, max: 500, value: 20 });
+  const tags = h("input", { type: "text", id: "session-tags", maxlength: 1300 });
   const newLimit = h("input", { type: "number", id: "new-limit", min: 0, max: 500, value: 10 });
 
   const chosenTopics = () => topicBoxes.filter((b) => b.checked).map((b) => b.value);
@@ -125,6 +126,12 @@ export async function renderSetup(root) {
     familyBox,
     h(
       "div",
+      { class: "field" },
+      h("label", { for: "session-tags", text: "Only cards with one of these tags (space-separated)" }),
+      tags,
+    ),
+    h(
+      "div",
       { class: "grid2" },
       h(
         "div",
@@ -155,6 +162,8 @@ export async function renderSetup(root) {
     };
     const chosen = chosenTopics();
     if (chosen.length) body.topics = chosen;
+    const wantedTags = tags.value.split(/\s+/).filter(Boolean);
+    if (wantedTags.length) body.tags = wantedTags;
     const fams = [...familyList.querySelectorAll("input:checked")].map((b) => b.value);
     if (includeQuestions.checked && fams.length) body.families = fams;
     try {
@@ -295,6 +304,25 @@ function cardView(stage, sessionId, item, onAnswered) {
     { class: "ratings", id: "ratings", hidden: true, role: "group", "aria-label": "Rate" },
     ratingButtons,
   );
+  // Set the card aside for good (suspend) or until tomorrow (bury): the session moves on.
+  const setAside = (verb) => async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      await api.post(`/cards/${encodeURIComponent(card.id)}/${verb}`);
+      setStatus(verb === "suspend" ? "Card suspended." : "Card buried until tomorrow.");
+      onAnswered(false);
+    } catch (err) {
+      showError(err);
+      busy = false;
+    }
+  };
+  const asideButtons = h(
+    "div",
+    { class: "row small aside" },
+    h("button", { type: "button", class: "quiet", id: "suspend", text: "Suspend", onclick: setAside("suspend") }),
+    h("button", { type: "button", class: "quiet", id: "bury", text: "Bury until tomorrow", onclick: setAside("bury") }),
+  );
   const view = h(
     "article",
     { class: "card panel", id: "card", tabindex: -1, dataset: { itemId: item.item_id } },
@@ -310,6 +338,7 @@ function cardView(stage, sessionId, item, onAnswered) {
     back,
     examples,
     ratings,
+    asideButtons,
   );
   stage.replaceChildren(view);
   view.focus();
