@@ -71,6 +71,8 @@ __all__ = [
     "unit_phrase",
     "expected_display",
     "keep_mistakes",
+    "FORMS",
+    "Comparison",
 ]
 
 M = TypeVar("M", bound=nn.Module)
@@ -273,6 +275,60 @@ def unit_phrase(unit: str) -> str:
 def expected_display(spec: AnswerSpec, truth: Truth) -> str:
     """The truth as the grader shows it (``784 KiB (802,816 B)``); solutions end with it."""
     return format_expected(spec, check_truth(spec, truth))
+
+
+# -- comparing a cheaper layer with a reference one -------------------------------------------
+
+# The three ways a saving is asked: the fraction kept, the factor, the share saved.
+FORMS = ("kept", "times", "saved")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A cheaper layer against a reference (grouped against dense, separable against standard),
+    asked as the fraction kept (cheap ÷ reference), the factor (reference ÷ cheap) or the share
+    saved (1 − cheap ÷ reference, in percent, within 0.5 points)."""
+
+    form: str
+    cheap: int  # the cheaper layer's parameters or MACs
+    reference: int
+    cheap_name: str  # "grouped", "separable"
+    reference_name: str  # "dense", "standard"
+
+    @property
+    def kept(self) -> Fraction:
+        """cheap ÷ reference."""
+        return Fraction(self.cheap, self.reference)
+
+    def as_form(self, kept: Fraction) -> Fraction:
+        """A fraction kept, written in this comparison's form (for truths and mistakes)."""
+        return {"kept": kept, "times": 1 / kept, "saved": 1 - kept}[self.form]
+
+    @property
+    def spec(self) -> AnswerSpec:
+        """A relative ratio, a factor, or a percentage within half a point."""
+        if self.form == "saved":
+            return AnswerSpec.percent(0.5)
+        return AnswerSpec.ratio(unit="×" if self.form == "times" else None)
+
+    def ask(self, what: str, cheap: str, reference: str) -> str:
+        """The question, e.g. ``How many times more MACs does the dense layer need ...?``."""
+        short = f"{self.cheap_name} ÷ {self.reference_name}"
+        return {
+            "kept": f"What is the ratio of {cheap}'s {what} to {reference}'s ({short})?",
+            "times": f"How many times more {what} does {reference} need than {cheap}?",
+            "saved": f"What percentage of {reference}'s {what} does {cheap} save?",
+        }[self.form]
+
+    def last_step(self) -> str:
+        """The division the solution ends with."""
+        a, b = n(self.cheap), n(self.reference)
+        short = f"{self.cheap_name} ÷ {self.reference_name}"
+        return {
+            "kept": f"{short} = {a} / {b}",
+            "times": f"{self.reference_name} ÷ {self.cheap_name} = {b} / {a}",
+            "saved": f"saved = 1 − {short} = 1 − {a} / {b}",
+        }[self.form]
 
 
 # -- mistakes -------------------------------------------------------------------------------

@@ -4,8 +4,8 @@ standard convolution (1/N + 1/K²), both read from layers built on the meta devi
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
 
 import torch
 from torch import nn
@@ -23,8 +23,10 @@ from ..question import Draft, Family
 from ..types import AnswerSpec, Mistake
 from ._base import (
     FORGOT_BN,
+    FORMS,
     MACS_RULE,
     PARAMS_RULE,
+    Comparison,
     call,
     expected_display,
     keep_mistakes,
@@ -72,167 +74,179 @@ def _separable_text(cin: int, cout: int, k: int, stride: int, bias: bool) -> str
     return f"{dw} followed by {pw}"
 
 
-def _params(rng: random.Random, difficulty: int) -> Draft:
-    if difficulty == 3:
-        # MobileNet v1's own block, BatchNorm and ReLU included, at a width multiplier.
+@dataclass(frozen=True)
+class SeparableSetup:
+    """A depthwise k×k then pointwise 1×1 pair, bare or as MobileNet v1's block (with BN)."""
+
+    cin: int
+    cout: int
+    k: int = 3
+    stride: int = 1
+    bias: bool = False
+    with_bn: bool = False  # MobileNet v1's own block: BatchNorm and ReLU after each conv
+
+    def build(self) -> nn.Module:
+        """The real module on the meta device."""
+        if self.with_bn:
+            with torch.device("meta"):
+                return models.DepthwiseSeparable(self.cin, self.cout, self.stride)
+        return separable(self.cin, self.cout, self.k, self.stride, self.bias)
+
+    def question(self) -> str:
+        """How the prompt asks for its parameters."""
+        pair = _separable_text(self.cin, self.cout, self.k, self.stride, self.bias)
+        if not self.with_bn:
+            return (
+                "How many learnable parameters does the depthwise separable convolution "
+                f"{pair} have?"
+            )
+        return (
+            f"MobileNet v1's depthwise separable block goes from {self.cin} to {self.cout} "
+            f"channels: {pair}, each convolution followed by nn.BatchNorm2d and ReLU. How many "
+            "learnable parameters does the block have? BatchNorm2d has a learnable scale and "
+            "shift per channel; its running mean and variance are buffers."
+        )
+
+    def terms(self) -> tuple[int, int, int, int]:
+        """(depthwise weights, pointwise weights, biases, BatchNorm γ and β) by the formula."""
+        c, o = self.cin, self.cout
+        return c * self.k**2, c * o, (c + o) if self.bias else 0, 2 * (c + o) if self.with_bn else 0
+
+
+# (C_in, C_out) of MobileNet v1's separable blocks, and of the wider or narrower variants a
+# designer might try: every pair of the paper's widths with C_out from C_in/2 to 2·C_in.
+_V1_WIDTHS = (32, 64, 128, 256, 512, 1024)
+_V1_PAIRS = tuple(
+    (a, b) for a in _V1_WIDTHS for b in (*_V1_WIDTHS, 96, 192, 384, 768) if a // 2 <= b <= 2 * a
+)
+
+
+def _draw_separable(rng: random.Random, difficulty: int) -> SeparableSetup:
+    """1: 3×3 on round widths; 2: 3×3 to 7×7, MobileNet v2-like widths, bias or not;
+    3: MobileNet v1's block with BatchNorm, at a width multiplier."""
+    if difficulty == 3:  # MobileNet v1's widths (Table 1) at the paper's multipliers
         alpha = rng.choice((0.25, 0.5, 0.75, 1.0))
-        cin = int(rng.choice((32, 64, 128, 256, 512, 1024)) * alpha)
-        cout, k, stride, bias, with_bn = (
-            int(cin * rng.choice((0.5, 1, 1.5, 2))),
-            3,
-            rng.choice((1, 2)),
-            False,
-            True,
+        cin, cout = rng.choice(_V1_PAIRS)
+        return SeparableSetup(
+            int(cin * alpha), int(cout * alpha), 3, rng.choice((1, 2)), False, True
         )
-        with torch.device("meta"):
-            block: nn.Module = models.DepthwiseSeparable(cin, cout, stride)
-        truth = param_count(block)
-        text = (
-            f"MobileNet v1's depthwise separable block goes from {cin} to {cout} channels: "
-            f"{_separable_text(cin, cout, k, stride, bias)}, each convolution followed by "
-            "nn.BatchNorm2d and ReLU. How many learnable parameters does the block have?"
-        )
-    else:
-        k = 3 if difficulty == 1 else rng.choice((3, 5, 7))
-        pool = (
-            (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 1024)
-            if difficulty == 1
-            else (24, 40, 80, 96, 112, 144, 160, 192, 240, 320, 480, 576)
-        )
-        cin, cout = rng.choice(pool), rng.choice(pool)
-        stride, bias, with_bn = 1, (difficulty == 2 and rng.random() < 0.5), False
-        block = separable(cin, cout, k, stride, bias)
-        truth = param_count(block)
-        text = (
-            "How many learnable parameters does the depthwise separable convolution "
-            f"{_separable_text(cin, cout, k, stride, bias)} have?"
-        )
-    spec = AnswerSpec.number("params")
-    bn_note = (
-        " BatchNorm2d has a learnable scale and shift per channel; its running mean and "
-        "variance are buffers."
-        if with_bn
-        else ""
+    pool = (
+        (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 1024)
+        if difficulty == 1
+        else (24, 40, 80, 96, 112, 144, 160, 192, 240, 320, 480, 576)
     )
-    prompt = f"{text} {PARAMS_RULE}{bn_note}"
-    dw, pw = cin * k * k, cin * cout
-    biases = cin + cout if bias else 0
-    bn = 2 * (cin + cout) if with_bn else 0
+    k = 3 if difficulty == 1 else rng.choice((3, 5, 7))
+    return SeparableSetup(
+        rng.choice(pool), rng.choice(pool), k, 1, difficulty == 2 and rng.random() < 0.5
+    )
+
+
+def _params(rng: random.Random, difficulty: int) -> Draft:
+    s = _draw_separable(rng, difficulty)
+    truth = param_count(s.build())
+    spec = AnswerSpec.number("params")
+    dw, pw, biases, bn = s.terms()
     parts = [
-        f"depthwise C_in·k·k = {cin}·{k}·{k} = {n(dw)}",
-        f"pointwise C_in·C_out = {cin}·{cout} = {n(pw)}",
+        f"depthwise C_in·k·k = {s.cin}·{s.k}·{s.k} = {n(dw)}",
+        f"pointwise C_in·C_out = {s.cin}·{s.cout} = {n(pw)}",
     ]
-    if bias:
-        parts.append(f"biases C_in + C_out = {cin} + {cout} = {n(biases)}")
-    if with_bn:
-        parts.append(f"BatchNorm 2·(C_in + C_out) = 2·({cin} + {cout}) = {n(bn)}")
-    solution = f"{'; '.join(parts)}; total = {' + '.join(n(x) for x in (dw, pw, biases, bn) if x)}"
-    solution += f" = {expected_display(spec, truth)}"
-    candidates = [
-        STANDARD_CONV.at(cout * cin * k * k + (cout if bias else 0) + (2 * cout if with_bn else 0)),
-        IGNORED_GROUPS.at(truth - dw + cin * cin * k * k),
-        FORGOT_POINTWISE.at(dw + (cin if bias else 0) + (2 * cin if with_bn else 0)),
-        FORGOT_DEPTHWISE.at(pw + (cout if bias else 0) + (2 * cout if with_bn else 0)),
-        FORGOT_BIAS.at(truth - biases) if bias else None,
-        COUNTED_BIAS.at(truth + cin + cout) if not bias else None,
-        COUNTED_BN_BUFFERS.at(truth + bn) if with_bn else None,
-        FORGOT_BN.at(truth - bn) if with_bn else None,
-    ]
-    params: dict[str, Any] = {
-        "in_channels": cin,
-        "out_channels": cout,
-        "kernel_size": k,
-        "stride": stride,
-        "groups": cin,
-        "bias": bias,
-        "batch_norm": with_bn,
-    }
+    if s.bias:
+        parts.append(f"biases C_in + C_out = {s.cin} + {s.cout} = {n(biases)}")
+    if s.with_bn:
+        parts.append(f"BatchNorm 2·(C_in + C_out) = 2·({s.cin} + {s.cout}) = {n(bn)}")
+    terms = " + ".join(n(x) for x in (dw, pw, biases, bn) if x)
     return Draft(
-        prompt=prompt,
-        params=params,
+        prompt=f"{s.question()} {PARAMS_RULE}",
+        params={
+            "in_channels": s.cin,
+            "out_channels": s.cout,
+            "kernel_size": s.k,
+            "stride": s.stride,
+            "groups": s.cin,
+            "bias": s.bias,
+            "batch_norm": s.with_bn,
+        },
         answer=spec,
         truth=truth,
-        solution=solution,
-        mistakes=keep_mistakes(spec, truth, candidates),
+        solution=f"{'; '.join(parts)}; total = {terms} = {expected_display(spec, truth)}",
+        mistakes=keep_mistakes(spec, truth, _params_mistakes(s, truth)),
         conventions=(PARAMS_RULE,),
         hints=(
             "Count the two convolutions apart: the depthwise one has one k×k filter per "
             "channel, the pointwise one mixes channels with 1×1 filters.",
             "depthwise C_in·k·k + pointwise C_in·C_out"
-            + (", plus biases C_in + C_out" if bias else "")
-            + (", plus BatchNorm 2·(C_in + C_out)" if with_bn else "")
+            + (", plus biases C_in + C_out" if s.bias else "")
+            + (", plus BatchNorm 2·(C_in + C_out)" if s.with_bn else "")
             + ".",
-            f"Here C_in = {cin}, C_out = {cout}, k = {k}.",
+            f"Here C_in = {s.cin}, C_out = {s.cout}, k = {s.k}.",
         ),
     )
 
 
-def _cost_ratio(rng: random.Random, difficulty: int) -> Draft:
+def _params_mistakes(s: SeparableSetup, truth: int) -> list[Mistake | None]:
+    dw, pw, biases, bn = s.terms()
+    c, o, k = s.cin, s.cout, s.k
+
+    def extras(channels: int) -> int:  # the bias and BatchNorm of a layer with this width
+        return (channels if s.bias else 0) + (2 * channels if s.with_bn else 0)
+
+    return [
+        STANDARD_CONV.at(o * c * k * k + extras(o)),
+        IGNORED_GROUPS.at(truth - dw + c * c * k * k),
+        FORGOT_POINTWISE.at(dw + extras(c)),
+        FORGOT_DEPTHWISE.at(pw + extras(o)),
+        FORGOT_BIAS.at(truth - biases) if s.bias else None,
+        COUNTED_BIAS.at(truth + c + o) if not s.bias else None,
+        COUNTED_BN_BUFFERS.at(truth + bn) if s.with_bn else None,
+        FORGOT_BN.at(truth - bn) if s.with_bn else None,
+    ]
+
+
+def _draw_ratio(rng: random.Random, difficulty: int) -> tuple[SeparableSetup, int, str]:
+    """(the pair, the input side, the form asked): 3×3 on round widths, the fraction kept
+    (1); MobileNet v2-like widths, 3×3 or 5×5, stride 1 or 2 (2); anything, any form (3)."""
     if difficulty == 1:
-        k, stride, form = 3, 1, "kept"
         cin = rng.choice((16, 32, 48, 64, 96, 128, 256, 512))
         cout = rng.choice((32, 64, 96, 128, 192, 256, 512, 1024))
-        size = rng.choice((7, 14, 28, 56, 112))
-    elif difficulty == 2:
-        k, stride, form = rng.choice((3, 5)), rng.choice((1, 2)), "kept"
+        return SeparableSetup(cin, cout), rng.choice((7, 14, 28, 56, 112)), "kept"
+    if difficulty == 2:
         cin = rng.choice((24, 40, 96, 144, 160, 192, 320))
         cout = rng.choice((24, 40, 96, 144, 160, 192, 320, 960))
-        size = rng.choice((7, 14, 28))
-    else:
-        k, stride = rng.choice((3, 5, 7)), rng.choice((1, 2))
-        form = rng.choice(("kept", "times", "saved"))
-        cin, cout = rng.randint(8, 1024), rng.randint(16, 1280)
-        size = rng.randint(7, 60)
-    standard = nn.Conv2d(cin, cout, k, stride, k // 2, bias=False, device="meta")
-    p_std = measure(standard, (cin, size, size))
-    p_sep = measure(separable(cin, cout, k, stride), (cin, size, size))
-    dw_macs, pw_macs = p_sep.rows[0].macs, p_sep.rows[1].macs
-    kept = Fraction(p_sep.macs, p_std.macs)
-    std_text = call("nn.Conv2d", cin, cout, k, stride=stride, padding=k // 2, bias=False)
-    scene = (
-        f"The standard convolution {std_text} on a {cin}×{size}×{size} input is replaced by "
-        f"the depthwise separable pair {_separable_text(cin, cout, k, stride, False)}."
+        setup = SeparableSetup(cin, cout, rng.choice((3, 5)), rng.choice((1, 2)))
+        return setup, rng.choice((7, 14, 28)), "kept"
+    setup = SeparableSetup(
+        rng.randint(8, 1024), rng.randint(16, 1280), rng.choice((3, 5, 7)), rng.choice((1, 2))
     )
-    if form == "kept":
-        truth, spec = kept, AnswerSpec.ratio()
-        ask = (
-            "What is the ratio of the separable pair's MACs to the standard convolution's "
-            "(separable ÷ standard)?"
-        )
-        last = f"separable ÷ standard = {n(p_sep.macs)} / {n(p_std.macs)}"
-    elif form == "times":
-        truth, spec = 1 / kept, AnswerSpec.ratio(unit="×")
-        ask = (
-            "How many times fewer MACs does the separable pair need than the standard convolution?"
-        )
-        last = f"standard ÷ separable = {n(p_std.macs)} / {n(p_sep.macs)}"
-    else:
-        truth, spec = 1 - kept, AnswerSpec.percent(0.5)
-        ask = "What percentage of the standard convolution's MACs does the separable pair save?"
-        last = f"saved = 1 − {n(p_sep.macs)} / {n(p_std.macs)}"
-    prompt = f"{scene} {ask} {MACS_RULE}"
+    return setup, rng.randint(7, 60), rng.choice(FORMS)
+
+
+def _cost_ratio(rng: random.Random, difficulty: int) -> Draft:
+    s, size, form = _draw_ratio(rng, difficulty)
+    cin, cout, k = s.cin, s.cout, s.k
+    standard = nn.Conv2d(cin, cout, k, s.stride, k // 2, bias=False, device="meta")
+    p_std, p_sep = measure(standard, (cin, size, size)), measure(s.build(), (cin, size, size))
+    cmp = Comparison(form, p_sep.macs, p_std.macs, "separable", "standard")
+    truth, spec = cmp.as_form(cmp.kept), cmp.spec
+    std_text = call("nn.Conv2d", cin, cout, k, stride=s.stride, padding=k // 2, bias=False)
+    prompt = (
+        f"The standard convolution {std_text} on a {cin}×{size}×{size} input is replaced by "
+        f"the depthwise separable pair {_separable_text(cin, cout, k, s.stride, False)}. "
+        f"{cmp.ask('MACs', 'the separable pair', 'the standard convolution')} {MACS_RULE}"
+    )
     _, _, ho, wo = p_std.output_shape
     solution = (
         f"H_out·W_out = {ho}·{wo}; standard: H_out·W_out·C_out·C_in·K² = {n(p_std.macs)}; "
-        f"depthwise: H_out·W_out·C_in·K² = {n(dw_macs)}; pointwise: H_out·W_out·C_in·C_out = "
-        f"{n(pw_macs)}; in closed form, separable ÷ standard = 1/C_out + 1/K² = 1/{cout} + "
-        f"1/{k * k}; "
-        f"{last} = {expected_display(spec, truth)}"
+        f"depthwise: H_out·W_out·C_in·K² = {n(p_sep.rows[0].macs)}; pointwise: "
+        f"H_out·W_out·C_in·C_out = {n(p_sep.rows[1].macs)}; in closed form, separable ÷ "
+        f"standard = 1/C_out + 1/K² = 1/{cout} + 1/{k * k}; {cmp.last_step()} = "
+        f"{expected_display(spec, truth)}"
     )
-
-    def as_form(kept_value: Fraction) -> Fraction:
-        if form == "kept":
-            return kept_value
-        if form == "times":
-            return 1 / kept_value
-        return 1 - kept_value
-
     candidates: list[Mistake | None] = [
         INVERTED_RATIO.at(1 / truth) if truth else None,
         SAVED_VS_KEPT.at(1 - truth) if form != "times" else None,
-        FORGOT_DEPTHWISE.at(as_form(Fraction(1, k * k))),
-        FORGOT_POINTWISE.at(as_form(Fraction(1, cout))),
-        USED_K_NOT_K2.at(as_form(Fraction(1, cout) + Fraction(1, k))),
+        FORGOT_DEPTHWISE.at(cmp.as_form(Fraction(1, k * k))),
+        FORGOT_POINTWISE.at(cmp.as_form(Fraction(1, cout))),
+        USED_K_NOT_K2.at(cmp.as_form(Fraction(1, cout) + Fraction(1, k))),
     ]
     return Draft(
         prompt=prompt,
@@ -240,7 +254,7 @@ def _cost_ratio(rng: random.Random, difficulty: int) -> Draft:
             "in_channels": cin,
             "out_channels": cout,
             "kernel_size": k,
-            "stride": stride,
+            "stride": s.stride,
             "padding": k // 2,
             "height": size,
             "width": size,

@@ -9,6 +9,8 @@ pass.
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import lru_cache
 
@@ -109,115 +111,157 @@ def _pct_text(p: Fraction) -> str:
     return f"{float(p):g}"
 
 
+@dataclass(frozen=True)
+class FireSetup:
+    """One fire module (``models.Fire(c, s, e1, e3)``), its input side and how it is put."""
+
+    c: int
+    s: int
+    e1: int
+    e3: int
+    side: int
+    what: str  # the sentence that describes it (widths, or the meta-parameters)
+    params: Mapping[str, object]  # every number of that sentence
+    derive: str = ""  # how the widths follow from meta-parameters, for the solution
+    asked: str = "the module"  # "the module", or "fire5" when a network's index is asked
+    who: str = "A fire module"  # or "SqueezeNet 1.0's fire2"
+
+    def widths_text(self) -> str:
+        """``s1x1 = 16 squeeze filters, e1x1 = 64 and e3x3 = 64 expand filters``."""
+        return (
+            f"s1x1 = {self.s} squeeze filters, e1x1 = {self.e1} and e3x3 = {self.e3} expand filters"
+        )
+
+
+def _widths_params(c: int, s: int, e1: int, e3: int) -> dict[str, object]:
+    return {"in_channels": c, "squeeze_planes": s, "expand1x1_planes": e1, "expand3x3_planes": e3}
+
+
+def _real_fire(rng: random.Random) -> FireSetup:
+    """A fire module of SqueezeNet 1.0 or 1.1, at its own input size."""
+    net, name, (c, h, _), s, e1, e3 = rng.choice(_squeezenet_fires())
+    arch = "squeezenet" + net.removeprefix("SqueezeNet ").replace(".", "_")
+    params = {"architecture": arch, "module": name, **_widths_params(c, s, e1, e3)}
+    setup = FireSetup(c, s, e1, e3, h, "", params, who=f"{net}'s {name}")
+    return replace(setup, what=f"{setup.who} has {c} input channels, {setup.widths_text()}.")
+
+
+def _drawn_fire(rng: random.Random, proportional: bool, c_max: int) -> FireSetup:
+    """A fire module of round widths: SqueezeNet's e1x1 = e3x3 = 4·s1x1, or any widths."""
+    s = 8 * rng.randint(1, 12)
+    e1 = 4 * s if proportional else 16 * rng.randint(1, 24)
+    e3 = 4 * s if proportional else 16 * rng.randint(1, 24)
+    c, side = 32 * rng.randint(2, c_max), rng.choice((13, 14, 27, 28, 55, 56))
+    setup = FireSetup(c, s, e1, e3, side, "", _widths_params(c, s, e1, e3))
+    return replace(setup, what=f"A fire module has {c} input channels, {setup.widths_text()}.")
+
+
+def _meta_fire(rng: random.Random) -> FireSetup:
+    """A fire module given by the paper's e, pct3x3 and SR (s1x1 = SR·e, e3x3 = pct3x3·e)."""
+    e, pct, sr = (
+        rng.choice((128, 192, 256, 384, 512, 768)),
+        rng.choice(_PCTS),
+        rng.choice(_SQUEEZE_RATIOS),
+    )
+    c, e3, s = 32 * rng.randint(2, 24), int(pct * e), int(sr * e)
+    what = (
+        f"A fire module has {c} input channels and e = {e} expand filters in all, a share "
+        f"pct3x3 = {_pct_text(pct)} of them 3×3 (the rest 1×1), and squeeze ratio "
+        f"SR = {_pct_text(sr)} (s1x1 = SR·e)."
+    )
+    params = {
+        "in_channels": c,
+        "expand_planes": e,
+        "pct3x3": float(pct),
+        "squeeze_ratio": float(sr),
+    }
+    derive = (
+        f"s1x1 = SR·e = {_pct_text(sr)}·{e} = {s}; e3x3 = pct3x3·e = {_pct_text(pct)}·{e} "
+        f"= {e3}; e1x1 = e − e3x3 = {e - e3}.\n"
+    )
+    return FireSetup(c, s, e - e3, e3, 13, what, params, derive)
+
+
+def _network_fire(rng: random.Random) -> tuple[FireSetup, list[int]]:
+    """Fire module i of a SqueezeNet given by its meta-parameters (e_i = base_e +
+    incr_e·⌊i/freq⌋), and the widths a wrong index i would give."""
+    base_e, incr_e, freq = rng.choice((64, 128)), rng.choice((32, 64, 128)), rng.choice((1, 2, 3))
+    pct, sr, i = rng.choice(_PCTS), rng.choice(_SQUEEZE_RATIOS), rng.randint(1, 7)
+
+    def e_of(j: int) -> int:
+        return base_e + incr_e * (j // freq)
+
+    e, c = e_of(i), e_of(i - 1)  # fire modules follow each other (pooling keeps the channels)
+    e3, s, side = int(pct * e), int(sr * e), rng.choice((13, 27, 55))
+    what = (
+        f"A SqueezeNet is specified by its meta-parameters base_e = {base_e}, incr_e = {incr_e}, "
+        f"freq = {freq}, pct3x3 = {_pct_text(pct)} and SR = {_pct_text(sr)}: fire module i "
+        f"(i = 0 for fire2, 1 for fire3, ...) has e_i = base_e + incr_e·⌊i/freq⌋ expand "
+        f"filters, a share pct3x3 of them 3×3 and the rest 1×1, and s1x1 = SR·e_i squeeze "
+        f"filters. fire{i + 2} receives a {c}×{side}×{side} input."
+    )
+    params = {
+        "base_e": base_e,
+        "incr_e": incr_e,
+        "freq": freq,
+        "pct3x3": float(pct),
+        "squeeze_ratio": float(sr),
+        "module": f"fire{i + 2}",
+        "in_channels": c,
+    }
+    derive = (
+        f"fire{i + 2} is module i = {i}: e_{i} = {base_e} + {incr_e}·⌊{i}/{freq}⌋ = {e}, "
+        f"so e3x3 = {_pct_text(pct)}·{e} = {e3}, e1x1 = {e - e3}, s1x1 = {s}.\n"
+    )
+    setup = FireSetup(c, s, e - e3, e3, side, what, params, derive, f"fire{i + 2}")
+    # Counting fire2 as i = 1, or using the module's number as i.
+    return setup, [e_of(i + 1), e_of(i + 2)]
+
+
 # -- parameters -------------------------------------------------------------------------------
 
 
-def _params_draft(rng: random.Random, difficulty: int) -> Draft:
-    """Parameters of one fire module: SqueezeNet's own (1), e1x1 = e3x3 = 4·s1x1 (2), or the
-    paper's e / pct3x3 / SR meta-parameters (3)."""
-    derive = ""
-    swapped: int | None = None
-    if difficulty == 1 and rng.random() < 0.2:
-        net, name, (c, _, _), s, e1, e3 = rng.choice(_squeezenet_fires())
-        what = (
-            f"{net}'s {name} has {c} input channels, s1x1 = {s} squeeze filters, "
-            f"e1x1 = {e1} and e3x3 = {e3} expand filters."
-        )
-        params: dict[str, object] = {
-            "architecture": "squeezenet" + net.removeprefix("SqueezeNet ").replace(".", "_"),
-            "module": name,
-            "in_channels": c,
-            "squeeze_planes": s,
-            "expand1x1_planes": e1,
-            "expand3x3_planes": e3,
-        }
-    elif difficulty == 1:  # SqueezeNet's own proportions: e1x1 = e3x3 = 4·s1x1
-        s = 8 * rng.randint(1, 12)
-        e1 = e3 = 4 * s
-        c = 32 * rng.randint(2, 24)
-        what = (
-            f"A fire module has {c} input channels, s1x1 = {s} squeeze filters, "
-            f"e1x1 = {e1} and e3x3 = {e3} expand filters."
-        )
-        params = {
-            "in_channels": c,
-            "squeeze_planes": s,
-            "expand1x1_planes": e1,
-            "expand3x3_planes": e3,
-        }
-    elif difficulty == 2:
-        s = 8 * rng.randint(1, 12)
-        e1, e3 = 16 * rng.randint(1, 24), 16 * rng.randint(1, 24)
-        c = 32 * rng.randint(2, 16)
-        what = (
-            f"A fire module has {c} input channels, s1x1 = {s} squeeze filters, "
-            f"e1x1 = {e1} and e3x3 = {e3} expand filters."
-        )
-        params = {
-            "in_channels": c,
-            "squeeze_planes": s,
-            "expand1x1_planes": e1,
-            "expand3x3_planes": e3,
-        }
-    else:
-        e = rng.choice((128, 192, 256, 384, 512, 768))
-        pct = rng.choice(_PCTS)
-        sr = rng.choice(_SQUEEZE_RATIOS)
-        c = 32 * rng.randint(2, 24)
-        e3 = int(pct * e)
-        e1 = e - e3
-        s = int(sr * e)
-        what = (
-            f"A fire module has {c} input channels and e = {e} expand filters in all, a share "
-            f"pct3x3 = {_pct_text(pct)} of them 3×3 (the rest 1×1), and squeeze ratio "
-            f"SR = {_pct_text(sr)} (s1x1 = SR·e)."
-        )
-        params = {
-            "in_channels": c,
-            "expand_planes": e,
-            "pct3x3": float(pct),
-            "squeeze_ratio": float(sr),
-        }
-        derive = (
-            f"s1x1 = SR·e = {_pct_text(sr)}·{e} = {s}; e3x3 = pct3x3·e = {_pct_text(pct)}·{e} "
-            f"= {e3}; e1x1 = e − e3x3 = {e1}.\n"
-        )
-        # Swapping the shares of 1×1 and 3×3 filters (a mistake: the formula will do).
-        swapped = (c * s + s) + (s * e3 + e3) + (9 * s * e1 + e1)
-    params["bias"] = True
+def _draw_for_params(rng: random.Random, difficulty: int) -> FireSetup:
+    """SqueezeNet's own fires or its proportions (1), any widths (2), meta-parameters (3)."""
+    if difficulty == 1:
+        return _real_fire(rng) if rng.random() < 0.2 else _drawn_fire(rng, True, 24)
+    return _drawn_fire(rng, False, 16) if difficulty == 2 else _meta_fire(rng)
 
-    k = block_counts(Fire, (c, s, e1, e3), ("squeeze", "expand1x1", "expand3x3"))
+
+def _params_draft(rng: random.Random, difficulty: int) -> Draft:
+    """Parameters of one fire module."""
+    f = _draw_for_params(rng, difficulty)
+    k = block_counts(Fire, (f.c, f.s, f.e1, f.e3), ("squeeze", "expand1x1", "expand3x3"))
     truth = k.total
     sq, x1, x3 = (k.parts[p] for p in ("squeeze", "expand1x1", "expand3x3"))
-    w3 = x3 - e3  # the 3×3 weights, without their biases
-    prompt = (
-        f"{what} How many parameters does the module have? {CONV_BIAS_RULE} {PARAMS_RULE} "
-        f"ReLUs and the concatenation have none."
-    )
     solution = (
-        f"{derive}squeeze 1×1 ({c}→{s}): {c}·{s} + {s} = {n(sq)}\n"
-        f"expand1x1 ({s}→{e1}): {s}·{e1} + {e1} = {n(x1)}\n"
-        f"expand3x3 ({s}→{e3}): 3·3·{s}·{e3} + {e3} = {n(x3)}\n"
+        f"{f.derive}squeeze 1×1 ({f.c}→{f.s}): {f.c}·{f.s} + {f.s} = {n(sq)}\n"
+        f"expand1x1 ({f.s}→{f.e1}): {f.s}·{f.e1} + {f.e1} = {n(x1)}\n"
+        f"expand3x3 ({f.s}→{f.e3}): 3·3·{f.s}·{f.e3} + {f.e3} = {n(x3)}\n"
         f"total = {n(sq)} + {n(x1)} + {n(x3)} = {expected_display(_SPEC_PARAMS, truth)}"
     )
+    w3 = x3 - f.e3  # the 3×3 weights, without their biases
     mistakes = [
         FORGOT_BIAS.at(truth - k.biases),
         FIRE_FORGOT_EXPAND3X3.at(truth - x3),
         FIRE_FORGOT_SQUEEZE.at(truth - sq),
         FIRE_3X3_AS_1X1.at(truth - w3 + w3 // 9),
-        FIRE_EXPAND_FROM_INPUT.at(sq + (c * e1 + e1) + (9 * c * e3 + e3)),
+        FIRE_EXPAND_FROM_INPUT.at(sq + (f.c * f.e1 + f.e1) + (9 * f.c * f.e3 + f.e3)),
+        # Swapping the shares of 1×1 and 3×3 filters (the formula will do for a mistake).
+        FIRE_PCT_SWAPPED.at(sq + (f.s * f.e3 + f.e3) + (9 * f.s * f.e1 + f.e1))
+        if f.derive
+        else None,
     ]
-    if swapped is not None:
-        mistakes.append(FIRE_PCT_SWAPPED.at(swapped))
     return Draft(
-        prompt=prompt,
-        params=params,
+        prompt=f"{f.what} How many parameters does the module have? {CONV_BIAS_RULE} "
+        f"{PARAMS_RULE} ReLUs and the concatenation have none.",
+        params={**f.params, "bias": True},
         answer=_SPEC_PARAMS,
         truth=truth,
         solution=solution,
         mistakes=keep_mistakes(_SPEC_PARAMS, truth, mistakes),
         conventions=(PARAMS_RULE, CONV_BIAS_RULE),
-        hints=_param_hints(c, s, e1, e3),
+        hints=_param_hints(f.c, f.s, f.e1, f.e3),
     )
 
 
@@ -234,113 +278,40 @@ def _param_hints(c: int, s: int, e1: int, e3: int) -> tuple[str, ...]:
 
 
 def _channels_draft(rng: random.Random, difficulty: int) -> Draft:
-    """Output channels of a fire module: SqueezeNet's own (1), random widths (2), or from the
-    paper's meta-parameters e_i = base_e + incr_e·⌊i/freq⌋ (3)."""
-    derive = ""
+    """Output channels of a fire module: SqueezeNet's own or its proportions (1), any widths
+    (2), or from the paper's meta-parameters e_i = base_e + incr_e·⌊i/freq⌋ (3)."""
     wrong_index: list[int] = []
-    index_hint: tuple[str, ...] = ()
-    if difficulty == 1 and rng.random() < 0.3:
-        net, name, (c, h, w), s, e1, e3 = rng.choice(_squeezenet_fires())
-        what = (
-            f"{net}'s {name} receives a {c}×{h}×{w} input and has s1x1 = {s} squeeze filters, "
-            f"e1x1 = {e1} and e3x3 = {e3} expand filters."
-        )
-        params: dict[str, object] = {
-            "architecture": "squeezenet" + net.removeprefix("SqueezeNet ").replace(".", "_"),
-            "module": name,
-            "in_channels": c,
-            "height": h,
-            "width": w,
-            "squeeze_planes": s,
-            "expand1x1_planes": e1,
-            "expand3x3_planes": e3,
-        }
-        question = "How many channels does the module output?"
-    elif difficulty < 3:
-        s = rng.choice((8, 16, 24, 32, 48, 64, 96))
-        e1 = 16 * rng.randint(1, 24) if difficulty == 2 else 4 * s
-        e3 = 16 * rng.randint(1, 24) if difficulty == 2 else 4 * s
-        c = 32 * rng.randint(2, 16)
-        h = w = rng.choice((13, 14, 27, 28, 55, 56))
-        what = (
-            f"A fire module receives a {c}×{h}×{w} input and has s1x1 = {s} squeeze filters, "
-            f"e1x1 = {e1} and e3x3 = {e3} expand filters."
-        )
-        params = {
-            "in_channels": c,
-            "height": h,
-            "width": w,
-            "squeeze_planes": s,
-            "expand1x1_planes": e1,
-            "expand3x3_planes": e3,
-        }
-        question = "How many channels does the module output?"
+    if difficulty == 3:
+        f, wrong_index = _network_fire(rng)
+    elif difficulty == 1 and rng.random() < 0.3:
+        f = _real_fire(rng)
     else:
-        base_e = rng.choice((64, 128))
-        incr_e = rng.choice((32, 64, 128))
-        freq = rng.choice((1, 2, 3))
-        pct = rng.choice(_PCTS)
-        sr = rng.choice(_SQUEEZE_RATIOS)
-        i = rng.randint(1, 7)
-
-        def e_of(j: int) -> int:
-            return base_e + incr_e * (j // freq)
-
-        e = e_of(i)
-        c = e_of(i - 1)  # fire modules follow each other (pooling keeps the channels)
-        e3 = int(pct * e)
-        e1 = e - e3
-        s = int(sr * e)
-        h = w = rng.choice((13, 27, 55))
-        what = (
-            f"A SqueezeNet is specified by its meta-parameters base_e = {base_e}, "
-            f"incr_e = {incr_e}, freq = {freq}, pct3x3 = {_pct_text(pct)} and "
-            f"SR = {_pct_text(sr)}: fire module i (i = 0 for fire2, 1 for fire3, ...) has "
-            f"e_i = base_e + incr_e·⌊i/freq⌋ expand filters, a share pct3x3 of them 3×3 and the "
-            f"rest 1×1, and s1x1 = SR·e_i squeeze filters. fire{i + 2} receives a "
-            f"{c}×{h}×{w} input."
-        )
-        params = {
-            "base_e": base_e,
-            "incr_e": incr_e,
-            "freq": freq,
-            "pct3x3": float(pct),
-            "squeeze_ratio": float(sr),
-            "module": f"fire{i + 2}",
-            "in_channels": c,
-            "height": h,
-            "width": w,
-        }
-        question = f"How many channels does fire{i + 2} output?"
-        index_hint = (f"First work out e_i for fire{i + 2}: it is module i = {i}.",)
-        derive = (
-            f"fire{i + 2} is module i = {i}: e_{i} = {base_e} + {incr_e}·⌊{i}/{freq}⌋ = {e}, "
-            f"so e3x3 = {_pct_text(pct)}·{e} = {e3}, e1x1 = {e1}, s1x1 = {s}.\n"
-        )
-        # Counting fire2 as i = 1, or using the module's number as i.
-        wrong_index = [e_of(i + 1), e_of(i + 2)]
-
-    out = _fire_out_channels(c, s, e1, e3, h, w)
+        f = _drawn_fire(rng, difficulty == 1, 16)
+    if not f.derive:  # the input's size is part of the sentence
+        size = f"{f.c}×{f.side}×{f.side}"
+        f = replace(f, what=f"{f.who} receives a {size} input and has {f.widths_text()}.")
+    out = _fire_out_channels(f.c, f.s, f.e1, f.e3, f.side, f.side)
     truth = out[1]
     prompt = (
-        f"{what} The 3×3 expand convolution has padding 1, and the two expand outputs are "
-        f"concatenated along the channel dimension. {question}"
+        f"{f.what} The 3×3 expand convolution has padding 1, and the two expand outputs are "
+        f"concatenated along the channel dimension. How many channels does {f.asked} output?"
     )
     solution = (
-        f"{derive}The squeeze output ({s} channels) feeds both expand layers; their outputs "
+        f"{f.derive}The squeeze output ({f.s} channels) feeds both expand layers; their outputs "
         f"({'×'.join(map(str, out))} with the batch first) are concatenated: e1x1 + e3x3 = "
-        f"{e1} + {e3} = {expected_display(_SPEC_CHANNELS, truth)}"
+        f"{f.e1} + {f.e3} = {expected_display(_SPEC_CHANNELS, truth)}"
     )
     mistakes = [
-        FIRE_COUNTED_SQUEEZE.at(s + truth),
-        FIRE_FORGOT_EXPAND3X3.at(truth - e3),
-        FIRE_FORGOT_EXPAND1X1.at(truth - e1),
-        FIRE_SQUEEZE_ONLY.at(s),
+        FIRE_COUNTED_SQUEEZE.at(f.s + truth),
+        FIRE_FORGOT_EXPAND3X3.at(truth - f.e3),
+        FIRE_FORGOT_EXPAND1X1.at(truth - f.e1),
+        FIRE_SQUEEZE_ONLY.at(f.s),
+        *(FIRE_META_INDEX.at(v) for v in wrong_index),
     ]
-    mistakes += [FIRE_META_INDEX.at(v) for v in wrong_index]
+    index = (f"First work out e_i for {f.asked}: it is module i = {f.asked[4:]} − 2.",)
     return Draft(
         prompt=prompt,
-        params=params,
+        params={**f.params, "height": f.side, "width": f.side},
         answer=_SPEC_CHANNELS,
         truth=truth,
         solution=solution,
@@ -352,7 +323,7 @@ def _channels_draft(rng: random.Random, difficulty: int) -> Draft:
             "The output has e1x1 + e3x3 channels (the 3×3 padding keeps the two maps the same "
             "size).",
         )
-        + index_hint,
+        + (index if f.asked != "the module" else ()),
     )
 
 

@@ -11,8 +11,10 @@ from ..mistakes import FORGOT_BIAS, IGNORED_GROUPS, INVERTED_RATIO, define
 from ..question import Draft, Family
 from ..types import AnswerSpec, Mistake
 from ._base import (
+    FORMS,
     MACS_RULE,
     PARAMS_RULE,
+    Comparison,
     expected_display,
     keep_mistakes,
     measure,
@@ -111,74 +113,43 @@ def _params(rng: random.Random, difficulty: int) -> Draft:
     )
 
 
-# The three ways the savings question is put: the fraction kept, the factor, the share saved.
-_FORMS = ("kept", "times", "saved")
-
-
 def _savings(rng: random.Random, difficulty: int) -> Draft:
     grouped = _grouped_setup(rng, difficulty)
     dense = replace(grouped, groups=1)
     quantity = rng.choice(("params", "macs"))
-    form = "kept" if difficulty == 1 else rng.choice(_FORMS[:2] if difficulty == 2 else _FORMS)
+    form = "kept" if difficulty == 1 else rng.choice(FORMS[:2] if difficulty == 2 else FORMS)
     if quantity == "params":
-        q_grouped, q_dense = param_count(grouped.build()), param_count(dense.build())
+        cheap, reference = param_count(grouped.build()), param_count(dense.build())
     else:
-        q_grouped = measure(grouped.build(), grouped.input_shape).macs
-        q_dense = measure(dense.build(), dense.input_shape).macs
-    kept = Fraction(q_grouped, q_dense)
+        cheap = measure(grouped.build(), grouped.input_shape).macs
+        reference = measure(dense.build(), dense.input_shape).macs
+    cmp = Comparison(form, cheap, reference, "grouped", "dense")
+    truth, spec = cmp.as_form(cmp.kept), cmp.spec
     what = "parameters" if quantity == "params" else "MACs"
     rule = PARAMS_RULE if quantity == "params" else MACS_RULE
-    layers = (
-        f"Compare the grouped convolution {grouped.text()} with the dense one "
-        f"{dense.text()}, both applied to a {grouped.in_channels}×{grouped.height}×"
-        f"{grouped.width} input."
+    prompt = (
+        f"Compare the grouped convolution {grouped.text()} with the dense one {dense.text()}, "
+        f"both applied to a {grouped.in_channels}×{grouped.height}×{grouped.width} input. "
+        f"{cmp.ask(what, 'the grouped layer', 'the dense layer')} {rule}"
     )
-    if form == "kept":
-        truth, spec = kept, AnswerSpec.ratio()
-        ask = (
-            f"What is the ratio of the grouped layer's {what} to the dense layer's "
-            "(grouped ÷ dense)?"
-        )
-        last = f"grouped ÷ dense = {n(q_grouped)} / {n(q_dense)}"
-    elif form == "times":
-        truth, spec = 1 / kept, AnswerSpec.ratio(unit="×")
-        ask = f"How many times more {what} does the dense layer have than the grouped one?"
-        last = f"dense ÷ grouped = {n(q_dense)} / {n(q_grouped)}"
-    else:
-        truth, spec = 1 - kept, AnswerSpec.percent(0.5)
-        ask = f"What percentage of the dense layer's {what} does grouping save?"
-        last = f"saved = 1 − grouped ÷ dense = 1 − {n(q_grouped)} / {n(q_dense)}"
-    prompt = f"{layers} {ask} {rule}"
     formula = (
         "params = C_out·(C_in/groups)·k_h·k_w (+ C_out with bias)"
         if quantity == "params"
         else "MACs = H_out·W_out·C_out·(C_in/groups)·k_h·k_w"
     )
-    solution = (
-        f"{formula}; dense: {n(q_dense)} {what}; grouped (groups={grouped.groups}): "
-        f"{n(q_grouped)} {what}; {last} = {expected_display(spec, truth)}"
-    )
     g = grouped.groups
-    plain = Fraction(1, g)  # the weight ratio, biases left out
-
-    def as_form(kept_value: Fraction) -> Fraction:
-        if form == "kept":
-            return kept_value
-        if form == "times":
-            return 1 / kept_value
-        return 1 - kept_value
-
+    solution = (
+        f"{formula}; dense: {n(reference)} {what}; grouped (groups={g}): {n(cheap)} {what}; "
+        f"{cmp.last_step()} = {expected_display(spec, truth)}"
+    )
+    biased = quantity == "params" and grouped.bias
     candidates: list[Mistake | None] = [
         INVERTED_RATIO.at(1 / truth) if truth else None,
         SAVED_VS_KEPT.at(1 - truth) if form != "times" else None,
-        SQUARED_GROUPS.at(as_form(Fraction(1, g * g))),
-        IGNORED_BIAS.at(as_form(plain)) if quantity == "params" and grouped.bias else None,
+        SQUARED_GROUPS.at(cmp.as_form(Fraction(1, g * g))),
+        IGNORED_BIAS.at(cmp.as_form(Fraction(1, g))) if biased else None,  # weights alone
     ]
-    params: dict[str, Any] = {
-        **grouped.params(),
-        "quantity": quantity,
-        "form": form,
-    }
+    params: dict[str, Any] = {**grouped.params(), "quantity": quantity, "form": form}
     params.pop("batch")
     return Draft(
         prompt=prompt,
@@ -191,8 +162,7 @@ def _savings(rng: random.Random, difficulty: int) -> Draft:
         hints=(
             f"Write both layers' {what} with the same formula; only the groups differ.",
             f"{formula}: grouping divides the weight term by the groups.",
-            f"Here groups = {g}"
-            + (", and both layers have biases." if grouped.bias and quantity == "params" else "."),
+            f"Here groups = {g}" + (", and both layers have biases." if biased else "."),
         ),
     )
 
