@@ -9,6 +9,7 @@ the module, MACs from its profile; each configuration is memoised.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
@@ -98,87 +99,119 @@ def _forward_channels(k0: int, k: int, layers: tuple[int, ...], theta: Fraction 
     return block_output_shape(nn.Sequential(*mods), (k0, 8, 8))[1]
 
 
+@dataclass(frozen=True)
+class DenseSetup:
+    """Dense blocks of ``layers`` layers (growth ``k``, input ``k0``) with a transition of
+    compression ``theta`` after the first, if any."""
+
+    k0: int
+    k: int
+    layers: tuple[int, ...]
+    theta: Fraction | None = None
+
+    @property
+    def m1(self) -> int:
+        """Channels out of the first block, by the formula."""
+        return self.k0 + self.layers[0] * self.k
+
+    def compressed(self, m: int) -> int:
+        """⌊θ·m⌋."""
+        assert self.theta is not None
+        return int(self.theta * m)
+
+
+def _draw_dense(rng: random.Random, difficulty: int) -> DenseSetup:
+    """One block (1), a block and its transition (2), block → transition → block from a
+    DenseNet-BC stem of 2k channels (3). Blocks of at most 6 layers: building a layer costs
+    milliseconds even on the meta device."""
+    k = rng.choice((12, 16, 24, 32, 40, 48))
+    if difficulty == 1:
+        return DenseSetup(rng.choice((16, 24, 32, 48, 64, 96, 128)), k, (rng.randint(2, 6),))
+    if difficulty == 2:
+        return DenseSetup(32 * rng.randint(2, 16), k, (rng.randint(2, 6),), Fraction(1, 2))
+    layers = (rng.randint(2, 5), rng.randint(2, 5))
+    return DenseSetup(2 * k, k, layers, rng.choice(_THETAS))
+
+
+def _one_block(d: DenseSetup, truth: int) -> tuple[str, list[str], list[Mistake]]:
+    prompt = (
+        f"A DenseNet dense block has L = {d.layers[0]} layers and growth rate k = {d.k}, and "
+        f"receives k0 = {d.k0} channels. {_LAYER} How many channels does the block output?"
+    )
+    lines = [f"k0 + L·k = {d.k0} + {d.layers[0]}·{d.k} = "]
+    mistakes = [
+        DENSENET_FORGOT_K0.at(truth - d.k0),
+        DENSENET_LAYER_COUNT.at(truth - d.k),
+        DENSENET_LAYER_COUNT.at(truth + d.k),
+    ]
+    return prompt, lines, mistakes
+
+
+def _block_and_transition(d: DenseSetup, truth: int) -> tuple[str, list[str], list[Mistake]]:
+    theta, m1, k0 = float(d.theta or 0), d.m1, d.k0
+    prompt = (
+        f"A DenseNet-BC dense block has L = {d.layers[0]} layers and growth rate k = {d.k}, and "
+        f"receives k0 = {k0} channels; a transition with compression θ = {theta:g} follows it. "
+        f"{_LAYER} {_TRANSITION} How many channels leave the transition?"
+    )
+    lines = [
+        f"after block 1: k0 + L·k = {k0} + {d.layers[0]}·{d.k} = {m1}",
+        f"after the transition: ⌊{theta:g}·{m1}⌋ = ",
+    ]
+    mistakes = [
+        DENSENET_NO_COMPRESSION.at(m1),
+        DENSENET_FORGOT_K0.at(d.compressed(m1 - k0)),
+        DENSENET_COMPRESSED_GROWTH_ONLY.at(k0 + d.compressed(m1 - k0)),
+        DENSENET_LAYER_COUNT.at(d.compressed(m1 - d.k)),
+        DENSENET_LAYER_COUNT.at(d.compressed(m1 + d.k)),
+    ]
+    return prompt, lines, mistakes
+
+
+def _two_blocks(d: DenseSetup, truth: int) -> tuple[str, list[str], list[Mistake]]:
+    (l1, l2), theta, m1, k0 = d.layers, float(d.theta or 0), d.m1, d.k0
+    t = d.compressed(m1)
+    prompt = (
+        f"A DenseNet-BC starts with a stem giving k0 = 2k = {k0} channels, then dense block 1 "
+        f"(L = {l1} layers), a transition with compression θ = {theta:g}, and dense block 2 "
+        f"(L = {l2} layers); growth rate k = {d.k}. {_LAYER} {_TRANSITION} How many channels "
+        "leave dense block 2?"
+    )
+    lines = [
+        f"after block 1: k0 + L·k = {k0} + {l1}·{d.k} = {m1}",
+        f"after the transition: ⌊{theta:g}·{m1}⌋ = {t}",
+        f"after block 2: {t} + {l2}·{d.k} = ",
+    ]
+    mistakes = [
+        DENSENET_NO_COMPRESSION.at(m1 + l2 * d.k),
+        DENSENET_FORGOT_SECOND_BLOCK.at(t),
+        DENSENET_FORGOT_K0.at(d.compressed(m1 - k0) + l2 * d.k),
+        DENSENET_COMPRESSED_GROWTH_ONLY.at(k0 + d.compressed(m1 - k0) + l2 * d.k),
+        DENSENET_LAYER_COUNT.at(truth - d.k),
+        DENSENET_LAYER_COUNT.at(truth + d.k),
+    ]
+    return prompt, lines, mistakes
+
+
 def _draft(rng: random.Random, difficulty: int) -> Draft:
     """Channels out of one block (1), after its transition (2), or after block → transition →
-    block from a DenseNet-BC stem of 2k channels (3)."""
-    k = rng.choice((12, 16, 24, 32, 40, 48))
-    theta: Fraction | None = None
-    # Blocks of at most 6 layers: building a layer costs milliseconds even on the meta device.
-    if difficulty == 1:
-        k0 = rng.choice((16, 24, 32, 48, 64, 96, 128))
-        layers: tuple[int, ...] = (rng.randint(2, 6),)
-    elif difficulty == 2:
-        k0 = 32 * rng.randint(2, 16)
-        layers = (rng.randint(2, 6),)
-        theta = Fraction(1, 2)
-    else:
-        k0 = 2 * k  # DenseNet-BC's stem outputs 2k channels
-        layers = (rng.randint(2, 5), rng.randint(2, 5))
-        theta = rng.choice(_THETAS)
-    truth = _forward_channels(k0, k, layers, theta)
-    m1 = k0 + layers[0] * k  # the first block's output, for the text and the mistakes
-
-    lines = [f"after block 1: k0 + L·k = {k0} + {layers[0]}·{k} = {m1}"]
-    params: dict[str, object] = {"in_channels": k0, "growth_rate": k, "bn_size": 4}
-    mistakes = [DENSENET_INNER_WIDTH.at(4 * k)]
-    if difficulty == 1:
-        prompt = (
-            f"A DenseNet dense block has L = {layers[0]} layers and growth rate k = {k}, and "
-            f"receives k0 = {k0} channels. {_LAYER} How many channels does the block output?"
-        )
-        params["num_layers"] = layers[0]
-        mistakes += [
-            DENSENET_FORGOT_K0.at(truth - k0),
-            DENSENET_LAYER_COUNT.at(truth - k),
-            DENSENET_LAYER_COUNT.at(truth + k),
-        ]
-        lines = [f"k0 + L·k = {k0} + {layers[0]}·{k} = {expected_display(_SPEC, truth)}"]
-    elif difficulty == 2:
-        assert theta is not None
-        prompt = (
-            f"A DenseNet-BC dense block has L = {layers[0]} layers and growth rate k = {k}, and "
-            f"receives k0 = {k0} channels; a transition with compression θ = {float(theta):g} "
-            f"follows it. {_LAYER} {_TRANSITION} How many channels leave the transition?"
-        )
-        params |= {"num_layers": layers[0], "compression": float(theta)}
-        lines.append(f"after the transition: ⌊{float(theta):g}·{m1}⌋ = ")
-        mistakes += [
-            DENSENET_NO_COMPRESSION.at(m1),
-            DENSENET_FORGOT_K0.at(int(theta * (m1 - k0))),
-            DENSENET_COMPRESSED_GROWTH_ONLY.at(k0 + int(theta * (m1 - k0))),
-            DENSENET_LAYER_COUNT.at(int(theta * (m1 - k))),
-            DENSENET_LAYER_COUNT.at(int(theta * (m1 + k))),
-        ]
-    else:
-        assert theta is not None
-        l1, l2 = layers
-        t = int(theta * m1)
-        prompt = (
-            f"A DenseNet-BC starts with a stem giving k0 = 2k = {k0} channels, then dense block 1 "
-            f"(L = {l1} layers), a transition with compression θ = {float(theta):g}, and dense "
-            f"block 2 (L = {l2} layers); growth rate k = {k}. {_LAYER} {_TRANSITION} How many "
-            f"channels leave dense block 2?"
-        )
-        params |= {"num_layers": list(layers), "compression": float(theta)}
-        lines.append(f"after the transition: ⌊{float(theta):g}·{m1}⌋ = {t}")
-        lines.append(f"after block 2: {t} + {l2}·{k} = ")
-        mistakes += [
-            DENSENET_NO_COMPRESSION.at(m1 + l2 * k),
-            DENSENET_FORGOT_SECOND_BLOCK.at(t),
-            DENSENET_FORGOT_K0.at(int(theta * (m1 - k0)) + l2 * k),
-            DENSENET_COMPRESSED_GROWTH_ONLY.at(k0 + int(theta * (m1 - k0)) + l2 * k),
-            DENSENET_LAYER_COUNT.at(truth - k),
-            DENSENET_LAYER_COUNT.at(truth + k),
-        ]
-    if difficulty > 1:
-        lines[-1] += expected_display(_SPEC, truth)
+    block (3)."""
+    d = _draw_dense(rng, difficulty)
+    truth = _forward_channels(d.k0, d.k, d.layers, d.theta)
+    build = (_one_block, _block_and_transition, _two_blocks)[difficulty - 1]
+    prompt, lines, mistakes = build(d, truth)
+    lines[-1] += expected_display(_SPEC, truth)
+    params: dict[str, object] = {"in_channels": d.k0, "growth_rate": d.k, "bn_size": 4}
+    params["num_layers"] = d.layers[0] if len(d.layers) == 1 else list(d.layers)
+    if d.theta is not None:
+        params["compression"] = float(d.theta)
     return Draft(
         prompt=prompt,
         params=params,
         answer=_SPEC,
         truth=truth,
         solution="\n".join(lines),
-        mistakes=keep_mistakes(_SPEC, truth, mistakes),
+        mistakes=keep_mistakes(_SPEC, truth, [DENSENET_INNER_WIDTH.at(4 * d.k), *mistakes]),
         conventions=(CHANNELS_RULE,),
         hints=(
             "A dense block keeps everything it receives and adds k maps per layer.",

@@ -10,6 +10,7 @@ built on the meta device: parameters from the module, channels from a forward pa
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from functools import lru_cache
 
 from models import (
@@ -225,87 +226,94 @@ def _conv_line(label: str, k: int, c_in: int, c_out: int, count: int) -> str:
     return f"{label} ({c_in}→{c_out}): {kk}{c_in}·{c_out} + {c_out} = {n(count)}"
 
 
-def _params_draft(rng: random.Random, difficulty: int) -> Draft:
-    """Parameters: a naive module (1), a GoogLeNet module with reductions (2), a random module
-    with reductions (3)."""
-    if difficulty == 1:
-        c = 16 * rng.randint(4, 16)
-        c1, c3, c5 = (16 * rng.randint(1, 8) for _ in range(3))
-        k = block_counts(NaiveInception, (c, c1, c3, c5), ("branch1", "branch2", "branch3"))
-        truth = k.total
-        params: dict[str, object] = {"in_channels": c, "ch1x1": c1, "ch3x3": c3, "ch5x5": c5}
-        body = (
-            f"A naive inception module (no 1×1 reductions) receives {c} input channels. Its "
-            f"branches: {_naive_text(c1, c3, c5)}"
-        )
-        total_terms = [k.parts[b] for b in ("branch1", "branch2", "branch3")]
-        parts = [
-            _conv_line("1×1 conv", 1, c, c1, total_terms[0]),
-            _conv_line("3×3 conv", 3, c, c3, total_terms[1]),
-            _conv_line("5×5 conv", 5, c, c5, total_terms[2]),
-            "max pool: 0",
-        ]
-        w5 = total_terms[2] - c5  # the 5×5 weights, without their biases
-        mistakes = [
-            FORGOT_BIAS.at(truth - k.biases),
-            INCEPTION_5X5_AS_3X3.at(truth - w5 + w5 * 9 // 25),
-        ]
-    else:
-        if difficulty == 2 and rng.random() < 0.3:
-            name, cfg, _ = rng.choice(_googlenet_modules())
-            who = f"GoogLeNet's {name}"
-            params = {"architecture": "googlenet", "module": name}
-        else:
-            cfg = _random_config(rng)
-            who = "An inception module"
-            params = {}
-        params |= _config_params(cfg)
-        names = ("branch1", "branch2.reduce", "branch2.conv", "branch3.reduce", "branch3.conv")
-        k = block_counts(Inception, (cfg,), (*names, "branch4"))
-        truth = k.total
-        body = f"{who} receives {cfg.in_channels} input channels. Its branches: " + (
-            _reduced_text(cfg)
-        )
-        c = cfg.in_channels
-        b1, r3, k3, r5, k5 = (k.parts[p] for p in names)
-        pp = k.parts["branch4"]
-        parts = [
-            _conv_line("1×1 conv", 1, c, cfg.ch1x1, b1),
-            _conv_line("3×3 reduce (1×1)", 1, c, cfg.ch3x3red, r3),
-            _conv_line("3×3 conv", 3, cfg.ch3x3red, cfg.ch3x3, k3),
-            _conv_line("5×5 reduce (1×1)", 1, c, cfg.ch5x5red, r5),
-            _conv_line("5×5 conv", 5, cfg.ch5x5red, cfg.ch5x5, k5),
-            _conv_line("pool proj (1×1)", 1, c, cfg.pool_proj, pp),
-        ]
-        total_terms = [b1, r3, k3, r5, k5, pp]
-        # The naive module's count with the same outputs (a mistake: the formula will do).
-        naive = sum(
-            kk * kk * c * w + w for kk, w in ((1, cfg.ch1x1), (3, cfg.ch3x3), (5, cfg.ch5x5))
-        )
-        w5 = k5 - cfg.ch5x5  # the 5×5 weights, without their biases
-        mistakes = [
-            FORGOT_BIAS.at(truth - k.biases),
-            INCEPTION_FORGOT_REDUCTIONS.at(truth - r3 - r5),
-            INCEPTION_NO_REDUCTION.at(naive + pp),
-            INCEPTION_FORGOT_POOL_BRANCH.at(truth - pp),
-            INCEPTION_5X5_AS_3X3.at(truth - w5 + w5 * 9 // 25),
-        ]
-    prompt = (
-        f"{body} How many parameters does the module have? {CONV_BIAS_RULE} {PARAMS_RULE} "
-        f"Pooling, ReLUs and the concatenation have none."
+@dataclass(frozen=True)
+class _Counted:
+    """An inception module's parameter count, worked out: body text, lines, terms, mistakes."""
+
+    truth: int
+    body: str
+    params: dict[str, object]
+    lines: list[str]
+    terms: list[int]
+    mistakes: list[Mistake]
+
+
+def _naive_params(rng: random.Random) -> _Counted:
+    """A naive module: every branch sees all the input channels."""
+    c = 16 * rng.randint(4, 16)
+    c1, c3, c5 = (16 * rng.randint(1, 8) for _ in range(3))
+    k = block_counts(NaiveInception, (c, c1, c3, c5), ("branch1", "branch2", "branch3"))
+    terms = [k.parts[b] for b in ("branch1", "branch2", "branch3")]
+    lines = [
+        _conv_line("1×1 conv", 1, c, c1, terms[0]),
+        _conv_line("3×3 conv", 3, c, c3, terms[1]),
+        _conv_line("5×5 conv", 5, c, c5, terms[2]),
+        "max pool: 0",
+    ]
+    w5 = terms[2] - c5  # the 5×5 weights, without their biases
+    mistakes = [
+        FORGOT_BIAS.at(k.total - k.biases),
+        INCEPTION_5X5_AS_3X3.at(k.total - w5 + w5 * 9 // 25),
+    ]
+    body = (
+        f"A naive inception module (no 1×1 reductions) receives {c} input channels. Its "
+        f"branches: {_naive_text(c1, c3, c5)}"
     )
+    params: dict[str, object] = {"in_channels": c, "ch1x1": c1, "ch3x3": c3, "ch5x5": c5}
+    return _Counted(k.total, body, params, lines, terms, mistakes)
+
+
+def _reduced_params(rng: random.Random, difficulty: int) -> _Counted:
+    """A module with 1×1 reductions: one of GoogLeNet's (sometimes at level 2), or drawn."""
+    params: dict[str, object] = {}
+    who, cfg = "An inception module", None
+    if difficulty == 2 and rng.random() < 0.3:
+        name, cfg, _ = rng.choice(_googlenet_modules())
+        who, params = f"GoogLeNet's {name}", {"architecture": "googlenet", "module": name}
+    cfg = cfg or _random_config(rng)
+    names = ("branch1", "branch2.reduce", "branch2.conv", "branch3.reduce", "branch3.conv")
+    k = block_counts(Inception, (cfg,), (*names, "branch4"))
+    c, (b1, r3, k3, r5, k5), pp = cfg.in_channels, (k.parts[p] for p in names), k.parts["branch4"]
+    lines = [
+        _conv_line("1×1 conv", 1, c, cfg.ch1x1, b1),
+        _conv_line("3×3 reduce (1×1)", 1, c, cfg.ch3x3red, r3),
+        _conv_line("3×3 conv", 3, cfg.ch3x3red, cfg.ch3x3, k3),
+        _conv_line("5×5 reduce (1×1)", 1, c, cfg.ch5x5red, r5),
+        _conv_line("5×5 conv", 5, cfg.ch5x5red, cfg.ch5x5, k5),
+        _conv_line("pool proj (1×1)", 1, c, cfg.pool_proj, pp),
+    ]
+    # The naive module's count with the same outputs (a mistake: the formula will do).
+    naive = sum(kk * kk * c * w + w for kk, w in ((1, cfg.ch1x1), (3, cfg.ch3x3), (5, cfg.ch5x5)))
+    w5 = k5 - cfg.ch5x5  # the 5×5 weights, without their biases
+    mistakes = [
+        FORGOT_BIAS.at(k.total - k.biases),
+        INCEPTION_FORGOT_REDUCTIONS.at(k.total - r3 - r5),
+        INCEPTION_NO_REDUCTION.at(naive + pp),
+        INCEPTION_FORGOT_POOL_BRANCH.at(k.total - pp),
+        INCEPTION_5X5_AS_3X3.at(k.total - w5 + w5 * 9 // 25),
+    ]
+    body = f"{who} receives {c} input channels. Its branches: {_reduced_text(cfg)}"
+    terms = [b1, r3, k3, r5, k5, pp]
+    return _Counted(k.total, body, params | _config_params(cfg), lines, terms, mistakes)
+
+
+def _params_draft(rng: random.Random, difficulty: int) -> Draft:
+    """Parameters: a naive module (1), a module with 1×1 reductions, sometimes GoogLeNet's
+    own (2), a random module with reductions (3)."""
+    m = _naive_params(rng) if difficulty == 1 else _reduced_params(rng, difficulty)
     solution = (
-        "\n".join(parts)
-        + f"\ntotal = {' + '.join(n(t) for t in total_terms)} = "
-        + expected_display(_SPEC_PARAMS, truth)
+        "\n".join(m.lines)
+        + f"\ntotal = {' + '.join(n(t) for t in m.terms)} = "
+        + expected_display(_SPEC_PARAMS, m.truth)
     )
     return Draft(
-        prompt=prompt,
-        params=params | {"bias": True},
+        prompt=f"{m.body} How many parameters does the module have? {CONV_BIAS_RULE} "
+        f"{PARAMS_RULE} Pooling, ReLUs and the concatenation have none.",
+        params=m.params | {"bias": True},
         answer=_SPEC_PARAMS,
-        truth=truth,
+        truth=m.truth,
         solution=solution,
-        mistakes=keep_mistakes(_SPEC_PARAMS, truth, mistakes),
+        mistakes=keep_mistakes(_SPEC_PARAMS, m.truth, m.mistakes),
         conventions=(PARAMS_RULE, CONV_BIAS_RULE),
         hints=(
             "List every convolution of every branch, with the channels it sees and the "

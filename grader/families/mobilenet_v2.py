@@ -276,65 +276,58 @@ def _closed_macs(
     return expand + dw + h2 * h2 * hidden * b.c_out
 
 
-def _macs_draft(rng: random.Random, difficulty: int) -> Draft:
-    """MACs of a stride-1, t = 6 block of MobileNet v2 (1), of any of its blocks (2), or of a
-    whole stage (3), each at one of the paper's width multipliers and resolutions."""
+def _draw_macs(rng: random.Random, difficulty: int) -> tuple[list[_Block], str, float, int]:
+    """(blocks, who they are, width multiplier, resolution): a stride-1, t = 6 block of
+    MobileNet v2 (1), any of its blocks (2), a whole stage (3), at one of the paper's width
+    multipliers and resolutions."""
     alpha, res = rng.choice(_ALPHAS), rng.choice(_RESOLUTIONS)
     net = f"MobileNet v2 (width multiplier {alpha:g}, {res}×{res} input)"
-    if difficulty == 1:
-        blocks = [rng.choice([b for b in _blocks(alpha, res) if b.stride == 1 and b.t == 6])]
-        who = f"A block of {net}"
-    elif difficulty == 2:
-        blocks = [rng.choice(_blocks(alpha, res))]
-        who = f"A block of {net}"
-    else:
+    if difficulty == 3:
         index = rng.randrange(len(MOBILENET_V2_SETTINGS))
-        blocks = list(_stages(alpha, res)[index])
-        who = f"Stage {index + 1} of {net}"
-    prof = _profile(tuple(b.key() for b in blocks))
-    truth = prof.macs
+        return list(_stages(alpha, res)[index]), f"Stage {index + 1} of {net}", alpha, res
+    pool = [b for b in _blocks(alpha, res) if difficulty == 2 or (b.stride == 1 and b.t == 6)]
+    return [rng.choice(pool)], f"A block of {net}", alpha, res
+
+
+def _macs_question(blocks: list[_Block], who: str) -> str:
     first = blocks[0]
     size = f"{first.c_in}×{first.side}×{first.side}"
     if len(blocks) == 1:
-        prompt = (
+        return (
             f"{who} receives a {size} input (C = {first.c_in}) and outputs C' = {first.c_out} "
             f"channels: {_block_text(first)}. How many MACs does one forward pass of the block "
-            f"take?"
+            "take?"
         )
-    else:
-        prompt = (
-            f"{who} has n = {len(blocks)} inverted residual blocks and receives a {size} input. "
-            f"The first block maps C = {first.c_in} to C' = {first.c_out} channels with stride "
-            f"{first.stride}; the other {len(blocks) - 1} map {first.c_out} to {first.c_out} "
-            f"with stride 1. Each block: 1×1 expansion conv to t·C channels (t = {first.t}), BN, "
-            f"ReLU6; 3×3 depthwise conv (groups = t·C, padding 1), BN, ReLU6; 1×1 projection "
-            f"conv to C', BN; residual addition when the stride is 1 and C = C'. How many MACs "
-            f"does one forward pass of the whole stage take?"
-        )
-    prompt += f" {MACS_RULE} {BATCH_1}"
+    return (
+        f"{who} has n = {len(blocks)} inverted residual blocks and receives a {size} input. "
+        f"The first block maps C = {first.c_in} to C' = {first.c_out} channels with stride "
+        f"{first.stride}; the other {len(blocks) - 1} map {first.c_out} to {first.c_out} with "
+        f"stride 1. Each block: 1×1 expansion conv to t·C channels (t = {first.t}), BN, ReLU6; "
+        f"3×3 depthwise conv (groups = t·C, padding 1), BN, ReLU6; 1×1 projection conv to C', "
+        "BN; residual addition when the stride is 1 and C = C'. How many MACs does one forward "
+        "pass of the whole stage take?"
+    )
 
+
+def _macs_lines(blocks: list[_Block], prof: Profile) -> tuple[list[str], list[int]]:
+    """The worked lines, convolution by convolution, and each block's MACs."""
     lines: list[str] = []
     per_block: list[int] = []
     for i, b in enumerate(blocks):
         pre = "" if len(blocks) == 1 else f"{i}."
-        h2 = b.out_side
-        parts: list[int] = []
+        h2, expand = b.out_side, 0
         if b.t != 1:
-            e = prof.row(f"{pre}expand.conv").macs
-            lines.append(f"{pre}expand 1×1: {b.side}·{b.side}·{b.c_in}·{b.hidden} = {n(e)}")
-            parts.append(e)
-        dw = prof.row(f"{pre}depthwise.conv").macs
-        pj = prof.row(f"{pre}project.conv").macs
+            expand = prof.row(f"{pre}expand.conv").macs
+            lines.append(f"{pre}expand 1×1: {b.side}·{b.side}·{b.c_in}·{b.hidden} = {n(expand)}")
+        dw, pj = prof.row(f"{pre}depthwise.conv").macs, prof.row(f"{pre}project.conv").macs
         lines.append(f"{pre}depthwise 3×3: {h2}·{h2}·{b.hidden}·3·3 = {n(dw)}")
         lines.append(f"{pre}project 1×1: {h2}·{h2}·{b.hidden}·{b.c_out} = {n(pj)}")
-        per_block.append(sum(parts) + dw + pj)
-    terms = (
-        " + ".join(n(x) for x in per_block)
-        if len(blocks) > 1
-        else " + ".join(n(r.macs) for r in prof.rows if r.macs)
-    )
-    lines.append(f"total = {terms} = {expected_display(_SPEC_MACS, truth)}")
+        per_block.append(expand + dw + pj)
+    return lines, per_block
 
+
+def _macs_mistakes(blocks: list[_Block], truth: int, per_block: list[int]) -> list[Mistake]:
+    first = blocks[0]
     mistakes: list[Mistake] = [
         MACS_VS_FLOPS.at(2 * truth),
         IGNORED_GROUPS.at(sum(_closed_macs(b, dense_dw=True) for b in blocks)),
@@ -347,6 +340,17 @@ def _macs_draft(rng: random.Random, difficulty: int) -> Draft:
         mistakes.append(INVERTED_IGNORED_STRIDE.at(unstrided))
     if len(blocks) > 1:
         mistakes.append(INVERTED_ONE_BLOCK.at(per_block[0]))
+    return mistakes
+
+
+def _macs_draft(rng: random.Random, difficulty: int) -> Draft:
+    """MACs of one block (1, 2) or of a whole stage (3) of MobileNet v2."""
+    blocks, who, alpha, res = _draw_macs(rng, difficulty)
+    prof = _profile(tuple(b.key() for b in blocks))
+    truth, first = prof.macs, blocks[0]
+    lines, per_block = _macs_lines(blocks, prof)
+    terms = per_block if len(blocks) > 1 else [r.macs for r in prof.rows if r.macs]
+    lines.append(f"total = {' + '.join(map(n, terms))} = {expected_display(_SPEC_MACS, truth)}")
     params: dict[str, object] = _block_params(first) | {
         "height": first.side,
         "width": first.side,
@@ -355,14 +359,14 @@ def _macs_draft(rng: random.Random, difficulty: int) -> Draft:
         "resolution": res,
     }
     if len(blocks) > 1:
-        params |= {"num_blocks": len(blocks)}
+        params["num_blocks"] = len(blocks)
     return Draft(
-        prompt=prompt,
+        prompt=f"{_macs_question(blocks, who)} {MACS_RULE} {BATCH_1}",
         params=params,
         answer=_SPEC_MACS,
         truth=truth,
         solution="\n".join(lines),
-        mistakes=keep_mistakes(_SPEC_MACS, truth, mistakes),
+        mistakes=keep_mistakes(_SPEC_MACS, truth, _macs_mistakes(blocks, truth, per_block)),
         conventions=(MACS_RULE, BATCH_1),
         hints=_MACS_HINTS
         + (f"The first block's depthwise conv outputs {first.out_side}×{first.out_side}.",),
