@@ -225,77 +225,110 @@ def _bottleneck_draft(rng: random.Random, difficulty: int) -> Draft:
 _RESNEXT_SHAPES = ((1, 64), (2, 40), (4, 24), (8, 14), (32, 4), (32, 8), (64, 4))
 
 
-def _resnext_draft(rng: random.Random, difficulty: int) -> Draft:
-    """A ResNeXt block's parameters: 32×4d, 32×8d or 64×4d without BN (1), the paper's other
-    cardinality × width settings too, with BN (2), a projection shortcut as well (3)."""
-    planes = 8 * rng.randint(4, 64)
-    card, d = rng.choice(_RESNEXT_SHAPES[4:] if difficulty == 1 else _RESNEXT_SHAPES)
-    bn = difficulty > 1
-    c_in, stride = _shape(rng, difficulty, planes)
-    out = 4 * planes
-    projected = stride != 1 or c_in != out
-    k = block_counts(ResNeXtBlock, (c_in, planes, stride, card, d), _parts(projected))
-    group = planes * d // 64
-    width = card * group  # D, as ResNeXtBlock computes it
-    truth = k.total if bn else k.conv
-    rule = BN_INCLUDED if bn else BN_EXCLUDED
-    bn_word = ", BN" if bn else ""
-    if difficulty == 1:
+@dataclass(frozen=True)
+class ResNeXtSetup:
+    """A ResNeXt block (``models.ResNeXtBlock``): input, planes P, stride, C and d, BN or not."""
+
+    c_in: int
+    planes: int
+    stride: int
+    card: int
+    d: int
+    bn: bool
+
+    @property
+    def out(self) -> int:
+        """Output channels, 4·P."""
+        return 4 * self.planes
+
+    @property
+    def group(self) -> int:
+        """One group's width, ⌊d·P/64⌋."""
+        return self.planes * self.d // 64
+
+    @property
+    def width(self) -> int:
+        """D = C·⌊d·P/64⌋, as ``ResNeXtBlock`` computes it."""
+        return self.card * self.group
+
+    def counts(self) -> BlockCounts:
+        """The real block's parameter counts (memoised)."""
+        args = (self.c_in, self.planes, self.stride, self.card, self.d)
+        return block_counts(ResNeXtBlock, args, _parts(self.stride != 1 or self.c_in != self.out))
+
+
+def _resnext_prompt(r: ResNeXtSetup, spelled_out: bool) -> str:
+    if spelled_out:
         width_text = (
-            f"Each group is d·P/64 = {group} channels wide, so the grouped 3×3 convolution has "
-            f"D = C·{group} = {width} channels."
+            f"Each group is d·P/64 = {r.group} channels wide, so the grouped 3×3 convolution "
+            f"has D = C·{r.group} = {r.width} channels."
         )
     else:
         width_text = (
             "Each group is ⌊d·P/64⌋ channels wide (d is the group width at P = 64), so the "
             "grouped 3×3 convolution has D = C·⌊d·P/64⌋ channels."
         )
-    prompt = (
-        f"A ResNeXt block (ResNeXt-50 template) has cardinality C = {card}, bottleneck width "
-        f"d = {d} and planes P = {planes}, and takes {c_in} input channels. {width_text} Layers: "
-        f"1×1 conv {c_in}→D{bn_word}, ReLU; 3×3 conv D→D with groups = C (stride {stride}, "
-        f"padding 1){bn_word}, ReLU; 1×1 conv D→{out}{bn_word}; then "
-        f"{_shortcut_text(c_in, out, stride, bn)}, addition and ReLU. How many parameters does "
-        f"the block have? {_NO_BIAS} {rule} {PARAMS_RULE}"
+    bn_word, rule = (", BN", BN_INCLUDED) if r.bn else ("", BN_EXCLUDED)
+    return (
+        f"A ResNeXt block (ResNeXt-50 template) has cardinality C = {r.card}, bottleneck width "
+        f"d = {r.d} and planes P = {r.planes}, and takes {r.c_in} input channels. {width_text} "
+        f"Layers: 1×1 conv {r.c_in}→D{bn_word}, ReLU; 3×3 conv D→D with groups = C (stride "
+        f"{r.stride}, padding 1){bn_word}, ReLU; 1×1 conv D→{r.out}{bn_word}; then "
+        f"{_shortcut_text(r.c_in, r.out, r.stride, r.bn)}, addition and ReLU. How many "
+        f"parameters does the block have? {_NO_BIAS} {rule} {PARAMS_RULE}"
     )
-    lines, terms = _layer_lines(k, c_in, width, out, card, bn)
-    lines.insert(0, f"D = {card}·⌊{d}·{planes}/64⌋ = {card}·{group} = {width}")
-    lines.append(f"total = {' + '.join(n(t) for t in terms)} = {expected_display(_SPEC, truth)}")
 
+
+def _resnext_mistakes(r: ResNeXtSetup, k: BlockCounts, truth: int) -> list[Mistake]:
     # One path's width for the whole block (a mistake: the formula will do).
     one_path = truth - k.parts["conv1"] - k.parts["conv2"] - k.parts["conv3"]
-    one_path += c_in * group + 9 * group * group + group * out
-    if bn:
-        one_path -= 4 * (width - group)
+    one_path += r.c_in * r.group + 9 * r.group * r.group + r.group * r.out
+    if r.bn:
+        one_path -= 4 * (r.width - r.group)
     mistakes = [
-        IGNORED_GROUPS.at(truth - k.parts["conv2"] + k.parts["conv2"] * card),
+        IGNORED_GROUPS.at(truth - k.parts["conv2"] + k.parts["conv2"] * r.card),
         RESNEXT_COUNTED_ONE_PATH.at(one_path),
         COUNTED_CONV_BIAS.at(truth + k.conv_out_channels),
-        *_bn_mistakes(k, truth, bn),
+        *_bn_mistakes(k, truth, r.bn),
     ]
-    if projected:
-        shortcut = k.parts["downsample"] if bn else k.parts["downsample.conv"]
+    if "downsample.conv" in k.parts:
+        shortcut = k.parts["downsample"] if r.bn else k.parts["downsample.conv"]
         mistakes.append(FORGOT_PROJECTION_SHORTCUT.at(truth - shortcut))
+    return mistakes
+
+
+def _resnext_draft(rng: random.Random, difficulty: int) -> Draft:
+    """A ResNeXt block's parameters: 32×4d, 32×8d or 64×4d without BN (1), the paper's other
+    cardinality × width settings too, with BN (2), a projection shortcut as well (3)."""
+    planes = 8 * rng.randint(4, 64)
+    card, d = rng.choice(_RESNEXT_SHAPES[4:] if difficulty == 1 else _RESNEXT_SHAPES)
+    c_in, stride = _shape(rng, difficulty, planes)
+    r = ResNeXtSetup(c_in, planes, stride, card, d, difficulty > 1)
+    k = r.counts()
+    truth = k.total if r.bn else k.conv
+    lines, terms = _layer_lines(k, c_in, r.width, r.out, card, r.bn)
+    lines.insert(0, f"D = {card}·⌊{d}·{planes}/64⌋ = {card}·{r.group} = {r.width}")
+    lines.append(f"total = {' + '.join(n(t) for t in terms)} = {expected_display(_SPEC, truth)}")
     params: dict[str, object] = {
         "in_channels": c_in,
         "planes": planes,
-        "out_channels": out,
+        "out_channels": r.out,
         "stride": stride,
         "cardinality": card,
         "bottleneck_width": d,
         "bias": False,
-        "batch_norm": bn,
+        "batch_norm": r.bn,
     }
     if difficulty == 1:
-        params["width"] = width
+        params["width"] = r.width
     return Draft(
-        prompt=prompt,
+        prompt=_resnext_prompt(r, spelled_out=difficulty == 1),
         params=params,
         answer=_SPEC,
         truth=truth,
         solution="\n".join(lines),
-        mistakes=keep_mistakes(_SPEC, truth, mistakes),
-        conventions=(PARAMS_RULE, rule, _NO_BIAS),
+        mistakes=keep_mistakes(_SPEC, truth, _resnext_mistakes(r, k, truth)),
+        conventions=(PARAMS_RULE, BN_INCLUDED if r.bn else BN_EXCLUDED, _NO_BIAS),
         hints=(
             *_BLOCK_HINTS,
             f"First the width: D = C·⌊d·P/64⌋ with C = {card}, d = {d}, "
