@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from .db import Database, utcnow
-from .questions import families, variant
+from .questions import families, family_of, variant
 from .store import Conflict
 from .store.courses import AssessmentRecord, GradeRow, ItemRow, open_assessment_families
 from .store.exams import PlannedQuestion
@@ -35,17 +35,20 @@ __all__ = [
 
 def class_positions(request: dict[str, Any], secret: str):
     """The assessment's positions (family, difficulty) planned from its secret; raises
-    ``grader.exam.ExamPlanError`` when nothing matches the request."""
+    ``grader.exam.ExamPlanError`` when nothing matches the request. The course's own
+    networks (``course_families``, built first by ``ensure_families``) join the pool."""
     from grader.assessment import class_plan
 
-    return class_plan(
-        families(),
-        secret,
-        count=request["count"],
-        topics=request.get("topics"),
-        family_ids=request.get("families"),
-        difficulty=request.get("difficulty"),
-    )
+    pool = dict(families())
+    extra = list(request.get("course_families") or [])
+    pool |= {f: family_of(f) for f in extra}
+    family_ids, topics = request.get("families"), request.get("topics")
+    if extra and family_ids is not None:
+        family_ids = [*family_ids, *extra]
+    if extra and topics:
+        topics = [*topics, *{pool[f].topic for f in extra}]
+    return class_plan(pool, secret, count=request["count"], topics=topics,
+                      family_ids=family_ids, difficulty=request.get("difficulty"))  # fmt: skip
 
 
 def _variants(assessment: AssessmentRecord, who: object) -> list[PlannedQuestion]:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "families",
     "family_or_404",
+    "family_of",
     "variant",
     "cached_variant",
     "generation_is_warm",
@@ -104,9 +105,20 @@ def variant(family_id: str, seed: int, difficulty: int) -> Question:
     key = (family_id, seed, difficulty)
     question = _VARIANTS.get(key)
     if question is None:
-        question = families()[family_id].generate(seed, difficulty)
+        question = family_of(family_id).generate(seed, difficulty)
         _VARIANTS.put(key, question)
     return question
+
+
+def family_of(family_id: str) -> Family:
+    """A registry family, or a course network's this process has built
+    (``api.course_networks.ensure_families``); KeyError otherwise."""
+    from .course_networks import course_family
+
+    found = families().get(family_id) or course_family(family_id)
+    if found is None:
+        raise KeyError(family_id)
+    return found
 
 
 def random_seed() -> int:

@@ -10,16 +10,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, model_validator
 
 from .. import assessments as logic
+from ..course_networks import course_family_id, ensure_families, profile_of
 from ..db import utcnow
 from ..deps import CurrentUser, DbDep
 from ..errors import ERROR_RESPONSES
 from ..exams import EXPORT_TYPES, exam_public, export_text
+from ..limits import run_profile
+from ..profiles import ProfilePublic, profile_layers, profile_public
 from ..questions import variant
 from ..schemas import ExamPublic
 from ..store import courses as store
@@ -86,6 +89,9 @@ class AssessmentCreate(BaseModel):
     closes_at: datetime | None = None
     time_limit_min: int | None = Field(default=None, ge=1, le=1440)
     allow_hints: bool = False
+    architectures: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None, max_length=20, description="The course's own networks to ask about."
+    )
 
     @model_validator(mode="after")
     def _window(self) -> AssessmentCreate:
@@ -208,6 +214,12 @@ async def create_assessment(
     assert user.id is not None
     await db.run(store.course_role, course_id, user.id, True)
     request = body.model_dump(include={"topics", "families", "count", "difficulty"})
+    if body.architectures:
+        nets = [await db.run(store.course_architectures, course_id, user.id, name)
+                for name in dict.fromkeys(body.architectures)]  # fmt: skip
+        request["architectures"] = [n.name for (n,) in nets]
+        request["course_families"] = [course_family_id(n.id) for (n,) in nets]
+        await ensure_families(db, request["course_families"])
     await run_in_threadpool(_check_plan, request)
     fields = body.model_dump(include={"title", "opens_at", "closes_at", "time_limit_min",
                                       "allow_hints"}) | {"request": request}  # fmt: skip
@@ -259,6 +271,7 @@ async def start_assessment(assessment_id: Id, user: CurrentUser, db: DbDep) -> E
         raise HTTPException(403, "instructors do not take their assessments; export one instead")
     now = utcnow()
     logic.check_window(record, now)
+    await ensure_families(db, record.request.get("course_families") or [])
     plan = await run_in_threadpool(logic.student_questions, record, user.id)
     exam = await db.run(create_exam, user.id, 0, record.request, record.time_limit_min, plan,
                         now, record.id)  # fmt: skip
@@ -294,6 +307,7 @@ async def assessment_stats(assessment_id: Id, user: CurrentUser, db: DbDep) -> d
     most frequent named mistakes (instructors only)."""
     assert user.id is not None
     record, _role = await db.run(store.assessment_for, assessment_id, user.id, True)
+    await ensure_families(db, record.request.get("course_families") or [])
     rows = await db.run(store.assessment_results, assessment_id, user.id)
     return await run_in_threadpool(logic.item_stats, record, rows)
 
@@ -313,6 +327,7 @@ async def export_assessment(
     families and positions, with variants no student of the course is given."""
     assert user.id is not None
     record, _role = await db.run(store.assessment_for, assessment_id, user.id, True)
+    await ensure_families(db, record.request.get("course_families") or [])
     text = await run_in_threadpool(_export, record, format)
     media, ext = EXPORT_TYPES[format]
     return Response(
@@ -331,3 +346,85 @@ def _export(record: store.AssessmentRecord, format: str) -> str:
     ]
     meta = {"assessment_id": record.id, "request": record.request}
     return export_text(record.title, items, format, True, meta)
+
+
+# --- course architectures --------------------------------------------------------------------
+
+
+class ArchitectureCreate(BaseModel):
+    """Body of ``POST /courses/{id}/architectures``: a name and a layer stack in the format
+    of ``POST /profile`` (batch 1, float32)."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    input_shape: list[Any] = Field(min_length=3, max_length=3)
+    layers: list[dict[str, Any]] = Field(min_length=1)
+
+
+class CourseArchitecturePublic(BaseModel):
+    """A course's own network: its name, spec and totals (the full profile is one GET away)."""
+
+    name: str
+    input_shape: list[int]
+    layers: list[dict[str, Any]]
+    params: int
+    macs: int
+    family: str = Field(description="The question family on it (POST /questions).")
+    created_at: datetime
+
+
+def _architecture_public(record: store.ArchitectureRecord) -> CourseArchitecturePublic:
+    prof = profile_of(record)  # profiled once per process, as its questions use it
+    return CourseArchitecturePublic(
+        name=record.name, input_shape=record.spec["input_shape"], layers=record.spec["layers"],
+        params=prof.params, macs=prof.macs, family=course_family_id(record.id),
+        created_at=record.created_at,
+    )  # fmt: skip
+
+
+def _validated(body: ArchitectureCreate) -> dict[str, Any]:
+    """The spec, once it builds and profiles (a 422 names the layer otherwise) and has
+    something to ask about."""
+    prof = profile_layers(body.input_shape, body.layers, 1, "float32")
+    if not (prof.params or prof.macs):
+        raise HTTPException(422, "the network has neither parameters nor MACs to ask about")
+    return {"input_shape": list(body.input_shape), "layers": body.layers}
+
+
+@router.post(
+    "/courses/{course_id}/architectures",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CourseArchitecturePublic,
+    responses=FORBIDDEN | {409: ERROR_RESPONSES[404] | {"description": "Name taken"}},
+)
+async def add_architecture(
+    course_id: Id, body: ArchitectureCreate, user: CurrentUser, db: DbDep, request: Request
+) -> CourseArchitecturePublic:
+    """Add a network to the course from a layer spec (instructors only): validated and
+    profiled on the meta device; members see it and can be asked about it."""
+    assert user.id is not None
+    await db.run(store.course_role, course_id, user.id, True)
+    spec = await run_profile(request, _validated, body)
+    record = await db.run(store.add_architecture, course_id, user.id, body.name, spec, utcnow())
+    return await run_in_threadpool(_architecture_public, record)
+
+
+@router.get("/courses/{course_id}/architectures", response_model=list[CourseArchitecturePublic])
+async def list_architectures(
+    course_id: Id, user: CurrentUser, db: DbDep
+) -> list[CourseArchitecturePublic]:
+    """The course's own networks (members only)."""
+    assert user.id is not None
+    records = await db.run(store.course_architectures, course_id, user.id)
+    return [await run_in_threadpool(_architecture_public, r) for r in records]
+
+
+@router.get("/courses/{course_id}/architectures/{name}/profile", response_model=ProfilePublic)
+async def architecture_profile(
+    course_id: Id, name: Annotated[str, Path(max_length=64)], user: CurrentUser, db: DbDep
+) -> ProfilePublic:
+    """The per-layer profile of a course network, with its totals and shares, as for the
+    reference architectures (members only)."""
+    assert user.id is not None
+    (record,) = await db.run(store.course_architectures, course_id, user.id, name)
+    prof = await run_in_threadpool(profile_of, record)
+    return profile_public(record.name, prof)

@@ -15,6 +15,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from ..assessments import refuse_paused
+from ..course_networks import ensure_families
 from ..db import utcnow
 from ..deps import CurrentUser, DbDep
 from ..errors import ERROR_RESPONSES
@@ -106,6 +107,7 @@ async def get_exam(exam_id: ExamId, user: CurrentUser, db: DbDep) -> ExamPublic:
     """Your exam; expected answers and solutions appear only after submission."""
     assert user.id is not None
     exam, instances = await db.run(load_exam, exam_id, user.id)
+    await ensure_families(db, [i.family for i in instances])
     return await run_in_threadpool(exam_public, exam, instances)
 
 
@@ -118,6 +120,7 @@ async def submit_exam(exam_id: ExamId, body: SubmitIn, user: CurrentUser, db: Db
     """Grade the whole exam at once; late submissions are scored and flagged."""
     assert user.id is not None
     exam, instances = await db.run(load_exam, exam_id, user.id)
+    await ensure_families(db, [i.family for i in instances])
     if exam.submitted_at is not None:  # a quick refusal; the store's update is the rule
         raise HTTPException(409, f"exam {exam_id} was already submitted")
     stray = sorted(set(body.answers) - {str(i.id) for i in instances})
@@ -156,6 +159,7 @@ async def export_exam(
     assert user.id is not None
     part = part or ("exam" if format == "markdown" else "key")
     exam, instances = await db.run(load_exam, exam_id, user.id)
+    await ensure_families(db, [i.family for i in instances])
     try:
         check_export(exam, format, part)
     except ValueError as exc:

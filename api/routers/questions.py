@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from ..assessments import refuse_paused
+from ..course_networks import COURSE_FAMILY, ensure_families, register
+from ..db import Database
 from ..deps import CurrentUser, DbDep
 from ..errors import ERROR_RESPONSES
 from ..questions import (
@@ -22,6 +24,7 @@ from ..questions import (
     variant,
 )
 from ..schemas import GradePublic, QuestionPublic
+from ..store.courses import course_architectures
 from ..store.questions import (
     add_question,
     grade_practice,
@@ -29,6 +32,9 @@ from ..store.questions import (
     own_question,
     take_hint,
 )
+
+if TYPE_CHECKING:
+    from grader.question import Family
 
 router = APIRouter(
     prefix="/questions",
@@ -57,6 +63,12 @@ class QuestionCreate(BaseModel):
     family: str = Field(min_length=1, max_length=64)
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
     difficulty: int = Field(default=1, ge=1, le=3)
+    course_id: int | None = Field(default=None, ge=1, le=2**62)
+    architecture: str | None = Field(
+        default=None,
+        max_length=64,
+        description='A network of the course (with course_id and family "course_network").',
+    )
 
 
 class GradeIn(BaseModel):
@@ -94,7 +106,7 @@ async def list_families() -> list[FamilyPublic]:
 async def create_question(body: QuestionCreate, user: CurrentUser, db: DbDep) -> Any:
     """Draw a variant of a family (a random one unless a seed is given) and store it."""
     assert user.id is not None
-    family = await run_in_threadpool(family_or_404, body.family)
+    family = await _family(body, user.id, db)
     if body.difficulty not in family.difficulties:
         raise HTTPException(422, f"difficulty must be one of {list(family.difficulties)}")
     await refuse_paused(db, user.id, {family.id})
@@ -104,11 +116,23 @@ async def create_question(body: QuestionCreate, user: CurrentUser, db: DbDep) ->
     return public_question(instance, question)
 
 
+async def _family(body: QuestionCreate, user_id: int, db: Database) -> Family:
+    """The requested family: a registry one, or the family of a course's own network."""
+    if body.architecture is None and body.course_id is None:
+        return await run_in_threadpool(family_or_404, body.family)
+    if body.architecture is None or body.course_id is None or body.family != COURSE_FAMILY:
+        raise HTTPException(422, f'a course network is asked about with family "{COURSE_FAMILY}"'
+                                 ", course_id and architecture together")  # fmt: skip
+    (record,) = await db.run(course_architectures, body.course_id, user_id, body.architecture)
+    return await run_in_threadpool(register, record)
+
+
 @router.get("/{question_id}", response_model=QuestionPublic)
 async def get_question(question_id: QuestionId, user: CurrentUser, db: DbDep) -> Any:
     """One of your questions, without its truth."""
     assert user.id is not None
     instance = await db.run(own_question, question_id, user.id)
+    await ensure_families(db, [instance.family])
     question = await run_in_threadpool(variant, instance.family, instance.seed, instance.difficulty)
     return public_question(instance, question)
 
@@ -120,6 +144,7 @@ async def grade_question(
     """Grade an answer; unreadable answers come back ``invalid`` and cost no attempt."""
     assert user.id is not None
     instance = await db.run(own_question, question_id, user.id)
+    await ensure_families(db, [instance.family])
     await refuse_paused(db, user.id, {instance.family})
     question = await run_in_threadpool(variant, instance.family, instance.seed, instance.difficulty)
     grade = graded(question, body.answer, instance.hints_used)
@@ -153,6 +178,7 @@ async def hint(question_id: QuestionId, user: CurrentUser, db: DbDep) -> HintOut
 
     assert user.id is not None
     instance = await db.run(hintable_question, question_id, user.id)
+    await ensure_families(db, [instance.family])
     question = await run_in_threadpool(variant, instance.family, instance.seed, instance.difficulty)
     if not question.hints:
         raise HTTPException(409, f"question {question_id} has no hints")

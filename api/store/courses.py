@@ -18,8 +18,8 @@ from sqlalchemy import Table, and_, func, insert, select, update
 from sqlmodel import Session
 
 from ..db import insert_ignore, writes, writing
-from ..tables import Assessment, Course, CourseMember, Exam, User
-from . import Forbidden, NotFound, from_row
+from ..tables import Assessment, Course, CourseArchitecture, CourseMember, Exam, User
+from . import Conflict, Forbidden, NotFound, from_row
 from .questions import ATTEMPT, QI
 
 __all__ = [
@@ -38,6 +38,10 @@ __all__ = [
     "gradebook_rows",
     "assessment_results",
     "open_assessment_families",
+    "ArchitectureRecord",
+    "add_architecture",
+    "course_architectures",
+    "architectures_by_id",
 ]
 
 _COURSE: Table = Course.__table__  # type: ignore[attr-defined]
@@ -415,3 +419,63 @@ def open_assessment_families(session: Session, user_id: int, now: datetime) -> s
         .distinct()
     )
     return set(session.connection().execute(query).scalars())
+
+
+# --- course architectures ------------------------------------------------------------------
+
+_ARCH: Table = CourseArchitecture.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class ArchitectureRecord:
+    """A network an instructor added to a course: its layer spec (``POST /profile``)."""
+
+    id: int
+    course_id: int
+    name: str
+    spec: dict[str, Any]
+    created_at: datetime
+
+
+_ARCH_COLUMNS = tuple(_ARCH.c[f] for f in ArchitectureRecord.__dataclass_fields__)
+
+
+@writes
+def add_architecture(
+    session: Session, course_id: int, actor_id: int, name: str, spec: dict[str, Any],
+    now: datetime,
+) -> ArchitectureRecord:  # fmt: skip
+    """Add a validated network to the course (instructors only); Conflict when the course
+    has one of that name (the unique (course, name) pair decides, even for two at once)."""
+    with writing(session):
+        course_role(session, course_id, actor_id, instructor=True)
+        values = {"course_id": course_id, "name": name, "spec": spec, "created_by": actor_id,
+                  "created_at": now}  # fmt: skip
+        arch_id = insert_ignore(session, _ARCH, values, ["course_id", "name"])
+        if arch_id is None:
+            raise Conflict(f"course {course_id} already has an architecture named '{name}'")
+        session.commit()
+    return ArchitectureRecord(int(arch_id), course_id, name, spec, now)
+
+
+def course_architectures(
+    session: Session, course_id: int, user_id: int, name: str | None = None
+) -> list[ArchitectureRecord]:
+    """The course's networks (members only), or the one of that name (NotFound if none)."""
+    course_role(session, course_id, user_id)
+    query = select(*_ARCH_COLUMNS).where(_ARCH.c.course_id == course_id).order_by(_ARCH.c.name)
+    if name is not None:
+        query = query.where(_ARCH.c.name == name)
+    rows = [from_row(ArchitectureRecord, r) for r in session.connection().execute(query)]
+    session.commit()
+    if name is not None and not rows:
+        raise NotFound(f"course {course_id} has no architecture '{name}'")
+    return rows
+
+
+def architectures_by_id(session: Session, ids: list[int]) -> list[ArchitectureRecord]:
+    """Course networks by id (to rebuild their question families; no access check)."""
+    query = select(*_ARCH_COLUMNS).where(_ARCH.c.id.in_(ids))
+    rows = [from_row(ArchitectureRecord, r) for r in session.connection().execute(query)]
+    session.commit()
+    return rows

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
+from torch import nn
+
 from models import (
     ALEXNET_TABLE_LAYERS,
     ARCHITECTURES,
@@ -44,7 +46,18 @@ from ._base import (
     n,
 )
 
-__all__ = ["NETWORKS", "ARCH_LARGEST_LAYER", "VGG_LARGEST_LAYER", "ARCH_FC_PARAM_SHARE", "FAMILIES"]
+__all__ = [
+    "Network",
+    "registry_network",
+    "stack_network",
+    "stack_family",
+    "network_draft",
+    "NETWORKS",
+    "ARCH_LARGEST_LAYER",
+    "VGG_LARGEST_LAYER",
+    "ARCH_FC_PARAM_SHARE",
+    "FAMILIES",
+]
 
 # The registry's networks by the note topic that teaches them.
 NETWORKS: dict[str, tuple[str, ...]] = {
@@ -113,12 +126,6 @@ class _Counts:
     bn_buffers: int
 
 
-@lru_cache(maxsize=32)
-def _counts(name: str) -> _Counts:
-    net = build_architecture(name)
-    return _Counts(bias_count(net), bn_param_count(net), bn_buffer_count(net))
-
-
 def net_name(name: str) -> str:
     """The network as a prompt names it: ``ResNet-50 (v1.5; stride on the 3×3 ...)``."""
     spec = ARCHITECTURES[name]
@@ -128,9 +135,49 @@ def net_name(name: str) -> str:
     return f"{spec.title}, {note}," if spec.title.endswith(")") else f"{spec.title} ({note})"
 
 
-def _net_text(name: str, prof: Profile) -> str:
-    c, h, w = prof.input_shape[1:]
-    return f"{net_name(name)}, 1000 classes, on a {c}×{h}×{w} input"
+@dataclass(frozen=True)
+class Network:
+    """The network a question is about: how prompts name it, its profile, and the counts
+    that counting mistakes change. A registry network (``registry_network``) or any layer
+    stack, such as an instructor's course network (``stack_network``)."""
+
+    key: str  # the registry name, or the caller's key for a stack
+    title: str  # as a prompt names it, variant included
+    prof: Profile
+    counts: _Counts
+    classes: int | None = 1000  # output classes to state, if any
+    at_224_macs: int | None = None  # the MACs at 224×224 when the input is another size
+
+    def text(self) -> str:
+        """The network and its input, for a prompt."""
+        c, h, w = self.prof.input_shape[1:]
+        classes = f", {self.classes} classes" if self.classes else ""
+        return f"{self.title}{classes}, on a {c}×{h}×{w} input"
+
+    def params(self) -> dict[str, object]:
+        """The variant's parameters, as stored with a question."""
+        c, h, w = self.prof.input_shape[1:]
+        out: dict[str, object] = {"architecture": self.key, "in_channels": c, "height": h,
+                                  "width": w, "batch": 1}  # fmt: skip
+        return out | ({"num_classes": self.classes} if self.classes else {})
+
+
+@lru_cache(maxsize=32)
+def registry_network(name: str) -> Network:
+    """A registry network at its default input (cached: profiles are)."""
+    prof = profile_architecture(name)
+    net = build_architecture(name)
+    counts = _Counts(bias_count(net), bn_param_count(net), bn_buffer_count(net))
+    at_224 = None
+    if prof.input_shape[-1] != 224:
+        at_224 = profile_architecture(name, (3, 224, 224)).macs
+    return Network(name, net_name(name), prof, counts, 1000, at_224)
+
+
+def stack_network(key: str, title: str, module: nn.Module, prof: Profile) -> Network:
+    """Any layer stack built on meta (``models.build_from_spec``) and its profile."""
+    counts = _Counts(bias_count(module), bn_param_count(module), bn_buffer_count(module))
+    return Network(key, title, prof, counts, classes=None)
 
 
 def _shares(shares: list[Share]) -> list[Share]:
@@ -158,74 +205,74 @@ def _network_generator(topic: str) -> Callable[[random.Random, int], Draft]:
     names = NETWORKS[topic]
 
     def generate(rng: random.Random, difficulty: int) -> Draft:
-        name = rng.choice(names)
-        if difficulty == 1:
-            return _total(name, rng.choice(("params", "macs")))
-        return _share(rng, name, "kind" if difficulty == 2 else "stage")
+        return network_draft(rng, difficulty, registry_network(rng.choice(names)))
 
     return generate
 
 
-def _total(name: str, metric: str) -> Draft:
-    prof = profile_architecture(name)
+def network_draft(rng: random.Random, difficulty: int, net: Network) -> Draft:
+    """A question on ``net``: its total parameters or MACs (1), the share of one kind of
+    layer (2) or of one stage (3) in them. A quantity the network has none of is not asked."""
+    metrics = [m for m in ("params", "macs") if _total_of(net.prof, m)]
+    if difficulty == 1:
+        return _total(net, rng.choice(metrics))
+    return _share(rng, net, "kind" if difficulty == 2 else "stage", metrics)
+
+
+def _total(net: Network, metric: str) -> Draft:
+    prof = net.prof
     spec = AnswerSpec.number(metric)
     truth = prof.params if metric == "params" else prof.macs
     if metric == "params":
         rules = f"{PARAMS_RULE} Batch norm's γ and β count as parameters."
-        ask = f"How many parameters does {net_name(name)} (1000 classes) have?"
+        classes = f" ({net.classes} classes)" if net.classes else ""
+        ask = f"How many parameters does {net.title}{classes} have?"
     else:
         rules = f"{MACS_RULE} {BATCH_1}"
-        ask = f"How many MACs does one forward pass of {_net_text(name, prof)} take?"
+        ask = f"How many MACs does one forward pass of {net.text()} take?"
     kinds = {s.name: (s.macs, s.params) for s in by_type(prof)}
     fc = kinds.get("linear", (0, 0))[metric == "params"]
+    largest = max(_shares(by_stage(prof)), key=lambda s: _value(s, metric)).name
     return Draft(
         prompt=f"{ask} {rules}",
-        params=_net_params(name, prof),
+        params=net.params(),
         answer=spec,
         truth=truth,
         solution=f"{breakdown_text(prof, metric)}\ntotal = {expected_display(spec, truth)}",
-        mistakes=keep_mistakes(spec, truth, _total_mistakes(name, metric, truth, fc)),
+        mistakes=keep_mistakes(spec, truth, _total_mistakes(net, metric, truth, fc)),
         conventions=(PARAMS_RULE,) if metric == "params" else (MACS_RULE, BATCH_1),
-        hints=(
-            _TOTAL_HINT[metric],
-            "The largest stage here is "
-            + max(
-                _shares(by_stage(prof)), key=lambda s: s.macs if metric == "macs" else s.params
-            ).name
-            + ".",
-        ),
+        hints=(_TOTAL_HINT[metric], f"The largest stage here is {largest}."),
     )
 
 
-def _total_mistakes(name: str, metric: str, truth: int, fc: int) -> list[Mistake | None]:
+def _total_mistakes(net: Network, metric: str, truth: int, fc: int) -> list[Mistake | None]:
+    out: list[Mistake | None] = [ARCH_FORGOT_FC.at(truth - fc) if fc else None]
     if metric == "macs":
-        out: list[Mistake | None] = [MACS_VS_FLOPS.at(2 * truth), ARCH_FORGOT_FC.at(truth - fc)]
-        prof = profile_architecture(name)
-        if prof.input_shape[-1] != 224:
-            out.append(ARCH_WRONG_INPUT_SIZE.at(profile_architecture(name, (3, 224, 224)).macs))
+        out.append(MACS_VS_FLOPS.at(2 * truth))
+        if net.at_224_macs is not None:
+            out.append(ARCH_WRONG_INPUT_SIZE.at(net.at_224_macs))
         return out
-    counts = _counts(name)
-    return [
-        COUNTED_BN_BUFFERS.at(truth + counts.bn_buffers),
-        FORGOT_BN.at(truth - counts.bn_params),
-        FORGOT_BIAS.at(truth - counts.biases),
-        ARCH_FORGOT_FC.at(truth - fc),
+    counts = net.counts
+    return out + [
+        COUNTED_BN_BUFFERS.at(truth + counts.bn_buffers) if counts.bn_buffers else None,
+        FORGOT_BN.at(truth - counts.bn_params) if counts.bn_params else None,
+        FORGOT_BIAS.at(truth - counts.biases) if counts.biases else None,
     ]
 
 
-def _share(rng: random.Random, name: str, by: str) -> Draft:
-    prof = profile_architecture(name)
-    metric = rng.choice(("macs", "params"))
+def _share(rng: random.Random, net: Network, by: str, metrics: list[str]) -> Draft:
+    prof = net.prof
+    metric = rng.choice(metrics)
     groups = _shares(by_stage(prof) if by == "stage" else by_type(prof))
-    group = rng.choice([g for g in groups if _value(g, metric) * 50 >= _total_of(prof, metric)])
     total = _total_of(prof, metric)
+    group = rng.choice([g for g in groups if _value(g, metric) * 50 >= total])
     truth = Fraction(_value(group, metric), total)
     spec = AnswerSpec.percent(0.5)
     what = "MACs" if metric == "macs" else "parameters"
     where = f"in its stage {group.name}" if by == "stage" else f"in its {group.name} layers"
     other = "params" if metric == "macs" else "macs"
     prompt = (
-        f"What percentage of the {what} of {_net_text(name, prof)} "
+        f"What percentage of the {what} of {net.text()} "
         f"{'is spent' if metric == 'macs' else 'sits'} {where}? "
         + (f"{MACS_RULE} {BATCH_1}" if metric == "macs" else PARAMS_RULE)
         + (
@@ -247,7 +294,7 @@ def _share(rng: random.Random, name: str, by: str) -> Draft:
     ]
     return Draft(
         prompt=prompt,
-        params=_net_params(name, prof) | {"metric": metric, "group": group.name},
+        params=net.params() | {"metric": metric, "group": group.name},
         answer=spec,
         truth=truth,
         solution=solution,
@@ -266,18 +313,6 @@ def _value(s: Share, metric: str) -> int:
 
 def _total_of(prof: Profile, metric: str) -> int:
     return prof.macs if metric == "macs" else prof.params
-
-
-def _net_params(name: str, prof: Profile) -> dict[str, object]:
-    c, h, w = prof.input_shape[1:]
-    return {
-        "architecture": name,
-        "in_channels": c,
-        "height": h,
-        "width": w,
-        "batch": 1,
-        "num_classes": 1000,
-    }
 
 
 # -- the largest layer of AlexNet or VGG-16 ---------------------------------------------------
@@ -379,12 +414,11 @@ def _largest_generator(net: str) -> Callable[[random.Random, int], Draft]:
 def _largest_draft(
     net: str, metric: str, rows: list[LayerRow], answer: LayerRow, rank: int
 ) -> Draft:
-    prof = profile_architecture(net)
     names = [r.name for r in rows]
     spec = AnswerSpec.choice(*names)
     asked = (_SECOND if rank == 2 else _METRICS)[metric]
     prompt = (
-        f"In {_net_text(net, prof)}, batch 1, which of these layers has {asked}? "
+        f"In {registry_network(net).text()}, batch 1, which of these layers has {asked}? "
         f"{_RULES[metric]} Pooling layers have no parameters and no MACs."
     )
     unit = {"params": "params", "macs": "MACs", "activation": "B"}[metric]
@@ -400,7 +434,8 @@ def _largest_draft(
         mistakes.append(ARCH_PICKED_FIRST.at(top.name))
     return Draft(
         prompt=prompt,
-        params=_net_params(net, prof) | {"dtype": "float32", "metric": metric, "rank": rank},
+        params=registry_network(net).params()
+        | {"dtype": "float32", "metric": metric, "rank": rank},
         answer=spec,
         truth=answer.name,
         solution="\n".join(lines),
@@ -551,3 +586,17 @@ FAMILIES: tuple[Family, ...] = (
     VGG_LARGEST_LAYER,
     ARCH_FC_PARAM_SHARE,
 )
+
+
+def stack_family(family_id: str, topic: str, title: str, net: Network) -> Family:
+    """Network questions on a layer stack of the caller's (a course's own network): the
+    same totals and shares as the registry networks' families, truth from its profile."""
+    return Family(
+        id=family_id,
+        topic=topic,
+        title=f"{title}: parameters, MACs and where they go",
+        answer_kind="number",
+        generator=lambda rng, difficulty: network_draft(rng, difficulty, net),
+        expected_seconds=90.0,
+        architecture_level=True,
+    )
