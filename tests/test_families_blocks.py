@@ -672,3 +672,27 @@ def test_generation_and_grading_times(family_id):
     print(f"\n{family_id}: generate {gen:.2f} ms (goal {goal:g}), grade {grade_ms:.3f} ms")
     assert gen <= 5 * goal
     assert grade_ms <= 5 * 1.0
+
+
+@pytest.mark.parametrize(
+    ("factory", "args", "shape"),
+    [
+        ("InvertedResidual", (32, 64, 2, 6), (32, 28, 28)),
+        ("Bottleneck", (256, 64, 2), (256, 14, 14)),
+        ("ShuffleNetV1Unit", (240, 480, 3, 2), (240, 14, 14)),
+        ("DenseLayer", (96, 32), (96, 14, 14)),
+        ("SqueezeExcitation", (256, 16), (256, 7, 7)),
+        ("DenseBlock", (3, 64, 32), (64, 8, 8)),
+    ],
+)
+def test_measure_block_counts_what_the_full_profile_counts(factory, args, shape):
+    """measure_block swaps BatchNorm and activations for identities to save time: the MACs and
+    the output shape must be those of the untouched block."""
+    import models
+    from grader.families._base import measure_block, on_meta
+
+    cls = getattr(models, factory)
+    full = models.profile_module(on_meta(cls, *args), shape)
+    fast = measure_block(on_meta(cls, *args), shape)
+    assert (fast.macs, fast.output_shape) == (full.macs, full.output_shape)
+    assert fast.macs > 0
