@@ -732,3 +732,37 @@ def test_learner_controls_in_the_browser(server: str, page: Page, tmp_path: Path
     page.wait_for_selector("#card, #question")
     shown = page.get_attribute("#card, #question", "data-item-id")
     assert shown == at_risk[0]
+
+
+@needs_browser
+def test_course_network_in_the_explorer(server: str, page: Page, tmp_path: Path) -> None:
+    """A member opens the course's own network from the course page: the explorer draws one
+    column per layer of its profile, with the same totals."""
+    token = _register_in(page, server, "prof2")
+
+    def call(method: str, path: str, body: dict | None = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(server + path, data, method=method)
+        request.add_header("Authorization", f"Bearer {token}")
+        request.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.loads(response.read())
+
+    course = call("POST", "/courses", {"title": "Own nets"})
+    layers = [
+        {"type": "conv2d", "out_channels": 8, "kernel_size": 3, "padding": 1},
+        {"type": "relu"},
+        {"type": "adaptive_avgpool2d", "output_size": 1},
+        {"type": "flatten"},
+        {"type": "linear", "out_features": 4},
+    ]
+    call("POST", f"/courses/{course['id']}/architectures",
+         {"name": "mini", "input_shape": [3, 16, 16], "layers": layers})  # fmt: skip
+    profile = call("GET", f"/courses/{course['id']}/architectures/mini/profile")
+    page.goto(f"{server}/#/courses/{course['id']}")
+    page.click("#course-networks a:has-text('mini')")
+    page.wait_for_selector("#layers-chart-a")
+    assert page.locator("#layers-chart-a a.layer-bar").count() == len(profile["layers"])
+    shown = page.locator("#totals-a [data-total=params]").text_content()
+    assert _digits(shown) == profile["totals"]["params"] == 8 * 3 * 9 + 8 + 8 * 4 + 4
+    page.screenshot(path=tmp_path / "course-network.png", full_page=True)

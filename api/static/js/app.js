@@ -28,6 +28,11 @@ const routes = [
   { pattern: /^\/courses$/, view: courses.renderList, nav: "courses" },
   { pattern: /^\/courses\/(\d+)$/, view: courses.renderCourse, nav: "courses" },
   { pattern: /^\/assessments\/(\d+)\/stats$/, view: courses.renderStats, nav: "courses" },
+  {
+    pattern: /^\/courses\/(\d+)\/architectures\/([\w.-]+)$/,
+    view: architectures.renderCourseNetwork,
+    nav: "courses",
+  },
   // Public, like the API it reads: no token needed.
   {
     pattern: /^\/architectures(?:\/(\w+)(?:\/vs\/(\w+))?)?$/,

@@ -31,6 +31,19 @@ export async function render(root, first, second) {
   root.append(conventions(profiles[0].conventions), notSpeed());
 }
 
+// A course's own network (members only): the same views, from its course's profile.
+export async function renderCourseNetwork(root, courseId, name) {
+  const path = `/courses/${courseId}/architectures/${encodeURIComponent(name)}/profile`;
+  const profile = await get(path);
+  const arch = { name, title: name, variant: "a network of your course, from its layer spec" };
+  root.append(
+    h("h1", { text: "Architectures" }),
+    h("p", {}, h("a", { href: `#/courses/${courseId}`, text: "Back to the course" })),
+    network(profile, arch, "a"),
+    conventions(profile.conventions),
+  );
+}
+
 // A 429 (the server busy with another uncached profile, or this address over its rate) names
 // the seconds to wait; wait them and ask again, a few times.
 async function get(path, tries = 5) {
@@ -98,8 +111,13 @@ function network(profile, arch, key) {
     h(
       "p",
       { class: "hint" },
-      `Input ${profile.input_shape.join("×")}, ${profile.dtype}, batch ${profile.batch}. Paper: `,
-      h("a", { href: arch.paper.url, text: `${arch.paper.title} (${arch.paper.year})` }),
+      `Input ${profile.input_shape.join("×")}, ${profile.dtype}, batch ${profile.batch}.`,
+      arch.paper
+        ? [
+            " Paper: ",
+            h("a", { href: arch.paper.url, text: `${arch.paper.title} (${arch.paper.year})` }),
+          ]
+        : null,
     ),
     totals(profile.totals, key),
     h("h3", { text: "Per layer" }),

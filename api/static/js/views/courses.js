@@ -80,7 +80,8 @@ export async function renderList(root) {
 export async function renderCourse(root, id) {
   const course = await api.get(`/courses/${id}`);
   const assessments = await api.get(`/courses/${id}/assessments`);
-  root.append(h("h1", { text: course.title }));
+  const networks = await api.get(`/courses/${id}/architectures`);
+  root.append(h("h1", { text: course.title }), networkList(id, networks));
   if (course.role === "instructor") {
     root.append(
       h(
@@ -97,6 +98,31 @@ export async function renderCourse(root, id) {
   } else {
     root.append(assessmentTable(assessments, false));
   }
+}
+
+// The course's own networks, each opening in the architecture explorer.
+function networkList(courseId, networks) {
+  if (!networks.length) return null;
+  return h(
+    "section",
+    { class: "panel", id: "course-networks" },
+    h("h2", { text: "The course's networks" }),
+    h(
+      "ul",
+      {},
+      networks.map((n) =>
+        h(
+          "li",
+          {},
+          h("a", { href: `#/courses/${courseId}/architectures/${n.name}`, text: n.name }),
+          h("span", {
+            class: "muted",
+            text: ` · ${n.params.toLocaleString("en")} parameters · ${n.macs.toLocaleString("en")} MACs`,
+          }),
+        ),
+      ),
+    ),
+  );
 }
 
 function status(a) {
