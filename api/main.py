@@ -170,7 +170,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _warm_up() -> None:
-    """Import torch and pay the flop counter's first-use cost, off the request path."""
+    """Import torch and pay the flop counter's first-use cost, off the request path.
+
+    The collector is off meanwhile: importing torch and profiling every network leave
+    millions of long-lived objects, and each full collection over them (0.3 to 1 s with the
+    GIL held) would pause every request; ``gc.freeze`` then exempts them for good.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
     try:
         from models import warm_up
 
@@ -186,11 +193,12 @@ def _warm_up() -> None:
         for name in architecture_names():
             profile_architecture(name)
         mark_generation_warm()
-        # torch, the registry and the profiles are now millions of long-lived objects; a
-        # full collection would walk them all, pausing every request. Exempt them from GC.
         gc.freeze()
     except Exception:  # warming is an optimisation; a failure must not stop the service
         log.exception("warm-up failed")
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def __getattr__(name: str) -> Any:
