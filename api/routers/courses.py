@@ -171,14 +171,14 @@ async def list_courses(user: CurrentUser, db: DbDep) -> list[CoursePublic]:
     return [_course_public(c) for c in await db.run(store.my_courses, user.id)]
 
 
-@router.get("/courses/{course_id}", response_model=CoursePublic)
+@router.get("/courses/{course_id:int}", response_model=CoursePublic)
 async def get_course(course_id: Id, user: CurrentUser, db: DbDep) -> CoursePublic:
     """One of your courses."""
     assert user.id is not None
     return _course_public(await db.run(store.course, course_id, user.id))
 
 
-@router.get("/courses/{course_id}/members", response_model=list[MemberPublic], responses=FORBIDDEN)
+@router.get("/courses/{course_id:int}/members", response_model=list[MemberPublic], responses=FORBIDDEN)
 async def list_members(course_id: Id, user: CurrentUser, db: DbDep) -> list[MemberPublic]:
     """The course's members and their roles (instructors only)."""
     assert user.id is not None
@@ -187,7 +187,7 @@ async def list_members(course_id: Id, user: CurrentUser, db: DbDep) -> list[Memb
 
 
 @router.post(
-    "/courses/{course_id}/instructors",
+    "/courses/{course_id:int}/instructors",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     responses=FORBIDDEN,
@@ -202,7 +202,7 @@ async def add_instructor(
 
 
 @router.post(
-    "/courses/{course_id}/assessments",
+    "/courses/{course_id:int}/assessments",
     status_code=status.HTTP_201_CREATED,
     response_model=AssessmentPublic,
     responses=FORBIDDEN | {422: ERROR_RESPONSES[404] | {"description": "Nothing matches"}},
@@ -241,7 +241,7 @@ def _check_plan(request: dict[str, Any]) -> None:
         raise HTTPException(422, str(exc)) from exc
 
 
-@router.get("/courses/{course_id}/assessments", response_model=list[AssessmentPublic])
+@router.get("/courses/{course_id:int}/assessments", response_model=list[AssessmentPublic])
 async def list_assessments(course_id: Id, user: CurrentUser, db: DbDep) -> list[AssessmentPublic]:
     """The course's assessments with your status on each (instructors: started/submitted)."""
     assert user.id is not None
@@ -279,7 +279,7 @@ async def start_assessment(assessment_id: Id, user: CurrentUser, db: DbDep) -> E
 
 
 @router.get(
-    "/courses/{course_id}/gradebook",
+    "/courses/{course_id:int}/gradebook",
     responses=FORBIDDEN | {200: {"content": {"application/json": {}, "text/csv": {}}}},
 )
 async def gradebook(
@@ -391,7 +391,7 @@ def _validated(body: ArchitectureCreate) -> dict[str, Any]:
 
 
 @router.post(
-    "/courses/{course_id}/architectures",
+    "/courses/{course_id:int}/architectures",
     status_code=status.HTTP_201_CREATED,
     response_model=CourseArchitecturePublic,
     responses=FORBIDDEN | {409: ERROR_RESPONSES[404] | {"description": "Name taken"}},
@@ -408,7 +408,7 @@ async def add_architecture(
     return await run_in_threadpool(_architecture_public, record)
 
 
-@router.get("/courses/{course_id}/architectures", response_model=list[CourseArchitecturePublic])
+@router.get("/courses/{course_id:int}/architectures", response_model=list[CourseArchitecturePublic])
 async def list_architectures(
     course_id: Id, user: CurrentUser, db: DbDep
 ) -> list[CourseArchitecturePublic]:
@@ -418,7 +418,7 @@ async def list_architectures(
     return [await run_in_threadpool(_architecture_public, r) for r in records]
 
 
-@router.get("/courses/{course_id}/architectures/{name}/profile", response_model=ProfilePublic)
+@router.get("/courses/{course_id:int}/architectures/{name}/profile", response_model=ProfilePublic)
 async def architecture_profile(
     course_id: Id, name: Annotated[str, Path(max_length=64)], user: CurrentUser, db: DbDep
 ) -> ProfilePublic:
