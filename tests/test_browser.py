@@ -593,6 +593,7 @@ def test_course_assessment_in_the_browser(
     page.fill("#a-title", "Quiz one")
     page.fill("#a-count", "2")
     page.fill("#a-topics", "conv-arithmetic")
+    page.check("#a-hints")
     page.click("#assessment-form button[type=submit]")
     page.wait_for_selector("#assessments tbody tr")
     assert page.text_content("#assessments tbody th") == "Quiz one"
@@ -617,6 +618,13 @@ def test_course_assessment_in_the_browser(
         assert exam["seed"] is None
         assert "Course assessment" in kid.text_content("main")
         assert kid.locator("#exports").count() == 0  # no key before submitting
+        # Hints on request: the first one shown, and what it costs.
+        first = kid.locator("#take-form li[data-question-id]").first
+        with kid.expect_response(lambda r: r.url.endswith("/hint")) as hinted:
+            first.locator(".hint-button").click()
+        hint = hinted.value.json()
+        assert first.locator("ol.hints li").first.text_content().strip() == hint["hint"].strip()
+        assert "at most 0.75" in first.locator(".hint-panel p.hint").text_content()
         kid.screenshot(path=tmp_path / "assessment-take-phone.png", full_page=True)
         for field in kid.locator("#take-form input.answer-input").all():
             field.fill("1000")

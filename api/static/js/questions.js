@@ -1,7 +1,9 @@
 // Pieces shared by the study session and the exam: an answer field that fits the question's
-// answer spec, and the rendering of a grade (status, score, named mistakes, solution).
+// answer spec, hints on request, and the rendering of a grade (status, score, named mistakes,
+// solution, the cards that teach it).
 
-import { formatScore, h, markdown } from "./dom.js";
+import { api } from "./api.js";
+import { formatScore, h, hideError, markdown, showError } from "./dom.js";
 
 const LETTERS = "abcdefghijklmnopqrstuvwxyz";
 
@@ -98,6 +100,12 @@ export function gradeView(grade, { answer } = {}) {
       h("span", { class: `badge ${status}`, text: STATUS_TEXT[status] || status }),
       " ",
       h("span", { class: "score", text: `Score ${formatScore(grade.score)} / 1` }),
+      grade.max_score !== undefined && grade.max_score < 1
+        ? h("span", {
+            class: "muted",
+            text: ` (at most ${formatScore(grade.max_score)} after hints)`,
+          })
+        : null,
     ),
   ];
   if (answer !== undefined && answer !== null) {
@@ -138,5 +146,72 @@ export function gradeView(grade, { answer } = {}) {
       ),
     );
   }
+  if (grade.cards && grade.cards.length) parts.push(teachingCards(grade.cards));
   return h("div", { class: `grade ${status}` }, parts);
+}
+
+// The note cards that teach the question: each opens in place (front, then back).
+function teachingCards(ids) {
+  const open = async (id, li, button) => {
+    hideError();
+    try {
+      const card = await api.get(`/cards/${encodeURIComponent(id)}`);
+      button.remove();
+      li.append(
+        h("div", { class: "card-front" }, markdown(card.front)),
+        h("div", { class: "card-back" }, markdown(card.back)),
+      );
+    } catch (err) {
+      showError(err);
+    }
+  };
+  return h(
+    "div",
+    { class: "teaching-cards" },
+    h("h3", { text: "Read again" }),
+    h(
+      "ul",
+      {},
+      ids.map((id) => {
+        const li = h("li", { dataset: { card: id } });
+        const button = h("button", { type: "button", class: "quiet", text: id });
+        button.addEventListener("click", () => open(id, li, button));
+        li.append(button);
+        return li;
+      }),
+    ),
+  );
+}
+
+// Hints on request for a question with some: each one shown lowers the most the answer can
+// score (the server counts them and says how much).
+export function hintPanel(question) {
+  if (!question.hints) return null;
+  const list = h("ol", { class: "hints" });
+  const note = h("p", { class: "hint" });
+  const button = h("button", { type: "button", class: "hint-button" });
+  let used = question.hints_used || 0;
+  const update = (cap) => {
+    button.textContent = `Show hint ${used + 1} of ${question.hints}`;
+    button.hidden = used >= question.hints;
+    note.textContent = used
+      ? `${used} hint${used > 1 ? "s" : ""} shown: this answer scores at most ${formatScore(cap)}.`
+      : "Each hint lowers the most this answer can score by a quarter.";
+  };
+  button.addEventListener("click", async () => {
+    hideError();
+    button.disabled = true;
+    try {
+      const out = await api.post(`/questions/${question.id}/hint`, {});
+      used = out.number;
+      list.append(h("li", {}, markdown(out.hint)));
+      update(out.max_score);
+    } catch (err) {
+      showError(err);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  update(Math.max(0.25, 1 - 0.25 * used));
+  return h("div", { class: "hint-panel" }, list, note, button);
 }

@@ -225,6 +225,7 @@ function assessmentForm(courseId) {
     placeholder: "none",
   });
   const closes = h("input", { id: "a-closes", type: "datetime-local" });
+  const hints = h("input", { id: "a-hints", type: "checkbox" });
   const form = h(
     "form",
     { class: "panel", id: "assessment-form" },
@@ -249,6 +250,12 @@ function assessmentForm(courseId) {
       field("a-closes", "Closes (your local time)", closes),
     ),
     h(
+      "label",
+      { class: "check", for: "a-hints" },
+      hints,
+      h("span", { text: "Allow hints (each one lowers the most an answer can score)" }),
+    ),
+    h(
       "div",
       { class: "row" },
       h("button", { type: "submit", class: "primary", text: "Create assessment" }),
@@ -263,6 +270,7 @@ function assessmentForm(courseId) {
     if (chosen.length) body.topics = chosen;
     if (limit.value) body.time_limit_min = Number(limit.value);
     if (closes.value) body.closes_at = new Date(closes.value).toISOString();
+    if (hints.checked) body.allow_hints = true;
     await api.post(`/courses/${courseId}/assessments`, body);
     setStatus("Assessment created.");
     window.dispatchEvent(new HashChangeEvent("hashchange"));

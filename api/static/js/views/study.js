@@ -3,7 +3,7 @@
 
 import { api } from "../api.js";
 import { dateTime, h, hideError, markdown, setStatus, showError } from "../dom.js";
-import { answerField, gradeView } from "../questions.js";
+import { answerField, gradeView, hintPanel } from "../questions.js";
 
 const RATINGS = [
   { key: "1", name: "again", label: "Again" },
@@ -127,7 +127,10 @@ export async function renderSetup(root) {
     h(
       "div",
       { class: "field" },
-      h("label", { for: "session-tags", text: "Only cards with one of these tags (space-separated)" }),
+      h("label", {
+        for: "session-tags",
+        text: "Only cards with one of these tags (space-separated)",
+      }),
       tags,
     ),
     h(
@@ -320,8 +323,20 @@ function cardView(stage, sessionId, item, onAnswered) {
   const asideButtons = h(
     "div",
     { class: "row small aside" },
-    h("button", { type: "button", class: "quiet", id: "suspend", text: "Suspend", onclick: setAside("suspend") }),
-    h("button", { type: "button", class: "quiet", id: "bury", text: "Bury until tomorrow", onclick: setAside("bury") }),
+    h("button", {
+      type: "button",
+      class: "quiet",
+      id: "suspend",
+      text: "Suspend",
+      onclick: setAside("suspend"),
+    }),
+    h("button", {
+      type: "button",
+      class: "quiet",
+      id: "bury",
+      text: "Bury until tomorrow",
+      onclick: setAside("bury"),
+    }),
   );
   const view = h(
     "article",
@@ -491,6 +506,7 @@ function questionView(stage, sessionId, item, onAnswered) {
       }),
     ),
     h("div", { class: "prompt", id: "prompt" }, markdown(q.prompt)),
+    hintPanel(q),
     form,
     result,
     nextButton,
