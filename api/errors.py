@@ -3,7 +3,7 @@
 - ``RequestValidationError`` (malformed JSON, wrong types) → 422 with pydantic's detail list.
 - ``HTTPException`` → its status and detail.
 - The store's refusals (``api.store``): ``NotFound`` → 404, ``Conflict`` → 409,
-  ``Forbidden`` → 403.
+  ``Forbidden`` → 403, ``Gone`` → 410 (a stored question of a retired family).
 - Bodies over the configured limit → 413, checked before the body is read into memory.
 - Anything unexpected → 500 JSON, logged; tests treat any 500 as a defect.
 """
@@ -22,7 +22,7 @@ from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .store import Conflict, Forbidden, NotFound, StoreError
+from .store import Conflict, Forbidden, Gone, NotFound, StoreError
 
 __all__ = [
     "install_error_handlers",
@@ -94,7 +94,7 @@ def widen_validation_schema(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-_STORE_STATUS: dict[type, int] = {NotFound: 404, Conflict: 409, Forbidden: 403}
+_STORE_STATUS: dict[type, int] = {NotFound: 404, Conflict: 409, Forbidden: 403, Gone: 410}
 
 
 def install_error_handlers(app: FastAPI) -> None:

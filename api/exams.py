@@ -11,16 +11,31 @@ from typing import Any
 
 from .db import utcnow
 from .questions import grade_record, public_question, variant
-from .schemas import ExamPublic, ExamResult, QuestionPublic, QuestionResult, TopicScore
-from .store import Forbidden
+from .schemas import (
+    AnswerSpecPublic,
+    ExamPublic,
+    ExamResult,
+    QuestionPublic,
+    QuestionResult,
+    TopicScore,
+)
+from .store import Forbidden, Gone
 from .store.exams import ExamRecord, Submission
 from .store.questions import QuestionRecord
+
+RETIRED = "This question's family was retired when the question families were reorganised."
 
 __all__ = ["exam_public", "score_submission", "export_text", "EXPORT_TYPES", "KEYLESS"]
 
 
 def _question(instance: QuestionRecord, hide_seed: bool) -> QuestionPublic:
-    shown = public_question(instance, variant(instance.family, instance.seed, instance.difficulty))
+    try:
+        question = variant(instance.family, instance.seed, instance.difficulty)
+    except Gone:  # an old exam's question of a family since retired: say so, show the rest
+        return QuestionPublic(id=instance.id, family=instance.family, topic="", seed=None,
+                              difficulty=instance.difficulty, prompt=RETIRED, params={},
+                              answer=AnswerSpecPublic(kind="retired"), conventions=[])  # fmt: skip
+    shown = public_question(instance, question)
     if hide_seed:
         shown["seed"] = None
     return QuestionPublic.model_validate(shown)

@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from .store import NotFound
+from .store import Gone, NotFound
 from .store.questions import GradeRecord, QuestionRecord
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ __all__ = [
     "families",
     "family_or_404",
     "family_of",
+    "fresh",
     "variant",
     "cached_variant",
     "generation_is_warm",
@@ -112,13 +113,28 @@ def variant(family_id: str, seed: int, difficulty: int) -> Question:
 
 def family_of(family_id: str) -> Family:
     """A registry family, or a course network's this process has built
-    (``api.course_networks.ensure_families``); KeyError otherwise."""
+    (``api.course_networks.ensure_families``). A family no longer in the registry (retired
+    when the question families were reorganised) is ``Gone``: its stored questions can no
+    longer be shown."""
     from .course_networks import course_family
 
     found = families().get(family_id) or course_family(family_id)
     if found is None:
-        raise KeyError(family_id)
+        raise Gone(f"the question family '{family_id}' was retired; its questions are gone")
     return found
+
+
+def fresh(family_id: str, difficulty: int, last: tuple[int, int] | None) -> Question:
+    """A new variant of a family, other than the one the student saw last (``last``: its
+    seed and difficulty), cached like every variant. CPU work (up to a few variants, some
+    families take 10-20 ms each): call it in a worker thread."""
+    from grader.variants import fresh_variant
+
+    family = family_of(family_id)
+    before = None if last is None else variant(family_id, *last)
+    question = fresh_variant(family, difficulty, before)
+    _VARIANTS.put((family_id, question.seed, difficulty), question)
+    return question
 
 
 def random_seed() -> int:

@@ -161,3 +161,32 @@ def test_correct_but_slow_is_hard(client) -> None:
                     json={"item_id": item["item_id"], "answer": f"{int(q.truth)}", "elapsed_ms": slow_ms},
                     headers=auth).json()  # fmt: skip
     assert (r["grade"]["status"], r["rating"]) == ("correct", "hard")
+
+
+def test_a_question_of_a_retired_family_is_gone_not_a_500(client) -> None:
+    # Questions stored before the families were reorganised (arch_total_macs became the
+    # per-topic network families) cannot be regenerated: 410, and an exam shows the rest.
+    from sqlmodel import Session, text
+
+    auth = register(client)
+    exam = client.post(
+        "/exams", json={"families": ["conv_params"], "count": 2}, headers=auth
+    ).json()
+    old = exam["questions"][0]["id"]
+    with Session(client.app.state.engine) as s:
+        s.exec(text("UPDATE question_instance SET family = 'arch_total_macs' WHERE id = :q"),
+               params={"q": old})  # fmt: skip
+        uid = s.exec(text("SELECT user_id FROM question_instance WHERE id = :q"),
+                     params={"q": old}).one()[0]  # fmt: skip
+        s.exec(text("INSERT INTO question_instance (user_id, family, seed, difficulty, position, "
+                    "created_at, attempts, hints_used) VALUES (:u, 'arch_total_macs', 1, 1, 0, "
+                    "CURRENT_TIMESTAMP, 0, 0)"), params={"u": uid})  # fmt: skip
+        practice = s.exec(text("SELECT max(id) FROM question_instance")).one()[0]
+        s.commit()
+    r = client.get(f"/questions/{practice}", headers=auth)
+    assert r.status_code == 410 and "retired" in r.json()["detail"]
+    assert client.post(f"/questions/{practice}/grade", json={"answer": "1"},
+                       headers=auth).status_code == 410  # fmt: skip
+    shown = client.get(f"/exams/{exam['id']}", headers=auth).json()
+    assert shown["questions"][0]["answer"]["kind"] == "retired"
+    assert shown["questions"][1]["answer"]["kind"] != "retired"

@@ -178,7 +178,9 @@ async def get_course(course_id: Id, user: CurrentUser, db: DbDep) -> CoursePubli
     return _course_public(await db.run(store.course, course_id, user.id))
 
 
-@router.get("/courses/{course_id:int}/members", response_model=list[MemberPublic], responses=FORBIDDEN)
+@router.get(
+    "/courses/{course_id:int}/members", response_model=list[MemberPublic], responses=FORBIDDEN
+)
 async def list_members(course_id: Id, user: CurrentUser, db: DbDep) -> list[MemberPublic]:
     """The course's members and their roles (instructors only)."""
     assert user.id is not None

@@ -23,7 +23,7 @@ from ..errors import ERROR_RESPONSES
 from ..questions import (
     cached_variant,
     families,
-    generation_is_warm,
+    fresh,
     grade_dict,
     grade_record,
     graded,
@@ -258,15 +258,11 @@ def _difficulty(state: ItemState | None) -> int:
 
 
 async def _variant(family: str, seed: int, difficulty: int) -> Question:
-    """A question variant: from the cache; else generated right here once the background
-    warm-up is done (about half a millisecond, less than a hand-off to a thread costs);
-    before that in a worker thread, as a family's first use imports and warms torch."""
+    """A question variant: from the cache on the event loop; else generated in a worker
+    thread (a family's first use imports torch, and some variants take 10-20 ms)."""
     question = cached_variant(family, seed, difficulty)
     if question is None:
-        if generation_is_warm():
-            question = variant(family, seed, difficulty)
-        else:
-            question = await anyio.to_thread.run_sync(variant, family, seed, difficulty)
+        question = await anyio.to_thread.run_sync(variant, family, seed, difficulty)
     return question
 
 
@@ -295,25 +291,15 @@ async def next_item(session_id: SessionId, user: CurrentUser, request: Request) 
                     question=question, intervals=intervals)  # fmt: skip
 
 
-async def _fresh_seed(family: str, difficulty: int, last: tuple[int, int] | None) -> int:
-    """A seed whose variant differs from the one the student saw last (``grader.variants``);
-    generated like ``_variant``: here once warm, in a worker thread before."""
-    from grader.variants import fresh_seed
-
-    args = (families()[family], difficulty, *(last or (None, None)))
-    if generation_is_warm():
-        return fresh_seed(*args)
-    return await anyio.to_thread.run_sync(fresh_seed, *args)
-
-
 async def _question_item(db: Database, pick: Pick, user_id: int) -> QuestionPublic:
     """The pending variant of the picked family, drawn and stored first if there is none."""
     assert pick.family is not None
     instance = pick.pending
     if instance is None:
         difficulty = _difficulty(pick.state)
-        seed = await _fresh_seed(pick.family, difficulty, pick.last)
-        await _variant(pick.family, seed, difficulty)  # generated before the write
+        # A variant other than the one the student saw last, generated before the write.
+        drawn = await anyio.to_thread.run_sync(fresh, pick.family, difficulty, pick.last)
+        seed = drawn.seed
         instance = await db.run(
             session_question, user_id, pick.study.id, pick.family, seed, difficulty
         )

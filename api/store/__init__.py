@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-__all__ = ["Conflict", "Forbidden", "NotFound", "StoreError", "from_row"]
+__all__ = ["Conflict", "Forbidden", "Gone", "NotFound", "StoreError", "from_row"]
 
 T = TypeVar("T")
 
@@ -42,6 +42,10 @@ class Conflict(StoreError):
 
 class Forbidden(StoreError):
     """A member of a course asked for what only its instructors may do (403)."""
+
+
+class Gone(StoreError):
+    """A stored question whose family no longer exists (410): it cannot be regenerated."""
 
 
 def from_row(cls: type[T], row: Any) -> T:
