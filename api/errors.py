@@ -101,10 +101,11 @@ def install_error_handlers(app: FastAPI) -> None:
     """Register the JSON error handlers on ``app``."""
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(
-            {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
-        )
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = exc.headers
+        if exc.status_code == 405:  # Starlette names only the first route's methods
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -127,6 +128,25 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route answers on this path (a path served by two routes, say GET
+    and PATCH, allows both). A fixed path (``/courses/join``) is not also the
+    ``/courses/{id}`` template's: when routes spell the path out, only theirs count."""
+    from starlette.routing import Match
+
+    matched: list[tuple[str, set[str]]] = []
+    routes = list(request.app.router.routes)
+    while routes:
+        route = routes.pop()
+        included = getattr(route, "original_router", None)  # an included APIRouter
+        if included is not None:
+            routes.extend(included.routes)
+        elif route.matches(request.scope)[0] != Match.NONE:
+            matched.append((getattr(route, "path", ""), getattr(route, "methods", None) or set()))
+    literal = [m for path, m in matched if path == request.url.path]
+    return ", ".join(sorted(set().union(*(literal or [m for _p, m in matched]))))
 
 
 def _safe(value: Any, depth: int = 0) -> Any:

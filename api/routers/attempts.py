@@ -61,7 +61,9 @@ def _public(attempt: AttemptRecord) -> AttemptPublic:
     question = variant(attempt.family, attempt.seed, attempt.difficulty)
     grade = question.grade(attempt.answer)
     family = families()[attempt.family]
-    source = "exam" if attempt.exam_id else "session" if attempt.session_id else "practice"
+    source: Literal["practice", "session", "exam"] = (
+        "exam" if attempt.exam_id else "session" if attempt.session_id else "practice"
+    )
     return AttemptPublic(
         id=attempt.id,
         question_id=attempt.question_id,

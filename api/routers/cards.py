@@ -4,7 +4,7 @@ token, the caller's flags on each card, suspending, burying and editing their ow
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -124,7 +124,10 @@ async def edit(
     return await get_card(card_id, db, user)
 
 
-_FLAG_RESPONSES = {401: ERROR_RESPONSES[401], 404: ERROR_RESPONSES[404]}
+_FLAG_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: ERROR_RESPONSES[401],
+    404: ERROR_RESPONSES[404],
+}
 
 
 async def _flag(db: DbDep, user: User, card_id: str, changes: dict) -> FlagsOut:

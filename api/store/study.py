@@ -844,7 +844,7 @@ def import_histories(
     one transaction: the state and the log come out as if they had been given here. Cards
     the user already studied here are left alone (two histories cannot be merged in order);
     a card studied meanwhile by a concurrent answer is a Conflict and nothing is written."""
-    names = {v: k for k, v in RATINGS.items()}
+    names = {int(v): k for k, v in RATINGS.items()}
     with writing(session):
         fsrs = _user_scheduler(session, schedulers, user_id)
         studied = set(session.connection().execute(
