@@ -90,8 +90,8 @@ class QuestionPublic(BaseModel):
     params: dict[str, Any]
     answer: AnswerSpecPublic
     conventions: list[str]
-    hints: int = Field(0, description="How many hints the question has (POST …/hint).")
-    hints_used: int = Field(0, description="Hints shown so far; each caps the score.")
+    hints: int = Field(default=0, description="How many hints the question has (POST …/hint).")
+    hints_used: int = Field(default=0, description="Hints shown so far; each caps the score.")
 
 
 class DiagnosisPublic(BaseModel):
@@ -114,7 +114,7 @@ class GradePublic(BaseModel):
     solution: str
     parts: dict[str, Any] | None = None
     hints_used: int = 0
-    max_score: float = Field(1.0, description="The most this answer could score (hints cap it).")
+    max_score: float = Field(default=1.0, description="The most this answer could score (hints cap it).")
     cards: list[str] = Field(default_factory=list, description="Ids of the cards that teach it.")
 
 
@@ -174,7 +174,7 @@ class ExamPublic(BaseModel):
     deadline: datetime | None
     submitted: bool
     hints_allowed: bool = Field(
-        False, description="Whether POST /questions/{id}/hint works for its questions."
+        default=False, description="Whether POST /questions/{id}/hint works for its questions."
     )
     questions: list[QuestionPublic]
     result: ExamResult | None = None
