@@ -41,7 +41,7 @@ def test_defaults_then_patch_one_field_at_a_time(client) -> None:
     s = client.get("/users/me/settings", headers=auth).json()
     assert (s["desired_retention"], s["new_per_day"], s["parameters_source"]) == (
         0.9,
-        20,
+        1000,
         "default",
     )
     assert s["parameters"] == list(DEFAULT_PARAMETERS) and s["fit"] == {"status": "none"} | {
@@ -50,7 +50,7 @@ def test_defaults_then_patch_one_field_at_a_time(client) -> None:
     r = client.patch("/users/me/settings", json={"desired_retention": 0.8}, headers=auth)
     assert r.status_code == 200 and (r.json()["desired_retention"], r.json()["new_per_day"]) == (
         0.8,
-        20,
+        1000,
     )
     r = client.patch("/users/me/settings", json={"new_per_day": 3}, headers=auth)
     assert (r.json()["desired_retention"], r.json()["new_per_day"]) == (0.8, 3)
@@ -82,7 +82,7 @@ def test_bad_settings_are_422_and_change_nothing(client, body) -> None:
                      headers=auth | {"content-type": "application/json"})  # fmt: skip
     assert r.status_code == 422, r.text
     after = client.get("/users/me/settings", headers=auth).json()
-    assert (after["desired_retention"], after["new_per_day"]) == (0.85, 20)
+    assert (after["desired_retention"], after["new_per_day"]) == (0.85, 1000)
 
 
 @pytest.mark.parametrize("retention", [0.7, 0.8, 0.97])

@@ -40,7 +40,9 @@ __all__ = [
 ]
 
 SETTINGS: Table = UserSettings.__table__  # type: ignore[attr-defined]
-DEFAULT_NEW_PER_DAY = 20
+# No daily cap by default beyond each session's own new-item limit (as before settings
+# existed); a learner who wants Anki's habit sets e.g. 20.
+DEFAULT_NEW_PER_DAY = 1000
 # A fit still "running" after this long lost its process (a restart): another may start.
 FIT_STALE_AFTER = timedelta(minutes=15)
 

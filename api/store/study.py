@@ -48,6 +48,7 @@ from .questions import (
     last_variant,
     pending_question,
 )
+from .settings import DEFAULT_NEW_PER_DAY
 
 __all__ = [
     "QUESTION_PREFIX",
@@ -625,7 +626,7 @@ class Pick:
 
 def _new_allowed(study: StudyRow) -> bool:
     """Room for a new item: within the session's new limit and the user's new items a day."""
-    per_day = 20 if study.new_per_day is None else study.new_per_day
+    per_day = DEFAULT_NEW_PER_DAY if study.new_per_day is None else study.new_per_day
     return study.new_seen < study.new_limit and study.new_today < per_day
 
 
