@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,10 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine
-from sqlalchemy.engine import make_url
 
-from .conftest import FIXTURE_NOTES, PG_URL
+from .conftest import FIXTURE_NOTES, pg_database
 
 __all__ = ["free_port", "spawn", "wait_healthy", "serve", "fresh_database"]
 
@@ -40,9 +39,11 @@ def spawn(db_url: str, port: int, **env: str) -> subprocess.Popen:
     }
     environ |= {f"FLOPCARDS_{k.upper()}": v for k, v in env.items()}
     exe = Path(sys.executable).with_name("flopcards")
-    return subprocess.Popen(
-        [str(exe), "serve"], env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    # The log goes to a temporary file: a pipe nobody reads would fill up and stall the server.
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen([str(exe), "serve"], env=environ, stdout=subprocess.DEVNULL, stderr=log)
+    proc.stderr = log  # read back by wait_healthy when the server dies
+    return proc
 
 
 def wait_healthy(proc: subprocess.Popen, port: int, timeout: float = 60) -> dict:
@@ -50,7 +51,10 @@ def wait_healthy(proc: subprocess.Popen, port: int, timeout: float = 60) -> dict
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
+            err = ""
+            if proc.stderr is not None:
+                proc.stderr.seek(0)
+                err = proc.stderr.read().decode(errors="replace")
             raise AssertionError(f"server exited with {proc.returncode}:\n{err[-3000:]}")
         try:
             r = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
@@ -88,14 +92,5 @@ def fresh_database(engine: str, tmp_path: Path) -> Iterator[str]:
     if engine == "sqlite":
         yield f"sqlite:///{tmp_path / f'{uuid.uuid4().hex[:8]}.db'}"
         return
-    assert PG_URL is not None
-    name = f"flopcards_r_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
+    with pg_database("flopcards_r") as url:
+        yield url

@@ -19,7 +19,8 @@ from api.db import make_engine, writer_lock, writing
 from api.migrate import upgrade
 from api.tables import User
 
-from .test_crash_safety import _free_port, _start
+from .servers import free_port
+from .test_crash_safety import _start
 
 
 def test_writer_lock_waits_for_a_writer_in_another_process(tmp_path: Path) -> None:
@@ -95,7 +96,7 @@ def _readable(spec: dict) -> str:
 
 
 def test_mixed_writers_on_the_real_server_never_deadlock(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = _start(tmp_path / "mixed.db", port)
     statuses: dict[str, list[int]] = {}

@@ -4,11 +4,8 @@ one its last logged review produced."""
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -18,44 +15,21 @@ from sqlmodel import Session, create_engine, select
 
 from api.tables import ReviewLog, ReviewState
 
-from .conftest import FIXTURE_NOTES
+from .servers import free_port, spawn, wait_healthy
 
 CLIENTS = 8
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _start(db: Path, port: int) -> subprocess.Popen:
-    env = os.environ | {
-        "FLOPCARDS_DATABASE_URL": f"sqlite:///{db}",
-        "FLOPCARDS_CONTENT_DIR": str(FIXTURE_NOTES),
-        "FLOPCARDS_HOST": "127.0.0.1",
-        "FLOPCARDS_PORT": str(port),
-        "FLOPCARDS_RUN_EXAMPLES": "false",
-        "FLOPCARDS_WARM_UP": "false",
-    }
-    exe = Path(sys.executable).with_name("flopcards")
-    proc = subprocess.Popen(
-        [str(exe), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("server did not start")
+    """A server over the SQLite file ``db``, answering /health."""
+    proc = spawn(f"sqlite:///{db}", port)
+    wait_healthy(proc, port)
+    return proc
 
 
 def test_sigkill_mid_stream_loses_no_acknowledged_answer(tmp_path) -> None:
     db = tmp_path / "crash.db"
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = _start(db, port)
     acked: list[tuple[str, int]] = []  # (token, review_id) of every 2xx answer
