@@ -8,17 +8,30 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
 
 from .conftest import FIXTURE_NOTES, pg_database
 
-__all__ = ["free_port", "spawn", "wait_healthy", "serve", "fresh_database"]
+__all__ = [
+    "free_port",
+    "spawn",
+    "wait_healthy",
+    "serve",
+    "fresh_database",
+    "Cluster",
+    "cluster",
+    "statuses",
+]
 
 
 def free_port() -> int:
@@ -94,3 +107,69 @@ def fresh_database(engine: str, tmp_path: Path) -> Iterator[str]:
         return
     with pg_database("flopcards_r") as url:
         yield url
+
+
+class Cluster:
+    """Two servers on one database, and a direct connection to check the rows."""
+
+    def __init__(self, urls: list[str], engine: Engine) -> None:
+        self.urls, self.engine = urls, engine
+        self._n = 0
+
+    def user(self) -> tuple[dict[str, str], int]:
+        """A new user's Authorization header and id."""
+        self._n += 1
+        r = httpx.post(f"{self.urls[0]}/users", json={"name": f"racer{self._n}"}, timeout=30)
+        assert r.status_code == 201, r.text
+        return {"Authorization": f"Bearer {r.json()['token']}"}, r.json()["id"]
+
+    def race(
+        self,
+        n: int,
+        method: str,
+        path: str | Callable[[int], str],
+        bodies: list[Any] | None = None,
+        **kwargs: Any,
+    ) -> list[httpx.Response]:
+        """Send ``n`` requests released together, spread over the servers (``path`` may
+        depend on the request's number; ``bodies``, one JSON body per request)."""
+        barrier = threading.Barrier(n)
+        out: list[httpx.Response | None] = [None] * n
+
+        def run(i: int) -> None:
+            with httpx.Client(base_url=self.urls[i % len(self.urls)], timeout=60) as client:
+                client.get("/health")  # connect first, so the barrier releases requests
+                barrier.wait()
+                url = path(i) if callable(path) else path
+                body = {"json": bodies[i]} if bodies is not None else {}
+                out[i] = client.request(method, url, **kwargs, **body)
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert all(r is not None for r in out), "a request never finished"
+        return [r for r in out if r is not None]
+
+    def scalar(self, sql: str, **params: object) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar_one()
+
+
+@contextmanager
+def cluster(engine: str, tmp_path: Path) -> Iterator[Cluster]:
+    """Two servers on one fresh database (SQLite with its writer lock off: only the
+    database orders the writers) and a direct connection to check the rows."""
+    with fresh_database(engine, tmp_path) as url, serve(url, 2, sqlite_writer_lock="false") as urls:
+        db = create_engine(url)
+        try:
+            yield Cluster(urls, db)
+        finally:
+            db.dispose()
+
+
+def statuses(responses: list[httpx.Response]) -> list[int]:
+    codes = sorted(r.status_code for r in responses)
+    assert all(c < 500 for c in codes), [r.text for r in responses if r.status_code >= 500]
+    return codes

@@ -5,60 +5,29 @@ their rules because the database keeps them."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from api.db import utcnow
 
 from .conftest import BACKENDS
-from .servers import fresh_database, serve
-from .test_races import Cluster, _statuses
+from .servers import Cluster, statuses
+from .servers import cluster as two_servers
 
 ROUNDS = 10
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def cluster(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Cluster]:
-    tmp = tmp_path_factory.mktemp("learner-races")
-    with (
-        fresh_database(request.param, tmp) as url,
-        serve(url, 2, sqlite_writer_lock="false") as urls,
-    ):
-        engine = create_engine(url)
-        try:
-            yield Cluster(urls, engine)
-        finally:
-            engine.dispose()
+    with two_servers(request.param, tmp_path_factory.mktemp("learner-races")) as running:
+        yield running
 
 
 def _post(cluster: Cluster, path: str, auth: dict, **kwargs) -> httpx.Response:
     return httpx.post(f"{cluster.urls[0]}{path}", headers=auth, timeout=30, **kwargs)
-
-
-def _race_each(
-    cluster: Cluster, method: str, path: str, bodies: list[dict], auth: dict
-) -> list[httpx.Response]:
-    """Send one request per body, released together, spread over the servers."""
-    barrier = threading.Barrier(len(bodies))
-    out: list[httpx.Response | None] = [None] * len(bodies)
-
-    def run(i: int) -> None:
-        with httpx.Client(base_url=cluster.urls[i % len(cluster.urls)], timeout=60) as client:
-            client.get("/health")
-            barrier.wait()
-            out[i] = client.request(method, path, headers=auth, json=bodies[i])
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(bodies))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert all(r is not None for r in out), "a request never finished"
-    return [r for r in out if r is not None]
 
 
 def test_concurrent_settings_changes_all_land_on_one_row(cluster: Cluster) -> None:
@@ -66,8 +35,8 @@ def test_concurrent_settings_changes_all_land_on_one_row(cluster: Cluster) -> No
     for n in range(ROUNDS):
         values = [round(0.7 + 0.03 * i + 0.001 * n, 3) for i in range(6)]
         bodies = [{"desired_retention": v} for v in values]
-        responses = _race_each(cluster, "PATCH", "/users/me/settings", bodies, auth)
-        assert _statuses(responses) == [200] * 6
+        responses = cluster.race(6, "PATCH", "/users/me/settings", bodies, headers=auth)
+        assert statuses(responses) == [200] * 6
         for r, value in zip(responses, values, strict=True):
             assert r.json()["desired_retention"] == value  # each saw its own write
         stored = cluster.scalar("SELECT desired_retention FROM user_settings WHERE user_id = :u",
@@ -82,11 +51,11 @@ def test_suspends_and_unsuspends_at_once_make_one_flag_row(cluster: Cluster) -> 
     for _ in range(ROUNDS):
         paths = lambda i: f"/cards/{card}/{'suspend' if i % 2 else 'unsuspend'}"  # noqa: E731
         responses = cluster.race(8, "POST", paths, headers=auth)
-        assert _statuses(responses) == [200] * 8
+        assert statuses(responses) == [200] * 8
         rows = cluster.scalar("SELECT count(*) FROM card_flag WHERE user_id = :u", u=uid)
         assert rows == 1
     everyone = cluster.race(8, "POST", "/cards/beta-fire/suspend", headers=auth)
-    assert _statuses(everyone) == [200] * 8
+    assert statuses(everyone) == [200] * 8
     assert cluster.scalar("SELECT count(*) FROM card_flag WHERE user_id = :u AND "
                           "card_id = 'beta-fire' AND suspended", u=uid) == 1  # fmt: skip
 
@@ -131,7 +100,7 @@ def test_concurrent_lapses_mark_a_leech_once(cluster: Cluster) -> None:
                 for _ in range(6)]  # fmt: skip
         responses = cluster.race(6, "POST", lambda i, sids=sids: f"/sessions/{sids[i]}/answer",
                                  headers=auth, json={"item_id": card, "rating": "again"})  # fmt: skip
-        codes = _statuses(responses)
+        codes = statuses(responses)
         assert set(codes) <= {200, 409} and codes[0] == 200
         lapses = cluster.scalar("SELECT lapses FROM review_state WHERE user_id = :u", u=uid)
         assert lapses == 8  # the first lapse moves it to relearning: the rest are not lapses
@@ -151,8 +120,8 @@ def test_concurrent_edits_leave_tags_matching_the_card(cluster: Cluster) -> None
     card = f"u{uid}~one"
     for n in range(ROUNDS):
         bodies = [{"tags": [f"t{n}-{i}", f"shared{i % 2}"]} for i in range(6)]
-        responses = _race_each(cluster, "PATCH", f"/cards/{card}", bodies, auth)
-        assert _statuses(responses) == [200] * 6
+        responses = cluster.race(len(bodies), "PATCH", f"/cards/{card}", bodies, headers=auth)
+        assert statuses(responses) == [200] * 6
         with cluster.engine.connect() as conn:
             stored = conn.execute(text("SELECT tags FROM card WHERE id = :c"), {"c": card})
             own = stored.scalar_one()

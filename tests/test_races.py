@@ -9,82 +9,24 @@ Each race is repeated: one pass proves little.
 from __future__ import annotations
 
 import subprocess
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine
 
 from .conftest import BACKENDS
-from .servers import free_port, fresh_database, serve, spawn, wait_healthy
+from .servers import Cluster, free_port, fresh_database, spawn, statuses, wait_healthy
+from .servers import cluster as two_servers
 
 ROUNDS = 10
 
 
-class Cluster:
-    """Two servers on one database, and a direct connection to check the rows."""
-
-    def __init__(self, urls: list[str], engine: Engine) -> None:
-        self.urls, self.engine = urls, engine
-        self._n = 0
-
-    def user(self) -> tuple[dict[str, str], int]:
-        """A new user's Authorization header and id."""
-        self._n += 1
-        r = httpx.post(f"{self.urls[0]}/users", json={"name": f"racer{self._n}"}, timeout=30)
-        assert r.status_code == 201, r.text
-        return {"Authorization": f"Bearer {r.json()['token']}"}, r.json()["id"]
-
-    def race(
-        self, n: int, method: str, path: str | Callable[[int], str], **kwargs: Any
-    ) -> list[httpx.Response]:
-        """Send ``n`` requests released together, spread over the servers (``path`` may
-        depend on the request's number)."""
-        barrier = threading.Barrier(n)
-        out: list[httpx.Response | None] = [None] * n
-
-        def run(i: int) -> None:
-            with httpx.Client(base_url=self.urls[i % len(self.urls)], timeout=60) as client:
-                client.get("/health")  # connect first, so the barrier releases requests
-                barrier.wait()
-                url = path(i) if callable(path) else path
-                out[i] = client.request(method, url, **kwargs)
-
-        threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=120)
-        assert all(r is not None for r in out), "a request never finished"
-        return [r for r in out if r is not None]
-
-    def scalar(self, sql: str, **params: object) -> int:
-        with self.engine.connect() as conn:
-            return conn.execute(text(sql), params).scalar_one()
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def cluster(request: pytest.FixtureRequest, tmp_path_factory) -> Iterator[Cluster]:
-    tmp = tmp_path_factory.mktemp("races")
-    with (
-        fresh_database(request.param, tmp) as url,
-        serve(url, 2, sqlite_writer_lock="false") as urls,
-    ):
-        engine = create_engine(url)
-        try:
-            yield Cluster(urls, engine)
-        finally:
-            engine.dispose()
-
-
-def _statuses(responses: list[httpx.Response]) -> list[int]:
-    codes = sorted(r.status_code for r in responses)
-    assert all(c < 500 for c in codes), [r.text for r in responses if r.status_code >= 500]
-    return codes
+    with two_servers(request.param, tmp_path_factory.mktemp("races")) as running:
+        yield running
 
 
 def test_an_exam_is_submitted_once(cluster: Cluster) -> None:
@@ -96,7 +38,7 @@ def test_an_exam_is_submitted_once(cluster: Cluster) -> None:
         answers = {str(q["id"]): "1" for q in exam["questions"]}
         path = f"/exams/{exam['id']}/submit"
         responses = cluster.race(8, "POST", path, json={"answers": answers}, headers=auth)
-        assert _statuses(responses) == [200] + [409] * 7
+        assert statuses(responses) == [200] + [409] * 7
         winner = next(r for r in responses if r.status_code == 200).json()
         graded = sum(q["status"] not in ("invalid", "unanswered") for q in winner["per_question"])
         attempts = cluster.scalar(
@@ -122,7 +64,7 @@ def test_a_session_records_no_more_answers_than_its_size(cluster: Cluster) -> No
         body = {"item_id": card, "rating": "good"}
         path = f"/sessions/{sid}/answer"
         responses = cluster.race(8, "POST", path, json=body, headers=auth)
-        assert _statuses(responses) == [200] * 3 + [409] * 5
+        assert statuses(responses) == [200] * 3 + [409] * 5
         logged = cluster.scalar("SELECT count(*) FROM review_log WHERE session_id = :s", s=sid)
         answered = cluster.scalar("SELECT answered FROM study_session WHERE id = :s", s=sid)
         assert logged == answered == 3
@@ -155,7 +97,7 @@ def test_one_card_answered_from_many_sessions_loses_no_update(cluster: Cluster) 
     for _ in range(ROUNDS // 2):
         responses = cluster.race(8, "POST", lambda i: f"/sessions/{sessions[i]}/answer",
                                  json=body, headers=auth)  # fmt: skip
-        assert _statuses(responses) == [200] * 8
+        assert statuses(responses) == [200] * 8
     # Each answer read the state, computed the next in Python and wrote it: with a lost
     # update, reps would fall behind the log (or a first-use insert would have failed).
     assert _reps_and_logs(cluster, uid, card) == (8 * (ROUNDS // 2), 8 * (ROUNDS // 2))
@@ -185,11 +127,11 @@ def test_a_pending_question_is_shown_and_answered_once(cluster: Cluster) -> None
         sid, item = _question_session(cluster, auth)
         # Concurrent `next` calls show the one pending variant, never a second one.
         shown = cluster.race(6, "GET", f"/sessions/{sid}/next", headers=auth)
-        assert _statuses(shown) == [200] * 6
+        assert statuses(shown) == [200] * 6
         assert {r.json()["question"]["id"] for r in shown} == {item["question"]["id"]}
         body = {"item_id": item["item_id"], "answer": "1", "elapsed_ms": 1000}
         responses = cluster.race(6, "POST", f"/sessions/{sid}/answer", json=body, headers=auth)
-        assert _statuses(responses) == [200] + [409] * 5
+        assert statuses(responses) == [200] + [409] * 5
         assert [r.json()["recorded"] for r in responses if r.status_code == 200] == [True]
         qid = item["question"]["id"]
         assert cluster.scalar("SELECT count(*) FROM question_attempt WHERE question_id = :q",
@@ -242,9 +184,9 @@ def test_a_course_is_joined_and_an_assessment_started_once(cluster: Cluster) -> 
         student, uid = cluster.user()
         joined = cluster.race(6, "POST", "/courses/join",
                               json={"join_code": course["join_code"]}, headers=student)  # fmt: skip
-        assert _statuses(joined) == [200] * 6
+        assert statuses(joined) == [200] * 6
         started = cluster.race(6, "POST", f"/assessments/{quiz['id']}/start", headers=student)
-        assert _statuses(started) == [200] * 6
+        assert statuses(started) == [200] * 6
         assert len({r.json()["id"] for r in started}) == 1  # one exam, shown to every request
         members = cluster.scalar("SELECT count(*) FROM course_member WHERE course_id = :c "
                                  "AND user_id = :u", c=course["id"], u=uid)  # fmt: skip
