@@ -85,18 +85,3 @@ DbDep = Annotated[Database, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
-
-
-# --- transitional: routers not yet on the store ------------------------------------------
-from collections.abc import AsyncIterator  # noqa: E402
-
-from sqlmodel import Session  # noqa: E402
-
-
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    """A database session per request (routers not yet converted to ``DbDep``)."""
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        yield session
-
-
-SessionDep = Annotated[Session, Depends(get_session)]

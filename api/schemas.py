@@ -114,7 +114,9 @@ class GradePublic(BaseModel):
     solution: str
     parts: dict[str, Any] | None = None
     hints_used: int = 0
-    max_score: float = Field(default=1.0, description="The most this answer could score (hints cap it).")
+    max_score: float = Field(
+        default=1.0, description="The most this answer could score (hints cap it)."
+    )
     cards: list[str] = Field(default_factory=list, description="Ids of the cards that teach it.")
 
 

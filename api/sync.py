@@ -114,7 +114,7 @@ def sync_content(engine: Engine, loaded: LoadedContent) -> SyncReport:
             session.add(row)
             retired += 1
         session.flush()
-        # Imported here: api.imports (through the tag store) imports this module.
+        # Imported here: api.store.imports (through the tag store) imports this module.
         from .store.tags import retag_public
 
         retag_public(session)  # card_tag: each card's note tags (and own ones)

@@ -216,3 +216,29 @@ def test_imported_topics_are_listed_for_their_owner_only(client) -> None:
     assert mine[-1] == {"id": "my-notes", "title": "My notes", "tags": ["mine", "convolution"],
                         "cards": 2, "imported": True}  # fmt: skip
     assert [t["id"] for t in client.get("/topics", headers=other).json()] == ["alpha", "beta"]
+
+
+def test_an_imported_notes_tags_are_stored_once_and_still_filter(client) -> None:
+    # A note's tags sit on its note row: no card_tag row per card and tag (an import of
+    # 2,000 cards under 32 tags would otherwise write 64,000 rows outside the quota).
+    from sqlmodel import text
+
+    auth = register(client)
+    tags = [f"t{i}" for i in range(32)]
+    cards = "\n".join(f"Q: Question {i}? {{#q{i}}}\nA: {i}\n" for i in range(40))
+    note = f"---\ntopic: mine\ntitle: Mine\ntags: [{', '.join(tags)}]\n---\n{cards}"
+    r = client.post("/notes/import", content=note, headers=auth | {"content-type": "text/markdown"})
+    assert r.status_code == 200 and r.json()["cards_added"] == 40, r.text
+    with Session(client.app.state.engine) as s:
+        rows = s.exec(text("SELECT count(*) FROM card_tag t JOIN card c ON c.id = t.card_id "
+                           "WHERE c.owner_id IS NOT NULL")).one()[0]  # fmt: skip
+    assert rows == 0
+    found = client.get("/cards", params={"tag": "t17", "limit": 100}, headers=auth).json()
+    assert found["count"] == 40 and all("t17" in c["tags"] for c in found["data"])
+    sid = client.post("/sessions", json={"tags": ["t31"], "size": 3}, headers=auth).json()["id"]
+    item = client.get(f"/sessions/{sid}/next", headers=auth).json()
+    assert item["item_id"].endswith("~q0")
+    out = client.post(f"/sessions/{sid}/answer", json={"item_id": item["item_id"],
+                      "rating": "good"}, headers=auth)  # fmt: skip
+    assert out.status_code == 200
+    assert client.get("/cards", params={"tag": "t17"}).json()["count"] == 0  # not public

@@ -15,9 +15,9 @@ from fastapi import HTTPException
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from api.imports import owned_topic_id
 from api.limits import RateLimit, Slots, limit_table
 from api.settings import Settings
+from api.store.imports import owned_topic_id
 from api.tables import CardExample, CardRow, TopicRow
 
 from .conftest import register

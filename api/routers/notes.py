@@ -15,10 +15,8 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from content import NOTE_LIMITS, ParsedNote, parse_note
@@ -26,9 +24,9 @@ from content.plain import parse_plain
 
 from ..deps import CurrentUser
 from ..errors import ERROR_RESPONSES
-from ..imports import ImportRefused, Quota, import_note
 from ..limits import TOO_MANY, Limiters, limiters, too_many
 from ..settings import Settings
+from ..store.imports import ImportRefused, Quota, import_note
 from ..store.tags import retag_topic
 
 router = APIRouter(prefix="/notes", tags=["notes"])
@@ -67,14 +65,15 @@ def _parse(text: str, topic: str | None, title: str | None) -> ParsedNote:
 
 
 def _import(
-    engine: Engine,
+    session: Session,
     settings: Settings,
     user_id: int,
     text: str,
     topic: str | None,
     title: str | None,
 ) -> ImportResult:
-    """Parse and store a note (in a worker thread); refusals raise ``HTTPException``."""
+    """Parse and store a note (a bulk unit of work: ``Database.offload`` runs it in a worker
+    thread); refusals raise ``HTTPException``."""
     note = _parse(text, topic, title)
     first = settings.max_import_errors
     if note.topic is None:
@@ -84,9 +83,8 @@ def _import(
         raise HTTPException(422, f"{len(note.cards)} cards: at most {limit} per import")
     quota = Quota(settings.user_max_cards, settings.user_max_bytes)
     try:
-        with Session(engine, expire_on_commit=False) as session:
-            counts = import_note(session, user_id, note, quota)
-            retag_topic(session, user_id, note.topic)  # card_tag for GET /cards?tag=
+        counts = import_note(session, user_id, note, quota)
+        retag_topic(session, user_id, note.topic)  # card_tag for GET /cards?tag=
     except ImportRefused as exc:
         if note.cards:
             raise HTTPException(exc.status, exc.message) from exc
@@ -145,10 +143,9 @@ async def import_note_(
     _admit(lim, user.id)
     lim.importing.add(user.id)
     try:
-        async with lim.import_slots.hold():
-            engine = request.app.state.engine
-            return await anyio.to_thread.run_sync(
-                _import, engine, settings, user.id, text, topic, title
+        async with lim.import_slots.hold():  # parsing and storing: a worker thread
+            return await request.app.state.db.offload(
+                _import, settings, user.id, text, topic, title
             )
     finally:
         lim.importing.discard(user.id)

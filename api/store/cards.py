@@ -16,9 +16,9 @@ from sqlalchemy import Table, and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
-from ..imports import imported_note, with_note_tags
 from ..tables import CardExample, CardRow, CardTag, TopicRow
 from . import NotFound, from_row
+from .imports import imported_note, note_topics, with_note_tags
 
 __all__ = [
     "CARD",
@@ -127,8 +127,10 @@ def list_cards(
     where: list[Any] = [studiable_by(user_id)]
     if topic:
         where.append(CARD.c.topic == topic)
-    if tag:
-        where.append(CARD.c.id.in_(select(_TAG.c.card_id).where(_TAG.c.tag == tag)))
+    if tag:  # its own tags (card_tag), or its imported note's (stored once, on the note)
+        own = CARD.c.id.in_(select(_TAG.c.card_id).where(_TAG.c.tag == tag))
+        notes = note_topics(session, user_id, [tag])
+        where.append(or_(own, and_(CARD.c.owner_id == user_id, CARD.c.topic.in_(notes))))
     if flagged is not None:
         where.append(flagged)
     if text:

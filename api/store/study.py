@@ -35,12 +35,12 @@ from sqlalchemy.engine import CursorResult
 from sqlmodel import Session
 
 from ..db import insert_ignore, utcnow, writes, writing
-from ..imports import with_note_tags
 from ..scheduler import FSRS, RATINGS, STATE_NAMES, Outcome, Schedulers
 from ..tables import CardFlag, CardTag, ReviewLog, ReviewState, StudySession, UserSettings
 from . import Conflict, NotFound, from_row
 from .cards import CARD, CardRecord, card_columns, studiable_by
 from .courses import open_assessment_families
+from .imports import note_topics, with_note_tags
 from .questions import (
     GradeRecord,
     QuestionRecord,
@@ -168,9 +168,12 @@ def set_aside(user: Any, now: Any) -> Any:
     )
 
 
-def tagged(tags: Any) -> Any:
-    """Cards with any of ``tags`` (their own or their note's: ``card_tag``)."""
-    return CARD.c.id.in_(select(TAG.c.card_id).where(TAG.c.tag.in_(tags)))
+def tagged(tags: Any, user: Any, note_topics: Any) -> Any:
+    """Cards with any of ``tags``: their own (``card_tag``; a public card's are its topic's),
+    or, for the user's imported cards, their note's, stored once on the note row
+    (``note_topics``: the user's topics whose note has one of them, ``store.imports``)."""
+    own = CARD.c.id.in_(select(TAG.c.card_id).where(TAG.c.tag.in_(tags)))
+    return or_(own, and_(CARD.c.owner_id == user, CARD.c.topic.in_(note_topics)))
 
 
 _STUDY_FIELDS = [f for f in StudyRow.__dataclass_fields__ if f in _STUDY.c]
@@ -231,7 +234,11 @@ def _next_card_statement(allow_new: bool, by_topic: bool, by_tag: bool) -> Any:
     if by_topic:
         where.append(CARD.c.topic.in_(bindparam("topics", expanding=True)))
     if by_tag:
-        where.append(tagged(bindparam("tags", expanding=True)))
+        where.append(
+            tagged(
+                bindparam("tags", expanding=True), _USER, bindparam("note_topics", expanding=True)
+            )
+        )
     return (
         select(*card_columns(), *_STATE_LABELLED)
         .select_from(_CARD_JOIN)
@@ -314,7 +321,8 @@ def session_counts(session: Session, study: StudyRow, now: datetime) -> SessionC
     if study.topics:
         where.append(CARD.c.topic.in_(study.topics))
     if study.tags:
-        where.append(tagged(study.tags))
+        topics = note_topics(session, study.user_id, study.tags)
+        where.append(tagged(study.tags, study.user_id, topics))
     if study.item_ids:
         where.append(CARD.c.id.in_(study.item_ids))
     joined = CARD.outerjoin(
@@ -344,6 +352,7 @@ def next_card(
         params["topics"] = topics
     if tags:
         params["tags"] = tags
+        params["note_topics"] = note_topics(session, user_id, tags)
     statement = _NEXT_CARD[allow_new, bool(topics), bool(tags)]
     row = session.connection().execute(statement, params).first()
     return None if row is None else _card_and_state(row)
@@ -532,7 +541,7 @@ def _session_card(session: Session, study: StudyRow, card_id: str, now: datetime
     outside = row is not None and (
         (study.topics and row.topic not in study.topics)
         or (study.item_ids and row.id not in study.item_ids)
-        or (study.tags and not _has_tag(session, row.id, study.tags))
+        or (study.tags and not _has_tag(session, row, study.tags))
     )
     if row is None or outside:
         raise NotFound(f"no item '{card_id}' in session {study.id}")
@@ -541,9 +550,12 @@ def _session_card(session: Session, study: StudyRow, card_id: str, now: datetime
     return CardRecord(**{f: row._mapping[f] for f in CardRecord.__dataclass_fields__})
 
 
-def _has_tag(session: Session, card_id: str, tags: list[str]) -> bool:
-    query = select(TAG.c.tag).where(TAG.c.card_id == card_id, TAG.c.tag.in_(tags)).limit(1)
-    return session.connection().execute(query).first() is not None
+def _has_tag(session: Session, card: Any, tags: list[str]) -> bool:
+    """Whether the card has one of ``tags``, its own or (imported) its note's."""
+    query = select(TAG.c.tag).where(TAG.c.card_id == card.id, TAG.c.tag.in_(tags)).limit(1)
+    if session.connection().execute(query).first() is not None:
+        return True
+    return card.owner_id is not None and card.topic in note_topics(session, card.owner_id, tags)
 
 
 @writes
@@ -690,7 +702,7 @@ def pick_next(session: Session, session_id: int, user_id: int, now: datetime) ->
         last = None if pending is not None else last_variant(session, user_id, pick.family)
         pick = Pick(study, "question", pick.state, family=pick.family, pending=pending, last=last)
     if pick is not None and pick.card is not None and pick.card.owner_id is not None:
-        # An imported card's note tags are stored once, on its note (api.imports).
+        # An imported card's note tags are stored once, on its note (api.store.imports).
         (card,) = with_note_tags(session, [pick.card])
         pick = replace(pick, card=card)
     session.commit()

@@ -1,9 +1,12 @@
 """Card tags in ``card_tag`` (what filtering by tag reads), and editing one's own cards.
 
-A card's tags are its note's (a public topic's, or the user's note row: ``api.imports``) and
-its own (a card row's ``tags``; the note format has none, an edit may add some). ``card_tag``
-holds exactly that union, one row per tag, so ``GET /cards?tag=`` and sessions by tag are a
-join. It is rewritten for a card whenever either side changes: at the content sync (public
+A card's tags are its note's (a public topic's, or the user's note row: ``api.store.imports``)
+and its own (a card row's ``tags``). ``card_tag`` indexes the card row's own tags, one row
+per tag; an imported note's tags stay once on its note row, never copied to each card (an
+import of 2,000 cards under a note with 32 tags would otherwise write 64,000 rows), and a tag
+filter asks the notes too (``store.imports.note_topics``). A public card's row carries its
+topic's tags (the content sync copies them: operator content, bounded by the note limits).
+``card_tag`` is rewritten for a card whenever its tags change: at the content sync (public
 cards), after an import (the topic's cards) and on an edit.
 
 Under concurrency the rows of a card are rewritten under the card row's lock (``SELECT …
@@ -23,7 +26,6 @@ from sqlalchemy.types import LargeBinary
 from sqlmodel import Session
 
 from ..db import utcnow, writing
-from ..imports import merge_tags, note_tags
 from ..tables import CardExample
 from . import Forbidden, NotFound, StoreError, from_row
 from .cards import CARD, CardRecord, card_columns, readable_by
@@ -59,9 +61,8 @@ class _Tagged:
 
 
 def _effective(session: Session, cards: list[_Tagged]) -> dict[str, list[str]]:
-    """Each card's tags: its note's, then its own, each once (``card_tag`` holds 64 chars)."""
-    notes = note_tags(session, {(c.owner_id, c.topic) for c in cards})
-    return {c.id: [t[:64] for t in merge_tags(notes[(c.owner_id, c.topic)], c.tags)] for c in cards}
+    """Each card's own tags, each once (``card_tag`` holds 64 characters)."""
+    return {c.id: [t[:64] for t in dict.fromkeys(c.tags)] for c in cards}
 
 
 def _rewrite(session: Session, wanted: dict[str, list[str]]) -> None:
@@ -132,7 +133,7 @@ def _octets(session: Session, column: Any) -> Any:
 
 def _imported_bytes(session: Session, user_id: int) -> int:
     """UTF-8 bytes of the user's imported cards and their examples (the import quota's
-    measure, ``api.imports``)."""
+    measure, ``api.store.imports``)."""
     cards = select(func.coalesce(func.sum(
         _octets(session, CARD.c.front) + _octets(session, CARD.c.back)), 0)
     ).where(CARD.c.owner_id == user_id)  # fmt: skip

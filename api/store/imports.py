@@ -31,8 +31,8 @@ from sqlmodel import Session
 
 from content import Card, ParsedNote
 
-from .db import utcnow, writing
-from .tables import CardExample, CardRow, TopicRow
+from ..db import utcnow, writing
+from ..tables import CardExample, CardRow, TopicRow
 
 __all__ = [
     "ImportCounts",
@@ -43,6 +43,7 @@ __all__ = [
     "owned_topic_id",
     "note_tags",
     "imported_note",
+    "note_topics",
     "with_note_tags",
     "merge_tags",
 ]
@@ -287,7 +288,7 @@ def _replace_examples(
     session: Session, wanted: dict[str, Card], existing: dict[str, _Existing]
 ) -> None:
     """Give each card the examples of its note, touching only the cards whose changed."""
-    from .sync import code_hash  # here: api.sync reads note tags through this module
+    from ..sync import code_hash  # here: api.sync reads note tags through this module
 
     stale = []
     rows = []
@@ -352,3 +353,18 @@ def imported_note(session: Session, user_id: int, topic: str) -> tuple[str, list
     query = select(TOPIC.c.title, TOPIC.c.tags).where(TOPIC.c.id == owned_topic_id(user_id, topic))
     row = session.connection().execute(query).first()
     return (topic, []) if row is None else (row.title, list(row.tags))
+
+
+def note_topics(session: Session, user_id: int | None, tags: Iterable[str]) -> list[str]:
+    """The user's imported topics whose note carries one of ``tags`` (note-level tags are
+    stored once, on the note row, so a tag filter asks the notes as well as ``card_tag``)."""
+    if user_id is None:
+        return []
+    topics = (
+        session.connection()
+        .execute(select(CARD.c.topic).where(CARD.c.owner_id == user_id).distinct())
+        .scalars()
+    )
+    wanted = set(tags)
+    notes = note_tags(session, {(user_id, t) for t in topics})
+    return sorted(t for (_, t), found in notes.items() if wanted & set(found))
