@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,8 @@ from typing import Any
 import pytest
 
 from content import DEFAULT_NOTES_DIR
+
+from .servers import free_port
 
 try:
     from playwright.sync_api import Browser, Page, sync_playwright
@@ -101,12 +102,6 @@ def test_every_module_import_resolves() -> None:
 # --- the server and the browser ---------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _get(url: str, token: str | None = None) -> Any:
     request = urllib.request.Request(url)
     if token:
@@ -134,7 +129,7 @@ def app_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     notes.mkdir()
     for name in NOTES:
         shutil.copy(DEFAULT_NOTES_DIR / name, notes / name)
-    port = _free_port()
+    port = free_port()
     env = os.environ | {
         "FLOPCARDS_DATABASE_URL": f"sqlite:///{tmp / 'flopcards.db'}",
         "FLOPCARDS_CONTENT_DIR": str(notes),

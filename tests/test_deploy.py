@@ -13,7 +13,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,8 @@ import yaml
 
 from api.routers import health
 from api.settings import Settings
+
+from .servers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -256,12 +257,6 @@ def test_the_image_copies_what_the_package_build_needs_and_the_context_allows_it
 # --- the image's command, outside a container -------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _wait_for(url: str, proc: subprocess.Popen, seconds: float = 60) -> bytes:
     deadline = time.monotonic() + seconds  # a generous ceiling, not a measurement (see bench/)
     while True:
@@ -302,7 +297,7 @@ def test_the_image_command_serves_and_writes_only_under_data(tmp_path: Path) -> 
     )
     env = _docker_env() | _env("flopcards")
     env = {k: v.replace("/data", str(data)) for k, v in env.items()}
-    port = _free_port()
+    port = free_port()
     env |= {"FLOPCARDS_HOST": "127.0.0.1", "FLOPCARDS_PORT": str(port)}
     env |= {"FLOPCARDS_CONTENT_DIR": str(notes), "FLOPCARDS_WARM_UP": "false"}
     workdir = tmp_path / "app"  # the image's WORKDIR: anything written relative lands here
@@ -359,9 +354,9 @@ def _until(condition, seconds: float = 20) -> None:  # type: ignore[no-untyped-d
 @pytest.mark.skipif(HAPROXY is None, reason="no haproxy (apt-get install haproxy)")
 def test_haproxy_with_the_shipped_config_balances_and_drops_a_dead_replica(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'shared.db'}"
-    apps, procs = [_free_port(), _free_port()], []
+    apps, procs = [free_port(), free_port()], []
     base = {"FLOPCARDS_DATABASE_URL": db, "FLOPCARDS_RUN_EXAMPLES": "false", "FLOPCARDS_WARM_UP": "false", "FLOPCARDS_HOST": "127.0.0.1"}  # fmt: skip
-    port, stats = _free_port(), _free_port()
+    port, stats = free_port(), free_port()
     (tmp_path / "haproxy.cfg").write_text(_local_haproxy_cfg(apps, port, stats))
     proxy = None
     try:

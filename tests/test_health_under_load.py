@@ -12,10 +12,8 @@ code repeats, one caused by a neighbour on the machine rarely does.
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -24,34 +22,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import FIXTURE_NOTES
-from .test_crash_safety import _free_port
+from .servers import free_port, spawn, wait_healthy
 
 P95_MS = 100.0  # idle: about 10 ms here
 MAX_MS = 400.0
 
 
 def _serve(db: Path, port: int) -> subprocess.Popen:
-    env = os.environ | {
-        "FLOPCARDS_DATABASE_URL": f"sqlite:///{db}",
-        "FLOPCARDS_CONTENT_DIR": str(FIXTURE_NOTES),
-        "FLOPCARDS_PORT": str(port),
-        "FLOPCARDS_RUN_EXAMPLES": "false",
-        "FLOPCARDS_WARM_UP": "false",
-    }
-    exe = Path(sys.executable).with_name("flopcards")
-    proc = subprocess.Popen(
-        [str(exe), "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    proc.kill()
-    raise AssertionError("server did not start")
+    proc = spawn(f"sqlite:///{db}", port)
+    wait_healthy(proc, port)
+    return proc
 
 
 def _health_during(
@@ -111,7 +91,7 @@ HEAVIEST_PROFILE = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
-    port = _free_port()
+    port = free_port()
     proc = _serve(tmp_path_factory.mktemp("load") / "load.db", port)
     base = f"http://127.0.0.1:{port}"
     try:
