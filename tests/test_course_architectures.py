@@ -101,3 +101,13 @@ def test_an_assessment_on_a_course_network(client) -> None:
     exam = client.post(f"/assessments/{quiz2['id']}/start", headers=student).json()
     assert {q["family"] for q in exam["questions"]} <= {added["family"], "conv_params"}
     assert quiz["id"] != quiz2["id"]
+
+
+def test_attempts_on_a_course_network_are_listed(client) -> None:
+    teacher, student, _, cid = _course(client)
+    client.post(f"/courses/{cid}/architectures", json=NET, headers=teacher)
+    body = {"family": "course_network", "course_id": cid, "architecture": "tinynet", "seed": 1}
+    q = client.post("/questions", json=body, headers=student).json()
+    client.post(f"/questions/{q['id']}/grade", json={"answer": "7"}, headers=student)
+    listed = client.get("/questions/attempts", headers=student).json()
+    assert [(a["family"], a["prompt"]) for a in listed["data"]] == [(q["family"], q["prompt"])]

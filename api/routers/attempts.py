@@ -15,10 +15,12 @@ import anyio.to_thread
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from ..course_networks import ensure_families
 from ..deps import CurrentUser, DbDep
 from ..errors import ERROR_RESPONSES
-from ..questions import families, variant
+from ..questions import family_of, variant
 from ..schemas import DiagnosisPublic
+from ..store import Gone
 from ..store.questions import AttemptRecord, list_attempts
 
 router = APIRouter(prefix="/questions", tags=["questions"], responses={401: ERROR_RESPONSES[401]})
@@ -60,7 +62,7 @@ def _public(attempt: AttemptRecord) -> AttemptPublic:
     (grading is deterministic, so they are the ones shown when it was answered)."""
     question = variant(attempt.family, attempt.seed, attempt.difficulty)
     grade = question.grade(attempt.answer)
-    family = families()[attempt.family]
+    family = family_of(attempt.family)
     source: Literal["practice", "session", "exam"] = (
         "exam" if attempt.exam_id else "session" if attempt.session_id else "practice"
     )
@@ -97,10 +99,15 @@ async def attempts(
     """Your graded answers, newest first, filtered by grade and family."""
     assert user.id is not None
     rows, count = await db.run(list_attempts, user.id, status, family, limit, offset)
+    await ensure_families(db, {r.family for r in rows})  # a course network's, if any
     data = await anyio.to_thread.run_sync(lambda: [_public(r) for r in rows if _known(r)])
     return AttemptList(data=data, count=count)
 
 
 def _known(attempt: AttemptRecord) -> bool:
     """Families can be retired from the registry; their old attempts are left out."""
-    return attempt.family in families()
+    try:
+        family_of(attempt.family)
+    except Gone:
+        return False
+    return True
