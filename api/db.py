@@ -1,7 +1,7 @@
 """Database engine and the one way to reach it.
 
-- ``make_engine``: SQLite tuned for a web service (WAL, busy timeout, foreign keys,
-  ``synchronous=FULL``), or any other SQLAlchemy URL (PostgreSQL in practice).
+- ``make_engine``: SQLite tuned for a web service (WAL, busy timeout, foreign keys, the
+  ``synchronous`` setting chosen), or any other SQLAlchemy URL (PostgreSQL in practice).
 - ``Database.run``: how async handlers reach the database. It opens a session, runs one
   function of the store (``api.store``) with it and closes it: inline on SQLite, whose
   statements take microseconds, and in a worker thread on PostgreSQL, so the event loop
@@ -89,7 +89,7 @@ def make_engine(
     url: str,
     busy_timeout_ms: int = 5000,
     writer_lock: bool = True,
-    synchronous: str = "FULL",
+    synchronous: str = "NORMAL",
 ) -> Engine:
     """Create the engine for ``url``; SQLite files get their parent folder and pragmas.
 

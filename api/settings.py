@@ -53,9 +53,10 @@ class Settings(BaseSettings):
         "database's, and holds without it).",
     )
     sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
-        default="FULL",
-        description="SQLite durability: FULL keeps every acknowledged write through a power "
-        "loss; NORMAL only through a crash of the process.",
+        default="NORMAL",
+        description="SQLite durability: NORMAL keeps every acknowledged write through a crash "
+        "of the process, FULL also through a power loss (at about a third of the study loop's "
+        "capacity: README, Durability).",
     )
 
     # --- limits on what one client can make the server store or compute (README, "Limits";

@@ -306,3 +306,26 @@ def test_assessment_listing_shows_each_callers_status(client) -> None:
         "not_started")  # fmt: skip
     theirs = client.get(f"/courses/{course['id']}/assessments", headers=teacher).json()[0]
     assert (theirs["started"], theirs["submitted"]) == (1, 0)
+
+
+def test_study_sessions_skip_the_families_of_an_open_assessment(client) -> None:
+    teacher, course, (ada,) = _class(client, students=1)
+    quiz = _assessment(client, teacher, course["id"], count=1, families=["conv_params"])
+    exam = client.post(f"/assessments/{quiz['id']}/start", headers=ada).json()
+    body = {"item_ids": ["q:conv_params", "q:pool_output_shape"], "include_questions": True,
+            "size": 4}  # fmt: skip
+    sid = client.post("/sessions", json=body, headers=ada).json()["id"]
+    served = []
+    for _ in range(3):
+        item = client.get(f"/sessions/{sid}/next", headers=ada).json()
+        if item.get("done"):
+            break
+        served.append(item["item_id"])
+        answer = "(1, 2, 3)" if item["question"]["answer"]["kind"] == "shape" else "7"
+        out = client.post(f"/sessions/{sid}/answer", headers=ada,
+                          json={"item_id": item["item_id"], "answer": answer})  # fmt: skip
+        assert out.json()["recorded"] is True
+    assert served == ["q:pool_output_shape"]  # conv_params waits for the submission
+    client.post(f"/exams/{exam['id']}/submit", json={"answers": {}}, headers=ada)
+    sid = client.post("/sessions", json=body, headers=ada).json()["id"]
+    assert client.get(f"/sessions/{sid}/next", headers=ada).json()["item_id"] == "q:conv_params"

@@ -84,6 +84,12 @@ _PENDING = (
     .limit(1)
 )
 _INSERT_QUESTION = insert(QI)
+_LAST_VARIANT = (
+    select(QI.c.seed, QI.c.difficulty)
+    .where(QI.c.user_id == bindparam("user_id"), QI.c.family == bindparam("family"))
+    .order_by(QI.c.id.desc())
+    .limit(1)
+)
 _INSERT_ATTEMPT = insert(ATTEMPT)
 
 
@@ -336,16 +342,8 @@ def _check_exam_hints(session: Session, exam_id: int) -> None:
 
 def last_variant(session: Session, user_id: int, family: str) -> tuple[int, int] | None:
     """(seed, difficulty) of the variant of ``family`` the user saw last, if any."""
-    row = (
-        session.connection()
-        .execute(
-            select(QI.c.seed, QI.c.difficulty)
-            .where(QI.c.user_id == user_id, QI.c.family == family)
-            .order_by(QI.c.id.desc())
-            .limit(1)
-        )
-        .first()
-    )
+    params = {"user_id": user_id, "family": family}
+    row = session.connection().execute(_LAST_VARIANT, params).first()
     return None if row is None else (row.seed, row.difficulty)
 
 

@@ -691,11 +691,14 @@ def pick_next(session: Session, session_id: int, user_id: int, now: datetime) ->
     """The session's next item (see ``_pick``), or None when the session is done."""
     day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     study = load_study(session, session_id, user_id, day_start)
-    if study.families:  # practice of an open assessment's families is paused (api.assessments)
-        paused = open_assessment_families(session, user_id, now)
-        if paused:
-            study = replace(study, families=[f for f in study.families if f not in paused])
     pick = None if study.answered >= study.size else _pick(session, study, now)
+    if pick is not None and pick.family is not None:
+        # Practice of an open assessment's families is paused (api.assessments): asked only
+        # when a question is picked, and the pick made again without the paused families.
+        paused = open_assessment_families(session, user_id, now)
+        if pick.family in paused:
+            study = replace(study, families=[f for f in study.families if f not in paused])
+            pick = _pick(session, study, now)
     if pick is not None and pick.family is not None:
         pending = pending_question(session, study.id, pick.family)
         # A new variant must differ from the one the student saw last (a review is fresh).
