@@ -112,7 +112,12 @@ def make_engine(
             # a finished request, waiting for that same loop, would give back.
             kwargs |= {"pool_size": 10, "max_overflow": -1}
     else:
-        kwargs["pool_pre_ping"] = True
+        # No ping before each checkout: it cost a round trip per unit of work, about a fifth
+        # of the study loop's capacity (bench/load.py --replicas). A connection the server
+        # dropped (a restart) fails its request once with a 503, and the pool then replaces
+        # every connection opened before the failure (SQLAlchemy's disconnect handling).
+        # Worker threads (AnyIO's 40) get a connection without waiting for one.
+        kwargs |= {"pool_size": 20, "max_overflow": 20, "pool_recycle": 3600}
     engine = create_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         _sqlite_pragmas(engine, busy_timeout_ms, synchronous)

@@ -5,6 +5,8 @@
 - The store's refusals (``api.store``): ``NotFound`` → 404, ``Conflict`` → 409,
   ``Forbidden`` → 403, ``Gone`` → 410 (a stored question of a retired family).
 - Bodies over the configured limit → 413, checked before the body is read into memory.
+- The database unreachable (``OperationalError``: a restart, the network) → 503 with
+  ``Retry-After``; nothing was written.
 - Anything unexpected → 500 JSON, logged; tests treat any 500 as a defect.
 """
 
@@ -18,7 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -116,6 +118,16 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _store(_: Request, exc: StoreError) -> JSONResponse:
         # The store's refusals: NotFound (also for someone else's rows) and Conflict.
         return JSONResponse({"detail": str(exc)}, status_code=_STORE_STATUS[type(exc)])
+
+    @app.exception_handler(OperationalError)
+    async def _unavailable(_: Request, exc: OperationalError) -> JSONResponse:
+        # The database went away (a restart, the network): nothing was written; retry.
+        log.warning("database unavailable: %s", str(exc).splitlines()[0][:200])
+        return JSONResponse(
+            {"detail": "the database is unavailable; try again"},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(DataError)
     async def _data(_: Request, exc: DataError) -> JSONResponse:

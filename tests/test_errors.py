@@ -150,3 +150,26 @@ def test_tokens_are_random_long_and_stored_hashed(client) -> None:
     with Session(client.app.state.engine) as s:
         stored = {u.token_hash for u in s.exec(select(User))}
     assert stored == {hash_token(t) for t in tokens} and not stored & set(tokens)
+
+
+def test_a_dropped_database_connection_is_a_503_then_recovers(make_client, db_url) -> None:
+    # PostgreSQL restarted (here: every connection of the app terminated): a request on a
+    # dead pooled connection answers 503 with Retry-After, never 500, and the pool recovers.
+    if not db_url.startswith("postgresql"):
+        import pytest
+
+        pytest.skip("the server-side termination is PostgreSQL's")
+    from sqlalchemy import create_engine, text
+
+    with make_client() as client:
+        for _ in range(3):
+            assert client.get("/health").status_code == 200
+        admin = create_engine(db_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                              "WHERE datname = current_database() AND pid <> pg_backend_pid()"))  # fmt: skip
+        admin.dispose()
+        codes = [client.get("/health") for _ in range(4)]
+        assert {r.status_code for r in codes} <= {200, 503}, [r.text for r in codes]
+        assert all(r.headers.get("retry-after") == "1" for r in codes if r.status_code == 503)
+        assert codes[-1].status_code == 200
