@@ -232,12 +232,15 @@ def _wait_for_examples(base: str, deadline_s: float = 120) -> None:
 
 
 def _wrong_conv_params(params: dict) -> str:
-    """An answer to a conv_params variant that makes a named mistake: the bias left out when
-    the layer has one, counted when it has none."""
+    """An answer to a conv_params variant that makes a named mistake: the count off by one,
+    written in full (it claims every digit). A counted or forgotten bias can fall within the
+    rounding a 3-significant-figure answer is allowed, so it is not used here."""
     k = params["kernel_size"]
     kh, kw = (k, k) if isinstance(k, int) else k
     weights = params["out_channels"] * params["in_channels"] // params["groups"] * kh * kw
-    return str(weights if params["bias"] else weights + params["out_channels"])
+    truth = weights + (params["out_channels"] if params["bias"] else 0)
+    # A trailing zero is not read as a claimed digit (274,000 may be a rounding): avoid one.
+    return str(truth + 1 if (truth + 1) % 10 else truth - 1)
 
 
 # --- the flow ---------------------------------------------------------------------------------
