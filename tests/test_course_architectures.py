@@ -111,3 +111,20 @@ def test_attempts_on_a_course_network_are_listed(client) -> None:
     client.post(f"/questions/{q['id']}/grade", json={"answer": "7"}, headers=student)
     listed = client.get("/questions/attempts", headers=student).json()
     assert [(a["family"], a["prompt"]) for a in listed["data"]] == [(q["family"], q["prompt"])]
+
+
+def test_a_course_network_asked_in_an_open_assessment_is_hidden_until_submitted(client) -> None:
+    teacher, student, _, cid = _course(client)
+    client.post(f"/courses/{cid}/architectures", json=NET, headers=teacher)
+    quiz = client.post(f"/courses/{cid}/assessments", headers=teacher,
+                       json={"title": "own", "architectures": ["tinynet"], "count": 1,
+                             "families": [], "difficulty": 1}).json()  # fmt: skip
+    exam = client.post(f"/assessments/{quiz['id']}/start", headers=student).json()
+    listed = client.get(f"/courses/{cid}/architectures", headers=student).json()
+    assert [(a["paused"], a["params"], a["layers"]) for a in listed] == [(True, None, None)]
+    path = f"/courses/{cid}/architectures/tinynet/profile"
+    assert client.get(path, headers=student).status_code == 409
+    assert client.get(path, headers=teacher).status_code == 200  # instructors take none
+    client.post(f"/exams/{exam['id']}/submit", json={"answers": {}}, headers=student)
+    assert client.get(path, headers=student).status_code == 200
+    assert client.get(f"/courses/{cid}/architectures", headers=student).json()[0]["params"] > 0

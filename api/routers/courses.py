@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field, model_validator
 
 from .. import assessments as logic
+from ..assessments import refuse_paused
 from ..course_networks import course_family_id, ensure_families, profile_of
 from ..db import utcnow
 from ..deps import CurrentUser, DbDep
@@ -363,15 +364,19 @@ class ArchitectureCreate(BaseModel):
 
 
 class CourseArchitecturePublic(BaseModel):
-    """A course's own network: its name, spec and totals (the full profile is one GET away)."""
+    """A course's own network: its name, spec and totals (the full profile is one GET away).
+    While the caller has an open assessment that asks about it, only its name is shown."""
 
     name: str
-    input_shape: list[int]
-    layers: list[dict[str, Any]]
-    params: int
-    macs: int
+    input_shape: list[int] | None
+    layers: list[dict[str, Any]] | None
+    params: int | None
+    macs: int | None
     family: str = Field(description="The question family on it (POST /questions).")
     created_at: datetime
+    paused: bool = Field(
+        default=False, description="Hidden until you submit the open assessment that uses it."
+    )
 
 
 def _architecture_public(record: store.ArchitectureRecord) -> CourseArchitecturePublic:
@@ -417,7 +422,21 @@ async def list_architectures(
     """The course's own networks (members only)."""
     assert user.id is not None
     records = await db.run(store.course_architectures, course_id, user.id)
-    return [await run_in_threadpool(_architecture_public, r) for r in records]
+    paused = await db.run(store.open_assessment_families, user.id, utcnow())
+    return [
+        _hidden(r) if course_family_id(r.id) in paused
+        else await run_in_threadpool(_architecture_public, r)
+        for r in records
+    ]  # fmt: skip
+
+
+def _hidden(record: store.ArchitectureRecord) -> CourseArchitecturePublic:
+    """A network an open assessment of the caller's asks about: its numbers (and the spec
+    that gives them) wait for the submission."""
+    return CourseArchitecturePublic(
+        name=record.name, input_shape=None, layers=None, params=None, macs=None,
+        family=course_family_id(record.id), created_at=record.created_at, paused=True,
+    )  # fmt: skip
 
 
 @router.get("/courses/{course_id:int}/architectures/{name}/profile", response_model=ProfilePublic)
@@ -428,5 +447,6 @@ async def architecture_profile(
     reference architectures (members only)."""
     assert user.id is not None
     (record,) = await db.run(store.course_architectures, course_id, user.id, name)
+    await refuse_paused(db, user.id, {course_family_id(record.id)})
     prof = await run_in_threadpool(profile_of, record)
     return profile_public(record.name, prof)

@@ -111,15 +111,25 @@ function networkList(courseId, networks) {
       "ul",
       {},
       networks.map((n) =>
-        h(
-          "li",
-          {},
-          h("a", { href: `#/courses/${courseId}/architectures/${n.name}`, text: n.name }),
-          h("span", {
-            class: "muted",
-            text: ` · ${n.params.toLocaleString("en")} parameters · ${n.macs.toLocaleString("en")} MACs`,
-          }),
-        ),
+        n.paused
+          ? h(
+              "li",
+              { dataset: { paused: "true" } },
+              h("span", { text: n.name }),
+              h("span", {
+                class: "muted",
+                text: " · hidden until you submit the open assessment that asks about it",
+              }),
+            )
+          : h(
+              "li",
+              {},
+              h("a", { href: `#/courses/${courseId}/architectures/${n.name}`, text: n.name }),
+              h("span", {
+                class: "muted",
+                text: ` · ${n.params.toLocaleString("en")} parameters · ${n.macs.toLocaleString("en")} MACs`,
+              }),
+            ),
       ),
     ),
   );
