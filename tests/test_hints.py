@@ -95,7 +95,9 @@ def test_exam_hints_only_where_the_assessment_allows(client) -> None:
 
 def _session_question(client, auth) -> dict:
     body = {"item_ids": ["q:conv_params"], "include_questions": True, "size": 1}
-    sid = client.post("/sessions", json=body, headers=auth).json()["id"]
+    started = client.post("/sessions", json=body, headers=auth).json()
+    assert started["hints_allowed"] is True
+    sid = started["id"]
     item = client.get(f"/sessions/{sid}/next", headers=auth).json()
     assert item["kind"] == "question", item
     return {"sid": sid, **item}

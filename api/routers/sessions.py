@@ -113,6 +113,11 @@ class SessionPublic(BaseModel):
     due_now: int
     new_available: int
     created_at: datetime
+    hints_allowed: bool = Field(
+        default=True,
+        description="Study questions always allow hints (POST /questions/{id}/hint); each one "
+        "caps the answer's score and a right answer after hints is rated hard.",
+    )
 
 
 class Interval(BaseModel):
