@@ -240,6 +240,15 @@ class QuestionInstance(SQLModel, table=True):
     hints_used: int = Field(
         default=0, sa_column_kwargs={"server_default": "0"}, description="hints shown first"
     )
+    # An exam question's answer as the student typed it, kept until the exam is submitted
+    # (PUT /exams/{id}/answers): a reload or another device resumes from it.
+    saved_answer: str | None = Field(default=None, max_length=500)
+    saved_at: datetime | None = Field(default=None, sa_column=_dt(nullable=True))
+    # An instructor's override of a submitted copy's item: ``score`` stays the computed one.
+    override_score: float | None = None
+    override_comment: str | None = Field(default=None, max_length=2000)
+    override_by: int | None = Field(default=None, foreign_key="user.id")
+    override_at: datetime | None = Field(default=None, sa_column=_dt(nullable=True))
 
 
 class QuestionAttempt(SQLModel, table=True):
@@ -277,6 +286,28 @@ class Exam(SQLModel, table=True):
     score: float | None = None
     max_score: float | None = None
     result: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    auto_submitted: bool = Field(
+        default=False,
+        sa_column_kwargs={"server_default": text("false")},
+        description="submitted by the server at the deadline, with the saved answers",
+    )
+
+
+class GradeHistory(SQLModel, table=True):
+    """A grade of an exam question as it was before a regrade or an override replaced it."""
+
+    __tablename__ = "grade_history"
+    id: int | None = Field(default=None, primary_key=True)
+    question_id: int = Field(foreign_key="question_instance.id", index=True)
+    exam_id: int = Field(foreign_key="exam.id", index=True)
+    reason: str = Field(max_length=16, description="regrade or override")
+    status: str | None = Field(default=None, max_length=16)
+    score: float | None = None
+    override_score: float | None = None
+    override_comment: str | None = Field(default=None, max_length=2000)
+    diagnosis: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    replaced_by: int | None = Field(default=None, foreign_key="user.id")
+    replaced_at: datetime = Field(default_factory=utcnow, sa_column=_dt())
 
 
 # --- courses -------------------------------------------------------------------------------
@@ -321,6 +352,25 @@ class Assessment(SQLModel, table=True):
     secret: str = Field(max_length=64)
     created_by: int = Field(foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow, sa_column=_dt())
+    # Bumped by every edit; a start plans from one version and locks that version.
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    # Set by the first student's start: from then on the assessment cannot be edited or
+    # deleted (a conditional update on this row; api.store.courses).
+    started_at: datetime | None = Field(default=None, sa_column=_dt(nullable=True))
+
+
+class Accommodation(SQLModel, table=True):
+    """One student's extra time or later deadline on one assessment."""
+
+    __tablename__ = "assessment_accommodation"
+    __table_args__ = (UniqueConstraint("assessment_id", "user_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id", index=True)
+    user_id: int = Field(foreign_key="user.id")
+    extra_minutes: int | None = None
+    closes_at: datetime | None = Field(default=None, sa_column=_dt(nullable=True))
+    updated_by: int = Field(foreign_key="user.id")
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=_dt())
 
 
 class CourseArchitecture(SQLModel, table=True):
