@@ -8,6 +8,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .db import Database
+from .grade_events import GradeEvents
 from .security import hash_token, token_matches, well_formed
 from .settings import Settings
 from .store.users import user_by_token_hash
@@ -19,6 +20,7 @@ __all__ = [
     "CurrentUser",
     "OptionalUser",
     "get_db",
+    "GradeEventsDep",
 ]
 
 
@@ -30,6 +32,11 @@ async def get_db(request: Request) -> Database:
 async def get_settings(request: Request) -> Settings:
     """The settings the app was created with."""
     return request.app.state.settings
+
+
+async def get_grade_events(request: Request) -> GradeEvents:
+    """Where a copy's final-score changes are announced (``api.grade_events``)."""
+    return request.app.state.grade_events
 
 
 _bearer = HTTPBearer(auto_error=False, description="The token returned by POST /users.")
@@ -85,3 +92,4 @@ DbDep = Annotated[Database, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CurrentUser = Annotated[User, Depends(get_current_user)]
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+GradeEventsDep = Annotated[GradeEvents, Depends(get_grade_events)]

@@ -3,13 +3,25 @@ here; the routers call these (off the event loop: variants may need generating).
 
 What an exam shows before submission is the questions without truth. A copy of a course
 assessment also hides its seeds, and its answer key cannot be exported until submitted.
+
+A copy of an assessment is submitted by the server once its deadline (and a short grace for
+a submission in flight) has passed, with the answers saved as typed and marked as submitted
+automatically: lazily, by :func:`settle` on any access to it, and by the sweep
+(:func:`sweep`) the app runs in the background, so it holds without the page. The one
+submission rule (a conditional update) makes it happen once, whoever gets there first.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from datetime import datetime, timedelta
 from typing import Any
 
-from .db import utcnow
+from fastapi.concurrency import run_in_threadpool
+
+from .db import Database, utcnow
+from .grade_events import GradeEvents, ScoreChange
 from .questions import grade_record, public_question, variant
 from .schemas import (
     AnswerSpecPublic,
@@ -19,16 +31,35 @@ from .schemas import (
     QuestionResult,
     TopicScore,
 )
-from .store import Forbidden, Gone
-from .store.exams import ExamRecord, Submission
+from .store import Conflict, Forbidden, Gone
+from .store import exams as store
+from .store.exams import ExamRecord, ItemOverride, Submission
 from .store.questions import QuestionRecord
 
 RETIRED = "This question's family was retired when the question families were reorganised."
+# A submission sent just before the deadline may arrive just after it: it is accepted (and
+# flagged late) for this long before the server submits the saved answers itself.
+GRACE = timedelta(seconds=60)
+SWEEP_BATCH = 200  # overdue copies settled per sweep round
 
-__all__ = ["exam_public", "score_submission", "export_text", "EXPORT_TYPES", "KEYLESS"]
+log = logging.getLogger("flopcards.exams")
+
+__all__ = [
+    "exam_public",
+    "score_submission",
+    "export_text",
+    "EXPORT_TYPES",
+    "KEYLESS",
+    "GRACE",
+    "overdue",
+    "settle",
+    "sweep",
+    "with_overrides",
+    "score_change",
+]
 
 
-def _question(instance: QuestionRecord, hide_seed: bool) -> QuestionPublic:
+def _question(instance: QuestionRecord, hide: bool, saved: str | None = None) -> QuestionPublic:
     try:
         question = variant(instance.family, instance.seed, instance.difficulty)
     except Gone:  # an old exam's question of a family since retired: say so, show the rest
@@ -36,14 +67,18 @@ def _question(instance: QuestionRecord, hide_seed: bool) -> QuestionPublic:
                               difficulty=instance.difficulty, prompt=RETIRED, params={},
                               answer=AnswerSpecPublic(kind="retired"), conventions=[])  # fmt: skip
     shown = public_question(instance, question)
-    if hide_seed:
+    if hide:
         shown["seed"] = None
+    shown["shown_hints"] = list(question.hints[: instance.hints_used])
+    shown["saved_answer"] = saved
     return QuestionPublic.model_validate(shown)
 
 
 def exam_public(exam: ExamRecord, instances: list[QuestionRecord]) -> ExamPublic:
-    """The exam as its taker sees it; the result (truth, solutions) once submitted."""
+    """The exam as its taker sees it, with the answers saved and the hints shown so far;
+    the result (truth, solutions) once submitted."""
     req, hide = exam.request, exam.assessment_id is not None
+    open_ = exam.submitted_at is None
     return ExamPublic(
         id=exam.id,
         assessment_id=exam.assessment_id,
@@ -55,17 +90,58 @@ def exam_public(exam: ExamRecord, instances: list[QuestionRecord]) -> ExamPublic
         time_limit_min=exam.time_limit_min,
         created_at=exam.created_at,
         deadline=exam.deadline,
-        submitted=exam.submitted_at is not None,
-        hints_allowed=bool(exam.allow_hints) and exam.submitted_at is None,
-        questions=[_question(i, hide) for i in instances],
+        server_time=utcnow(),
+        extra_minutes=exam.extra_minutes,
+        submitted=not open_,
+        auto_submitted=exam.auto_submitted,
+        hints_allowed=bool(exam.allow_hints) and open_,
+        questions=[
+            _question(i, hide, exam.saved.get(i.id) if open_ else None) for i in instances
+        ],  # fmt: skip
         result=ExamResult.model_validate(exam.result) if exam.result else None,
     )
 
 
+def with_overrides(
+    result: dict[str, Any], overrides: dict[int, ItemOverride], topics: dict[int, str]
+) -> dict[str, Any]:
+    """A stored result with instructors' overrides applied: each overridden item shows the
+    override as its score, the grader's beside it and the comment; the totals follow.
+    ``topics`` maps question ids to topics (the per-topic totals)."""
+    per_question = []
+    for q in result["per_question"]:
+        q = dict(q)
+        computed = q["computed_score"] if q.get("computed_score") is not None else q["score"]
+        o = overrides.get(q["question_id"])
+        q["score"], q["computed_score"] = (computed, None) if o is None else (o.score, computed)
+        q["comment"] = None if o is None else o.comment
+        per_question.append(q)
+    score = round(sum(q["score"] for q in per_question), 4)
+    max_score = float(len(per_question))
+    sums: dict[str, list[float]] = {}
+    for q in per_question:
+        t = sums.setdefault(topics.get(q["question_id"]) or q["topic"], [0.0, 0.0])
+        t[0] += q["score"]
+        t[1] += 1
+    by_topic = {
+        topic: {"score": round(s, 4), "max_score": m, "percent": round(100 * s / m, 2)}
+        for topic, (s, m) in sorted(sums.items())
+    }
+    percent = round(100 * score / max_score, 2) if per_question else 0.0
+    return result | {"score": score, "max_score": max_score, "percent": percent,
+                     "by_topic": by_topic, "per_question": per_question}  # fmt: skip
+
+
 def score_submission(
-    exam: ExamRecord, instances: list[QuestionRecord], answers: dict[str, str]
+    exam: ExamRecord,
+    instances: list[QuestionRecord],
+    answers: dict[str, str],
+    auto: bool = False,
+    now: datetime | None = None,
 ) -> tuple[ExamResult, Submission]:
-    """Grade every answer into the result shown and the submission stored."""
+    """Grade every answer into the result shown and the submission stored. ``auto``: the
+    server submits the saved answers at the deadline (not late: the student did not choose
+    the time)."""
     from grader.scoring import ExamItem, score_exam
 
     items = [
@@ -73,8 +149,8 @@ def score_submission(
         for i in instances
     ]
     scored = score_exam(items, answers)
-    now = utcnow()
-    late = exam.deadline is not None and now > exam.deadline
+    now = now or utcnow()
+    late = not auto and exam.deadline is not None and now > exam.deadline
     result = ExamResult(
         score=scored.score,
         max_score=scored.max_score,
@@ -83,14 +159,88 @@ def score_submission(
         submitted_at=now,
         by_topic={k: TopicScore(**v) for k, v in scored.by_topic().items()},
         per_question=[QuestionResult(**item.to_dict()) for item in scored.items],
+        auto_submitted=auto,
     )
     grades = [
         (s.item.question_id, None if s.grade is None else grade_record(s.grade, s.answer or ""))
         for s in scored.items
     ]
+    expect = dict(exam.saved) if auto else None
     stored = Submission(now, late, result.score, result.max_score,
-                        result.model_dump(mode="json"), grades)  # fmt: skip
+                        result.model_dump(mode="json"), grades, auto, expect)  # fmt: skip
     return result, stored
+
+
+def overdue(exam: ExamRecord, now: datetime) -> bool:
+    """Whether the server submits this copy now: an open copy of an assessment past its
+    deadline and the grace."""
+    return (
+        exam.assessment_id is not None
+        and exam.submitted_at is None
+        and exam.deadline is not None
+        and now > exam.deadline + GRACE
+    )
+
+
+def score_change(exam: ExamRecord, reason: Any) -> ScoreChange | None:
+    """The final-score announcement of a submitted copy of an assessment."""
+    if exam.assessment_id is None or exam.submitted_at is None or exam.score is None:
+        return None
+    return ScoreChange(exam.id, exam.assessment_id, exam.user_id, exam.score,
+                       exam.max_score or 0.0, exam.submitted_at, reason)  # fmt: skip
+
+
+Loaded = tuple[ExamRecord, list[QuestionRecord]]
+
+
+async def settle(db: Database, events: GradeEvents, loaded: Loaded) -> Loaded:
+    """The copy as it stands now: submitted by the server first if it is overdue (with the
+    saved answers; an answer saved meanwhile makes it grade again)."""
+    from .course_networks import ensure_families
+
+    exam, instances = loaded
+    for _ in range(5):
+        if not overdue(exam, utcnow()):
+            return exam, instances
+        await ensure_families(db, [i.family for i in instances])
+        answers = {str(q): a for q, a in exam.saved.items()}
+        _result, stored = await run_in_threadpool(score_submission, exam, instances, answers,
+                                                  True)  # fmt: skip
+        try:
+            await db.run(store.submit_exam, exam.id, exam.user_id, stored)
+            submitted = True
+        except Conflict:  # submitted meanwhile by someone else, or answers saved meanwhile
+            submitted = False
+        exam, instances = await db.run(store.load_exam_by_id, exam.id)
+        change = score_change(exam, "auto_submitted") if submitted else None
+        if change is not None:
+            await events.publish(db, [change])
+    return exam, instances
+
+
+async def sweep(db: Database, events: GradeEvents, assessment_id: int | None = None) -> int:
+    """Submit every overdue copy (of one assessment, or all); how many were submitted."""
+    done, now, last = 0, utcnow(), 0
+    while True:
+        ids = await db.run(store.open_copies, SWEEP_BATCH, assessment_id, last)
+        for exam_id in ids:
+            loaded = await db.run(store.load_exam_by_id, exam_id)
+            if overdue(loaded[0], now):
+                exam, _ = await settle(db, events, loaded)
+                done += exam.submitted_at is not None
+        if len(ids) < SWEEP_BATCH:
+            return done
+        last = ids[-1]
+
+
+async def sweep_forever(db: Database, events: GradeEvents, every_s: float) -> None:
+    """The app's background sweep: overdue copies are submitted without anyone asking."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await sweep(db, events)
+        except Exception:  # a database hiccup: the next round tries again
+            log.exception("deadline sweep failed")
 
 
 EXPORT_TYPES = {

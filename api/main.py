@@ -7,6 +7,7 @@ tables and syncs the notes into it. ``api.main:app`` is created on first access 
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import threading
@@ -33,7 +34,9 @@ from .errors import (
     widen_validation_schema,
 )
 from .examples import ExampleRunner
+from .exams import sweep_forever
 from .fsrs_fit import FitRunner
+from .grade_events import GradeEvents
 from .inputs import RejectUnencodable
 from .migrate import upgrade
 from .questions import mark_generation_warm
@@ -112,9 +115,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             timer = threading.Timer(settings.background_delay_s, _warm_up)
             timer.daemon = True
             timer.start()
+        sweeper = None
+        if settings.deadline_sweep_s:
+            sweeper = asyncio.create_task(
+                sweep_forever(app.state.db, app.state.grade_events, settings.deadline_sweep_s)
+            )
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.cancel()
             runner.stop()
             app.state.fit_runner.close()
             engine.dispose()
@@ -134,6 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.fit_runner = FitRunner()  # FSRS fits, in a process of their own
     app.state.fit_tasks = set()
     app.state.user_cache = UserCache()
+    app.state.grade_events = GradeEvents()  # final-score changes (LTI passback subscribes)
     install_error_handlers(app)
     widen_validation_schema(app)
     # FastAPI tries routers in this order for every request: the study loop comes first.

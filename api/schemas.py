@@ -92,6 +92,12 @@ class QuestionPublic(BaseModel):
     conventions: list[str]
     hints: int = Field(default=0, description="How many hints the question has (POST …/hint).")
     hints_used: int = Field(default=0, description="Hints shown so far; each caps the score.")
+    shown_hints: list[str] = Field(
+        default_factory=list, description="The text of the hints shown so far (exams)."
+    )
+    saved_answer: str | None = Field(
+        default=None, description="The answer saved as typed (PUT /exams/{id}/answers)."
+    )
 
 
 class DiagnosisPublic(BaseModel):
@@ -137,6 +143,10 @@ class QuestionResult(BaseModel):
     solution: str
     hints_used: int = 0
     cards: list[str] = Field(default_factory=list, description="Ids of the cards that teach it.")
+    computed_score: float | None = Field(
+        default=None, description="The grader's score when an instructor overrode it."
+    )
+    comment: str | None = Field(default=None, description="The instructor's comment, if any.")
 
 
 class TopicScore(BaseModel):
@@ -157,6 +167,9 @@ class ExamResult(BaseModel):
     submitted_at: datetime
     by_topic: dict[str, TopicScore]
     per_question: list[QuestionResult]
+    auto_submitted: bool = Field(
+        default=False, description="Submitted by the server at the deadline, as saved."
+    )
 
 
 class ExamPublic(BaseModel):
@@ -174,7 +187,12 @@ class ExamPublic(BaseModel):
     time_limit_min: int | None
     created_at: datetime
     deadline: datetime | None
+    server_time: datetime | None = Field(
+        default=None, description="The server's clock now: count down from it, not the device's."
+    )
+    extra_minutes: int | None = Field(default=None, description="Your accommodation, if any.")
     submitted: bool
+    auto_submitted: bool = False
     hints_allowed: bool = Field(
         default=False, description="Whether POST /questions/{id}/hint works for its questions."
     )

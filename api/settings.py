@@ -45,6 +45,13 @@ class Settings(BaseSettings):
         default=1.0, ge=0, le=60, description="Seconds after start-up before background work."
     )
     warm_up: bool = Field(default=True, description="Warm the flop counter in the background.")
+    deadline_sweep_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=3600,
+        description="Seconds between sweeps that submit overdue assessment copies with their "
+        "saved answers (0: no sweep; copies are still submitted on their next access).",
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
     sqlite_writer_lock: bool = Field(

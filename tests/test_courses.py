@@ -206,9 +206,9 @@ def test_start_is_refused_outside_the_window_and_late_is_flagged(client) -> None
     timed = _assessment(client, teacher, course["id"], time_limit_min=5)
     exam = client.post(f"/assessments/{timed['id']}/start", headers=ada).json()
     assert exam["deadline"] is not None
-    with Session(client.app.state.engine) as s:  # the student started 10 minutes ago
+    with Session(client.app.state.engine) as s:  # started 5½ minutes ago: within the grace
         s.exec(text("UPDATE exam SET created_at = :t WHERE id = :e"),
-               params={"t": (now - timedelta(minutes=10)).replace(tzinfo=None), "e": exam["id"]})  # fmt: skip
+               params={"t": (now - timedelta(minutes=5.5)).replace(tzinfo=None), "e": exam["id"]})  # fmt: skip
         s.commit()
     result = client.post(f"/exams/{exam['id']}/submit", json={"answers": {}}, headers=ada).json()
     assert result["late"] is True and result["score"] == 0

@@ -7,6 +7,7 @@ one-submission rule from ``api.store.exams``.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
@@ -17,15 +18,18 @@ from pydantic import BaseModel, Field
 from ..assessments import refuse_paused
 from ..course_networks import ensure_families
 from ..db import utcnow
-from ..deps import CurrentUser, DbDep
+from ..deps import CurrentUser, DbDep, GradeEventsDep
 from ..errors import ERROR_RESPONSES
 from ..exams import (
     EXPORT_TYPES,
+    GRACE,
     check_export,
     exam_public,
     export_items,
     export_text,
+    score_change,
     score_submission,
+    settle,
 )
 from ..questions import families, random_seed, variant
 from ..schemas import ExamPublic, ExamResult
@@ -66,6 +70,21 @@ class SubmitIn(BaseModel):
     answers: dict[str, Annotated[str, Field(max_length=500)]] = Field(max_length=100)
 
 
+class SaveIn(BaseModel):
+    """Body of ``PUT /exams/{id}/answers``: the answers as typed, by question id. Only the
+    questions given change; an empty text clears a saved answer."""
+
+    answers: dict[str, Annotated[str, Field(max_length=500)]] = Field(max_length=100)
+
+
+class SavedOut(BaseModel):
+    """What is saved now, and until when saving works."""
+
+    saved: dict[str, str]
+    deadline: datetime | None
+    server_time: datetime
+
+
 def _plan(body: ExamCreate, seed: int) -> list[PlannedQuestion]:
     """The exam's variants, each generated (and cached) before anything is stored."""
     from grader.exam import ExamPlanError, plan_exam
@@ -103,12 +122,53 @@ async def create_exam(body: ExamCreate, user: CurrentUser, db: DbDep) -> ExamPub
 
 
 @router.get("/{exam_id}", response_model=ExamPublic)
-async def get_exam(exam_id: ExamId, user: CurrentUser, db: DbDep) -> ExamPublic:
-    """Your exam; expected answers and solutions appear only after submission."""
+async def get_exam(
+    exam_id: ExamId, user: CurrentUser, db: DbDep, events: GradeEventsDep
+) -> ExamPublic:
+    """Your exam, with the answers you saved and the hints you were shown (resume from it
+    after a reload or on another device) and the server's clock to count down from;
+    expected answers and solutions appear only after submission. A copy of an assessment
+    past its deadline is submitted with its saved answers first."""
     assert user.id is not None
-    exam, instances = await db.run(load_exam, exam_id, user.id)
-    await ensure_families(db, [i.family for i in instances])
+    loaded = await db.run(load_exam, exam_id, user.id)
+    await ensure_families(db, [i.family for i in loaded[1]])
+    exam, instances = await settle(db, events, loaded)
     return await run_in_threadpool(exam_public, exam, instances)
+
+
+def _question_ids(answers: dict[str, str], exam_id: int, ids: set[int]) -> dict[int, str]:
+    stray = sorted(k for k in answers if not k.isdigit() or int(k) not in ids)
+    if stray:
+        raise HTTPException(422, f"not questions of exam {exam_id}: {', '.join(stray)}")
+    return {int(k): v for k, v in answers.items()}
+
+
+@router.put(
+    "/{exam_id}/answers",
+    response_model=SavedOut,
+    responses={
+        409: ERROR_RESPONSES[404] | {"description": "Submitted, or past the deadline"},
+        422: ERROR_RESPONSES[404] | {"description": "Not a question of it"},
+    },
+)
+async def save_answers(
+    exam_id: ExamId, body: SaveIn, user: CurrentUser, db: DbDep, events: GradeEventsDep
+) -> SavedOut:
+    """Save answers as you type them (only the questions given change; "" clears one).
+    Nothing is graded until you submit; at the deadline a copy of an assessment is
+    submitted with what is saved. 409 once submitted."""
+    assert user.id is not None
+    loaded = await db.run(load_exam, exam_id, user.id)
+    exam, instances = await settle(db, events, loaded)
+    answers = _question_ids(body.answers, exam_id, {i.id for i in instances})
+    until = None
+    if exam.assessment_id is not None and exam.deadline is not None:
+        until = exam.deadline + GRACE
+    now = utcnow()
+    saved = await db.run(store.save_answers, exam_id, user.id, answers, now, until)
+    return SavedOut(
+        saved={str(k): v for k, v in saved.saved.items()}, deadline=saved.deadline, server_time=now
+    )
 
 
 @router.post(
@@ -116,20 +176,29 @@ async def get_exam(exam_id: ExamId, user: CurrentUser, db: DbDep) -> ExamPublic:
     response_model=ExamResult,
     responses=PAUSED | {422: ERROR_RESPONSES[404] | {"description": "Not a question of it"}},
 )
-async def submit_exam(exam_id: ExamId, body: SubmitIn, user: CurrentUser, db: DbDep) -> ExamResult:
-    """Grade the whole exam at once; late submissions are scored and flagged."""
+async def submit_exam(
+    exam_id: ExamId, body: SubmitIn, user: CurrentUser, db: DbDep, events: GradeEventsDep
+) -> ExamResult:
+    """Grade the whole exam at once with the answers sent. A practice exam submitted late
+    is scored and flagged; a copy of an assessment is accepted (flagged late) for a short
+    grace after its deadline, then the server has submitted the saved answers (409)."""
     assert user.id is not None
-    exam, instances = await db.run(load_exam, exam_id, user.id)
-    await ensure_families(db, [i.family for i in instances])
+    loaded = await db.run(load_exam, exam_id, user.id)
+    await ensure_families(db, [i.family for i in loaded[1]])
+    exam, instances = await settle(db, events, loaded)
     if exam.submitted_at is not None:  # a quick refusal; the store's update is the rule
-        raise HTTPException(409, f"exam {exam_id} was already submitted")
-    stray = sorted(set(body.answers) - {str(i.id) for i in instances})
-    if stray:
-        raise HTTPException(422, f"not questions of exam {exam_id}: {', '.join(stray)}")
+        how = "automatically at its deadline" if exam.auto_submitted else "already"
+        raise HTTPException(409, f"exam {exam_id} was submitted {how}")
+    _question_ids(body.answers, exam_id, {i.id for i in instances})
     if exam.assessment_id is None:
         await refuse_paused(db, user.id, {i.family for i in instances})
     result, stored = await run_in_threadpool(score_submission, exam, instances, body.answers)
     await db.run(store.submit_exam, exam_id, user.id, stored)
+    if exam.assessment_id is not None:
+        exam, _ = await db.run(load_exam, exam_id, user.id)
+        change = score_change(exam, "submitted")
+        if change is not None:
+            await events.publish(db, [change])
     return result
 
 

@@ -4,27 +4,53 @@ One submission per exam is a conditional update (``UPDATE exam … WHERE submitt
 NULL``) checked by its row count: of two submissions racing, exactly one changes the row
 and the other gets :class:`Conflict`, on SQLite and PostgreSQL alike. Each question's grade
 is recorded by ``api.store.questions.record_grade``, the same path as practice answers.
+
+Answers are saved as typed (``save_answers``) until the exam is submitted. A save and a
+submission both take the exam's row lock first (``SELECT … FOR UPDATE``; SQLite's single
+writer does the same), so a save is either in the submission or refused, and an automatic
+submission grades exactly the answers that were saved (``expect_saved``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session
 
 from ..db import insert_ignore, writes, writing
-from ..tables import Assessment, Exam
+from ..tables import Accommodation, Assessment, Exam
 from . import Conflict, NotFound, from_row
 from .questions import QI, QUESTION_COLUMNS, GradeRecord, QuestionRecord, record_grade
 
-__all__ = ["ExamRecord", "PlannedQuestion", "create_exam", "load_exam", "submit_exam"]
+__all__ = [
+    "ExamRecord",
+    "ItemOverride",
+    "PlannedQuestion",
+    "create_exam",
+    "load_exam",
+    "load_copy",
+    "save_answers",
+    "submit_exam",
+    "open_copies",
+]
 
 _EXAM: Table = Exam.__table__  # type: ignore[attr-defined]
 _ASSESSMENT: Table = Assessment.__table__  # type: ignore[attr-defined]
+_ACC: Table = Accommodation.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class ItemOverride:
+    """An instructor's score for one item of a submitted copy, beside the computed one."""
+
+    score: float
+    comment: str | None
+    by: int | None
+    at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -43,16 +69,22 @@ class ExamRecord:
     score: float | None
     max_score: float | None
     result: dict[str, Any] | None
-    closes_at: datetime | None  # the assessment's, for a copy of one
+    auto_submitted: bool
+    closes_at: datetime | None  # the assessment's (or the student's accommodation's)
     allow_hints: bool | None  # the assessment's; practice exams allow none
+    extra_minutes: int | None  # the student's accommodation on a timed assessment
+    saved: dict[int, str] = field(default_factory=dict)  # question id → answer as typed
+    overrides: dict[int, ItemOverride] = field(default_factory=dict)  # by question id
 
     @property
     def deadline(self) -> datetime | None:
-        """When the time runs out: the time limit from the start, or the assessment's
-        closing time if sooner (None without either). Later submissions are flagged late."""
+        """When the time runs out: the time limit (and any extra minutes) from the start,
+        or the closing time if sooner (None without either). Later submissions are flagged
+        late; a copy of an assessment is submitted automatically soon after."""
         ends = [self.closes_at] if self.closes_at else []
         if self.time_limit_min:
-            ends.append(self.created_at + timedelta(minutes=self.time_limit_min))
+            minutes = self.time_limit_min + (self.extra_minutes or 0)
+            ends.append(self.created_at + timedelta(minutes=minutes))
         return min(ends) if ends else None
 
 
@@ -66,10 +98,24 @@ class PlannedQuestion:
     difficulty: int
 
 
-_FROM_ASSESSMENT = ("closes_at", "allow_hints")
+_JOINED = ("closes_at", "allow_hints", "extra_minutes", "saved", "overrides")
 _EXAM_COLUMNS = (
-    *(_EXAM.c[f] for f in ExamRecord.__dataclass_fields__ if f not in _FROM_ASSESSMENT),
-    *(_ASSESSMENT.c[f] for f in _FROM_ASSESSMENT),
+    *(_EXAM.c[f] for f in ExamRecord.__dataclass_fields__ if f not in _JOINED),
+    func.coalesce(_ACC.c.closes_at, _ASSESSMENT.c.closes_at).label("closes_at"),
+    _ASSESSMENT.c.allow_hints,
+    _ACC.c.extra_minutes,
+)
+# A copy of an assessment with its student's accommodation, if any.
+_EXAM_JOINED = _EXAM.outerjoin(_ASSESSMENT, _ASSESSMENT.c.id == _EXAM.c.assessment_id).outerjoin(
+    _ACC, (_ACC.c.assessment_id == _EXAM.c.assessment_id) & (_ACC.c.user_id == _EXAM.c.user_id)
+)
+_ITEM_STATE = (
+    QI.c.id,
+    QI.c.saved_answer,
+    QI.c.override_score,
+    QI.c.override_comment,
+    QI.c.override_by,
+    QI.c.override_at,
 )
 _SUBMIT = (
     update(_EXAM)
@@ -80,6 +126,7 @@ _SUBMIT = (
         score=bindparam("score"),
         max_score=bindparam("max_score"),
         result=bindparam("result"),
+        auto_submitted=bindparam("auto"),
     )
 )
 # An unanswered or unreadable answer scores 0 and is no attempt (as in practice).
@@ -159,16 +206,61 @@ def _copy_of(session: Session, assessment_id: int | None, user_id: int) -> int:
     return int(session.connection().execute(query).scalar_one())
 
 
-def _load(session: Session, exam_id: int) -> tuple[ExamRecord, list[QuestionRecord]] | None:
+def _load(
+    session: Session, exam_id: int, lock: bool = False
+) -> tuple[ExamRecord, list[QuestionRecord]] | None:
+    """The exam and its questions; with ``lock``, the exam's row is locked until the
+    transaction ends (PostgreSQL; SQLite's writer already holds the database)."""
     conn = session.connection()
-    joined = _EXAM.outerjoin(_ASSESSMENT, _ASSESSMENT.c.id == _EXAM.c.assessment_id)
-    query = select(*_EXAM_COLUMNS).select_from(joined).where(_EXAM.c.id == exam_id)
+    if lock:
+        conn.execute(select(_EXAM.c.id).where(_EXAM.c.id == exam_id).with_for_update())
+    query = select(*_EXAM_COLUMNS).select_from(_EXAM_JOINED).where(_EXAM.c.id == exam_id)
     row = conn.execute(query).first()
     if row is None:
         return None
-    query = select(*QUESTION_COLUMNS).where(QI.c.exam_id == exam_id).order_by(QI.c.position)
-    questions = [from_row(QuestionRecord, r) for r in conn.execute(query)]
-    return from_row(ExamRecord, row), questions
+    query = (
+        select(*QUESTION_COLUMNS, *_ITEM_STATE[1:])
+        .where(QI.c.exam_id == exam_id)
+        .order_by(QI.c.position)
+    )
+    questions, saved, overrides = [], {}, {}
+    for r in conn.execute(query):
+        m = r._mapping
+        questions.append(QuestionRecord(**{f: m[f] for f in QuestionRecord.__dataclass_fields__}))
+        if m["saved_answer"] is not None:
+            saved[m["id"]] = m["saved_answer"]
+        if m["override_score"] is not None:
+            overrides[m["id"]] = ItemOverride(
+                m["override_score"], m["override_comment"], m["override_by"], m["override_at"]
+            )
+    exam = from_row(_ExamRow, row).record(saved, overrides)
+    return exam, questions
+
+
+@dataclass(frozen=True)
+class _ExamRow:
+    """An exam row as selected: :class:`ExamRecord` without the per-question state."""
+
+    id: int
+    user_id: int
+    assessment_id: int | None
+    seed: int
+    request: dict[str, Any]
+    time_limit_min: int | None
+    created_at: datetime
+    submitted_at: datetime | None
+    late: bool
+    score: float | None
+    max_score: float | None
+    result: dict[str, Any] | None
+    auto_submitted: bool
+    closes_at: datetime | None
+    allow_hints: bool | None
+    extra_minutes: int | None
+
+    def record(self, saved: dict[int, str], overrides: dict[int, ItemOverride]) -> ExamRecord:
+        fields = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        return ExamRecord(**fields, saved=saved, overrides=overrides)
 
 
 def load_exam(
@@ -182,6 +274,103 @@ def load_exam(
     return loaded
 
 
+def load_copy(
+    session: Session, assessment_id: int, user_id: int
+) -> tuple[ExamRecord, list[QuestionRecord]] | None:
+    """A student's copy of an assessment, or None when they have not started it (no access
+    check: the caller has checked the instructor's)."""
+    query = select(_EXAM.c.id).where(
+        _EXAM.c.assessment_id == assessment_id, _EXAM.c.user_id == user_id
+    )
+    exam_id = session.connection().execute(query).scalar()
+    loaded = None if exam_id is None else _load(session, int(exam_id))
+    session.commit()
+    return loaded
+
+
+def load_exam_by_id(session: Session, exam_id: int) -> tuple[ExamRecord, list[QuestionRecord]]:
+    """An exam by id, whoever owns it (for the server's own work: the deadline sweep)."""
+    loaded = _load(session, exam_id)
+    session.commit()
+    if loaded is None:
+        raise NotFound(f"no exam {exam_id}")
+    return loaded
+
+
+_SAVE = (
+    update(QI)
+    .where(QI.c.id == bindparam("question_id"), QI.c.exam_id == bindparam("of_exam"))
+    .values(saved_answer=bindparam("answer"), saved_at=bindparam("now"))
+)
+
+
+@writes
+def save_answers(
+    session: Session,
+    exam_id: int,
+    user_id: int,
+    answers: dict[int, str],
+    now: datetime,
+    until: datetime | None,
+) -> ExamRecord:
+    """Save answers as typed (only those given; an empty text clears one) while the exam
+    is open: Conflict once it is submitted or after ``until`` (its deadline and grace)."""
+    with writing(session):
+        loaded = _load(session, exam_id, lock=True)
+        if loaded is None or loaded[0].user_id != user_id:
+            raise NotFound(f"no exam {exam_id}")
+        exam, questions = loaded
+        if exam.submitted_at is not None:
+            how = "automatically at its deadline" if exam.auto_submitted else "already"
+            raise Conflict(f"exam {exam_id} was submitted {how}")
+        if until is not None and now > until:
+            raise Conflict(f"exam {exam_id} is past its deadline")
+        ids = {q.id for q in questions}
+        stray = sorted(set(answers) - ids)
+        if stray:
+            raise ValueError(f"not questions of exam {exam_id}: {', '.join(map(str, stray))}")
+        rows = [
+            {"question_id": q, "of_exam": exam_id, "answer": a or None, "now": now}
+            for q, a in answers.items()
+        ]
+        if rows:
+            session.connection().execute(_SAVE, rows)
+        saved = dict(exam.saved)
+        for q, a in answers.items():
+            if a:
+                saved[q] = a
+            else:
+                saved.pop(q, None)
+        session.commit()
+    return replace(exam, saved=saved)
+
+
+def open_copies(
+    session: Session, limit: int, assessment_id: int | None = None, after_id: int = 0
+) -> list[int]:
+    """Ids of unsubmitted copies of assessments that have a deadline (closing time, time
+    limit or an accommodation's closing time), oldest first: the deadline sweep's
+    candidates (``api.exams.settle``)."""
+    timed = (
+        _ASSESSMENT.c.closes_at.is_not(None)
+        | _ASSESSMENT.c.time_limit_min.is_not(None)
+        | _ACC.c.closes_at.is_not(None)
+    )
+    query = (
+        select(_EXAM.c.id)
+        .select_from(_EXAM_JOINED)
+        .where(_EXAM.c.assessment_id.is_not(None), _EXAM.c.submitted_at.is_(None), timed)
+        .where(_EXAM.c.id > after_id)
+        .order_by(_EXAM.c.id)
+        .limit(limit)
+    )
+    if assessment_id is not None:
+        query = query.where(_EXAM.c.assessment_id == assessment_id)
+    ids = [int(i) for i in session.connection().execute(query).scalars()]
+    session.commit()
+    return ids
+
+
 @dataclass(frozen=True)
 class Submission:
     """A scored submission, ready to store: the exam's totals and each question's grade
@@ -193,15 +382,26 @@ class Submission:
     max_score: float
     result: dict[str, Any]
     grades: list[tuple[int, GradeRecord | None]]
+    auto: bool = False  # submitted by the server at the deadline
+    expect_saved: dict[int, str] | None = None  # the saved answers it graded (auto only)
+
+
+class SavedChanged(Conflict):
+    """An answer was saved after an automatic submission was graded: grade again."""
 
 
 @writes
 def submit_exam(session: Session, exam_id: int, user_id: int, submission: Submission) -> None:
-    """Store a submission once; Conflict when the exam was already submitted."""
+    """Store a submission once; Conflict when the exam was already submitted, SavedChanged
+    when an automatic submission no longer matches the saved answers."""
     with writing(session):
-        exam = _load(session, exam_id)
+        exam = _load(session, exam_id, lock=True)
         if exam is None or exam[0].user_id != user_id:
             raise NotFound(f"no exam {exam_id}")
+        if exam[0].submitted_at is not None:
+            raise Conflict(f"exam {exam_id} was already submitted")
+        if submission.expect_saved is not None and submission.expect_saved != exam[0].saved:
+            raise SavedChanged(f"exam {exam_id}: answers were saved meanwhile")
         params = {
             "exam_id": exam_id,
             "now": submission.now,
@@ -209,6 +409,7 @@ def submit_exam(session: Session, exam_id: int, user_id: int, submission: Submis
             "score": submission.score,
             "max_score": submission.max_score,
             "result": submission.result,
+            "auto": submission.auto,
         }
         changed = cast(CursorResult, session.connection().execute(_SUBMIT, params))
         if changed.rowcount != 1:
