@@ -171,10 +171,20 @@ def create_user(
         bool, typer.Option("--json", help='Print {"id", "name", "token"} as JSON')
     ] = False,
     token_only: Annotated[bool, typer.Option(help="Print the token alone")] = False,
+    create: Annotated[
+        bool, typer.Option("--create", help="Create the SQLite database if it does not exist")
+    ] = False,
 ) -> None:
-    """Create a user (even when registration is closed) and print its token once."""
+    """Create a user (even when registration is closed) and print its token once.
+
+    The database is FLOPCARDS_DATABASE_URL's, and a relative SQLite path is taken from the
+    current directory: run from elsewhere, the command would silently create a second,
+    empty database that the server never reads. So it names the database it writes to (on
+    stderr, so that --token-only stays a bare token) and refuses an SQLite file that does
+    not exist unless --create asks for one."""
     if as_json and token_only:
         raise typer.BadParameter("--json and --token-only exclude each other")
+    from sqlalchemy.engine import make_url
     from sqlmodel import Session
 
     from .db import make_engine
@@ -183,6 +193,21 @@ def create_user(
     from .store.users import create_user as make_user
 
     settings = Settings()
+    url = make_url(settings.database_url)
+    where = url.render_as_string()  # the password hidden
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        path = Path(url.database).expanduser().resolve()
+        where = f"{path} (SQLite)"
+        if not path.exists() and not create:
+            typer.echo(
+                f"flopcards: no database at {path}: FLOPCARDS_DATABASE_URL is "
+                f"{settings.database_url!r}, and a relative path is taken from the current "
+                "directory. Run this where the server runs (or set FLOPCARDS_DATABASE_URL), "
+                "or pass --create to create a new database there.",
+                err=True,
+            )
+            raise typer.Exit(2)
+    typer.echo(f"database: {where}", err=True)
     engine = make_engine(settings.database_url, settings.sqlite_busy_timeout_ms)
     upgrade(engine)
     with Session(engine, expire_on_commit=False) as session:

@@ -82,8 +82,35 @@ def _me(tmp_path: Path, token: str) -> dict:
         return response.json()
 
 
+def test_create_user_names_its_database_and_refuses_one_that_does_not_exist(
+    tmp_path: Path,
+) -> None:
+    """Run from the wrong directory, a relative SQLite path would silently make a second,
+    empty database: the command refuses it unless --create asks, and always says which
+    database it writes to (on stderr: stdout stays the token alone)."""
+    path = (tmp_path / "f.db").resolve()
+    refused = _create_user(tmp_path, "--token-only")
+    assert refused.exit_code == 2 and refused.stdout == ""
+    assert f"no database at {path}" in refused.stderr and "--create" in refused.stderr
+    assert not path.exists()
+    created = _create_user(tmp_path, "--token-only", "--create")
+    assert created.exit_code == 0, created.output
+    assert created.stderr == f"database: {path} (SQLite)\n"
+    assert path.exists() and _me(tmp_path, created.stdout.strip())["name"] == "ada"
+    again = _create_user(tmp_path)  # the file exists now: no --create needed
+    assert again.exit_code == 0 and again.stderr == f"database: {path} (SQLite)\n"
+    assert again.stdout.startswith("user 2 (ada) token: ")
+    # A relative path is taken from the current directory, and named in full.
+    relative = CliRunner().invoke(
+        cli, ["create-user", "ada"], env={"FLOPCARDS_DATABASE_URL": "sqlite:///no/such.db"}
+    )
+    assert relative.exit_code == 2
+    assert f"no database at {Path.cwd() / 'no' / 'such.db'}" in relative.stderr
+    assert not (Path.cwd() / "no").exists()
+
+
 def test_create_user_prints_json_or_the_bare_token(tmp_path: Path) -> None:
-    as_json = _create_user(tmp_path, "--json")
+    as_json = _create_user(tmp_path, "--json", "--create")
     assert as_json.exit_code == 0, as_json.output
     created = json.loads(as_json.stdout)
     assert set(created) == {"id", "name", "token"} and created["name"] == "ada"

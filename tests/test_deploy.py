@@ -127,7 +127,7 @@ def test_the_postgres_profile_waits_for_a_healthy_server_with_a_required_passwor
     assert _interpolate(env["POSTGRES_PASSWORD"]) == ""
     assert _interpolate(env["POSTGRES_PASSWORD"], {"POSTGRES_PASSWORD": "pw"}) == "pw"
     assert pg["volumes"] == ["postgres-data:/var/lib/postgresql/data"]
-    # The URL the README puts in .env reaches this service with its user and database.
+    # The URL docs/deployment.md puts in .env reaches this service with its user and database.
     url = "postgresql+psycopg://flopcards:${POSTGRES_PASSWORD}@postgres:5432/flopcards"
     assert url in (ROOT / "docker-compose.yml").read_text() and url in _readme()
     settings = _settings("flopcards", {"FLOPCARDS_DATABASE_URL": url.replace("${POSTGRES_PASSWORD}", "pw")})  # fmt: skip
@@ -190,7 +190,8 @@ def test_the_haproxy_config_checks_health_and_names_the_replicas() -> None:
 
 
 def _readme() -> str:
-    return (ROOT / "README.md").read_text()
+    """The deployment guide (the README links to it)."""
+    return (ROOT / "docs" / "deployment.md").read_text()
 
 
 def test_the_readme_walks_through_compose_with_create_user() -> None:

@@ -99,3 +99,38 @@ def test_the_vendored_swagger_ui_is_the_recorded_release() -> None:
     for name, digest in sums.items():
         assert hashlib.sha256((VENDORED / name).read_bytes()).hexdigest() == digest, name
     assert "Apache License" in (VENDORED / "LICENSE").read_text()
+
+
+# --- the written documentation ----------------------------------------------------------------
+
+
+def test_the_readme_is_short_and_its_links_lead_somewhere() -> None:
+    """The README is read in five minutes: the quick start, the curl walkthroughs, links.
+    The reference (endpoints, limits, deployment, performance) lives in docs/."""
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) < 200
+    headings = re.findall(r"^## (.+)$", readme, flags=re.M)
+    assert headings[:2] == ["Quick start", "With curl"] and headings[-1] == "Read on"
+    assert "BASE=http://127.0.0.1:8000" in readme and "include_questions" in readme
+    for doc in (ROOT / "docs").glob("*.md"):
+        assert f"(docs/{doc.name})" in readme, f"the README does not link docs/{doc.name}"
+    for page in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
+        for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", page.read_text()):
+            assert (page.parent / target).exists(), f"{page.name} links {target}"
+
+
+def test_the_api_page_lists_every_route(client) -> None:
+    """docs/api.md stays accurate: every route of the OpenAPI description is in its table
+    (path parameters written {id}; a sibling action may be listed as `/name` after its
+    first form, as in `POST /cards/{id}/suspend` · `/unsuspend`)."""
+    page = (ROOT / "docs" / "api.md").read_text()
+    missing = []
+    for path, methods in client.get("/openapi.json").json()["paths"].items():
+        spelled = re.sub(r"\{\w+_id\}", "{id}", path)
+        parent, _, last = spelled.rpartition("/")
+        for method in methods:
+            listed = f"{method.upper()} {spelled}" in page
+            sibling = f"{method.upper()} {parent}/" in page and f"`/{last}`" in page
+            if not (listed or sibling):
+                missing.append(f"{method.upper()} {path}")
+    assert missing == []

@@ -24,7 +24,7 @@ from .conftest import register
 
 MD = {"content-type": "text/markdown"}
 PLAIN = {"content-type": "text/plain"}
-README = Path(__file__).resolve().parent.parent / "README.md"
+LIMITS_DOC = Path(__file__).resolve().parent.parent / "docs" / "limits.md"
 
 
 def _imported(client) -> tuple[int, int, int]:
@@ -305,11 +305,11 @@ def test_clients_never_evict_the_question_generators_profiles(make_client) -> No
     assert (after.currsize, after.misses) == (before.currsize, before.misses)
 
 
-# --- the README states every limit ----------------------------------------------------------
+# --- docs/limits.md states every limit -------------------------------------------------------
 
 
-def test_readme_lists_every_limit_with_its_value() -> None:
-    section = README.read_text().split("\n## Limits\n", 1)[1].split("\n## ", 1)[0]
+def test_the_limits_page_lists_every_limit_with_its_value() -> None:
+    section = LIMITS_DOC.read_text()
     rows = [
         [cell.strip() for cell in line.strip("|").split("|")]
         for line in section.splitlines()
