@@ -37,6 +37,7 @@ from models.architectures import build_architecture, get_spec
 from models.breakdown import StageOf, stage_namer
 from models.costs import bytes_per_element, dtype_name
 from models.errors import ProfileError
+from models.replay import FastCall, can_replay, fast_trace
 
 __all__ = [
     "LayerRow",
@@ -352,7 +353,7 @@ def _geometry(m: nn.Module) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class _Trace:
-    calls: list[_Call]
+    calls: list[_Call] | list[FastCall]
     flops: int
     output: Any
     live_peak_elements: int
@@ -369,15 +370,21 @@ def _lock_of(module: nn.Module) -> threading.Lock:
         return _module_locks.setdefault(module, threading.Lock())
 
 
-def _trace(mod: nn.Module, shape: tuple[int, ...], restore_flags: bool) -> _Trace:
+def _trace(
+    mod: nn.Module, shape: tuple[int, ...], restore_flags: bool, reuse_repeats: bool
+) -> _Trace:
     """One forward pass in eval mode: every module call, the flops, the output, the live peak."""
     if not restore_flags:  # a private copy: nobody else can see its flags
-        return _trace_unlocked(mod, shape, restore_flags)
+        return _trace_unlocked(mod, shape, restore_flags, reuse_repeats)
     with _lock_of(mod):
-        return _trace_unlocked(mod, shape, restore_flags)
+        return _trace_unlocked(mod, shape, restore_flags, reuse_repeats)
 
 
-def _trace_unlocked(mod: nn.Module, shape: tuple[int, ...], restore_flags: bool) -> _Trace:
+def _trace_unlocked(
+    mod: nn.Module, shape: tuple[int, ...], restore_flags: bool, reuse_repeats: bool
+) -> _Trace:
+    if reuse_repeats and can_replay(mod):
+        return _trace_fast(mod, shape, restore_flags)
     recorder = _Recorder(mod)
     handles = recorder.attach(mod)
     training = [(m, m.training) for m in mod.modules()]
@@ -399,6 +406,23 @@ def _trace_unlocked(mod: nn.Module, shape: tuple[int, ...], restore_flags: bool)
     return _Trace(recorder.calls, recorder.total_flops(), out, liveness.peak_elements(out))
 
 
+def _trace_fast(mod: nn.Module, shape: tuple[int, ...], restore_flags: bool) -> _Trace:
+    """The same pass through ``models.replay``: each distinct (configuration, input) runs once."""
+    training = [(m, m.training) for m in mod.modules()]
+    try:
+        mod.eval()
+        x = torch.empty(shape, device="meta", dtype=_compute_dtype(mod))
+        try:
+            trace = fast_trace(mod, x)
+        except Exception as exc:  # any failure inside user or spec code is a profile failure
+            raise ProfileError(f"forward pass failed on the meta device: {exc}") from exc
+    finally:
+        if restore_flags:
+            for m, was_training in training:
+                m.train(was_training)
+    return _Trace(trace.calls, trace.flops, trace.output, trace.live_peak_elements)
+
+
 def _default_stage(mod: nn.Module, stage_of: StageOf) -> Callable[[str], str]:
     """``stage_of``'s name for a row, else the row's top-level layer (``"3 (Fire)"`` if numeric)."""
     top = dict(mod.named_children())
@@ -415,7 +439,9 @@ def _default_stage(mod: nn.Module, stage_of: StageOf) -> Callable[[str], str]:
     return stage
 
 
-def _row(rec: _Call, n_params: int, bpe: int, totals: tuple[int, int], stage: str) -> LayerRow:
+def _row(
+    rec: _Call | FastCall, n_params: int, bpe: int, totals: tuple[int, int], stage: str
+) -> LayerRow:
     """The row of one call; ``totals`` (MACs, params) of the whole pass give its percentages."""
     macs = rec.flops // 2
     total_macs, total_params = totals
@@ -459,6 +485,7 @@ def profile(
     *,
     leaf_only: bool = True,
     stage_of: StageOf | None = None,
+    reuse_repeats: bool = True,
 ) -> Profile:
     """Profile one forward pass of ``module`` on an input of shape ``(batch, *input_shape)``.
 
@@ -472,12 +499,16 @@ def profile(
     eval mode and a meta module's train/eval flags are restored afterwards. Several threads may
     profile the same module at once: each gets its own, correct profile (they take turns on
     that module, since switching it to eval mode changes it for everyone).
+
+    ``reuse_repeats`` (the default) runs each distinct (module configuration, input) once and
+    replays its rows for identical repeats (``models.replay``); False runs every call under
+    torch's ``FlopCounterMode``, the plain pass the tests hold the fast one to.
     """
     shape = _check_input(input_shape, batch)
     name_of_dtype = dtype_name(dtype)
     bpe = bytes_per_element(name_of_dtype)
     mod, copied = _on_meta(module)
-    trace = _trace(mod, (batch, *shape), restore_flags=not copied)
+    trace = _trace(mod, (batch, *shape), not copied, reuse_repeats)
     params = _params_counter(mod)
     total, calls = trace.flops, trace.calls
     totals = (total // 2, params(mod))
@@ -525,6 +556,7 @@ def profile_architecture_uncached(
     dtype: str | torch.dtype = torch.float32,
     *,
     leaf_only: bool = True,
+    reuse_repeats: bool = True,
 ) -> Profile:
     """``profile_architecture`` without its cache, for callers that keep their own.
 
@@ -535,7 +567,15 @@ def profile_architecture_uncached(
     size = spec.input_size if input_size is None else tuple(input_size)
     _check_input(size, batch)
     model = build_architecture(name)
-    return profile(model, size, batch, dtype, leaf_only=leaf_only, stage_of=stage_namer(name))
+    return profile(
+        model,
+        size,
+        batch,
+        dtype,
+        leaf_only=leaf_only,
+        stage_of=stage_namer(name),
+        reuse_repeats=reuse_repeats,
+    )
 
 
 def profile_architecture(

@@ -20,6 +20,7 @@ from models import (
     ALEXNET_TABLE_LAYERS,
     ProfileError,
     alexnet_table,
+    architecture_names,
     build_architecture,
     clear_profile_cache,
     profile,
@@ -27,6 +28,8 @@ from models import (
     profile_module,
     warm_up,
 )
+from models.profiler import profile_architecture_uncached
+from models.replay import fast_trace
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -616,3 +619,94 @@ def test_rows_carry_their_stage():
     assert profile(meta(nn.Linear, 4, 2), (4,)).rows[0].stage == "Linear"
     custom = profile(seq, (3, 2, 2), stage_of=lambda n: "all" if n.startswith("1") else None)
     assert [r.stage for r in custom.rows] == ["0 (Conv2d)", "all", "all"]
+
+
+# ------------------------------------------------------------------------------------------
+# The fast pass (models/replay.py) replays repeated (configuration, input) calls; every figure
+# must equal the plain pass, which runs every call under torch's FlopCounterMode.
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", architecture_names())
+def test_fast_pass_equals_the_plain_pass(name):
+    fast = profile_architecture_uncached(name, leaf_only=False)
+    plain = profile_architecture_uncached(name, leaf_only=False, reuse_repeats=False)
+    assert fast.to_dict() == plain.to_dict()
+    assert fast == plain
+
+
+def test_fast_pass_replays_repeats_and_runs_the_rest():
+    model = build_architecture("resnet50").eval()
+    trace = fast_trace(model, torch.empty(1, 3, 224, 224, device="meta"))
+    # layer1.2 repeats layer1.1 (same configuration, same input): replayed, not run.
+    names = [c.name for c in trace.calls]
+    assert names.count("layer1.2.conv2") == 1 and names.count("layer1.1.conv2") == 1
+    assert trace.replayed_calls >= 60  # 8 of 16 bottlenecks, and repeated layers elsewhere
+    assert len(trace.calls) == 1 + len(list(model.modules())) - 1  # every module called once
+
+
+class _Scaled(nn.Module):
+    """Its forward depends on a plain attribute: equal children, different results."""
+
+    def __init__(self, repeat: int) -> None:
+        super().__init__()
+        self.repeat = repeat
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+
+    def forward(self, x):
+        for _ in range(self.repeat):
+            x = self.conv(x)  # one module called several times: one row per call
+        return x
+
+
+class _ReadsOutside(nn.Module):
+    """Reads a tensor that is not its argument: must never be replayed from another call."""
+
+    def __init__(self, store: dict) -> None:
+        super().__init__()
+        self.store = store  # the same dict in both copies: their configurations are equal
+
+    def forward(self, x):
+        return x + self.store["t"]
+
+
+class _Odd(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.store: dict = {}
+        self.a = _Scaled(1)
+        self.b = _Scaled(2)
+        self.c = _Scaled(1)
+        self.shared = nn.Conv2d(4, 4, 1)
+        self.r1 = _ReadsOutside(self.store)
+        self.r2 = _ReadsOutside(self.store)
+        self.hooked = nn.ReLU()
+        self.hooked2 = nn.ReLU()
+        self.hooked.register_forward_hook(lambda m, a, out: None)
+        self.tail = nn.ModuleList([nn.Conv2d(4, 4, 1) for _ in range(3)])
+
+    def forward(self, x):
+        x = self.c(self.b(self.a(x)))
+        y = self.shared(x)
+        self.store["t"] = y
+        x = self.r1(x)
+        self.store["t"] = self.shared(y)  # the same module again, a second call
+        x = self.r2(x) + self.hooked(x) + self.hooked2(x)
+        for conv in self.tail:
+            x = conv(x)
+        return x, x[:, :2]
+
+
+def test_fast_pass_on_attributes_shared_modules_outside_reads_and_hooks():
+    model = meta(_Odd)
+    fast = profile(model, (4, 6, 6), leaf_only=False)
+    plain = profile(model, (4, 6, 6), leaf_only=False, reuse_repeats=False)
+    assert fast == plain
+    assert [r.call for r in fast.rows if r.name == "shared"] == [0, 1]
+    assert fast.row("b").macs == 2 * fast.row("a").macs
+    model.eval()
+    trace = fast_trace(model, torch.empty(1, 4, 6, 6, device="meta"))
+    # Replayed: both calls of b.conv and c (with its conv) from a, the second call of shared,
+    # and tail.0-2 (the same 1x1 convolution as shared). Not r2, whose twin read a tensor it
+    # was not given, and not the hooked ReLU: the plain pass above agrees figure for figure.
+    assert trace.replayed_calls == 8
