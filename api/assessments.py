@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from .db import Database, utcnow
-from .questions import families, family_of, variant
+from .questions import families, family_of, public_question, variant
 from .store import Conflict
-from .store.courses import AssessmentRecord, GradeRow, ItemRow, open_assessment_families
+from .store.courses import (
+    AccommodationRecord,
+    AssessmentRecord,
+    GradeRow,
+    ItemRow,
+    open_assessment_families,
+)
 from .store.exams import PlannedQuestion
 
 __all__ = [
@@ -73,12 +79,46 @@ def export_questions(assessment: AssessmentRecord) -> list[PlannedQuestion]:
     return _variants(assessment, "export")
 
 
-def check_window(assessment: AssessmentRecord, now: datetime) -> None:
-    """Refuse a start before the assessment opens or after it closes."""
+def preview(assessment: AssessmentRecord) -> list[dict[str, Any]]:
+    """The assessment as a student sees it, with its key, on variants no student is given
+    (drawn for the label "preview", which is never a student id). CPU work: off the loop."""
+    from grader.exports import _jsonable
+
+    out = []
+    for p in _variants(assessment, "preview"):
+        q = variant(p.family, p.seed, p.difficulty)
+        expected, display = q.expected()
+        shown = public_question(cast(Any, _Unstored(p.position)), q)
+        out.append({
+            "position": p.position, "family": q.family, "topic": q.topic,
+            "difficulty": q.difficulty, "prompt": q.prompt, "params": shown["params"],
+            "answer": shown["answer"], "conventions": shown["conventions"],
+            "hints": list(q.hints), "expected": _jsonable(expected),
+            "expected_display": display, "solution": q.solution,
+        })  # fmt: skip
+    return out
+
+
+@dataclass(frozen=True)
+class _Unstored:
+    """A preview's question: shown like a stored one, never stored."""
+
+    position: int
+    id: int = 0
+    hints_used: int = 0
+
+
+def check_window(
+    assessment: AssessmentRecord, now: datetime, acc: AccommodationRecord | None = None
+) -> None:
+    """Refuse a start before the assessment opens or after it closes (for this student:
+    an accommodation's closing time replaces the assessment's)."""
+    closes = acc.closes_at if acc is not None and acc.closes_at is not None else None
+    closes = closes or assessment.closes_at
     if assessment.opens_at is not None and now < assessment.opens_at:
         raise Conflict(f"assessment {assessment.id} opens at {assessment.opens_at.isoformat()}")
-    if assessment.closes_at is not None and now >= assessment.closes_at:
-        raise Conflict(f"assessment {assessment.id} closed at {assessment.closes_at.isoformat()}")
+    if closes is not None and now >= closes:
+        raise Conflict(f"assessment {assessment.id} closed at {closes.isoformat()}")
 
 
 GRADEBOOK_FIELDS = [

@@ -5,16 +5,18 @@ PostgreSQL)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import json
+from datetime import datetime, timedelta
 
 from sqlalchemy import text
 from sqlmodel import Session
 
 from api.db import utcnow
 from api.exams import GRACE, sweep
+from api.questions import variant
 
 from .conftest import register
-from .test_courses import _assessment, _class, _me, _right_answer
+from .test_courses import _assessment, _class, _me, _right_answer, _truth
 
 
 def _age(client, exam_id: int, minutes: float) -> None:
@@ -116,3 +118,124 @@ def test_practice_exams_are_never_submitted_for_you(client) -> None:
     _age(client, exam["id"], 60)
     shown = client.get(f"/exams/{exam['id']}", headers=auth).json()
     assert shown["submitted"] is False and shown["questions"][0]["saved_answer"] == "5"
+
+
+def test_preview_shows_the_questions_with_their_key_on_variants_no_student_gets(client) -> None:
+    from api.assessments import class_positions
+    from grader.assessment import student_plan
+
+    teacher, course, (ada,) = _class(client, students=1)
+    quiz = _assessment(client, teacher, course["id"], count=3)
+    r = client.get(f"/assessments/{quiz['id']}/preview", headers=teacher)
+    assert r.status_code == 200, r.text
+    items = r.json()
+    assert [i["position"] for i in items] == [0, 1, 2]
+    exam = client.post(f"/assessments/{quiz['id']}/start", headers=ada).json()
+    assert [i["family"] for i in items] == [q["family"] for q in exam["questions"]]
+    with Session(client.app.state.engine) as s:
+        secret, request = s.exec(text("SELECT secret, request FROM assessment WHERE id = :a"),
+                                 params={"a": quiz["id"]}).one()  # fmt: skip
+    request = request if isinstance(request, dict) else json.loads(request)
+    drawn = student_plan(class_positions(request, secret), secret, "preview")
+    theirs = {t[1] for t in _truth(client, exam["id"]).values()}
+    assert {p.seed for p in drawn}.isdisjoint(theirs)
+    for item, p in zip(items, drawn, strict=True):
+        truth = variant(p.family, p.seed, p.difficulty)
+        assert item["prompt"] == truth.prompt and item["solution"] == truth.solution
+        assert item["expected_display"] == truth.expected()[1]
+        assert item["hints"] == list(truth.hints) and item["answer"]["kind"]
+    assert client.get(f"/assessments/{quiz['id']}/preview", headers=ada).status_code == 403
+
+
+def test_edit_and_delete_until_a_student_starts(client) -> None:
+    teacher, course, (ada,) = _class(client, students=1)
+    quiz = _assessment(client, teacher, course["id"], count=2)
+    path = f"/assessments/{quiz['id']}"
+    closes = (utcnow() + timedelta(days=2)).isoformat()
+    r = client.patch(path, json={"title": "Quiz 1b", "count": 3, "time_limit_min": 25,
+                                 "closes_at": closes, "allow_hints": True}, headers=teacher)  # fmt: skip
+    assert r.status_code == 200, r.text
+    edited = r.json()
+    assert (edited["title"], edited["count"], edited["time_limit_min"], edited["allow_hints"],
+            edited["locked"]) == ("Quiz 1b", 3, 25, True, False)  # fmt: skip
+    assert client.get(path, headers=ada).json()["title"] == "Quiz 1b"
+    assert client.patch(path, json={"count": 2}, headers=ada).status_code == 403
+    r = client.patch(path, json={"opens_at": (utcnow() + timedelta(days=3)).isoformat()},
+                     headers=teacher)  # fmt: skip
+    assert r.status_code == 422 and "closes_at must be after opens_at" in r.json()["detail"]
+    assert client.patch(path, json={"count": None}, headers=teacher).status_code == 422
+    exam = client.post(f"{path}/start", headers=ada).json()
+    assert len(exam["questions"]) == 3 and exam["time_limit_min"] == 25
+    # Started: no more edits, no deletion.
+    r = client.patch(path, json={"title": "late change"}, headers=teacher)
+    assert r.status_code == 409 and "started" in r.json()["detail"]
+    assert client.delete(path, headers=teacher).status_code == 409
+    assert client.get(f"/courses/{course['id']}/assessments", headers=teacher).json()[0]["locked"]
+    other = _assessment(client, teacher, course["id"])
+    assert client.delete(f"/assessments/{other['id']}", headers=ada).status_code == 403
+    assert client.delete(f"/assessments/{other['id']}", headers=teacher).status_code == 204
+    assert client.get(f"/assessments/{other['id']}", headers=teacher).status_code == 404
+    assert client.delete(f"/assessments/{other['id']}", headers=teacher).status_code == 404
+
+
+def test_unknown_topic_family_or_architecture_is_named(client) -> None:
+    teacher, course, _ = _class(client, students=0)
+    path = f"/courses/{course['id']}/assessments"
+    base = {"title": "Q", "count": 2}
+    r = client.post(path, json=base | {"topics": ["grouped-convolution"]}, headers=teacher)
+    assert r.status_code == 422 and "unknown topics: grouped-convolution" in r.json()["detail"]
+    assert "valid:" in r.json()["detail"]
+    r = client.post(path, json=base | {"families": ["conv_parms"]}, headers=teacher)
+    assert r.status_code == 422 and "conv_parms" in r.json()["detail"]
+    r = client.post(path, json=base | {"architectures": ["mynet"]}, headers=teacher)
+    assert r.status_code == 422 and "unknown architectures: mynet" in r.json()["detail"]
+    quiz = _assessment(client, teacher, course["id"])
+    r = client.patch(f"/assessments/{quiz['id']}", json={"topics": ["nope"]}, headers=teacher)
+    assert r.status_code == 422 and "nope" in r.json()["detail"]
+    r = client.post("/exams", json={"topics": ["nope"], "count": 1}, headers=register(client))
+    assert r.status_code == 422 and "unknown topics: nope" in r.json()["detail"]
+    topic = client.get("/questions/families").json()[0]["topic"]
+    assert client.post(path, json=base | {"topics": [topic]}, headers=teacher).status_code == 201
+
+
+def test_accommodations_move_one_students_deadline(client) -> None:
+    teacher, course, (ada, bob) = _class(client)
+    now = utcnow()
+    quiz = _assessment(client, teacher, course["id"], count=1, time_limit_min=10,
+                       closes_at=(now + timedelta(hours=1)).isoformat())  # fmt: skip
+    ada_id, bob_id = _me(client, ada), _me(client, bob)
+    path = f"/assessments/{quiz['id']}/accommodations"
+    r = client.put(f"{path}/{ada_id}", json={"extra_minutes": 5}, headers=teacher)
+    assert r.status_code == 200 and r.json()["extra_minutes"] == 5, r.text
+    later = (now + timedelta(hours=3)).isoformat()
+    r = client.put(f"{path}/{bob_id}", json={"closes_at": later}, headers=teacher)
+    assert r.status_code == 200
+    assert client.put(f"{path}/{ada_id}", json={"extra_minutes": 5}, headers=ada).status_code == 403
+    assert client.put(f"{path}/{_me(client, teacher)}", json={"extra_minutes": 5},
+                      headers=teacher).status_code == 404  # fmt: skip
+    assert client.put(f"{path}/{ada_id}", json={"extra_minutes": 0},
+                      headers=teacher).status_code == 422  # fmt: skip
+    listed = client.get(path, headers=teacher).json()
+    assert [(a["user_id"], a["extra_minutes"]) for a in listed] == [(ada_id, 5), (bob_id, None)]
+    a = client.post(f"/assessments/{quiz['id']}/start", headers=ada).json()
+    created = datetime.fromisoformat(a["created_at"])
+    assert datetime.fromisoformat(a["deadline"]) == created + timedelta(minutes=15)
+    assert a["extra_minutes"] == 5
+    # 12 minutes in: past the class's limit, within ada's. Her save still works.
+    _age(client, a["id"], 12)
+    qid = a["questions"][0]["id"]
+    r = client.put(f"/exams/{a['id']}/answers", json={"answers": {str(qid): "3"}}, headers=ada)
+    assert r.status_code == 200
+    assert client.get(f"/exams/{a['id']}", headers=ada).json()["submitted"] is False
+    # Bob's own closing time lets him start after the class's has passed.
+    with Session(client.app.state.engine) as s:
+        s.exec(text("UPDATE assessment SET closes_at = :t WHERE id = :a"),
+               params={"t": (now - timedelta(minutes=1)).replace(tzinfo=None), "a": quiz["id"]})  # fmt: skip
+        s.commit()
+    b = client.post(f"/assessments/{quiz['id']}/start", headers=bob)
+    assert b.status_code == 200, b.text
+    # Extra time given after the start counts too; removing it restores the class's rule.
+    client.put(f"{path}/{ada_id}", json={"extra_minutes": None}, headers=teacher)
+    assert client.get(path, headers=teacher).json()[0]["user_id"] == bob_id
+    shown = client.get(f"/exams/{a['id']}", headers=ada).json()
+    assert shown["submitted"] is True and shown["auto_submitted"] is True

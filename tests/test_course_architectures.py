@@ -92,9 +92,10 @@ def test_an_assessment_on_a_course_network(client) -> None:
     quiz = client.post(f"/courses/{cid}/assessments", headers=teacher,
                        json={"title": "own net", "architectures": ["tinynet"], "count": 1,
                              "families": ["conv_params"], "difficulty": 1}).json()  # fmt: skip
-    assert client.post(f"/courses/{cid}/assessments", headers=teacher,
-                       json={"title": "x", "architectures": ["nope"], "count": 1}
-                       ).status_code == 404  # fmt: skip
+    unknown = client.post(f"/courses/{cid}/assessments", headers=teacher,
+                          json={"title": "x", "architectures": ["nope"], "count": 1})  # fmt: skip
+    assert unknown.status_code == 422 and "nope" in unknown.json()["detail"]
+    assert "tinynet" in unknown.json()["detail"]  # the valid choices are named
     quiz2 = client.post(f"/courses/{cid}/assessments", headers=teacher,
                         json={"title": "only", "architectures": ["tinynet"], "count": 2,
                               "families": [], "difficulty": 1}).json()  # fmt: skip

@@ -25,9 +25,9 @@ from ..exams import EXPORT_TYPES, exam_public, export_text
 from ..limits import run_profile
 from ..profiles import ProfilePublic, profile_layers, profile_public
 from ..questions import variant
-from ..schemas import ExamPublic
+from ..schemas import AnswerSpecPublic, ExamPublic
 from ..store import courses as store
-from ..store.exams import create_exam
+from ..store.exams import Changed, create_exam
 
 router = APIRouter(
     tags=["courses"],
@@ -105,6 +105,76 @@ class AssessmentCreate(BaseModel):
         return self
 
 
+class AssessmentEdit(BaseModel):
+    """Body of ``PATCH /assessments/{id}``: the fields to change (null clears an optional
+    one). Allowed while no student has started the assessment."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    topics: list[Topic] | None = Field(default=None, max_length=50)
+    families: list[Topic] | None = Field(default=None, max_length=200)
+    count: int | None = Field(default=None, ge=1, le=100)
+    difficulty: int | None = Field(default=None, ge=1, le=3)
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    time_limit_min: int | None = Field(default=None, ge=1, le=1440)
+    allow_hints: bool | None = None
+    architectures: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None, max_length=20
+    )
+
+    @model_validator(mode="after")
+    def _required(self) -> AssessmentEdit:
+        for name in ("title", "count", "allow_hints"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        for name in ("opens_at", "closes_at"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"{name} needs a time zone (e.g. 2026-12-01T09:00:00Z)")
+        return self
+
+
+class AccommodationIn(BaseModel):
+    """Body of ``PUT /assessments/{id}/accommodations/{user_id}``: extra minutes on the
+    time limit and/or a closing time of the student's own (both null: none)."""
+
+    extra_minutes: int | None = Field(default=None, ge=1, le=10080)
+    closes_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _zone(self) -> AccommodationIn:
+        if self.closes_at is not None and self.closes_at.tzinfo is None:
+            raise ValueError("closes_at needs a time zone (e.g. 2026-12-01T09:00:00Z)")
+        return self
+
+
+class AccommodationPublic(BaseModel):
+    """A student's accommodation on an assessment, and the deadline it gives them."""
+
+    user_id: int
+    extra_minutes: int | None
+    closes_at: datetime | None
+    updated_by: int | None = None
+    updated_at: datetime | None = None
+
+
+class PreviewItem(BaseModel):
+    """One position of an assessment as a student sees it, with its key."""
+
+    position: int
+    family: str
+    topic: str
+    difficulty: int
+    prompt: str
+    params: dict[str, Any]
+    answer: AnswerSpecPublic
+    conventions: list[str]
+    hints: list[str]
+    expected: Any
+    expected_display: str
+    solution: str
+
+
 class AssessmentPublic(BaseModel):
     """An assessment, with the caller's standing on it (and, for instructors, counts)."""
 
@@ -126,6 +196,10 @@ class AssessmentPublic(BaseModel):
     max_score: float | None = None
     started: int | None = None
     submitted: int | None = None
+    architectures: list[str] | None = None
+    locked: bool = Field(
+        default=False, description="A student has started it: no more edits or deletion."
+    )
 
 
 def _course_public(c: store.CourseRecord) -> CoursePublic:
@@ -143,6 +217,7 @@ def _assessment_public(
         families=req.get("families"), count=req["count"], difficulty=req.get("difficulty"),
         opens_at=a.opens_at, closes_at=a.closes_at, time_limit_min=a.time_limit_min,
         allow_hints=a.allow_hints, created_at=a.created_at, **(counts or {}),
+        architectures=req.get("architectures"), locked=a.started_at is not None,
     )  # fmt: skip
     if mine is not None:
         out.status, out.exam_id = mine.status, mine.exam_id  # type: ignore[assignment]
@@ -216,14 +291,7 @@ async def create_assessment(
     """Set an assessment for the course (instructors only)."""
     assert user.id is not None
     await db.run(store.course_role, course_id, user.id, True)
-    request = body.model_dump(include={"topics", "families", "count", "difficulty"})
-    if body.architectures:
-        nets = [await db.run(store.course_architectures, course_id, user.id, name)
-                for name in dict.fromkeys(body.architectures)]  # fmt: skip
-        request["architectures"] = [n.name for (n,) in nets]
-        request["course_families"] = [course_family_id(n.id) for (n,) in nets]
-        await ensure_families(db, request["course_families"])
-    await run_in_threadpool(_check_plan, request)
+    request = await _request(db, course_id, user.id, body.model_dump())
     fields = body.model_dump(include={"title", "opens_at", "closes_at", "time_limit_min",
                                       "allow_hints"}) | {"request": request}  # fmt: skip
     return _assessment_public(
@@ -231,17 +299,146 @@ async def create_assessment(
     )
 
 
+async def _request(db: DbDep, course_id: int, user_id: int, body: dict[str, Any]) -> dict[str, Any]:
+    """What an assessment asks (topics, families, count, difficulty, the course networks),
+    checked: an unknown topic, family or architecture is a 422 naming it and the valid
+    choices; so is a request nothing can fill."""
+    request = {k: body.get(k) for k in ("topics", "families", "count", "difficulty")}
+    names = list(dict.fromkeys(body.get("architectures") or ()))
+    if names:
+        nets = {n.name: n for n in await db.run(store.course_architectures, course_id, user_id)}
+        unknown = [n for n in names if n not in nets]
+        if unknown:
+            valid = ", ".join(sorted(nets)) or "none yet (POST /courses/{id}/architectures)"
+            raise HTTPException(422, f"unknown architectures: {', '.join(unknown)}; "
+                                     f"this course has: {valid}")  # fmt: skip
+        request["architectures"] = names
+        course_families = [course_family_id(nets[n].id) for n in names]
+        request["course_families"] = course_families
+        await ensure_families(db, course_families)
+    await run_in_threadpool(_check_plan, request)
+    return request
+
+
 def _check_plan(request: dict[str, Any]) -> None:
-    """422 unless the request's families and topics can fill the assessment."""
+    """422 unless the request's topics and families exist and can fill the assessment."""
     from grader.exam import ExamPlanError
 
-    unknown = sorted(set(request.get("families") or ()) - set(logic.families()))
+    fams = logic.families()
+    unknown = sorted(set(request.get("families") or ()) - set(fams))
     if unknown:
-        raise HTTPException(422, f"unknown families: {', '.join(unknown)}")
+        raise HTTPException(422, f"unknown families: {', '.join(unknown)}; "
+                                 "valid: GET /questions/families")  # fmt: skip
+    topics = {f.topic for f in fams.values()}
+    unknown = sorted(set(request.get("topics") or ()) - topics)
+    if unknown:
+        raise HTTPException(422, f"unknown topics: {', '.join(unknown)}; "
+                                 f"valid: {', '.join(sorted(topics))}")  # fmt: skip
     try:
         logic.class_positions(request, "probe")
     except ExamPlanError as exc:
         raise HTTPException(422, str(exc)) from exc
+
+
+@router.patch(
+    "/assessments/{assessment_id}",
+    response_model=AssessmentPublic,
+    responses=FORBIDDEN
+    | {
+        409: ERROR_RESPONSES[404] | {"description": "A student has started it"},
+        422: ERROR_RESPONSES[404] | {"description": "Unknown topic, family or architecture"},
+    },
+)
+async def edit_assessment(
+    assessment_id: Id, body: AssessmentEdit, user: CurrentUser, db: DbDep
+) -> AssessmentPublic:
+    """Change an assessment (instructors only) while no student has started it: title,
+    window, time limit, count, topics, families, architectures, difficulty and hints. 409
+    once a student has started (give one student more time with an accommodation)."""
+    assert user.id is not None
+    record, _ = await db.run(store.assessment_for, assessment_id, user.id, True)
+    if record.started_at is not None:
+        raise HTTPException(409, store._LOCKED.format(assessment_id))
+    given = body.model_fields_set
+    merged: dict[str, Any] = {
+        "title": record.title, "opens_at": record.opens_at, "closes_at": record.closes_at,
+        "time_limit_min": record.time_limit_min, "allow_hints": record.allow_hints,
+        **{k: record.request.get(k) for k in ("topics", "families", "count", "difficulty",
+                                              "architectures")},
+    } | body.model_dump(include=given)  # fmt: skip
+    if merged["opens_at"] and merged["closes_at"] and merged["closes_at"] <= merged["opens_at"]:
+        raise HTTPException(422, "closes_at must be after opens_at")
+    fields: dict[str, Any] = {k: merged[k] for k in ("title", "opens_at", "closes_at",
+                              "time_limit_min", "allow_hints") if k in given}  # fmt: skip
+    if given & {"topics", "families", "count", "difficulty", "architectures"}:
+        fields["request"] = await _request(db, record.course_id, user.id, merged)
+    if not fields:
+        return _assessment_public(record)
+    changed = await db.run(store.edit_assessment, assessment_id, user.id, fields, record.version)
+    return _assessment_public(changed)
+
+
+@router.delete(
+    "/assessments/{assessment_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=FORBIDDEN | {409: ERROR_RESPONSES[404] | {"description": "A student has started it"}},
+)
+async def delete_assessment(assessment_id: Id, user: CurrentUser, db: DbDep) -> Response:
+    """Delete an assessment (instructors only) while no student has started it (409 after)."""
+    assert user.id is not None
+    await db.run(store.delete_assessment, assessment_id, user.id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/assessments/{assessment_id}/preview",
+    response_model=list[PreviewItem],
+    responses=FORBIDDEN,
+)
+async def preview_assessment(assessment_id: Id, user: CurrentUser, db: DbDep) -> list[PreviewItem]:
+    """The assessment as a student sees it, with the key (instructors only): every
+    position's prompt, answer form, conventions and hints, on variants no student is given,
+    with the expected answer and the worked solution."""
+    assert user.id is not None
+    record, _ = await db.run(store.assessment_for, assessment_id, user.id, True)
+    await ensure_families(db, record.request.get("course_families") or [])
+    items = await run_in_threadpool(logic.preview, record)
+    return [PreviewItem.model_validate(i) for i in items]
+
+
+@router.get(
+    "/assessments/{assessment_id}/accommodations",
+    response_model=list[AccommodationPublic],
+    responses=FORBIDDEN,
+)
+async def list_accommodations(
+    assessment_id: Id, user: CurrentUser, db: DbDep
+) -> list[AccommodationPublic]:
+    """The assessment's accommodations (instructors only)."""
+    assert user.id is not None
+    rows = await db.run(store.accommodations, assessment_id, user.id)
+    return [AccommodationPublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.put(
+    "/assessments/{assessment_id}/accommodations/{user_id}",
+    response_model=AccommodationPublic,
+    responses=FORBIDDEN,
+)
+async def set_accommodation(
+    assessment_id: Id, user_id: Id, body: AccommodationIn, user: CurrentUser, db: DbDep
+) -> AccommodationPublic:
+    """Give one student more time (``extra_minutes`` on the time limit) and/or a closing
+    time of their own (instructors only; both null removes it). Their start window,
+    copy's deadline, countdown, automatic submission, late flag and gradebook row use it,
+    also on a copy already started."""
+    assert user.id is not None
+    saved = await db.run(store.set_accommodation, assessment_id, user.id, user_id,
+                         body.extra_minutes, body.closes_at, utcnow())  # fmt: skip
+    if saved is None:
+        return AccommodationPublic(user_id=user_id, extra_minutes=None, closes_at=None)
+    return AccommodationPublic.model_validate(saved, from_attributes=True)
 
 
 @router.get("/courses/{course_id:int}/assessments", response_model=list[AssessmentPublic])
@@ -272,13 +469,21 @@ async def start_assessment(assessment_id: Id, user: CurrentUser, db: DbDep) -> E
     record, role = await db.run(store.assessment_for, assessment_id, user.id)
     if role != store.STUDENT:
         raise HTTPException(403, "instructors do not take their assessments; export one instead")
-    now = utcnow()
-    logic.check_window(record, now)
-    await ensure_families(db, record.request.get("course_families") or [])
-    plan = await run_in_threadpool(logic.student_questions, record, user.id)
-    exam = await db.run(create_exam, user.id, 0, record.request, record.time_limit_min, plan,
-                        now, record.id)  # fmt: skip
-    return await run_in_threadpool(exam_public, *exam)
+    for _ in range(3):
+        now = utcnow()
+        acc = await db.run(store.accommodation, assessment_id, user.id)
+        logic.check_window(record, now, acc)
+        await ensure_families(db, record.request.get("course_families") or [])
+        plan = await run_in_threadpool(logic.student_questions, record, user.id)
+        version = None if record.started_at is not None else record.version
+        try:
+            exam = await db.run(create_exam, user.id, 0, record.request, record.time_limit_min,
+                                plan, now, record.id, version)  # fmt: skip
+        except Changed:  # edited (or deleted) while planning: plan from what it is now
+            record, role = await db.run(store.assessment_for, assessment_id, user.id)
+            continue
+        return await run_in_threadpool(exam_public, *exam)
+    raise HTTPException(409, f"assessment {assessment_id} keeps changing; start again")
 
 
 @router.get(

@@ -93,6 +93,11 @@ def _plan(body: ExamCreate, seed: int) -> list[PlannedQuestion]:
     unknown = sorted(set(body.families or ()) - set(fams))
     if unknown:
         raise HTTPException(422, f"unknown families: {', '.join(unknown)}")
+    topics = {f.topic for f in fams.values()}
+    unknown = sorted(set(body.topics or ()) - topics)
+    if unknown:
+        raise HTTPException(422, f"unknown topics: {', '.join(unknown)}; "
+                                 f"valid: {', '.join(sorted(topics))}")  # fmt: skip
     try:
         plan = plan_exam(fams, seed=seed, count=body.count, topics=body.topics,
                          family_ids=body.families, difficulty=body.difficulty)  # fmt: skip

@@ -12,13 +12,22 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, insert, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import CursorResult
 from sqlmodel import Session
 
 from ..db import insert_ignore, writes, writing
-from ..tables import Assessment, Course, CourseArchitecture, CourseMember, Exam, User
+from ..tables import (
+    Accommodation,
+    Assessment,
+    Course,
+    CourseArchitecture,
+    CourseMember,
+    Exam,
+    User,
+)
 from . import Conflict, Forbidden, NotFound, from_row
 from .questions import ATTEMPT, QI
 
@@ -33,6 +42,12 @@ __all__ = [
     "add_instructor",
     "members",
     "create_assessment",
+    "edit_assessment",
+    "delete_assessment",
+    "AccommodationRecord",
+    "accommodation",
+    "accommodations",
+    "set_accommodation",
     "course_assessments",
     "assessment_for",
     "gradebook_rows",
@@ -49,6 +64,7 @@ _MEMBER: Table = CourseMember.__table__  # type: ignore[attr-defined]
 _ASSESSMENT: Table = Assessment.__table__  # type: ignore[attr-defined]
 _EXAM: Table = Exam.__table__  # type: ignore[attr-defined]
 _USER: Table = User.__table__  # type: ignore[attr-defined]
+_ACC: Table = Accommodation.__table__  # type: ignore[attr-defined]
 
 INSTRUCTOR, STUDENT = "instructor", "student"
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud in class
@@ -79,6 +95,8 @@ class AssessmentRecord:
     allow_hints: bool
     secret: str
     created_at: datetime
+    version: int  # bumped by every edit; a start plans from one version (create_exam)
+    started_at: datetime | None  # the first start: no edit or deletion from then on
 
 
 _COURSE_COLUMNS = (_COURSE.c.id, _COURSE.c.title, _COURSE.c.join_code, _COURSE.c.created_at)
@@ -235,6 +253,132 @@ def create_assessment(
     return record
 
 
+_LOCKED = "a student has started assessment {}: it can no longer be changed or deleted"
+
+
+@writes
+def edit_assessment(
+    session: Session, assessment_id: int, actor_id: int, fields: dict[str, Any], version: int
+) -> AssessmentRecord:
+    """Change an assessment (instructors only) while no student has started it: a
+    conditional update (``… WHERE started_at IS NULL AND version = :version``) on the row a
+    start also updates, so of an edit and a first start racing exactly one wins, on both
+    engines; Conflict after a start, or when another edit came first (``version``: the one
+    the new values were checked against)."""
+    with writing(session):
+        assessment_for(session, assessment_id, actor_id, instructor=True)
+        changed = cast(
+            CursorResult,
+            session.connection().execute(
+                update(_ASSESSMENT)
+                .where(
+                    _ASSESSMENT.c.id == assessment_id,
+                    _ASSESSMENT.c.started_at.is_(None),
+                    _ASSESSMENT.c.version == version,
+                )
+                .values(**fields, version=_ASSESSMENT.c.version + 1)
+            ),
+        )
+        record = _assessment(session, assessment_id)
+        assert record is not None
+        if changed.rowcount != 1:
+            if record.started_at is not None:
+                raise Conflict(_LOCKED.format(assessment_id))
+            raise Conflict(f"assessment {assessment_id} was changed meanwhile; load it again")
+        session.commit()
+    return record
+
+
+@writes
+def delete_assessment(session: Session, assessment_id: int, actor_id: int) -> None:
+    """Delete an assessment (instructors only) while no student has started it (the same
+    conditional rule as :func:`edit_assessment`)."""
+    with writing(session):
+        assessment_for(session, assessment_id, actor_id, instructor=True)
+        conn = session.connection()
+        gone = cast(
+            CursorResult,
+            conn.execute(
+                delete(_ASSESSMENT).where(
+                    _ASSESSMENT.c.id == assessment_id, _ASSESSMENT.c.started_at.is_(None)
+                )
+            ),
+        )
+        if gone.rowcount != 1:
+            raise Conflict(_LOCKED.format(assessment_id))
+        conn.execute(delete(_ACC).where(_ACC.c.assessment_id == assessment_id))
+        session.commit()
+
+
+@dataclass(frozen=True)
+class AccommodationRecord:
+    """One student's extra time or later deadline on one assessment."""
+
+    user_id: int
+    extra_minutes: int | None
+    closes_at: datetime | None
+    updated_by: int
+    updated_at: datetime
+
+
+_ACC_COLUMNS = tuple(_ACC.c[f] for f in AccommodationRecord.__dataclass_fields__)
+
+
+def accommodation(session: Session, assessment_id: int, user_id: int) -> AccommodationRecord | None:
+    """The student's accommodation on the assessment, if any (no access check)."""
+    query = select(*_ACC_COLUMNS).where(
+        _ACC.c.assessment_id == assessment_id, _ACC.c.user_id == user_id
+    )
+    row = session.connection().execute(query).first()
+    session.commit()
+    return None if row is None else from_row(AccommodationRecord, row)
+
+
+def accommodations(
+    session: Session, assessment_id: int, actor_id: int
+) -> list[AccommodationRecord]:
+    """The assessment's accommodations (instructors only)."""
+    assessment_for(session, assessment_id, actor_id, instructor=True)
+    query = (
+        select(*_ACC_COLUMNS).where(_ACC.c.assessment_id == assessment_id).order_by(_ACC.c.user_id)
+    )
+    rows = [from_row(AccommodationRecord, r) for r in session.connection().execute(query)]
+    session.commit()
+    return rows
+
+
+@writes
+def set_accommodation(
+    session: Session,
+    assessment_id: int,
+    actor_id: int,
+    user_id: int,
+    extra_minutes: int | None,
+    closes_at: datetime | None,
+    now: datetime,
+) -> AccommodationRecord | None:
+    """Give a student of the course extra minutes and/or a later closing time (instructors
+    only; both None removes it). One row per student and assessment (a unique pair: the
+    insert is ``ON CONFLICT DO NOTHING``, then the row is updated)."""
+    with writing(session):
+        record, _ = assessment_for(session, assessment_id, actor_id, instructor=True)
+        if _role(session, record.course_id, user_id) != STUDENT:
+            raise NotFound(f"user {user_id} is not a student of this course")
+        conn = session.connection()
+        where = (_ACC.c.assessment_id == assessment_id) & (_ACC.c.user_id == user_id)
+        if extra_minutes is None and closes_at is None:
+            conn.execute(delete(_ACC).where(where))
+            session.commit()
+            return None
+        values = {"extra_minutes": extra_minutes, "closes_at": closes_at,
+                  "updated_by": actor_id, "updated_at": now}  # fmt: skip
+        key = {"assessment_id": assessment_id, "user_id": user_id}
+        if insert_ignore(session, _ACC, key | values, ["assessment_id", "user_id"]) is None:
+            conn.execute(update(_ACC).where(where).values(**values))
+        session.commit()
+    return AccommodationRecord(user_id, extra_minutes, closes_at, actor_id, now)
+
+
 def _assessment(session: Session, assessment_id: int) -> AssessmentRecord | None:
     query = select(*_ASSESSMENT_COLUMNS).where(_ASSESSMENT.c.id == assessment_id)
     row = session.connection().execute(query).first()
@@ -293,7 +437,7 @@ def course_assessments(
     role = course_role(session, course_id, user_id)
     conn = session.connection()
     query = (
-        select(*_ASSESSMENT_COLUMNS, *_EXAM_STATUS)
+        select(*(c.label(f"a_{c.name}") for c in _ASSESSMENT_COLUMNS), *_EXAM_STATUS)
         .outerjoin(
             _EXAM, and_(_EXAM.c.assessment_id == _ASSESSMENT.c.id, _EXAM.c.user_id == user_id)
         )
@@ -317,7 +461,7 @@ def course_assessments(
     out = []
     for row in conn.execute(query):
         m = row._mapping
-        record = AssessmentRecord(**{f: m[f] for f in AssessmentRecord.__dataclass_fields__})
+        record = AssessmentRecord(**{f: m[f"a_{f}"] for f in AssessmentRecord.__dataclass_fields__})
         status = ExamStatus(**{f: m[f] for f in ExamStatus.__dataclass_fields__})
         if status.exam_id is None:
             status = _NO_EXAM

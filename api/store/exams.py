@@ -88,6 +88,10 @@ class ExamRecord:
         return min(ends) if ends else None
 
 
+class Changed(Conflict):
+    """The assessment was edited (or deleted) between planning a copy and storing it."""
+
+
 @dataclass(frozen=True)
 class PlannedQuestion:
     """One question of a new exam: the variant at a position."""
@@ -147,10 +151,16 @@ def create_exam(
     plan: list[PlannedQuestion],
     now: datetime,
     assessment_id: int | None = None,
+    version: int | None = None,
 ) -> tuple[ExamRecord, list[QuestionRecord]]:
     """Store an exam and its questions in one transaction. A student's copy of an
     assessment is created once: the unique (assessment, student) pair makes a second start
-    (even a concurrent one) find the first copy instead."""
+    (even a concurrent one) find the first copy instead. The copy is planned from the
+    assessment at ``version``: the start marks the assessment started only while it is
+    still at that version (a conditional update on its row, which an edit also updates), so
+    no copy is planned from an assessment changed meanwhile (:class:`Changed`), and no
+    edit follows a start (``api.store.courses.edit_assessment``). ``version`` None: the
+    assessment was already started, so it can no longer change."""
     values = {
         "user_id": user_id,
         "assessment_id": assessment_id,
@@ -161,6 +171,14 @@ def create_exam(
         "late": False,
     }
     with writing(session):
+        if assessment_id is not None and version is not None:
+            locked = cast(CursorResult, session.connection().execute(
+                update(_ASSESSMENT)
+                .where(_ASSESSMENT.c.id == assessment_id, _ASSESSMENT.c.version == version)
+                .values(started_at=func.coalesce(_ASSESSMENT.c.started_at, now))
+            ))  # fmt: skip
+            if locked.rowcount != 1:
+                raise Changed(f"assessment {assessment_id} changed while starting; start again")
         exam_id: int | None
         if assessment_id is None:
             result = cast(CursorResult, session.connection().execute(insert(_EXAM), values))
