@@ -220,5 +220,62 @@ def create_user(
         typer.echo(f"user {created.id} ({created.name}) token: {created.token}")
 
 
+lti_app = typer.Typer(help="LTI 1.3: register LMS platforms, rotate the tool's key.")
+app.add_typer(lti_app, name="lti")
+
+
+def _lti_database():  # type: ignore[no-untyped-def]
+    from .db import Database, make_engine
+    from .migrate import upgrade
+    from .settings import Settings
+
+    settings = Settings()
+    engine = make_engine(settings.database_url, settings.sqlite_busy_timeout_ms)
+    upgrade(engine)
+    return Database(engine)
+
+
+@lti_app.command("add-platform")
+def lti_add_platform(
+    issuer: Annotated[str, typer.Option(help="The platform's issuer (iss)")],
+    client_id: Annotated[str, typer.Option(help="The client id the platform gave the tool")],
+    deployment_id: Annotated[list[str], typer.Option(help="A deployment id (repeat for several)")],
+    auth_login_url: Annotated[str, typer.Option(help="The platform's OIDC authorization URL")],
+    token_url: Annotated[str, typer.Option(help="The platform's access token URL")],
+    keyset_url: Annotated[str, typer.Option(help="The platform's public key set URL")],
+) -> None:
+    """Register an LMS (or add deployments to one already registered) and print it."""
+    from pydantic import ValidationError
+
+    from .db import utcnow
+    from .routers.lti import PlatformIn
+    from .store.lti import add_platform
+
+    try:
+        body = PlatformIn(
+            issuer=issuer, client_id=client_id, deployment_ids=deployment_id,
+            auth_login_url=auth_login_url, token_url=token_url, keyset_url=keyset_url,
+        )  # fmt: skip
+    except ValidationError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    fields = body.model_dump(include={"issuer", "client_id", "auth_login_url", "token_url",
+                                      "keyset_url"})  # fmt: skip
+    record, created = _lti_database().call(add_platform, fields, body.deployments(), utcnow())
+    verb = "registered" if created else "updated"
+    typer.echo(f"platform {record.id} {verb}: {record.issuer} client {record.client_id}, "
+               f"deployments {', '.join(record.deployments)}")  # fmt: skip
+
+
+@lti_app.command("rotate-key")
+def lti_rotate_key() -> None:
+    """Sign with a new key from now on; the old one stays in /lti/jwks for an hour, until
+    every token it signed has expired."""
+    from .db import utcnow
+    from .store.lti import rotate_key
+
+    key = _lti_database().call(rotate_key, utcnow())
+    typer.echo(f"new signing key {key.kid}")
+
+
 if __name__ == "__main__":
     app()

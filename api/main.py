@@ -19,12 +19,13 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+from sqlmodel import Session
 
 from content import load_directory
 from content.runner import ExampleCache
 
 from . import __version__
-from .db import Database, make_engine, startup_lock
+from .db import Database, make_engine, startup_lock, utcnow
 from .docs import install_docs
 from .errors import (
     GLOBAL_RESPONSES,
@@ -38,6 +39,8 @@ from .exams import sweep_forever
 from .fsrs_fit import FitRunner
 from .grade_events import GradeEvents
 from .inputs import RejectUnencodable
+from .lti import KeySets
+from .lti_services import GradeOutbox, PlatformCalls
 from .migrate import upgrade
 from .questions import mark_generation_warm
 from .routers import (
@@ -55,10 +58,12 @@ from .routers import (
     topics,
     users,
 )
+from .routers import lti as lti_router
 from .routers import settings as settings_router
 from .scheduler import FSRS, Schedulers
 from .security import UserCache
 from .settings import Settings
+from .store.lti import ensure_key
 from .sync import sync_content
 
 __all__ = ["create_app"]
@@ -90,6 +95,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with startup_lock(engine):
             upgrade(engine)  # create or migrate the schema in place
             report = sync_content(engine, loaded)
+            with Session(engine, expire_on_commit=False) as session:
+                ensure_key(session, utcnow())  # the tool's LTI key pair, made once
         log.info(
             "notes synced: %d added, %d updated, %d retired, %d unchanged, %d errors",
             report.added,
@@ -106,6 +113,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine, ExampleCache(settings.example_cache_dir), settings.example_timeout_s
         )
         app.state.example_runner = runner
+        # LTI grades go back from a thread of their own, each call bounded by a timeout.
+        calls = PlatformCalls(settings.lti_http_timeout_s)
+        app.state.lti_calls = calls
+        outbox = GradeOutbox(
+            app.state.db,
+            calls,
+            interval_s=settings.lti_outbox_interval_s,
+            retry_base_s=settings.lti_retry_base_s,
+            retry_max_s=settings.lti_retry_max_s,
+            lease_s=GradeOutbox.BATCH * 2 * settings.lti_http_timeout_s + 30,
+        )
+        app.state.lti_outbox = outbox
+        outbox.start()
         # Background work starts once the server is up: importing torch and running examples
         # must not compete with start-up, so that /health answers within a second or two.
         if settings.run_examples:
@@ -126,6 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if sweeper is not None:
                 sweeper.cancel()
             runner.stop()
+            outbox.stop()
+            calls.close()
             app.state.fit_runner.close()
             engine.dispose()
 
@@ -145,6 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.fit_tasks = set()
     app.state.user_cache = UserCache()
     app.state.grade_events = GradeEvents()  # final-score changes (LTI passback subscribes)
+    app.state.lti_keysets = KeySets(timeout_s=settings.lti_http_timeout_s)
     install_error_handlers(app)
     widen_validation_schema(app)
     # FastAPI tries routers in this order for every request: the study loop comes first.
@@ -163,6 +186,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         architectures,
         exams,
         courses,
+        lti_router,
     ):
         app.include_router(module.router)
     app.add_middleware(RejectUnencodable)  # inside BodySizeLimit: sees bounded bodies only

@@ -96,3 +96,29 @@ class Settings(BaseSettings):
     profile_cache_entries: int = Field(
         default=64, ge=0, description="Architecture profiles kept for HTTP clients."
     )
+
+    # --- LTI 1.3 (docs/lti.md) ---
+    public_url: str | None = Field(
+        default=None,
+        description="The service's address as LMSs and browsers reach it (e.g. "
+        "https://flopcards.example.edu); builds the LTI login, launch and key-set URLs. "
+        "Default: the address each request came to.",
+    )
+    lti_http_timeout_s: float = Field(
+        default=5.0, gt=0, le=60, description="Each call to a platform (keys, token, scores)."
+    )
+    lti_outbox_interval_s: float = Field(
+        default=2.0, gt=0, le=600, description="How often grade delivery looks for due scores."
+    )
+    lti_retry_base_s: float = Field(
+        default=10.0, gt=0, le=3600, description="First wait after a failed grade delivery."
+    )
+    lti_retry_max_s: float = Field(
+        default=3600.0, gt=0, le=86_400, description="Longest wait between delivery attempts."
+    )
+    lti_session_hours: float = Field(
+        default=12.0, gt=0, le=24 * 30, description="Lifetime of a token an LTI launch gives."
+    )
+    lti_roster_max_members: int = Field(
+        default=5000, ge=1, description="Members one roster sync reads from the LMS."
+    )

@@ -36,6 +36,17 @@ __all__ = [
     "UserSettings",
     "CardFlag",
     "CardTag",
+    "LtiPlatform",
+    "LtiDeployment",
+    "LtiKey",
+    "LtiLogin",
+    "LtiNonce",
+    "LtiUser",
+    "LtiContext",
+    "LtiLaunch",
+    "LtiCode",
+    "UserToken",
+    "LtiGrade",
 ]
 
 
@@ -421,3 +432,159 @@ class CardTag(SQLModel, table=True):
     __tablename__ = "card_tag"
     card_id: str = Field(foreign_key="card.id", primary_key=True, max_length=160)
     tag: str = Field(primary_key=True, max_length=64, index=True)
+
+
+# --- LTI 1.3 (api.lti: platforms launch the tool, grades go back through an outbox) ---------
+
+
+class LtiPlatform(SQLModel, table=True):
+    """An LMS registered by the server's admin: one (issuer, client id) pair."""
+
+    __tablename__ = "lti_platform"
+    __table_args__ = (UniqueConstraint("issuer", "client_id", name="uq_lti_platform_client"),)
+    id: int | None = Field(default=None, primary_key=True)
+    issuer: str = Field(max_length=255, index=True)
+    client_id: str = Field(max_length=255)
+    auth_login_url: str = Field(max_length=1000)
+    token_url: str = Field(max_length=1000)
+    keyset_url: str = Field(max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_dt())
+
+
+class LtiDeployment(SQLModel, table=True):
+    """A deployment of the tool on a platform; launches from any other are refused."""
+
+    __tablename__ = "lti_deployment"
+    __table_args__ = (UniqueConstraint("platform_id", "deployment_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform_id: int = Field(foreign_key="lti_platform.id")
+    deployment_id: str = Field(max_length=255)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_dt())
+
+
+class LtiKey(SQLModel, table=True):
+    """The tool's RSA key pairs: the newest signs; a superseded one stays published a while."""
+
+    __tablename__ = "lti_key"
+    id: int | None = Field(default=None, primary_key=True)
+    kid: str = Field(max_length=64, unique=True)
+    private_pem: str
+    public_jwk: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_dt())
+    superseded_at: datetime | None = Field(default=None, sa_column=_dt(nullable=True))
+
+
+class LtiLogin(SQLModel, table=True):
+    """An OIDC login in flight: the state (as SHA-256) and its nonce, used once."""
+
+    __tablename__ = "lti_login"
+    state_hash: str = Field(primary_key=True, max_length=64)
+    nonce: str = Field(max_length=64)
+    platform_id: int = Field(foreign_key="lti_platform.id")
+    target_link_uri: str = Field(max_length=1000)
+    expires_at: datetime = Field(sa_column=_dt(index=True))
+
+
+class LtiNonce(SQLModel, table=True):
+    """Every nonce a platform's launch used: a replayed id_token breaks the key."""
+
+    __tablename__ = "lti_nonce"
+    __table_args__ = (UniqueConstraint("platform_id", "nonce"),)
+    id: int | None = Field(default=None, primary_key=True)
+    platform_id: int = Field(foreign_key="lti_platform.id")
+    nonce: str = Field(max_length=255)
+    used_at: datetime = Field(sa_column=_dt())
+
+
+class LtiUser(SQLModel, table=True):
+    """A user of a platform, by (issuer, sub); never matched to a local account by email."""
+
+    __tablename__ = "lti_user"
+    __table_args__ = (UniqueConstraint("issuer", "sub"),)
+    id: int | None = Field(default=None, primary_key=True)
+    issuer: str = Field(max_length=255)
+    sub: str = Field(max_length=255)
+    user_id: int = Field(foreign_key="user.id", unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_dt())
+
+
+class LtiContext(SQLModel, table=True):
+    """The course an LMS course (issuer, deployment, context id) maps to."""
+
+    __tablename__ = "lti_context"
+    __table_args__ = (UniqueConstraint("issuer", "deployment_id", "context_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    issuer: str = Field(max_length=255)
+    deployment_id: str = Field(max_length=255)
+    context_id: str = Field(max_length=255)
+    course_id: int = Field(foreign_key="course.id", index=True)
+    platform_id: int = Field(foreign_key="lti_platform.id")
+    memberships_url: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_dt())
+
+
+class LtiLaunch(SQLModel, table=True):
+    """One verified launch: who, where, and the services it offered (AGS, NRPS, deep
+    linking)."""
+
+    __tablename__ = "lti_launch"
+    id: int | None = Field(default=None, primary_key=True)
+    platform_id: int = Field(foreign_key="lti_platform.id")
+    user_id: int = Field(foreign_key="user.id", index=True)
+    course_id: int = Field(foreign_key="course.id")
+    assessment_id: int | None = Field(default=None, foreign_key="assessment.id")
+    message_type: str = Field(max_length=32)
+    deployment_id: str = Field(max_length=255)
+    sub: str = Field(max_length=255)
+    role: str = Field(max_length=16)
+    lineitem_url: str | None = Field(default=None, max_length=1000)
+    ags_scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    deep_linking: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_dt())
+
+
+class LtiCode(SQLModel, table=True):
+    """A one-time code the launch hands the browser, exchanged once for a bearer token."""
+
+    __tablename__ = "lti_code"
+    code_hash: str = Field(primary_key=True, max_length=64)
+    launch_id: int = Field(foreign_key="lti_launch.id")
+    expires_at: datetime = Field(sa_column=_dt())
+    used_at: datetime | None = Field(default=None, sa_column=_dt(nullable=True))
+
+
+class UserToken(SQLModel, table=True):
+    """A further bearer token of a user (an LTI session), stored as SHA-256, expiring."""
+
+    __tablename__ = "user_token"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = Field(sa_column=_dt())
+    expires_at: datetime = Field(sa_column=_dt())
+
+
+class LtiGrade(SQLModel, table=True):
+    """The grade outbox: one row per line item and student holding the latest final score,
+    written in the transaction that changed it and delivered until the platform accepts."""
+
+    __tablename__ = "lti_grade"
+    __table_args__ = (
+        UniqueConstraint("platform_id", "lineitem_url", "sub", name="uq_lti_grade_target"),
+        Index("ix_lti_grade_due", "state", "next_try_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    platform_id: int = Field(foreign_key="lti_platform.id")
+    lineitem_url: str = Field(max_length=1000)
+    sub: str = Field(max_length=255)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    exam_id: int = Field(foreign_key="exam.id", index=True)
+    score_given: float
+    score_maximum: float
+    scored_at: datetime = Field(sa_column=_dt())
+    version: int = 1
+    state: str = Field(max_length=16, description="pending, sent")
+    attempts: int = 0
+    next_try_at: datetime = Field(sa_column=_dt())
+    leased_until: datetime | None = Field(default=None, sa_column=_dt(nullable=True))
+    last_error: str | None = Field(default=None, max_length=500)
+    sent_at: datetime | None = Field(default=None, sa_column=_dt(nullable=True))

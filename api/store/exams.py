@@ -24,6 +24,7 @@ from sqlmodel import Session
 from ..db import insert_ignore, writes, writing
 from ..tables import Accommodation, Assessment, Exam
 from . import Conflict, NotFound, from_row
+from .lti import enqueue_score
 from .questions import QI, QUESTION_COLUMNS, GradeRecord, QuestionRecord, record_grade
 
 __all__ = [
@@ -439,4 +440,5 @@ def submit_exam(session: Session, exam_id: int, user_id: int, submission: Submis
                 session.connection().execute(_NO_ATTEMPT, params)
             else:
                 record_grade(session, question_id, user_id, grade, once=True)
+        enqueue_score(session, exam_id, submission.now)  # to the LMS, if it came from one
         session.commit()

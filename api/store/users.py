@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from ..db import writes, writing
+from ..db import utcnow, writes, writing
 from ..security import hash_token, new_token
-from ..tables import User, UserCreated
+from ..tables import User, UserCreated, UserToken
 
 __all__ = ["add_user", "create_user", "user_by_token_hash"]
 
@@ -22,8 +22,23 @@ def add_user(session: Session, name: str, token_hash: str) -> User:
 
 
 def user_by_token_hash(session: Session, digest: str) -> User | None:
-    """The user with this token hash, detached (the session's objects never expire)."""
+    """The user with this token hash, detached (the session's objects never expire).
+
+    Besides the account's own token, a user may hold unexpired further tokens (an LTI
+    launch's session, ``user_token``): such a token yields a detached copy of the user that
+    carries that token's hash, so the caller's constant-time check holds for it too."""
     user = session.exec(select(User).where(User.token_hash == digest)).first()
+    if user is None:
+        query = (
+            select(User, UserToken.expires_at)
+            .join(UserToken, col(UserToken.user_id) == User.id)
+            .where(UserToken.token_hash == digest, UserToken.expires_at > utcnow())
+        )
+        row = session.exec(query).first()
+        if row is not None:
+            found = row[0]
+            user = User(id=found.id, name=found.name, token_hash=digest,
+                        created_at=found.created_at)  # fmt: skip
     session.commit()
     return user
 
