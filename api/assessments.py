@@ -133,6 +133,7 @@ GRADEBOOK_FIELDS = [
     "started_at",
     "submitted_at",
     "late",
+    "lms",  # the grade's passback to the LMS (LTI): pending, sent, or empty
 ]
 
 
@@ -154,6 +155,7 @@ def gradebook_row(row: GradeRow) -> dict[str, Any]:
         "started_at": s.started_at,
         "submitted_at": s.submitted_at,
         "late": s.late if s.submitted_at is not None else None,
+        "lms": None,  # filled in by the gradebook for students who came through an LMS
     }
 
 

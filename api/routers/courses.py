@@ -27,6 +27,7 @@ from ..profiles import ProfilePublic, profile_layers, profile_public
 from ..questions import variant
 from ..schemas import AnswerSpecPublic, ExamPublic
 from ..store import courses as store
+from ..store import lti as lti_store
 from ..store.exams import Changed, create_exam
 
 router = APIRouter(
@@ -500,6 +501,10 @@ async def gradebook(
     late (instructors only). CSV opens in a spreadsheet as is."""
     assert user.id is not None
     rows = [logic.gradebook_row(r) for r in await db.run(store.gradebook_rows, course_id, user.id)]
+    passback = await db.run(lti_store.passback_status, course_id)
+    for row in rows:
+        sent = passback.get((row["student_id"], row["assessment_id"]))
+        row["lms"] = sent.state if sent is not None else None
     if format == "json":
         return {"fields": logic.GRADEBOOK_FIELDS, "rows": rows}
     return Response(

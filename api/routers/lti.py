@@ -32,7 +32,7 @@ from ..store.courses import assessment_for
 
 __all__ = ["router", "tool_config", "base_url"]
 
-router = APIRouter(tags=["lti"])
+router = APIRouter(tags=["lti"], responses={401: ERROR_RESPONSES[401]})
 
 LOGIN_TTL = timedelta(minutes=10)  # from the login redirect to the launch
 CODE_TTL = timedelta(seconds=60)  # from the launch to the page's POST /lti/session
@@ -203,13 +203,24 @@ async def _login_params(request: Request) -> dict[str, str]:
     return {k: v for k, v in raw.items() if isinstance(v, str)}
 
 
-@router.api_route(
-    "/lti/login",
-    methods=["GET", "POST"],
-    response_class=RedirectResponse,
-    status_code=302,
-    responses={302: {"description": "To the platform's authorization URL"}, 400: {}},
-)
+_PAGE: dict[str, Any] = {"content": {"text/html": {}}}
+_LOGIN_DOC: dict[str, Any] = {
+    "response_class": RedirectResponse,
+    "status_code": 302,
+    "responses": {
+        302: {"description": "To the platform's authorization URL"},
+        400: _PAGE | {"description": "Refused: the page names the reason"},
+    },
+}
+
+
+@router.get("/lti/login", **_LOGIN_DOC)
+async def login_get(request: Request, db: DbDep, settings: SettingsDep) -> Response:
+    """OIDC third-party initiated login, parameters in the query (see the POST)."""
+    return await login(request, db, settings)
+
+
+@router.post("/lti/login", **_LOGIN_DOC)
 async def login(request: Request, db: DbDep, settings: SettingsDep) -> Response:
     """OIDC third-party initiated login: keep a state and a nonce, send the browser to the
     platform. The state is bound to this browser by a cookie (``SameSite=None; Secure`` over
@@ -268,7 +279,13 @@ async def login(request: Request, db: DbDep, settings: SettingsDep) -> Response:
     "/lti/launch",
     response_class=RedirectResponse,
     status_code=303,
-    responses={303: {"description": "To the study page, with a one-time code"}, 400: {}},
+    responses={
+        303: {"description": "To the study page, with a one-time code"},
+        **{
+            c: _PAGE | {"description": "Refused: the page names the reason"}
+            for c in (400, 401, 403, 404, 409)
+        },
+    },
 )
 async def launch(
     request: Request,
@@ -438,3 +455,41 @@ async def sync_roster(
     except ServiceError as exc:
         raise HTTPException(502, f"the LMS's roster could not be read: {exc}") from exc
     return await db.run(store.sync_members, course_id, user.id, source.issuer, members, utcnow())
+
+
+class PassbackPublic(BaseModel):
+    """Where one student's grade for one assessment stands with the LMS."""
+
+    student_id: int
+    assessment_id: int
+    state: Literal["pending", "sent"]
+    score_given: float
+    attempts: int = Field(description="Failed deliveries of the current score")
+    last_error: str | None
+    sent_at: Any
+
+
+@router.get(
+    "/courses/{course_id:int}/lti/grades",
+    response_model=list[PassbackPublic],
+    responses={403: ERROR_RESPONSES[404], 404: ERROR_RESPONSES[404]},
+)
+async def grades(
+    course_id: Annotated[int, Path(ge=1, le=2**62)], user: CurrentUser, db: DbDep
+) -> list[PassbackPublic]:
+    """Each grade of the course that goes back to an LMS: sent, or pending with the
+    failed attempts and the last error (instructors only)."""
+    assert user.id is not None
+    rows = await db.run(store.passback_status, course_id, user.id)
+    return [
+        PassbackPublic(
+            student_id=student,
+            assessment_id=assessment,
+            state=p.state,  # type: ignore[arg-type]
+            score_given=p.score_given,
+            attempts=p.attempts,
+            last_error=p.last_error,
+            sent_at=p.sent_at,
+        )  # fmt: skip
+        for (student, assessment), p in sorted(rows.items())
+    ]

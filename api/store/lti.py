@@ -736,8 +736,13 @@ class Passback:
     score_given: float
 
 
-def passback_status(session: Session, course_id: int) -> dict[tuple[int, int], Passback]:
-    """Each (student, assessment) of the course whose grade goes to an LMS."""
+def passback_status(
+    session: Session, course_id: int, actor_id: int | None = None
+) -> dict[tuple[int, int], Passback]:
+    """Each (student, assessment) of the course whose grade goes to an LMS (when
+    ``actor_id`` is given, for the course's instructors only)."""
+    if actor_id is not None:
+        course_role(session, course_id, actor_id, instructor=True)
     query = (
         select(
             _GRADE.c.user_id,

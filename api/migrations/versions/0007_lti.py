@@ -2,8 +2,8 @@
 used nonces, users and courses of a platform, launches and their one-time codes, further
 bearer tokens, and the grade outbox.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-07 19:40:00
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 import api.db  # noqa: F401  (UTCDateTime)
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,381 @@
+"""LTI 1.3 against an independent platform (``lti1p3platform``, on loopback): registration,
+login, launch, deep linking, grades back through the outbox, the roster, and every refusal.
+
+The "browser" is the TestClient (it keeps the tool's state cookie); the LMS is
+``tests.lti_platform.Platform``, whose library signs the launches and checks what the tool
+signs (deep linking responses, client assertions) against the tool's published keys.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from urllib.parse import parse_qsl, urlsplit
+
+import jwt
+import pytest
+from sqlalchemy import text
+from sqlmodel import Session
+
+from api.questions import variant
+from api.security import hash_token
+
+from .lti_platform import INSTRUCTOR, LEARNER, LTI, Launch, Platform, rsa_pem
+
+ADMIN = {"Authorization": "Bearer admin-secret"}
+LTI_SETTINGS = {
+    "admin_token": "admin-secret",
+    "lti_outbox_interval_s": 0.1,
+    "lti_retry_base_s": 0.2,
+    "lti_retry_max_s": 1.0,
+    "lti_http_timeout_s": 2.0,
+}
+COUNTED = ("user", "lti_user", "course", "course_member", "lti_launch", "lti_code", "lti_nonce")
+
+
+@pytest.fixture
+def lms():
+    platform = Platform()
+    platform.start()
+    yield platform
+    platform.stop()
+
+
+def _register(client, lms: Platform) -> None:
+    r = client.post("/lti/platforms", json=lms.registration_fields(), headers=ADMIN)
+    assert r.status_code == 201, r.text
+    lms.live_conf = lms.conf(client.get("/lti/jwks").json())
+
+
+def _login(client, lms: Platform, sub: str, deployment: str | None = None) -> dict[str, str]:
+    """The LMS starts a launch at the tool's login URL; the tool redirects to the LMS."""
+    params = {
+        "iss": lms.issuer,
+        "login_hint": sub,
+        "target_link_uri": "http://testserver/lti/launch",
+        "lti_message_hint": "link-1",
+        "client_id": lms.client_id,
+        "lti_deployment_id": deployment or lms.deployment_id,
+    }
+    r = client.get("/lti/login", params=params, follow_redirects=False)
+    assert r.status_code == 302, r.text
+    url = urlsplit(r.headers["location"])
+    assert f"{url.scheme}://{url.netloc}{url.path}" == lms.url("/auth")
+    return dict(parse_qsl(url.query))
+
+
+def _id_token(
+    client,
+    lms: Platform,
+    sub: str,
+    roles: list[str],
+    name: str = "Ada Lovelace",
+    custom: dict | None = None,
+    lineitem: str | None = None,
+    deep_link: bool = False,
+    nrps: bool = False,
+    tamper: dict | None = None,
+    expiration: int | None = None,
+) -> dict:
+    """Log in and have the LMS's library build and sign the launch: {id_token, state, …}."""
+    auth = _login(client, lms, sub)
+    message = Launch(auth, lms.live_conf, tamper)
+    message.set_user_data(sub, roles, full_name=name, email_address=f"{sub}@example.edu")
+    message.set_launch_context_claim("course-1", context_title="Efficient CNNs")
+    message.set_resource_link_claim("link-1", title="Quiz")
+    if custom:
+        message.set_custom_parameters_claim(custom)
+    if lineitem:
+        message.set_ags(lms.url("/lineitems"), lms.url(f"/lineitems/{lineitem}"))
+    if nrps:
+        message.set_nrps(lms.url("/memberships?limit=2"))
+    if deep_link:
+        message.set_dl(lms.url("/deep-link-return"), extra_data={"return": "opaque"})
+    if expiration is not None:
+        message.set_id_token_expiration(expiration)
+    return message.lti_launch()
+
+
+def _post(client, data: dict):
+    return client.post(
+        "/lti/launch",
+        data={"id_token": data["id_token"], "state": data["state"]},
+        follow_redirects=False,
+    )
+
+
+def _session(client, response) -> dict:
+    assert response.status_code == 303, response.text
+    code = dict(parse_qsl(urlsplit(response.headers["location"]).query))["lti_code"]
+    r = client.post("/lti/session", json={"code": code})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _counts(client) -> dict[str, int]:
+    with Session(client.app.state.engine) as s:
+        return {t: s.exec(text(f'SELECT count(*) FROM "{t}"')).one()[0] for t in COUNTED}
+
+
+def _wait(predicate, seconds: float = 15.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+def _deep_link_and_learner(client, lms: Platform) -> tuple[dict, dict, dict]:
+    """Instructor deep-links a new assessment; a learner launches it. Returns the
+    instructor's and learner's sessions and the content item the LMS kept."""
+    teacher = _session(
+        client, _post(client, _id_token(client, lms, "t-1", [INSTRUCTOR], "Grace", deep_link=True))
+    )
+    assert teacher["message_type"] == "LtiDeepLinkingRequest" and teacher["role"] == "instructor"
+    auth = {"Authorization": f"Bearer {teacher['token']}"}
+    course = client.get(f"/courses/{teacher['course_id']}", headers=auth).json()
+    assert course["title"] == "Efficient CNNs" and course["role"] == "instructor"
+    body = {"title": "Quiz 1", "families": ["conv_params"], "count": 2}
+    quiz = client.post(f"/courses/{teacher['course_id']}/assessments", json=body, headers=auth)
+    assert quiz.status_code == 201, quiz.text
+    quiz_id = quiz.json()["id"]
+    form = client.post(
+        "/lti/deep-link", json={"launch_id": teacher["launch_id"], "assessment_id": quiz_id},
+        headers=auth,
+    )  # fmt: skip
+    assert form.status_code == 200 and form.headers["content-type"].startswith("text/html")
+    assert f'action="{lms.url("/deep-link-return")}"' in form.text
+    token = html.unescape(re.search(r'name="JWT" value="([^"]+)"', form.text).group(1))
+    # The LMS checks the response against the tool's published key and keeps the link.
+    (item,) = lms.live_conf.validate_deeplinking_resp({"JWT": token})
+    assert item["type"] == "ltiResourceLink" and item["custom"] == {"assessment_id": str(quiz_id)}
+    assert item["lineItem"]["scoreMaximum"] == 2.0
+    assert item["lineItem"]["resourceId"] == str(quiz_id)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["aud"] == lms.issuer and claims["iss"] == lms.client_id
+    assert claims["https://purl.imsglobal.org/spec/lti-dl/claim/data"] == {"return": "opaque"}
+    learner = _session(
+        client,
+        _post(
+            client,
+            _id_token(
+                client,
+                lms,
+                "s-1",
+                [LEARNER],
+                "Ada",
+                custom=item["custom"],
+                lineitem=f"li-{quiz_id}",
+            ),
+        ),  # fmt: skip
+    )
+    assert learner["assessment_id"] == quiz_id and learner["course_id"] == teacher["course_id"]
+    assert learner["role"] == "student" and learner["name"] == "Ada"
+    return teacher, learner, item
+
+
+def _answer_first(client, learner: dict) -> tuple[dict, dict]:
+    """The learner starts their copy and answers its first question right."""
+    auth = {"Authorization": f"Bearer {learner['token']}"}
+    exam = client.post(f"/assessments/{learner['assessment_id']}/start", headers=auth)
+    assert exam.status_code == 200, exam.text
+    exam = exam.json()
+    first = exam["questions"][0]
+    with Session(client.app.state.engine) as s:
+        row = s.exec(
+            text("SELECT family, seed, difficulty FROM question_instance WHERE id = :i"),
+            params={"i": first["id"]},
+        ).one()
+    return exam, {str(first["id"]): variant(row.family, row.seed, row.difficulty).expected()[1]}
+
+
+def test_deep_link_launch_submit_and_the_score_reaches_the_lms(make_client, lms) -> None:
+    with make_client(**LTI_SETTINGS) as client:
+        _register(client, lms)
+        teacher, learner, _item = _deep_link_and_learner(client, lms)
+        exam, answers = _answer_first(client, learner)
+        auth = {"Authorization": f"Bearer {learner['token']}"}
+        r = client.post(f"/exams/{exam['id']}/submit", json={"answers": answers}, headers=auth)
+        assert r.status_code == 200, r.text
+        assert r.json()["score"] == 1.0 and r.json()["max_score"] == 2.0
+        line = f"li-{learner['assessment_id']}"
+        (score,) = _wait(lambda: lms.scores.get(line))
+        assert score["userId"] == "s-1"
+        assert score["scoreGiven"] == 1.0 and score["scoreMaximum"] == 2.0
+        assert score["activityProgress"] == "Completed"
+        assert score["gradingProgress"] == "FullyGraded" and score["timestamp"]
+        # The access token came with a client assertion naming the token URL (the test
+        # LMS refuses any other audience) and asking for the score scope.
+        assert (
+            lms.token_requests[0]["scope"] == "https://purl.imsglobal.org/spec/lti-ags/scope/score"
+        )
+        # One final score per student and line item: nothing more is sent.
+        time.sleep(0.5)
+        assert len(lms.scores[line]) == 1
+        grades = client.get(
+            f"/courses/{teacher['course_id']}/lti/grades",
+            headers={"Authorization": f"Bearer {teacher['token']}"},
+        ).json()
+        (row,) = grades
+        assert row["state"] == "sent" and row["score_given"] == 1.0 and row["attempts"] == 0
+        # The learner's account is the platform's (issuer, sub), not matched by email.
+        again = _session(
+            client,
+            _post(
+                client,
+                _id_token(
+                    client, lms, "s-1", [LEARNER], "Ada L.", custom=_item["custom"], lineitem=line
+                ),
+            ),  # fmt: skip
+        )
+        assert again["user_id"] == learner["user_id"] and again["name"] == "Ada L."
+
+
+def test_a_platform_down_at_submission_gets_the_score_once_back(make_client, lms) -> None:
+    with make_client(**LTI_SETTINGS) as client:
+        _register(client, lms)
+        teacher, learner, _item = _deep_link_and_learner(client, lms)
+        exam, answers = _answer_first(client, learner)
+        lms.stop()  # the LMS is unreachable when the student submits
+        auth = {"Authorization": f"Bearer {learner['token']}"}
+        r = client.post(f"/exams/{exam['id']}/submit", json={"answers": answers}, headers=auth)
+        assert r.status_code == 200, r.text
+        teacher_auth = {"Authorization": f"Bearer {teacher['token']}"}
+        grades = f"/courses/{teacher['course_id']}/lti/grades"
+        row = _wait(
+            lambda: next(
+                (g for g in client.get(grades, headers=teacher_auth).json() if g["attempts"] >= 2),
+                None,
+            )
+        )
+        assert row["state"] == "pending" and "unreachable" in row["last_error"]
+        book = client.get(f"/courses/{teacher['course_id']}/gradebook", headers=teacher_auth)
+        (entry,) = [e for e in book.json()["rows"] if e["status"] == "submitted"]
+        assert entry["lms"] == "pending"
+    # The service restarts; the LMS comes back (and first answers 503 once more).
+    lms.failing = 1
+    lms.start()
+    with make_client(**LTI_SETTINGS) as client:
+        line = f"li-{learner['assessment_id']}"
+        (score,) = _wait(lambda: lms.scores.get(line))
+        assert score["userId"] == "s-1" and score["scoreGiven"] == 1.0
+        _wait(lambda: client.get(grades, headers=teacher_auth).json()[0]["state"] == "sent")
+        time.sleep(0.3)
+        assert len(lms.scores[line]) == 1
+
+
+def test_refused_launches_create_nothing(make_client, lms) -> None:
+    with make_client(**LTI_SETTINGS) as client:
+        _register(client, lms)
+        # A learner before any instructor: the course does not exist yet.
+        before = _counts(client)
+        r = _post(client, _id_token(client, lms, "s-9", [LEARNER]))
+        assert r.status_code == 409 and "instructor opens the tool" in r.text
+        assert _counts(client) == before
+
+        good = _id_token(client, lms, "t-1", [INSTRUCTOR])
+        other_private, _ = rsa_pem()
+        header = jwt.get_unverified_header(good["id_token"])
+        forged = jwt.encode(
+            jwt.decode(good["id_token"], options={"verify_signature": False}),
+            other_private, algorithm="RS256", headers={"kid": header["kid"]},
+        )  # fmt: skip
+        cases = {
+            "bad signature": ({**good, "id_token": forged}, 400, "signature does not verify"),
+            "expired": (_id_token(client, lms, "t-1", [INSTRUCTOR], expiration=-300), 400,
+                        "expired"),
+            "wrong audience": (_id_token(client, lms, "t-1", [INSTRUCTOR],
+                                         tamper={"aud": "other-tool", "azp": "other-tool"}),
+                               400, "audience"),
+            "unknown deployment": (_id_token(client, lms, "t-1", [INSTRUCTOR],
+                                             tamper={LTI + "deployment_id": "dep-x"}),
+                                   400, "deployment 'dep-x' is not registered"),
+            "wrong state": ({**good, "state": "not-the-state"}, 401, "state"),
+            "wrong version": (_id_token(client, lms, "t-1", [INSTRUCTOR],
+                                        tamper={LTI + "version": "1.1"}), 400, "1.3.0"),
+            "wrong message type": (_id_token(client, lms, "t-1", [INSTRUCTOR],
+                                             tamper={LTI + "message_type": "LtiSubmissionReview"}),
+                                   400, "not supported"),
+        }  # fmt: skip
+        for name, (data, status, reason) in cases.items():
+            r = _post(client, data)
+            assert r.status_code == status, (name, r.status_code, r.text)
+            assert reason in html.unescape(r.text), (name, r.text)
+            assert _counts(client) == before, name
+
+        # The genuine launch works once; replaying it (same token, same state) is refused.
+        ok = _post(client, good)
+        assert ok.status_code == 303
+        after = _counts(client)
+        assert after["lti_launch"] == 1 and after["course"] == before["course"] + 1
+        replay = _post(client, good)  # the launch spent the browser's state cookie
+        assert replay.status_code == 401 and "state does not belong" in replay.text
+        # Even with the cookie put back (a captured request), the state is used up.
+        cookie = "lti_state_" + hash_token(good["state"])[:32]
+        client.cookies.set(cookie, good["state"], domain="testserver.local", path="/lti")
+        replay = _post(client, good)
+        assert replay.status_code == 400 and "state is unknown, used or expired" in replay.text
+        # Its nonce under a fresh login's state: refused too.
+        fresh = _login(client, lms, "t-1")
+        replay = _post(client, {"id_token": good["id_token"], "state": fresh["state"]})
+        assert replay.status_code == 400 and "nonce" in replay.text
+        assert _counts(client) == after
+        # A one-time code works once.
+        code = dict(parse_qsl(urlsplit(ok.headers["location"]).query))["lti_code"]
+        assert client.post("/lti/session", json={"code": code}).status_code == 200
+        assert client.post("/lti/session", json={"code": code}).status_code == 404
+
+
+def test_registration_config_keys_and_roster(make_client, lms, tmp_path) -> None:
+    with make_client(**LTI_SETTINGS) as client:
+        fields = lms.registration_fields()
+        assert client.post("/lti/platforms", json=fields).status_code == 401
+        wrong = {"Authorization": "Bearer nope"}
+        assert client.post("/lti/platforms", json=fields, headers=wrong).status_code == 401
+        assert client.get("/lti/platforms").status_code == 401
+        bad = fields | {"keyset_url": "file:///etc/passwd"}
+        assert client.post("/lti/platforms", json=bad, headers=ADMIN).status_code == 422
+        _register(client, lms)
+        more = fields | {"deployment_id": "dep-2"}
+        r = client.post("/lti/platforms", json=more, headers=ADMIN)
+        assert r.status_code == 200 and r.json()["deployment_ids"] == ["dep-1", "dep-2"]
+        (listed,) = client.get("/lti/platforms", headers=ADMIN).json()
+        assert listed["issuer"] == lms.issuer and listed["token_url"] == lms.url("/token")
+        config = client.get("/lti/config").json()
+        assert config["oidc_initiation_url"] == "http://testserver/lti/login"
+        assert config["redirect_uris"] == ["http://testserver/lti/launch"]
+        assert config["jwks_url"] == "http://testserver/lti/jwks"
+        (key,) = client.get("/lti/jwks").json()["keys"]
+        assert key["kty"] == "RSA" and key["alg"] == "RS256" and "d" not in key
+        # The login redirect carries every parameter the OIDC flow needs.
+        auth = _login(client, lms, "t-1")
+        assert auth["scope"] == "openid" and auth["response_type"] == "id_token"
+        assert auth["response_mode"] == "form_post" and auth["prompt"] == "none"
+        assert auth["client_id"] == lms.client_id and auth["login_hint"] == "t-1"
+        assert auth["redirect_uri"] == "http://testserver/lti/launch"
+        assert auth["lti_message_hint"] == "link-1" and auth["state"] and auth["nonce"]
+        r = client.post("/lti/login", data={"iss": "http://elsewhere", "login_hint": "x",
+                                            "target_link_uri": "http://testserver/lti/launch"},
+                        follow_redirects=False)  # fmt: skip
+        assert r.status_code == 400 and "no platform registered" in r.text
+
+        # Roster: two pages of members from the LMS (Link: rel="next").
+        teacher = _session(client, _post(client, _id_token(client, lms, "t-1", [INSTRUCTOR],
+                                                           "Grace", nrps=True)))  # fmt: skip
+        lms.members = [
+            {"user_id": "t-1", "roles": [INSTRUCTOR], "name": "Grace"},
+            {"user_id": "s-1", "roles": [LEARNER], "name": "Ada"},
+            {"user_id": "s-2", "roles": [LEARNER], "name": "Alan"},
+        ]
+        auth_t = {"Authorization": f"Bearer {teacher['token']}"}
+        r = client.post(f"/courses/{teacher['course_id']}/lti/roster", headers=auth_t)
+        assert r.status_code == 200, r.text
+        assert r.json() == {"members": 3, "added": 2, "existing": 1}
+        members = client.get(f"/courses/{teacher['course_id']}/members", headers=auth_t).json()
+        assert sorted((m["name"], m["role"]) for m in members) == [
+            ("Ada", "student"), ("Alan", "student"), ("Grace", "instructor")]  # fmt: skip
+        again = client.post(f"/courses/{teacher['course_id']}/lti/roster", headers=auth_t)
+        assert again.json() == {"members": 3, "added": 0, "existing": 3}
