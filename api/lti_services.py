@@ -18,6 +18,7 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -26,10 +27,18 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from .db import Database, utcnow
+from .grade_events import ScoreChange
 from .lti import AGS_SCORE_SCOPE, NRPS_SCOPE, SigningKey, client_assertion, role_of
 from .store import lti as store
 
-__all__ = ["PlatformCalls", "GradeOutbox", "ServiceError", "scores_url", "backoff_s"]
+__all__ = [
+    "PlatformCalls",
+    "GradeOutbox",
+    "ServiceError",
+    "scores_url",
+    "backoff_s",
+    "passback_listener",
+]
 
 log = logging.getLogger("flopcards.lti")
 
@@ -237,3 +246,17 @@ class GradeOutbox:
                 continue
             sent += self._db.call(store.grade_sent, job.id, job.version, utcnow())
         return sent
+
+
+def passback_listener(outbox: GradeOutbox) -> Callable[[Database, ScoreChange], Awaitable[None]]:
+    """The grade-events listener that puts a changed final score (an override, a regrade)
+    in the outbox and wakes its thread. Submissions are already in it: ``submit_exam``
+    writes them in its own transaction, and the same score again is no new row version."""
+
+    async def listen(db: Database, change: ScoreChange) -> None:
+        if await db.run(store.enqueue_change, change.exam_id, utcnow()):
+            outbox.wake()
+        elif change.reason in ("submitted", "auto_submitted"):
+            outbox.wake()
+
+    return listen

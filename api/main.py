@@ -40,7 +40,7 @@ from .fsrs_fit import FitRunner
 from .grade_events import GradeEvents
 from .inputs import RejectUnencodable
 from .lti import KeySets
-from .lti_services import GradeOutbox, PlatformCalls
+from .lti_services import GradeOutbox, PlatformCalls, passback_listener
 from .migrate import upgrade
 from .questions import mark_generation_warm
 from .routers import (
@@ -125,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             lease_s=GradeOutbox.BATCH * 2 * settings.lti_http_timeout_s + 30,
         )
         app.state.lti_outbox = outbox
+        app.state.grade_events.subscribe(passback_listener(outbox))
         outbox.start()
         # Background work starts once the server is up: importing torch and running examples
         # must not compete with start-up, so that /health answers within a second or two.

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Table, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session
 
@@ -71,6 +71,7 @@ __all__ = [
     "redeem_code",
     "launch_for",
     "enqueue_score",
+    "enqueue_change",
     "claim_due",
     "grade_sent",
     "grade_failed",
@@ -628,8 +629,27 @@ def enqueue_score(session: Session, exam_id: int, now: datetime) -> bool:
            "sub": target.sub}  # fmt: skip
     if insert_ignore(session, _GRADE, key | score | {"version": 1}, list(key)) is None:
         where = and_(*(_GRADE.c[k] == v for k, v in key.items()))
-        conn.execute(update(_GRADE).where(where).values(**score, version=_GRADE.c.version + 1))
+        # The same score of the same copy again (announced twice) is no new score.
+        changed = or_(
+            _GRADE.c.exam_id != exam_id,
+            _GRADE.c.score_given != score["score_given"],
+            _GRADE.c.score_maximum != score["score_maximum"],
+        )
+        result = conn.execute(
+            update(_GRADE).where(where, changed).values(**score, version=_GRADE.c.version + 1)
+        )
+        return _rows(result) == 1
     return True
+
+
+@writes
+def enqueue_change(session: Session, exam_id: int, now: datetime) -> bool:
+    """:func:`enqueue_score` in a transaction of its own (for a score change announced after
+    its commit, ``api.grade_events``)."""
+    with writing(session):
+        written = enqueue_score(session, exam_id, now)
+        session.commit()
+    return written
 
 
 @dataclass(frozen=True)
