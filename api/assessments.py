@@ -3,14 +3,17 @@ gradebook as CSV and item statistics. No HTTP here; the routers call these.
 
 The truth of an open assessment must not reach a student: a student's variants come from
 the assessment's secret (``grader.assessment``), their exam view carries no seed, a
-key-bearing export of it is refused until they submit, and while it is open, practice of
-its families is paused (``practice_paused``) so no practice variant can stand in for theirs.
+key-bearing export of it is refused until they submit, and while it is open for them
+(from ``opens_at``, started or not) the open-copy rule (``closed_families``) pauses practice
+of its families and withholds every truth of them: hints, a course network's profile, past
+attempts, other exams' results and keys.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -36,6 +39,9 @@ __all__ = [
     "GRADEBOOK_FIELDS",
     "item_stats",
     "refuse_paused",
+    "closed_families",
+    "new_secret",
+    "with_planned_families",
 ]
 
 
@@ -55,6 +61,19 @@ def class_positions(request: dict[str, Any], secret: str):
         topics = [*topics, *{pool[f].topic for f in extra}]
     return class_plan(pool, secret, count=request["count"], topics=topics,
                       family_ids=family_ids, difficulty=request.get("difficulty"))  # fmt: skip
+
+
+def new_secret() -> str:
+    """A fresh assessment secret (the seeds of every copy derive from it)."""
+    return secrets.token_hex(32)
+
+
+def with_planned_families(request: dict[str, Any], secret: str) -> dict[str, Any]:
+    """``request`` with the families its positions ask about (``planned_families``), stored
+    with the assessment so the open-copy rule (``api.store.courses``) knows them before any
+    student starts. Call it again whenever the request or the secret changes."""
+    positions = class_positions(request, secret)
+    return request | {"planned_families": sorted({p.family for p in positions})}
 
 
 def _variants(assessment: AssessmentRecord, who: object) -> list[PlannedQuestion]:
@@ -212,10 +231,17 @@ def item_stats(assessment: AssessmentRecord, rows: list[ItemRow]) -> dict[str, A
     }
 
 
+async def closed_families(db: Database, user_id: int) -> set[str]:
+    """The families closed-book for the user now: the open-copy rule
+    (``api.store.courses.open_assessment_families``), the one every route that returns
+    truth-bearing data asks."""
+    return await db.run(open_assessment_families, user_id, utcnow())
+
+
 async def refuse_paused(db: Database, user_id: int, used: set[str]) -> None:
-    """409 when practice would use a family of an assessment the user has open: its truth
-    would stand in for theirs (see ``api.assessments``)."""
-    paused = used & await db.run(open_assessment_families, user_id, utcnow())
+    """409 when a request would use a family of an assessment open for the user (started
+    or not): its truth would stand in for theirs (see ``api.assessments``)."""
+    paused = used & await closed_families(db, user_id)
     if paused:
         names = ", ".join(sorted(paused))
         raise Conflict(f"practice of {names} is paused until you submit the assessment using it")

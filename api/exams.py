@@ -16,13 +16,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi.concurrency import run_in_threadpool
 
 from .db import Database, utcnow
 from .grade_events import GradeEvents, ScoreChange
-from .questions import grade_record, public_question, variant
+from .questions import family_of, grade_record, public_question, variant
 from .schemas import (
     AnswerSpecPublic,
     ExamPublic,
@@ -36,6 +36,9 @@ from .store import exams as store
 from .store.exams import ExamRecord, ItemOverride, Submission
 from .store.questions import QuestionRecord
 
+if TYPE_CHECKING:
+    from grader.question import Question
+
 RETIRED = "This question's family was retired when the question families were reorganised."
 # A submission sent just before the deadline may arrive just after it: it is accepted (and
 # flagged late) for this long before the server submits the saved answers itself.
@@ -46,6 +49,8 @@ log = logging.getLogger("flopcards.exams")
 
 __all__ = [
     "exam_public",
+    "copy_hints",
+    "check_withheld",
     "score_submission",
     "export_text",
     "EXPORT_TYPES",
@@ -59,17 +64,44 @@ __all__ = [
 ]
 
 
-def _question(instance: QuestionRecord, hide: bool, saved: str | None = None) -> QuestionPublic:
+def _variant(instance: QuestionRecord) -> Question | None:
     try:
-        question = variant(instance.family, instance.seed, instance.difficulty)
-    except Gone:  # an old exam's question of a family since retired: say so, show the rest
+        return variant(instance.family, instance.seed, instance.difficulty)
+    except Gone:  # an old exam's question of a family since retired
+        return None
+
+
+# Variants of an architecture-level family sampled for the answers a classmate's copy may
+# hold: every variant asks about the same network (a course network's totals are the same for
+# the whole class), so a hint must state none of them either.
+CLASS_SEEDS = 12
+
+
+def copy_hints(instances: list[QuestionRecord]) -> Any:
+    """The check of an exam's hints against every truth of the exam (``grader.leaks``): a
+    hint never states the answer of any position of the same copy, nor, for a family asking
+    about one fixed network, of another variant of that position (a classmate's)."""
+    from grader.leaks import CopyHints
+
+    copy = [q for q in map(_variant, instances) if q is not None]
+    fixed = {(q.family, q.difficulty) for q in copy if family_of(q.family).architecture_level}
+    also = [variant(f, s, d) for f, d in sorted(fixed) for s in range(CLASS_SEEDS)]
+    return CopyHints(copy, also)
+
+
+def _question(
+    instance: QuestionRecord, hide: bool, hints: Any, saved: str | None = None
+) -> QuestionPublic:
+    question = _variant(instance)
+    if question is None:  # a family since retired: say so, show the rest
         return QuestionPublic(id=instance.id, family=instance.family, topic="", seed=None,
                               difficulty=instance.difficulty, prompt=RETIRED, params={},
                               answer=AnswerSpecPublic(kind="retired"), conventions=[])  # fmt: skip
-    shown = public_question(instance, question)
+    safe = hints.of(question)  # the hints the copy may show (see ``copy_hints``)
+    shown = public_question(instance, question, safe)
     if hide:
         shown["seed"] = None
-    shown["shown_hints"] = list(question.hints[: instance.hints_used])
+    shown["shown_hints"] = list(safe[: instance.hints_used])
     shown["saved_answer"] = saved
     return QuestionPublic.model_validate(shown)
 
@@ -79,6 +111,7 @@ def exam_public(exam: ExamRecord, instances: list[QuestionRecord]) -> ExamPublic
     the result (truth, solutions) once submitted."""
     req, hide = exam.request, exam.assessment_id is not None
     open_ = exam.submitted_at is None
+    hints = copy_hints(instances)
     return ExamPublic(
         id=exam.id,
         assessment_id=exam.assessment_id,
@@ -96,7 +129,7 @@ def exam_public(exam: ExamRecord, instances: list[QuestionRecord]) -> ExamPublic
         auto_submitted=exam.auto_submitted,
         hints_allowed=bool(exam.allow_hints) and open_,
         questions=[
-            _question(i, hide, exam.saved.get(i.id) if open_ else None) for i in instances
+            _question(i, hide, hints, exam.saved.get(i.id) if open_ else None) for i in instances
         ],  # fmt: skip
         result=ExamResult.model_validate(exam.result) if exam.result else None,
     )
@@ -259,6 +292,21 @@ def check_export(exam: ExamRecord, format: str, part: str) -> None:
         raise ValueError(f"{format} files always carry the answers; use part=key")
     if part == "key" and exam.assessment_id is not None and exam.submitted_at is None:
         raise Forbidden("the answer key of an assessment is available once you submit it")
+
+
+def check_withheld(
+    exam: ExamRecord, instances: list[QuestionRecord], closed: set[str], truths: bool
+) -> None:
+    """The open-copy rule on an exam's truths: Conflict when a response that carries them
+    (``truths``: a submitted exam's result, an answer key) would state the truth of a family
+    an assessment open for the student asks about (``closed``,
+    ``api.assessments.closed_families``). A response without truths is never refused."""
+    paused = closed & {i.family for i in instances} if truths else set()
+    if paused:
+        raise Conflict(
+            f"exam {exam.id} asks about {', '.join(sorted(paused))}: its answers are withheld "
+            "until you submit the assessment open for you that uses it"
+        )
 
 
 def export_text(title: str, items: list[Any], format: str, key: bool, meta: dict) -> str:

@@ -28,6 +28,7 @@ __all__ = [
     "generation_is_warm",
     "mark_generation_warm",
     "public_question",
+    "hints_shown",
     "random_seed",
     "grade_dict",
     "grade_record",
@@ -155,8 +156,22 @@ def _spec_public(spec: Any) -> dict[str, Any]:
     return out
 
 
-def public_question(instance: QuestionRecord, question: Question) -> dict[str, Any]:
-    """A question as shown before grading: everything but the truth and the solution."""
+def hints_shown(question: Question, copy: list[Question] | None = None) -> tuple[str, ...]:
+    """The hints a student may be shown: the question's own, less any that states the answer
+    of a question of its copy (``copy``: the exam's questions; a practice question is a copy
+    of one). ``grader.leaks`` decides."""
+    from grader.leaks import safe_hints
+
+    return safe_hints(question, copy or [question])
+
+
+def public_question(
+    instance: QuestionRecord, question: Question, hints: tuple[str, ...] | None = None
+) -> dict[str, Any]:
+    """A question as shown before grading: everything but the truth and the solution
+    (``hints``: the hints it may show, when the caller checked them against a whole copy)."""
+    if hints is None:
+        hints = hints_shown(question)
     return {
         "id": instance.id,
         "family": question.family,
@@ -167,7 +182,7 @@ def public_question(instance: QuestionRecord, question: Question) -> dict[str, A
         "params": dict(question.params),
         "answer": _spec_public(question.answer),
         "conventions": list(question.conventions),
-        "hints": len(question.hints),
+        "hints": len(hints),
         "hints_used": instance.hints_used,
     }
 

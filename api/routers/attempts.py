@@ -13,8 +13,9 @@ from typing import Annotated, Literal
 
 import anyio.to_thread
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from ..assessments import closed_families
 from ..course_networks import ensure_families
 from ..deps import CurrentUser, DbDep
 from ..errors import ERROR_RESPONSES
@@ -55,6 +56,11 @@ class AttemptList(BaseModel):
 
     data: list[AttemptPublic]
     count: int
+    withheld: bool = Field(
+        default=False,
+        description="Whether attempts were left out: those of the families an assessment "
+        "open for you asks about wait until you submit it (a past answer states its truth).",
+    )
 
 
 def _public(attempt: AttemptRecord) -> AttemptPublic:
@@ -98,10 +104,11 @@ async def attempts(
 ) -> AttemptList:
     """Your graded answers, newest first, filtered by grade and family."""
     assert user.id is not None
-    rows, count = await db.run(list_attempts, user.id, status, family, limit, offset)
+    closed = await closed_families(db, user.id)
+    rows, count = await db.run(list_attempts, user.id, status, family, limit, offset, closed)
     await ensure_families(db, {r.family for r in rows})  # a course network's, if any
     data = await anyio.to_thread.run_sync(lambda: [_public(r) for r in rows if _known(r)])
-    return AttemptList(data=data, count=count)
+    return AttemptList(data=data, count=count, withheld=bool(closed))
 
 
 def _known(attempt: AttemptRecord) -> bool:

@@ -292,18 +292,23 @@ async def create_assessment(
     """Set an assessment for the course (instructors only)."""
     assert user.id is not None
     await db.run(store.course_role, course_id, user.id, True)
-    request = await _request(db, course_id, user.id, body.model_dump())
+    secret = logic.new_secret()
+    request = await _request(db, course_id, user.id, body.model_dump(), secret)
     fields = body.model_dump(include={"title", "opens_at", "closes_at", "time_limit_min",
-                                      "allow_hints"}) | {"request": request}  # fmt: skip
+                                      "allow_hints"})  # fmt: skip
+    fields |= {"request": request, "secret": secret}
     return _assessment_public(
         await db.run(store.create_assessment, course_id, user.id, fields, utcnow())
     )
 
 
-async def _request(db: DbDep, course_id: int, user_id: int, body: dict[str, Any]) -> dict[str, Any]:
+async def _request(
+    db: DbDep, course_id: int, user_id: int, body: dict[str, Any], secret: str
+) -> dict[str, Any]:
     """What an assessment asks (topics, families, count, difficulty, the course networks),
     checked: an unknown topic, family or architecture is a 422 naming it and the valid
-    choices; so is a request nothing can fill."""
+    choices; so is a request nothing can fill. With the families its positions ask about,
+    planned from ``secret`` (the open-copy rule needs them before anyone starts)."""
     request = {k: body.get(k) for k in ("topics", "families", "count", "difficulty")}
     names = list(dict.fromkeys(body.get("architectures") or ()))
     if names:
@@ -318,7 +323,7 @@ async def _request(db: DbDep, course_id: int, user_id: int, body: dict[str, Any]
         request["course_families"] = course_families
         await ensure_families(db, course_families)
     await run_in_threadpool(_check_plan, request)
-    return request
+    return await run_in_threadpool(logic.with_planned_families, request, secret)
 
 
 def _check_plan(request: dict[str, Any]) -> None:
@@ -372,7 +377,7 @@ async def edit_assessment(
     fields: dict[str, Any] = {k: merged[k] for k in ("title", "opens_at", "closes_at",
                               "time_limit_min", "allow_hints") if k in given}  # fmt: skip
     if given & {"topics", "families", "count", "difficulty", "architectures"}:
-        fields["request"] = await _request(db, record.course_id, user.id, merged)
+        fields["request"] = await _request(db, record.course_id, user.id, merged, record.secret)
     if not fields:
         return _assessment_public(record)
     changed = await db.run(store.edit_assessment, assessment_id, user.id, fields, record.version)
@@ -632,7 +637,7 @@ async def list_architectures(
     """The course's own networks (members only)."""
     assert user.id is not None
     records = await db.run(store.course_architectures, course_id, user.id)
-    paused = await db.run(store.open_assessment_families, user.id, utcnow())
+    paused = await logic.closed_families(db, user.id)
     return [
         _hidden(r) if course_family_id(r.id) in paused
         else await run_in_threadpool(_architecture_public, r)

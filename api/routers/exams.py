@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from ..assessments import refuse_paused
+from ..assessments import closed_families, refuse_paused
 from ..course_networks import ensure_families
 from ..db import utcnow
 from ..deps import CurrentUser, DbDep, GradeEventsDep
@@ -24,6 +24,7 @@ from ..exams import (
     EXPORT_TYPES,
     GRACE,
     check_export,
+    check_withheld,
     exam_public,
     export_items,
     export_text,
@@ -46,6 +47,10 @@ MAX_SEED = 2**31 - 1
 ExamId = Annotated[int, Path(ge=1, le=2**62)]
 PAUSED: dict[int | str, dict[str, Any]] = {
     409: ERROR_RESPONSES[404] | {"description": "Already submitted, or practice paused"}
+}
+WITHHELD: dict[int | str, dict[str, Any]] = {
+    409: ERROR_RESPONSES[404]
+    | {"description": "Answers withheld: an assessment open for you asks about its families"}
 }
 
 
@@ -126,18 +131,22 @@ async def create_exam(body: ExamCreate, user: CurrentUser, db: DbDep) -> ExamPub
     return await run_in_threadpool(exam_public, *exam)
 
 
-@router.get("/{exam_id}", response_model=ExamPublic)
+@router.get("/{exam_id}", response_model=ExamPublic, responses=WITHHELD)
 async def get_exam(
     exam_id: ExamId, user: CurrentUser, db: DbDep, events: GradeEventsDep
 ) -> ExamPublic:
     """Your exam, with the answers you saved and the hints you were shown (resume from it
     after a reload or on another device) and the server's clock to count down from;
     expected answers and solutions appear only after submission. A copy of an assessment
-    past its deadline is submitted with its saved answers first."""
+    past its deadline is submitted with its saved answers first. 409 for a submitted exam
+    on a family an assessment open for you asks about (its answers wait for your
+    submission)."""
     assert user.id is not None
     loaded = await db.run(load_exam, exam_id, user.id)
     await ensure_families(db, [i.family for i in loaded[1]])
     exam, instances = await settle(db, events, loaded)
+    closed = await closed_families(db, user.id)
+    check_withheld(exam, instances, closed, truths=exam.submitted_at is not None)
     return await run_in_threadpool(exam_public, exam, instances)
 
 
@@ -210,7 +219,8 @@ async def submit_exam(
 @router.get(
     "/{exam_id}/export",
     response_class=Response,
-    responses={
+    responses=WITHHELD
+    | {
         200: {"content": {m: {} for m, _ in EXPORT_TYPES.values()}},
         403: ERROR_RESPONSES[404],
     },
@@ -238,6 +248,7 @@ async def export_exam(
         check_export(exam, format, part)
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from exc
+    check_withheld(exam, instances, await closed_families(db, user.id), truths=part == "key")
     items = await run_in_threadpool(export_items, instances)
     title = f"flopcards exam {exam_id}" + ("" if exam.assessment_id else f" (seed {exam.seed})")
     meta = {

@@ -10,9 +10,10 @@ from pydantic import BaseModel, Field
 
 from ..assessments import refuse_paused
 from ..course_networks import COURSE_FAMILY, ensure_families, register
-from ..db import Database
+from ..db import Database, utcnow
 from ..deps import CurrentUser, DbDep
 from ..errors import ERROR_RESPONSES
+from ..exams import copy_hints
 from ..questions import (
     families,
     family_or_404,
@@ -25,7 +26,9 @@ from ..questions import (
 )
 from ..schemas import GradePublic, QuestionPublic
 from ..store.courses import course_architectures
+from ..store.exams import load_exam
 from ..store.questions import (
+    QuestionRecord,
     add_question,
     grade_practice,
     hintable_question,
@@ -167,7 +170,8 @@ class HintOut(BaseModel):
     response_model=HintOut,
     responses={
         403: ERROR_RESPONSES[404] | {"description": "No hints in this exam"},
-        409: ERROR_RESPONSES[404] | {"description": "Answered, or every hint shown"},
+        409: ERROR_RESPONSES[404]
+        | {"description": "Answered, every hint shown, or practice paused by an open assessment"},
     },
 )
 async def hint(question_id: QuestionId, user: CurrentUser, db: DbDep) -> HintOut:
@@ -178,10 +182,19 @@ async def hint(question_id: QuestionId, user: CurrentUser, db: DbDep) -> HintOut
 
     assert user.id is not None
     instance = await db.run(hintable_question, question_id, user.id)
-    await ensure_families(db, [instance.family])
-    question = await run_in_threadpool(variant, instance.family, instance.seed, instance.difficulty)
-    if not question.hints:
+    copy = [instance]
+    if instance.exam_id is not None:  # checked against every truth of the exam
+        _exam, copy = await db.run(load_exam, instance.exam_id, user.id)
+    await ensure_families(db, [i.family for i in copy])
+    hints = await run_in_threadpool(_hints, instance, copy)
+    if not hints:
         raise HTTPException(409, f"question {question_id} has no hints")
-    used = await db.run(take_hint, question_id, user.id, len(question.hints))
-    return HintOut(hint=question.hints[used - 1], number=used, total=len(question.hints),
+    used = await db.run(take_hint, question_id, user.id, len(hints), utcnow())
+    return HintOut(hint=hints[used - 1], number=used, total=len(hints),
                    max_score=max_score(used))  # fmt: skip
+
+
+def _hints(instance: QuestionRecord, copy: list[QuestionRecord]) -> tuple[str, ...]:
+    """The hints the question may show: none states an answer of its copy."""
+    question = variant(instance.family, instance.seed, instance.difficulty)
+    return copy_hints(copy).of(question)

@@ -53,6 +53,7 @@ __all__ = [
     "gradebook_rows",
     "assessment_results",
     "open_assessment_families",
+    "planned_families",
     "ArchitectureRecord",
     "add_architecture",
     "course_architectures",
@@ -236,15 +237,19 @@ def members(session: Session, course_id: int, actor_id: int) -> list[MemberRecor
 def create_assessment(
     session: Session, course_id: int, actor_id: int, fields: dict[str, Any], now: datetime
 ) -> AssessmentRecord:
-    """A new assessment of the course (instructors only); ``fields`` are its columns."""
+    """A new assessment of the course (instructors only); ``fields`` are its columns (a
+    ``secret`` drawn here unless given: ``api.assessments.new_secret``)."""
     with writing(session):
         course_role(session, course_id, actor_id, instructor=True)
-        values = fields | {
-            "course_id": course_id,
-            "secret": secrets.token_hex(32),
-            "created_by": actor_id,
-            "created_at": now,
-        }
+        values = (
+            {"secret": secrets.token_hex(32)}
+            | fields
+            | {
+                "course_id": course_id,
+                "created_by": actor_id,
+                "created_at": now,
+            }
+        )
         result = session.connection().execute(insert(_ASSESSMENT).values(**values))
         assert result.inserted_primary_key is not None
         record = _assessment(session, int(result.inserted_primary_key[0]))
@@ -548,15 +553,53 @@ def assessment_results(session: Session, assessment_id: int, actor_id: int) -> l
     return rows
 
 
+# --- the open-copy rule ------------------------------------------------------------------
+#
+# Nothing a student can call reveals the truth of an assessment that is open for them: from
+# the moment it opens (``opens_at`` passed, or none) until they submit it or it closes for
+# them (``closes_at``, or their accommodation's later one), started or not. Every route that
+# returns truth-bearing data (new practice questions, grades, hints, a course network's
+# profile and spec, the attempts history, other exams' results and answer keys) asks this one
+# query which families are closed-book for the caller (``api.assessments.closed_families``).
+#
 # On the study loop's path (every question picked or answered): built once, with bind
 # parameters, like the study statements (building a select costs more than running it).
+_MINE = and_(_EXAM.c.assessment_id == _ASSESSMENT.c.id, _EXAM.c.user_id == bindparam("user_id"))
+_OPEN_FOR_STUDENT = (
+    select(_ASSESSMENT.c.request, _EXAM.c.id)
+    .join(
+        _MEMBER,
+        and_(
+            _MEMBER.c.course_id == _ASSESSMENT.c.course_id,
+            _MEMBER.c.user_id == bindparam("user_id"),
+            _MEMBER.c.role == STUDENT,
+        ),
+    )
+    .outerjoin(_EXAM, _MINE)
+    .outerjoin(
+        _ACC,
+        and_(_ACC.c.assessment_id == _ASSESSMENT.c.id, _ACC.c.user_id == bindparam("user_id")),
+    )
+    .where(
+        _EXAM.c.submitted_at.is_(None),
+        (_ASSESSMENT.c.opens_at.is_(None)) | (_ASSESSMENT.c.opens_at <= bindparam("now")),
+        func.coalesce(_ACC.c.closes_at, _ASSESSMENT.c.closes_at).is_(None)
+        | (func.coalesce(_ACC.c.closes_at, _ASSESSMENT.c.closes_at) > bindparam("now")),
+    )
+)
+# A started copy whose student has since left the course stays closed-book until it closes.
 _OPEN_COPIES = (
     select(_EXAM.c.id)
     .join(_ASSESSMENT, _ASSESSMENT.c.id == _EXAM.c.assessment_id)
+    .outerjoin(
+        _ACC,
+        and_(_ACC.c.assessment_id == _ASSESSMENT.c.id, _ACC.c.user_id == _EXAM.c.user_id),
+    )
     .where(
         _EXAM.c.user_id == bindparam("user_id"),
         _EXAM.c.submitted_at.is_(None),
-        (_ASSESSMENT.c.closes_at.is_(None)) | (_ASSESSMENT.c.closes_at > bindparam("now")),
+        func.coalesce(_ACC.c.closes_at, _ASSESSMENT.c.closes_at).is_(None)
+        | (func.coalesce(_ACC.c.closes_at, _ASSESSMENT.c.closes_at) > bindparam("now")),
     )
 )
 _COPY_FAMILIES = (
@@ -564,18 +607,35 @@ _COPY_FAMILIES = (
 )
 
 
-def open_assessment_families(session: Session, user_id: int, now: datetime) -> set[str]:
-    """Families of the assessments the user has started and not submitted while they are
-    open: practice of these is paused, so no practice variant can stand in for theirs.
+def planned_families(request: dict[str, Any]) -> set[str]:
+    """The families an assessment asks about, from its stored request: the positions planned
+    when it was set (``planned_families``), or, for an assessment stored without them, every
+    family and course network it names."""
+    planned = request.get("planned_families")
+    if planned is None:
+        planned = [*(request.get("families") or ()), *(request.get("course_families") or ())]
+    return set(planned)
 
-    Two steps, each on an index: the user's open copies (almost always none), then their
-    questions' families.
+
+def open_assessment_families(session: Session, user_id: int, now: datetime) -> set[str]:
+    """The families that are closed-book for the user now: those of every assessment open
+    for them (see the open-copy rule above), started or not. Practice of these is paused and
+    their truths are withheld.
+
+    Two steps, each on an index: the assessments open for the user (almost always none),
+    then the families of their started copies.
     """
     conn = session.connection()
-    exam_ids = list(conn.execute(_OPEN_COPIES, {"user_id": user_id, "now": now}).scalars())
-    if not exam_ids:
-        return set()
-    return set(conn.execute(_COPY_FAMILIES, {"exam_ids": exam_ids}).scalars())
+    params = {"user_id": user_id, "now": now}
+    families: set[str] = set()
+    exam_ids: set[int] = set(conn.execute(_OPEN_COPIES, params).scalars())
+    for request, exam_id in conn.execute(_OPEN_FOR_STUDENT, params):
+        families |= planned_families(request or {})
+        if exam_id is not None:
+            exam_ids.add(exam_id)
+    if exam_ids:
+        families |= set(conn.execute(_COPY_FAMILIES, {"exam_ids": sorted(exam_ids)}).scalars())
+    return families
 
 
 # --- course architectures ------------------------------------------------------------------

@@ -256,10 +256,13 @@ def list_attempts(
     family: str | None,
     limit: int,
     offset: int,
+    withheld: frozenset[str] | set[str] = frozenset(),
 ) -> tuple[list[AttemptRecord], int]:
     """A page of the user's graded answers, newest first, and how many match. Answers to an
     exam's questions appear only once the exam is submitted (an attempt row is written only
-    then, and the filter says so again)."""
+    then, and the filter says so again); answers to the families in ``withheld`` (the
+    open-copy rule's, ``api.assessments.closed_families``) not at all: a past answer marked
+    correct states the truth."""
     from sqlalchemy import exists, func, or_
 
     from ..tables import Exam
@@ -271,6 +274,8 @@ def list_attempts(
         where.append(ATTEMPT.c.status == status)
     if family:
         where.append(QI.c.family == family)
+    if withheld:
+        where.append(QI.c.family.not_in(sorted(withheld)))
     joined = ATTEMPT.join(QI, QI.c.id == ATTEMPT.c.question_id)
     columns = [
         ATTEMPT.c.id, ATTEMPT.c.question_id, QI.c.family, QI.c.seed, QI.c.difficulty,
@@ -289,16 +294,27 @@ def list_attempts(
 
 
 @writes
-def take_hint(session: Session, question_id: int, user_id: int, available: int) -> int:
+def take_hint(
+    session: Session, question_id: int, user_id: int, available: int, now: datetime
+) -> int:
     """Count one more hint shown for an unanswered question; the number shown so far.
     Conflict when it was answered or every hint was shown (a conditional update, so two
-    requests at once take two hints, never more than there are)."""
+    requests at once take two hints, never more than there are), or when it is a practice
+    or study question of a family an assessment open for the user asks about (the open-copy
+    rule, ``api.store.courses``: a question drawn before the assessment opened is paused
+    like a new one)."""
+    from .courses import open_assessment_families
+
     with writing(session):
         question = _load(session, question_id)
         if question is None or question.user_id != user_id:
             raise NotFound(f"no question {question_id}")
         if question.exam_id is not None:
             _check_exam_hints(session, question.exam_id)
+        elif question.family in open_assessment_families(session, user_id, now):
+            raise Conflict(
+                f"practice of {question.family} is paused until you submit the assessment using it"
+            )
         taken = (
             session.connection()
             .execute(
