@@ -6,11 +6,16 @@
   function of the store (``api.store``) with it and closes it: inline on SQLite, whose
   statements take microseconds, and in a worker thread on PostgreSQL, so the event loop
   never waits on the network.
-- ``writing``: a write transaction. Correctness rests on the database itself: every rule
-  that must hold under concurrency is a constraint, a conditional update checked by its
-  row count, an ``INSERT … ON CONFLICT`` or a row lock (see ``api.store``). On SQLite a
-  writer lock on top makes writers queue in the kernel instead of SQLite's sleeping busy
-  handler; it is a performance measure, and the race tests pass with it switched off.
+- ``writing``: a write transaction, and the only way to write: inside ``Database`` a
+  statement that changes rows outside one is refused (``WriteOutsideWriting``). Opening it
+  is also what routes a unit of work: where commits wait for the disk (SQLite with
+  ``synchronous=FULL``), a store function that begins writing on the event loop is sent to a
+  worker thread, so no mark on the function decides where a write runs. Correctness rests
+  on the database itself: every rule that must hold under concurrency is a constraint, a
+  conditional update checked by its row count, an ``INSERT … ON CONFLICT`` or a row lock
+  (see ``api.store``). On SQLite a writer lock on top makes writers queue in the kernel
+  instead of SQLite's sleeping busy handler; it is a performance measure, and the race
+  tests pass with it switched off.
 - ``startup_lock``: migrations and the content sync run once at a time across replicas (a
   PostgreSQL advisory lock; an ``flock`` beside an SQLite file).
 """
@@ -22,6 +27,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,6 +46,7 @@ except ImportError:  # not on Windows: writers of one process still queue on the
 __all__ = [
     "Database",
     "UTCDateTime",
+    "WriteOutsideWriting",
     "WriterLock",
     "begin_write",
     "end_read",
@@ -220,12 +227,36 @@ def writer_lock(engine: Engine) -> WriterLock:
         return lock
 
 
+class WriteOutsideWriting(RuntimeError):
+    """A store function changed rows outside ``writing``: on SQLite its transaction would
+    take the write lock half-way (and may fail with "database is locked"), and where commits
+    wait for the disk it would commit on the event loop. A programming error, found by any
+    test that runs the function."""
+
+
+class _WriteOffTheLoop(BaseException):  # noqa: N818 (not an error: a change of route)
+    """Raised by ``begin_write`` in a unit of work run inline on the event loop where a
+    commit waits for the disk: ``Database.run`` rolls back and runs it again in a worker
+    thread. A BaseException, so that a store function's ``except Exception`` lets it pass."""
+
+
+# The session of the store function that ``Database.call`` is running in this thread (or
+# task), and whether it runs on the event loop where commits must not (see Database.run).
+_UNIT: ContextVar[Session | None] = ContextVar("flopcards_unit", default=None)
+_ON_LOOP = "flopcards_on_loop_no_writes"
+
+
 def begin_write(session: Session) -> None:
     """Start the session's transaction as a writer (SQLite: BEGIN IMMEDIATE).
 
     Call it before the first query of a request that will write, so concurrent writers wait
-    their turn instead of failing half-way.
+    their turn instead of failing half-way. In a unit of work that ``Database.run`` started
+    on the event loop where commits wait for the disk, it routes the unit to a worker
+    thread instead (``_WriteOffTheLoop``): nothing has been written yet, so running it again
+    there is safe.
     """
+    if session.info.get(_ON_LOOP):
+        raise _WriteOffTheLoop
     if session.in_transaction():
         # Earlier reads (e.g. the auth lookup) opened a deferred transaction; end it so the
         # write transaction starts with the lock. Loaded objects stay usable (no expiry).
@@ -290,6 +321,26 @@ def end_read(session: Session) -> None:
         session.commit()
 
 
+_DML = ("INSERT", "UPDATE", "DELETE", "REPLACE", "MERGE")
+
+
+def _refuse_writes_outside_writing(
+    conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+) -> None:
+    """Within a store function run by ``Database``, a statement that changes rows (or locks
+    them, ``FOR UPDATE``) must run in a transaction begun by ``writing``."""
+    if _UNIT.get() is None or conn.get_execution_options().get(WRITE_OPTION):
+        return
+    head = statement.lstrip()[:8].upper()
+    if head.startswith(_DML) or "FOR UPDATE" in statement.upper():
+        raise WriteOutsideWriting(
+            f"a store function changed rows outside writing(session): {statement[:120]!r}"
+        )
+
+
+_GUARDED: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
 T = TypeVar("T")
 
 
@@ -314,9 +365,18 @@ WRITES = "__flopcards_writes__"
 
 
 def writes(fn: Callable[..., T]) -> Callable[..., T]:
-    """Mark a store function that commits a write (see ``Database.run``)."""
+    """Say up front that a store function writes (optional since ``writing`` routes a write
+    wherever it is opened: ``Database.run`` only skips the inline attempt). Kept for the
+    functions that carry it; new code need not."""
     setattr(fn, WRITES, True)
     return fn
+
+
+def _key(fn: Callable[..., Any]) -> Any:
+    """What identifies a store function across calls: its code (a closure made per request
+    shares its code with the others), else the object itself."""
+    target = getattr(fn, "func", fn)  # functools.partial
+    return getattr(target, "__code__", target)
 
 
 class Database:
@@ -327,27 +387,50 @@ class Database:
     opened and closed here, in the thread that runs ``fn``:
 
     - SQLite: inline on the event loop, where a statement takes microseconds and a hand-off
-      to a thread would cost more than the work; except a write (``@writes``) when every
-      commit is synced to disk (``synchronous=FULL``): its commit waits milliseconds on the
-      disk, so it runs in a worker thread and the loop serves others meanwhile (SQLite lets
-      go of the GIL while it waits).
+      to a thread would cost more than the work; except a write when every commit is synced
+      to disk (``synchronous=FULL``): its commit waits milliseconds on the disk, so it runs
+      in a worker thread and the loop serves others meanwhile (SQLite lets go of the GIL
+      while it waits). No mark decides that: a function run inline that opens ``writing``
+      is stopped there, before it writes, and run again in a worker thread; from then on
+      it goes there directly.
     - PostgreSQL: always in a worker thread, so the loop never waits on the network.
+
+    Every statement that changes rows must run inside ``writing`` (``WriteOutsideWriting``
+    otherwise), so a write can never take the read path.
     """
 
     def __init__(self, engine: Engine, synced_commits: bool = False) -> None:
         self.engine = engine
         self.inline = engine.dialect.name == "sqlite"
         self.inline_writes = self.inline and not synced_commits
+        self._writers: set[Any] = set()  # store functions seen to write (see run)
+        if engine not in _GUARDED:
+            event.listen(engine, "before_cursor_execute", _refuse_writes_outside_writing)
+            _GUARDED.add(engine)
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn`` in a fresh session, here and now (CLI, start-up, worker threads)."""
+        return self._call(fn, args, on_loop=False)
+
+    def _call(self, fn: Callable[..., T], args: tuple, on_loop: bool) -> T:
         with Session(self.engine, expire_on_commit=False) as session:
-            return fn(session, *args)
+            if on_loop:
+                session.info[_ON_LOOP] = True
+            token = _UNIT.set(session)
+            try:
+                return fn(session, *args)
+            finally:
+                _UNIT.reset(token)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn`` from async code: inline or in a worker thread (see the class)."""
-        if self.inline_writes or (self.inline and not getattr(fn, WRITES, False)):
+        if self.inline_writes:
             return self.call(fn, *args)
+        if self.inline and not getattr(fn, WRITES, False) and _key(fn) not in self._writers:
+            try:
+                return self._call(fn, args, on_loop=True)
+            except _WriteOffTheLoop:
+                self._writers.add(_key(fn))
         return await anyio.to_thread.run_sync(self.call, fn, *args)
 
     async def offload(self, fn: Callable[..., T], *args: Any) -> T:
