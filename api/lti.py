@@ -39,6 +39,7 @@ __all__ = [
     "client_assertion",
     "auto_submit_form",
     "refusal_page",
+    "frame_ancestors",
     "role_of",
     "AGS_SCORE_SCOPE",
     "NRPS_SCOPE",
@@ -355,6 +356,22 @@ def client_assertion(client_id: str, token_url: str, key: SigningKey) -> str:
         "jti": secrets.token_urlsafe(16),
     }
     return sign(payload, key)
+
+
+def frame_ancestors(urls: list[str], extra: str) -> str:
+    """The CSP ``frame-ancestors`` sources of the study page: this origin, the origins of
+    the registered platforms' URLs, and the configured extra ones ('' without either)."""
+    from urllib.parse import urlsplit
+
+    origins = []
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            origins.append(f"{parts.scheme}://{parts.netloc}")
+    origins += [o for o in extra.split() if o and ";" not in o and "'" not in o and "," not in o]
+    if not origins:
+        return ""
+    return " ".join(["'self'", *dict.fromkeys(origins)])
 
 
 # --- pages ------------------------------------------------------------------------------------

@@ -28,7 +28,14 @@ import httpx
 
 from .db import Database, utcnow
 from .grade_events import ScoreChange
-from .lti import AGS_SCORE_SCOPE, NRPS_SCOPE, SigningKey, client_assertion, role_of
+from .lti import (
+    AGS_SCORE_SCOPE,
+    NRPS_SCOPE,
+    SigningKey,
+    client_assertion,
+    frame_ancestors,
+    role_of,
+)
 from .store import lti as store
 
 __all__ = [
@@ -38,6 +45,7 @@ __all__ = [
     "scores_url",
     "backoff_s",
     "passback_listener",
+    "frame_ancestors_of",
 ]
 
 log = logging.getLogger("flopcards.lti")
@@ -189,8 +197,10 @@ class GradeOutbox:
         retry_base_s: float,
         retry_max_s: float,
         lease_s: float,
+        every_minute: Callable[[], None] | None = None,
     ) -> None:
         self._db, self._calls = db, calls
+        self._every_minute, self._last_minute = every_minute, 0.0
         self._interval, self._base, self._max = interval_s, retry_base_s, retry_max_s
         self._lease = timedelta(seconds=lease_s)
         self._stop = threading.Event()
@@ -214,6 +224,9 @@ class GradeOutbox:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
+                if self._every_minute and time.monotonic() - self._last_minute > 60:
+                    self._last_minute = time.monotonic()
+                    self._every_minute()
                 self.deliver_due()
             except Exception:  # the database away for a moment: try again next round
                 log.exception("grade delivery round failed")
@@ -260,3 +273,11 @@ def passback_listener(outbox: GradeOutbox) -> Callable[[Database, ScoreChange], 
             outbox.wake()
 
     return listen
+
+
+def frame_ancestors_of(db: Database, extra: str) -> str:
+    """The study page's frame ancestors for the platforms registered now (a blocking
+    read: start-up, the outbox thread, or a worker thread)."""
+    platforms = db.call(store.list_platforms)
+    urls = [u for p in platforms for u in (p.issuer, p.auth_login_url)]
+    return frame_ancestors(urls, extra)

@@ -40,7 +40,7 @@ from .fsrs_fit import FitRunner
 from .grade_events import GradeEvents
 from .inputs import RejectUnencodable
 from .lti import KeySets
-from .lti_services import GradeOutbox, PlatformCalls, passback_listener
+from .lti_services import GradeOutbox, PlatformCalls, frame_ancestors_of, passback_listener
 from .migrate import upgrade
 from .questions import mark_generation_warm
 from .routers import (
@@ -123,6 +123,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retry_base_s=settings.lti_retry_base_s,
             retry_max_s=settings.lti_retry_max_s,
             lease_s=GradeOutbox.BATCH * 2 * settings.lti_http_timeout_s + 30,
+            every_minute=lambda: setattr(
+                app.state,
+                "page_frame_ancestors",
+                frame_ancestors_of(app.state.db, settings.lti_frame_ancestors),
+            ),
         )
         app.state.lti_outbox = outbox
         app.state.grade_events.subscribe(passback_listener(outbox))

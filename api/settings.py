@@ -104,6 +104,11 @@ class Settings(BaseSettings):
         "https://flopcards.example.edu); builds the LTI login, launch and key-set URLs. "
         "Default: the address each request came to.",
     )
+    lti_frame_ancestors: str = Field(
+        default="",
+        description="Origins, space-separated, that may show the study page in a frame besides "
+        "the registered LMSs' own (e.g. https://*.instructure.com for Canvas cloud).",
+    )
     lti_http_timeout_s: float = Field(
         default=5.0, gt=0, le=60, description="Each call to a platform (keys, token, scores)."
     )

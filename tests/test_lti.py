@@ -379,3 +379,123 @@ def test_registration_config_keys_and_roster(make_client, lms, tmp_path) -> None
             ("Ada", "student"), ("Alan", "student"), ("Grace", "instructor")]  # fmt: skip
         again = client.post(f"/courses/{teacher['course_id']}/lti/roster", headers=auth_t)
         assert again.json() == {"members": 3, "added": 0, "existing": 3}
+
+
+def test_the_study_page_is_framed_by_registered_lms_only(make_client, lms) -> None:
+    with make_client(**LTI_SETTINGS, lti_frame_ancestors="https://*.instructure.com") as client:
+        policy = client.get("/").headers["content-security-policy"]
+        assert "frame-ancestors 'self' https://*.instructure.com" in policy
+        _register(client, lms)
+        policy = client.get("/").headers["content-security-policy"]
+        assert f"frame-ancestors 'self' {lms.issuer} https://*.instructure.com" in policy
+        # The docs and other pages are never framed.
+        assert "frame-ancestors 'none'" in client.get("/docs").headers["content-security-policy"]
+
+
+def test_the_page_places_an_assessment_with_a_plain_form(make_client, lms) -> None:
+    with make_client(**LTI_SETTINGS) as client:
+        _register(client, lms)
+        teacher = _session(
+            client, _post(client, _id_token(client, lms, "t-1", [INSTRUCTOR], deep_link=True))
+        )
+        auth = {"Authorization": f"Bearer {teacher['token']}"}
+        body = {"title": "Quiz 2", "families": ["conv_params"], "count": 3}
+        quiz = client.post(f"/courses/{teacher['course_id']}/assessments", json=body, headers=auth)
+        fields = {"launch_id": teacher["launch_id"], "assessment_id": quiz.json()["id"]}
+        bad = client.post("/lti/deep-link/form", data=fields | {"access_token": "not-a-token"})
+        assert bad.status_code == 401
+        page = client.post("/lti/deep-link/form", data=fields | {"access_token": teacher["token"]})
+        assert page.status_code == 200, page.text
+        token = html.unescape(re.search(r'name="JWT" value="([^"]+)"', page.text).group(1))
+        (item,) = lms.live_conf.validate_deeplinking_resp({"JWT": token})
+        assert item["lineItem"]["scoreMaximum"] == 3.0
+        # A student, or a launch that is not a deep linking request, cannot place anything.
+        learner_launch = _post(client, _id_token(client, lms, "s-1", [LEARNER]))
+        learner = _session(client, learner_launch)
+        r = client.post(
+            "/lti/deep-link", json=fields, headers={"Authorization": f"Bearer {learner['token']}"}
+        )
+        assert r.status_code == 404  # not their launch
+        plain = _session(client, _post(client, _id_token(client, lms, "t-1", [INSTRUCTOR])))
+        r = client.post(
+            "/lti/deep-link",
+            json={"launch_id": plain["launch_id"], "assessment_id": quiz.json()["id"]},
+            headers=auth,
+        )
+        assert r.status_code == 409 and "not a deep linking request" in r.text
+
+
+def test_rotate_key_keeps_publishing_the_old_key(make_client, lms, db_url) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+
+    with make_client(**LTI_SETTINGS) as client:
+        (old,) = client.get("/lti/jwks").json()["keys"]
+    env = {"FLOPCARDS_DATABASE_URL": db_url}
+    result = CliRunner().invoke(cli, ["lti", "rotate-key"], env=env)
+    assert result.exit_code == 0, result.output
+    args = ["lti", "add-platform", "--issuer", lms.issuer, "--client-id", lms.client_id,
+            "--deployment-id", lms.deployment_id, "--deployment-id", "dep-2",
+            "--auth-login-url", lms.url("/auth"), "--token-url", lms.url("/token"),
+            "--keyset-url", lms.url("/jwks")]  # fmt: skip
+    result = CliRunner().invoke(cli, args, env=env)
+    assert result.exit_code == 0 and "deployments dep-1, dep-2" in result.output, result.output
+    with make_client(**LTI_SETTINGS) as client:
+        keys = client.get("/lti/jwks").json()["keys"]
+        assert [k["kid"] for k in keys][1:] == [old["kid"]] and len(keys) == 2
+        new_kid = keys[0]["kid"]
+        lms.live_conf = lms.conf(client.get("/lti/jwks").json())
+        teacher = _session(
+            client, _post(client, _id_token(client, lms, "t-1", [INSTRUCTOR], deep_link=True))
+        )
+        auth = {"Authorization": f"Bearer {teacher['token']}"}
+        body = {"title": "Quiz", "families": ["conv_params"], "count": 1}
+        quiz = client.post(f"/courses/{teacher['course_id']}/assessments", json=body, headers=auth)
+        r = client.post(
+            "/lti/deep-link?format=json",
+            json={"launch_id": teacher["launch_id"], "assessment_id": quiz.json()["id"]},
+            headers=auth,
+        )
+        assert jwt.get_unverified_header(r.json()["jwt"])["kid"] == new_kid
+        assert lms.live_conf.validate_deeplinking_resp({"JWT": r.json()["jwt"]})
+
+
+def test_racing_launches_of_one_login_make_one_launch(make_client, lms) -> None:
+    """The same verified launch kept twice at once (a double-clicked form, a replay racing
+    the original): the state's conditional delete and the nonce's unique key let exactly
+    one through, on either engine."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from api.db import utcnow
+    from api.lti import verify_launch
+    from api.store import Conflict
+    from api.store import lti as store
+
+    with make_client(**LTI_SETTINGS) as client:
+        _register(client, lms)
+        _session(client, _post(client, _id_token(client, lms, "t-1", [INSTRUCTOR])))
+        data = _id_token(client, lms, "s-1", [LEARNER])
+        db = client.app.state.db
+        state_hash = hash_token(data["state"])
+        login = db.call(store.login_for, state_hash, utcnow())
+        platform = db.call(store.platform_by_id, login.platform_id)
+        key = client.app.state.lti_keysets.key_for(platform.keyset_url, data["id_token"])
+        launch = verify_launch(data["id_token"], key, platform.issuer, platform.client_id,
+                               login.nonce, set(platform.deployments))  # fmt: skip
+        before = _counts(client)
+
+        def keep(n: int):
+            try:
+                return db.call(store.record_launch, platform.id, platform.issuer, state_hash,
+                               launch, f"code-{n}", utcnow(), utcnow())  # fmt: skip
+            except Conflict as exc:
+                return exc
+
+        with ThreadPoolExecutor(4) as pool:
+            results = list(pool.map(keep, range(4)))
+        kept = [r for r in results if not isinstance(r, Exception)]
+        assert len(kept) == 1 and all(isinstance(r, Conflict) for r in results if r not in kept)
+        after = _counts(client)
+        assert after["lti_launch"] == before["lti_launch"] + 1
+        assert after["lti_user"] == before["lti_user"] + 1

@@ -17,13 +17,14 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field, field_validator
 
 from .. import lti
-from ..db import utcnow
-from ..deps import CurrentUser, DbDep, SettingsDep
+from ..db import Database, utcnow
+from ..deps import CurrentUser, DbDep, SettingsDep, get_current_user
 from ..errors import ERROR_RESPONSES
-from ..lti_services import ServiceError
+from ..lti_services import ServiceError, frame_ancestors_of
 from ..security import hash_token, secret_matches, well_formed
 from ..settings import Settings
 from ..store import Conflict, NotFound
@@ -120,7 +121,12 @@ def _platform_public(p: store.PlatformRecord) -> PlatformPublic:
     responses={401: ERROR_RESPONSES[401], 403: ERROR_RESPONSES[404]},
 )
 async def add_platform(
-    body: PlatformIn, _admin: AdminDep, db: DbDep, response: Response
+    body: PlatformIn,
+    _admin: AdminDep,
+    db: DbDep,
+    settings: SettingsDep,
+    request: Request,
+    response: Response,
 ) -> PlatformPublic:
     """Register a platform (admin token). The same issuer and client id again adds its
     deployments and updates its URLs (200)."""
@@ -129,6 +135,10 @@ async def add_platform(
     fields = body.model_dump(include={"issuer", "client_id", "auth_login_url", "token_url",
                                       "keyset_url"})  # fmt: skip
     record, created = await db.run(store.add_platform, fields, body.deployments(), utcnow())
+    # Its pages may now frame the study page (other replicas see it within a minute).
+    request.app.state.page_frame_ancestors = await anyio.to_thread.run_sync(
+        frame_ancestors_of, db, settings.lti_frame_ancestors
+    )
     if not created:
         response.status_code = status.HTTP_200_OK
     return _platform_public(record)
@@ -400,12 +410,47 @@ async def deep_link(
     """Place an assessment in the LMS: the signed ``LtiDeepLinkingResponse`` as the form the
     browser posts to the platform (html), or its URL and JWT (json)."""
     assert user.id is not None
-    record = await db.run(store.launch_for, body.launch_id, user.id)
+    url, token = await _deep_link_response(db, user.id, body.launch_id, body.assessment_id)
+    if format == "json":
+        return Response(
+            json.dumps({"return_url": url, "jwt": token}), media_type="application/json"
+        )
+    return HTMLResponse(lti.auto_submit_form(url, {"JWT": token}))
+
+
+@router.post(
+    "/lti/deep-link/form",
+    response_class=HTMLResponse,
+    responses=dict.fromkeys((403, 404, 409), ERROR_RESPONSES[404]),
+)
+async def deep_link_form(
+    request: Request,
+    db: DbDep,
+    access_token: Annotated[str, Form(max_length=256)],
+    launch_id: Annotated[int, Form(ge=1, le=2**62)],
+    assessment_id: Annotated[int, Form(ge=1, le=2**62)],
+) -> Response:
+    """The same choice posted by the study page as a plain form (its token a field): the
+    page's policy lets forms go to this origin only, and this page, not the study page,
+    returns to the LMS."""
+    credentials = HTTPAuthorizationCredentials(scheme="bearer", credentials=access_token)
+    user = await get_current_user(request, credentials)
+    assert user.id is not None
+    url, token = await _deep_link_response(db, user.id, launch_id, assessment_id)
+    return HTMLResponse(lti.auto_submit_form(url, {"JWT": token}))
+
+
+async def _deep_link_response(
+    db: Database, user_id: int, launch_id: int, assessment_id: int
+) -> tuple[str, str]:
+    """The return URL and the signed response placing the assessment, for the instructor
+    of a deep linking launch."""
+    record = await db.run(store.launch_for, launch_id, user_id)
     if record.message_type != lti.DEEP_LINKING or record.deep_linking is None:
-        raise Conflict(f"launch {body.launch_id} is not a deep linking request")
-    assessment, _role = await db.run(assessment_for, body.assessment_id, user.id, True)
+        raise Conflict(f"launch {launch_id} is not a deep linking request")
+    assessment, _role = await db.run(assessment_for, assessment_id, user_id, True)
     if assessment.course_id != record.course_id:
-        raise NotFound(f"assessment {body.assessment_id} is not one of this course's")
+        raise NotFound(f"assessment {assessment_id} is not one of this course's")
     platform = await db.run(store.platform_by_id, record.platform_id)
     key = await db.run(store.signing_key)
     score_maximum = float(assessment.request.get("count") or 0)
@@ -413,13 +458,7 @@ async def deep_link(
         platform.client_id, platform.issuer, record.deployment_id,
         record.deep_linking.get("data"), assessment.id, assessment.title, score_maximum,
     )  # fmt: skip
-    token = lti.sign(claims, key)
-    url = record.deep_linking["return_url"]
-    if format == "json":
-        return Response(
-            json.dumps({"return_url": url, "jwt": token}), media_type="application/json"
-        )
-    return HTMLResponse(lti.auto_submit_form(url, {"JWT": token}))
+    return record.deep_linking["return_url"], lti.sign(claims, key)
 
 
 # --- roster -----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import * as account from "./views/account.js";
 import * as architectures from "./views/architectures.js";
 import * as courses from "./views/courses.js";
 import * as exam from "./views/exam.js";
+import * as lti from "./views/lti.js";
 import * as progress from "./views/progress.js";
 import * as study from "./views/study.js";
 import * as mycards from "./views/mycards.js";
@@ -28,6 +29,8 @@ const routes = [
   { pattern: /^\/courses$/, view: courses.renderList, nav: "courses" },
   { pattern: /^\/courses\/(\d+)$/, view: courses.renderCourse, nav: "courses" },
   { pattern: /^\/assessments\/(\d+)\/stats$/, view: courses.renderStats, nav: "courses" },
+  { pattern: /^\/lti\/assessments\/(\d+)$/, view: lti.renderAssessment, nav: "courses" },
+  { pattern: /^\/lti\/deep-link\/(\d+)\/(\d+)$/, view: lti.renderDeepLink, nav: "courses" },
   {
     pattern: /^\/courses\/(\d+)\/architectures\/([\w.-]+)$/,
     view: architectures.renderCourseNetwork,
@@ -108,4 +111,8 @@ window.addEventListener("error", (e) => showError(e.error || e.message));
 window.addEventListener("unhandledrejection", (e) => showError(e.reason));
 window.addEventListener("hashchange", route);
 document.getElementById("error-close").addEventListener("click", hideError);
-route();
+// Arriving from an LMS: sign in with the launch's one-time code first (views/lti.js).
+lti.startFromLaunch().then(route, (err) => {
+  showError(err);
+  route();
+});
