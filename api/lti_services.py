@@ -21,10 +21,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
-
-import httpx
 
 from .db import Database, utcnow
 from .grade_events import ScoreChange
@@ -47,6 +45,9 @@ __all__ = [
     "passback_listener",
     "frame_ancestors_of",
 ]
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("flopcards.lti")
 
@@ -82,12 +83,23 @@ class PlatformCalls:
     """The tool's HTTP calls to platforms, with each platform's access tokens cached."""
 
     def __init__(self, timeout_s: float) -> None:
-        self._client = httpx.Client(timeout=timeout_s, follow_redirects=False)
+        self._timeout = timeout_s
+        self._http: httpx.Client | None = None  # made on first use: httpx loads in ~0.1 s
         self._tokens: dict[tuple[int, str], _Token] = {}
         self._lock = threading.Lock()
 
+    @property
+    def _client(self) -> httpx.Client:
+        with self._lock:
+            if self._http is None:
+                import httpx
+
+                self._http = httpx.Client(timeout=self._timeout, follow_redirects=False)
+            return self._http
+
     def close(self) -> None:
-        self._client.close()
+        if self._http is not None:
+            self._http.close()
 
     def _token(self, platform: store.PlatformRecord, key: SigningKey, scope: str) -> str:
         cache_key = (platform.id, scope)
@@ -101,6 +113,8 @@ class PlatformCalls:
             "client_assertion": client_assertion(platform.client_id, platform.token_url, key),
             "scope": scope,
         }
+        import httpx
+
         try:
             response = self._client.post(platform.token_url, data=form)
         except httpx.HTTPError as exc:
@@ -133,6 +147,8 @@ class PlatformCalls:
             "gradingProgress": "FullyGraded",
             "timestamp": job.scored_at.isoformat(timespec="milliseconds"),
         }
+        import httpx
+
         token = self._token(platform, key, AGS_SCORE_SCOPE)
         headers = {"Authorization": f"Bearer {token}", "Content-Type": SCORE_TYPE}
         try:
@@ -148,6 +164,8 @@ class PlatformCalls:
         self, platform: store.PlatformRecord, key: SigningKey, url: str, max_members: int
     ) -> list[tuple[str, str, str]]:
         """Every member of the context as (sub, name, role), following ``Link: rel=next``."""
+        import httpx
+
         token = self._token(platform, key, NRPS_SCOPE)
         headers = {"Authorization": f"Bearer {token}", "Accept": MEMBERSHIP_TYPE}
         members: list[tuple[str, str, str]] = []
