@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .store import Gone, NotFound
 from .store.questions import GradeRecord, QuestionRecord
+from .study_rules import rating_for  # the grade → rating rule (re-exported here)
 
 if TYPE_CHECKING:
     from grader.question import Family, Question
@@ -192,19 +193,6 @@ def grade_dict(grade: Grade, question: Question) -> dict[str, Any]:
     d = grade.to_dict()
     d["solution"] = question.solution
     return d
-
-
-def rating_for(grade: Grade, elapsed_ms: int, expected_seconds: float) -> str | None:
-    """The FSRS rating an answer earns: invalid → none, incorrect → again, partial → hard,
-    correct → good, or hard when slower than the family's expected time or helped by hints."""
-    if grade.status == "invalid":
-        return None
-    if grade.status == "incorrect":
-        return "again"
-    slow = elapsed_ms > expected_seconds * 1000
-    if grade.status == "partial" or slow or grade.hints_used > 0:
-        return "hard"
-    return "good"
 
 
 def graded(question: Question, answer: str, hints_used: int) -> Grade:

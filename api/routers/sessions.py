@@ -28,7 +28,6 @@ from ..questions import (
     grade_record,
     graded,
     public_question,
-    rating_for,
     variant,
 )
 from ..scheduler import FSRS, GRADE_RATINGS, RATINGS, Schedulers, format_interval
@@ -53,6 +52,7 @@ from ..store.study import (
     session_counts,
     state_name,
 )
+from ..study_rules import question_difficulty, rating_for
 
 if TYPE_CHECKING:
     from grader.question import Question
@@ -255,13 +255,6 @@ def _intervals(
     }
 
 
-def _difficulty(state: ItemState | None) -> int:
-    """Harder variants as a family matures: 1 while learning, 2 in review, 3 once stable."""
-    if state is None or state.state != 2:
-        return 1
-    return 3 if (state.stability or 0) >= 21 else 2
-
-
 async def _variant(family: str, seed: int, difficulty: int) -> Question:
     """A question variant: from the cache on the event loop; else generated in a worker
     thread (a family's first use imports torch, and some variants take 10-20 ms)."""
@@ -301,7 +294,7 @@ async def _question_item(db: Database, pick: Pick, user_id: int) -> QuestionPubl
     assert pick.family is not None
     instance = pick.pending
     if instance is None:
-        difficulty = _difficulty(pick.state)
+        difficulty = question_difficulty(pick.state)
         # A variant other than the one the student saw last, generated before the write.
         drawn = await anyio.to_thread.run_sync(fresh, pick.family, difficulty, pick.last)
         seed = drawn.seed

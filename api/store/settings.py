@@ -23,6 +23,7 @@ from sqlmodel import Session
 
 from ..db import insert_ignore, utcnow, writing
 from ..scheduler import DEFAULT_RETENTION
+from ..study_rules import DEFAULT_NEW_PER_DAY  # the rule's default, kept there
 from ..tables import UserSettings
 from . import Conflict
 
@@ -40,9 +41,6 @@ __all__ = [
 ]
 
 SETTINGS: Table = UserSettings.__table__  # type: ignore[attr-defined]
-# No daily cap by default beyond each session's own new-item limit (as before settings
-# existed); a learner who wants Anki's habit sets e.g. 20.
-DEFAULT_NEW_PER_DAY = 1000
 # A fit still "running" after this long lost its process (a restart): another may start.
 FIT_STALE_AFTER = timedelta(minutes=15)
 

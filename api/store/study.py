@@ -36,6 +36,18 @@ from sqlmodel import Session
 
 from ..db import insert_ignore, utcnow, writes, writing
 from ..scheduler import FSRS, RATINGS, STATE_NAMES, Outcome, Schedulers
+from ..study_rules import (
+    DEFAULT_NEW_PER_DAY,
+    LEECH_LAPSES,
+    Answer,
+    ItemState,
+    Reviewed,
+    StudyContext,
+    card_for_fsrs,
+    is_leech_lapse,
+    new_allowed,
+    review,
+)
 from ..tables import CardFlag, CardTag, ReviewLog, ReviewState, StudySession, UserSettings
 from . import Conflict, NotFound, from_row
 from .cards import CARD, CardRecord, card_columns, studiable_by
@@ -48,11 +60,11 @@ from .questions import (
     last_variant,
     pending_question,
 )
-from .settings import DEFAULT_NEW_PER_DAY
 
 __all__ = [
     "QUESTION_PREFIX",
     "LEECH_LAPSES",
+    "is_leech_lapse",
     "FLAG",
     "TAG",
     "set_aside",
@@ -88,10 +100,6 @@ __all__ = [
 ]
 
 QUESTION_PREFIX = "q:"  # a question family as a study item: "q:<family id>"
-# Anki's default leech threshold: at 8 lapses a card is suspended and marked a leech, and
-# again every 4 lapses after that (half the threshold) once the learner unsuspends it.
-LEECH_LAPSES = 8
-LEECH_AGAIN_EVERY = 4
 
 _STATE: Table = ReviewState.__table__  # type: ignore[attr-defined]
 _LOG: Table = ReviewLog.__table__  # type: ignore[attr-defined]
@@ -99,21 +107,6 @@ _STUDY: Table = StudySession.__table__  # type: ignore[attr-defined]
 _SETTINGS: Table = UserSettings.__table__  # type: ignore[attr-defined]
 FLAG: Table = CardFlag.__table__  # type: ignore[attr-defined]
 TAG: Table = CardTag.__table__  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True)
-class ItemState:
-    """A user's stored FSRS state of one item (a copy of its ``review_state`` row)."""
-
-    id: int
-    state: int
-    step: int | None
-    stability: float | None
-    difficulty: float | None
-    due: datetime
-    last_review: datetime | None
-    reps: int
-    lapses: int
 
 
 _STATE_FIELDS = tuple(ItemState.__dataclass_fields__)
@@ -387,21 +380,6 @@ def load_state(session: Session, user_id: int, item_id: str) -> ItemState | None
 # --- answering ---------------------------------------------------------------------------
 
 
-def card_for_fsrs(fsrs: FSRS, state: ItemState | None, now: datetime):
-    """Our stored state as an ``fsrs.Card`` (a fresh one for a never-reviewed item)."""
-    if state is None:
-        return fsrs.to_card(None, None, None, None, None, None, now)
-    return fsrs.to_card(
-        state.state,
-        state.step,
-        state.stability,
-        state.difficulty,
-        state.due,
-        state.last_review,
-        now,
-    )
-
-
 def take_slot(session: Session, study: StudyRow) -> None:
     """Count one answer in the session, or raise Conflict when it is complete.
 
@@ -432,52 +410,29 @@ def _locked_state(session: Session, user_id: int, item_id: str) -> ItemState | N
     return None if row is None else _state_from(row)
 
 
-def _state_values(outcome: Outcome, now: datetime) -> dict[str, Any]:
-    return {
-        "state": outcome.state,
-        "step": outcome.step,
-        "stability": outcome.stability,
-        "difficulty": outcome.difficulty,
-        "due": outcome.due,
-        "last_review": now,
-    }
-
-
 def _write_state(
     session: Session,
     fsrs: FSRS,
     user_id: int,
     item_id: str,
-    kind: str,
-    rating: str,
+    answer: Answer,
     now: datetime,
-) -> tuple[ItemState | None, ItemState, Outcome]:
-    """Schedule the answer on the locked current state; (state before, after, outcome)."""
+) -> tuple[ItemState | None, ItemState, Reviewed]:
+    """Apply the study rules (``api.study_rules.review``) to the locked current state and
+    write the new one; (state before, state after, what the rules returned)."""
+    context = StudyContext(fsrs=fsrs)
     before = _locked_state(session, user_id, item_id)
     if before is None:
-        outcome = fsrs.review(card_for_fsrs(fsrs, None, now), RATINGS[rating], now)
-        first = {"user_id": user_id, "item_id": item_id, "kind": kind, "reps": 1, "lapses": 0}
-        values = first | _state_values(outcome, now)
+        reviewed = review(None, answer, now, context)
+        values = {"user_id": user_id, "item_id": item_id, "kind": answer.kind} | reviewed.state
         state_id = insert_ignore(session, _STATE, values, ["user_id", "item_id"])
         if state_id is not None:
-            fields: dict[str, Any] = {f: values.get(f) for f in _STATE_FIELDS if f != "id"}
-            return None, ItemState(id=state_id, **fields), outcome
+            return None, ItemState(id=state_id, **reviewed.state), reviewed
         before = _locked_state(session, user_id, item_id)  # a concurrent first answer won
         assert before is not None
-    outcome = fsrs.review(card_for_fsrs(fsrs, before, now), RATINGS[rating], now)
-    lapsed = rating == "again" and before.state == 2
-    values = _state_values(outcome, now) | {
-        "reps": before.reps + 1,
-        "lapses": before.lapses + int(lapsed),
-    }
-    session.connection().execute(_UPDATE_STATE, {"state_id": before.id, **values})
-    after = ItemState(**{f: getattr(before, f) for f in _STATE_FIELDS} | values)
-    return before, after, outcome
-
-
-def is_leech_lapse(lapses: int) -> bool:
-    """Whether reaching ``lapses`` lapses makes a card a leech (8, then every 4 more)."""
-    return lapses >= LEECH_LAPSES and (lapses - LEECH_LAPSES) % LEECH_AGAIN_EVERY == 0
+    reviewed = review(before, answer, now, context)
+    session.connection().execute(_UPDATE_STATE, {"state_id": before.id, **reviewed.state})
+    return before, ItemState(id=before.id, **reviewed.state), reviewed
 
 
 def mark_leech(session: Session, user_id: int, card_id: str, now: datetime) -> None:
@@ -506,31 +461,19 @@ def apply_review(
     """Schedule one answer: the new state and its log row (and, in a session, the count of
     new items seen). The caller has begun a write transaction and commits it, so the state
     and its log row land together or not at all."""
-    before, after, outcome = _write_state(session, fsrs, user_id, item_id, kind, rating, now)
-    log = {
-        "user_id": user_id,
-        "session_id": study_id,
-        "item_id": item_id,
-        "kind": kind,
-        "rating": int(RATINGS[rating]),
-        "elapsed_ms": elapsed_ms,
-        "reviewed_at": now,
-        "state_before": None if before is None else before.state,
-        "due_before": None if before is None else before.due,
-        "state_after": outcome.state,
-        "due_after": outcome.due,
-        "stability_after": outcome.stability,
-        "difficulty_after": outcome.difficulty,
-    }
+    answer = Answer(kind, rating, elapsed_ms)
+    before, after, reviewed = _write_state(session, fsrs, user_id, item_id, answer, now)
+    log = {"user_id": user_id, "session_id": study_id, "item_id": item_id} | reviewed.log
     result = cast(CursorResult, session.connection().execute(_INSERT_LOG, log))
     assert result.inserted_primary_key is not None
     if study_id is not None and before is None:
         session.connection().execute(_COUNT_NEW, {"session_id": study_id})
-    leech = kind == "card" and before is not None and after.lapses > before.lapses
-    leech = leech and is_leech_lapse(after.lapses)
-    if leech:
+    if reviewed.leech:
         mark_leech(session, user_id, item_id, now)
-    return Applied(after, int(result.inserted_primary_key[0]), outcome, before is None, leech)
+    return Applied(
+        after, int(result.inserted_primary_key[0]), reviewed.outcome, before is None,
+        reviewed.leech,
+    )  # fmt: skip
 
 
 def _session_card(session: Session, study: StudyRow, card_id: str, now: datetime) -> CardRecord:
@@ -637,9 +580,11 @@ class Pick:
 
 
 def _new_allowed(study: StudyRow) -> bool:
-    """Room for a new item: within the session's new limit and the user's new items a day."""
+    """Room for a new item (``api.study_rules.new_allowed``) with the user's daily cap."""
     per_day = DEFAULT_NEW_PER_DAY if study.new_per_day is None else study.new_per_day
-    return study.new_seen < study.new_limit and study.new_today < per_day
+    return new_allowed(
+        study.new_seen, study.new_limit, study.new_today, StudyContext(new_per_day=per_day)
+    )
 
 
 def _pick(session: Session, study: StudyRow, now: datetime) -> Pick | None:
