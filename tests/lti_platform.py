@@ -10,12 +10,13 @@ to a small threaded HTTP server (JWKS, token, scores, memberships) and to the te
 
 from __future__ import annotations
 
+import html
 import json
 import threading
 import typing as t
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -102,6 +103,8 @@ class Platform:
     token_requests: list[dict] = field(default_factory=list)
     members: list[dict] = field(default_factory=list)
     failing: int = 0  # answer 503 to this many score posts
+    next_launch: dict = field(default_factory=dict)  # who the browser's next launch is
+    returned: list[str] = field(default_factory=list)  # deep linking responses received
     port: int = 0
     _server: ThreadingHTTPServer | None = None
 
@@ -183,10 +186,39 @@ class Platform:
                 }
                 return parts.path, request
 
+            def _html(self, text: str) -> None:
+                data = text.encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_GET(self) -> None:  # noqa: N802
                 path, request = self._request("GET")
                 conf = platform.live_conf
-                if path == "/jwks":
+                if path == "/course" and conf is not None:
+                    # The LMS's course page: the tool in a frame, started at its login URL.
+                    login = platform.tool_url + "/lti/login?" + urlencode({
+                        "iss": platform.issuer, "login_hint": platform.next_launch["sub"],
+                        "target_link_uri": platform.tool_url + "/lti/launch",
+                        "lti_message_hint": "link-1", "client_id": platform.client_id,
+                        "lti_deployment_id": platform.deployment_id,
+                    })  # fmt: skip
+                    self._html(f'<!doctype html><iframe id="tool" src="{html.escape(login)}" '
+                               'width="1000" height="800"></iframe>')  # fmt: skip
+                elif path == "/auth" and conf is not None:
+                    # The authorization endpoint: the library builds and signs the launch,
+                    # and the browser posts it to the tool (form_post).
+                    data = platform.build_launch(request["get_data"])
+                    fields = "".join(
+                        f'<input type="hidden" name="{k}" value="{html.escape(str(v))}">'
+                        for k, v in data.items() if k in ("id_token", "state")
+                    )  # fmt: skip
+                    self._html(f'<!doctype html><form id="f" method="post" '
+                               f'action="{html.escape(data["launch_url"])}">{fields}</form>'
+                               "<script>document.getElementById('f').submit()</script>")  # fmt: skip
+                elif path == "/jwks":
                     self._send(200, conf.get_jwks() if conf else {"keys": []})
                 elif path == "/memberships" and conf is not None:
                     service = _Roster(_Req(request), conf, platform.url("/memberships"))
@@ -205,6 +237,9 @@ class Platform:
                 conf = platform.live_conf
                 if conf is None:
                     self._send(503, None)
+                elif path == "/deep-link-return":
+                    platform.returned.append(request["form_data"].get("JWT", ""))
+                    self._html("<!doctype html><p id='placed'>Placed in the course.</p>")
                 elif path == "/token":
                     form = request["form_data"]
                     platform.token_requests.append(form)
@@ -237,6 +272,22 @@ class Platform:
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def build_launch(self, auth_request: dict[str, str]) -> dict[str, t.Any]:
+        """Sign the launch ``next_launch`` describes, answering the tool's redirect."""
+        assert self.live_conf is not None
+        spec = self.next_launch
+        message = Launch(dict(auth_request), self.live_conf)
+        message.set_user_data(spec["sub"], spec["roles"], full_name=spec.get("name", "Ada"))
+        message.set_launch_context_claim("course-1", context_title="Efficient CNNs")
+        message.set_resource_link_claim("link-1", title="Quiz")
+        if spec.get("custom"):
+            message.set_custom_parameters_claim(spec["custom"])
+        if spec.get("lineitem"):
+            message.set_ags(self.url("/lineitems"), self.url(f"/lineitems/{spec['lineitem']}"))
+        if spec.get("deep_link"):
+            message.set_dl(self.url("/deep-link-return"))
+        return message.lti_launch()
 
     def stop(self) -> None:
         """The LMS goes down: connections to it are refused."""
