@@ -20,7 +20,7 @@ from typing import Any, cast
 
 from .db import Database, utcnow
 from .questions import families, family_of, public_question, variant
-from .store import Conflict
+from .store import Conflict, Gone
 from .store.courses import (
     AccommodationRecord,
     AssessmentRecord,
@@ -153,6 +153,9 @@ GRADEBOOK_FIELDS = [
     "submitted_at",
     "late",
     "lms",  # the grade's passback to the LMS (LTI): pending, sent, or empty
+    "auto_submitted",
+    "extra_minutes",
+    "own_closes_at",
 ]
 
 
@@ -175,6 +178,9 @@ def gradebook_row(row: GradeRow) -> dict[str, Any]:
         "submitted_at": s.submitted_at,
         "late": s.late if s.submitted_at is not None else None,
         "lms": None,  # filled in by the gradebook for students who came through an LMS
+        "auto_submitted": s.auto_submitted if s.submitted_at is not None else None,
+        "extra_minutes": row.extra_minutes,
+        "own_closes_at": row.closes_at,
     }
 
 
@@ -201,8 +207,51 @@ def gradebook_csv(rows: list[dict[str, Any]]) -> str:
     return "\ufeff" + buf.getvalue()
 
 
+# Below this many students a correlation (discrimination) or a top-vs-bottom 27 % contrast
+# swings on one student: 30 is the usual floor in item-analysis guides (Moodle's and
+# PrairieLearn's statistics give none; the item is marked rather than hidden).
+MIN_N_DISCRIMINATION = 30
+MAX_LEVELS = 6  # a parameter broken down only when the class saw at most this many values
+# Derived yes/no axes a family's parameters support: "with and without groups", etc.
+DERIVED_AXES = {"groups": ("grouped", 1), "dilation": ("dilated", 1), "stride": ("strided", 1)}
+
+
+def _by_parameter(rows: list[tuple[dict[str, Any], float]]) -> list[dict[str, Any]]:
+    """Facility of one item broken down by the parameters of the variants students got
+    (raw values, and derived yes/no axes such as grouped = groups > 1), for each parameter
+    that took between 2 and ``MAX_LEVELS`` values in the class."""
+    axes: dict[str, dict[Any, list[float]]] = {}
+    for params, score in rows:
+        values: dict[str, Any] = {}
+        for key, value in params.items():
+            if isinstance(value, list | tuple) and all(isinstance(v, int) for v in value):
+                values[key] = tuple(value)  # e.g. a kernel of (3, 5)
+            elif isinstance(value, bool | int | str):
+                values[key] = value
+                if key in DERIVED_AXES and isinstance(value, int) and not isinstance(value, bool):
+                    name, base = DERIVED_AXES[key]
+                    values[name] = value > base
+        for key, value in values.items():
+            axes.setdefault(key, {}).setdefault(value, []).append(score)
+    out = []
+    for key, levels in axes.items():
+        if not 2 <= len(levels) <= MAX_LEVELS:
+            continue
+        out.append({
+            "parameter": key,
+            "levels": [
+                {"value": list(v) if isinstance(v, tuple) else v, "n": len(xs),
+                 "facility_percent": round(100 * sum(xs) / len(xs), 2)}  # fmt: skip
+                for v, xs in sorted(levels.items(), key=lambda kv: str(kv[0]))
+            ],
+        })  # fmt: skip
+    return out
+
+
 def item_stats(assessment: AssessmentRecord, rows: list[ItemRow]) -> dict[str, Any]:
-    """Item statistics of the submitted copies, with the method named."""
+    """Item statistics of the submitted copies (instructors' overrides count), with the
+    method named, each item marked when its n is too small for a discrimination to mean
+    anything, and its facility broken down by the variants' parameters."""
     from grader.assessment import DISCRIMINATION_METHOD, ItemResult, item_statistics
 
     positions = {
@@ -219,15 +268,42 @@ def item_stats(assessment: AssessmentRecord, rows: list[ItemRow]) -> dict[str, A
         for r in rows
     ]
     stats = item_statistics(positions, results)
+    by_position: dict[int, list[tuple[dict[str, Any], float]]] = {}
+    for r in rows:
+        try:
+            params = dict(variant(r.family, r.seed, r.difficulty).params)
+        except Gone:  # a retired family's variant cannot be regenerated
+            params = {}
+        by_position.setdefault(r.position, []).append((params, r.score or 0.0))
+    items = []
+    for st in stats:
+        small = st.n < MIN_N_DISCRIMINATION
+        note = (
+            f"n = {st.n}: below {MIN_N_DISCRIMINATION} students the discrimination and the "
+            "upper–lower index swing on one student; read them as a hint, not a verdict"
+            if small else None
+        )  # fmt: skip
+        items.append(
+            asdict(st)
+            | {"top_mistakes": [{"code": c, "count": n} for c, n in st.top_mistakes]}
+            | {
+                "sample_too_small": small,
+                "sample_note": note,
+                "by_parameter": _by_parameter(by_position.get(st.position, [])),
+            }  # fmt: skip
+        )
     return {
         "assessment_id": assessment.id,
         "submitted": len({r.user_id for r in rows}),
         "discrimination_method": DISCRIMINATION_METHOD,
         "upper_lower_method": "mean item score of the top 27 % by total minus the bottom 27 %",
-        "items": [
-            asdict(s) | {"top_mistakes": [{"code": c, "count": n} for c, n in s.top_mistakes]}
-            for s in stats
-        ],
+        "min_n_for_discrimination": MIN_N_DISCRIMINATION,
+        "facility_by_parameter_method": (
+            "facility (mean item score, %) per value of each variant parameter that took 2 to "
+            f"{MAX_LEVELS} values in the class, and derived yes/no axes (grouped: groups > 1, "
+            "dilated: dilation > 1, strided: stride > 1)"
+        ),
+        "items": items,
     }
 
 

@@ -33,7 +33,7 @@ from .schemas import (
 )
 from .store import Conflict, Forbidden, Gone
 from .store import exams as store
-from .store.exams import ExamRecord, ItemOverride, Submission
+from .store.exams import ExamRecord, ItemOverride, Regraded, Submission
 from .store.questions import QuestionRecord
 
 if TYPE_CHECKING:
@@ -131,16 +131,24 @@ def exam_public(exam: ExamRecord, instances: list[QuestionRecord]) -> ExamPublic
         questions=[
             _question(i, hide, hints, exam.saved.get(i.id) if open_ else None) for i in instances
         ],  # fmt: skip
-        result=ExamResult.model_validate(exam.result) if exam.result else None,
+        result=final_result(exam),
     )
 
 
+def final_result(exam: ExamRecord) -> ExamResult | None:
+    """The copy's result as its student sees it: overrides applied, with their comments."""
+    if not exam.result:
+        return None
+    return ExamResult.model_validate(with_overrides(exam.result, exam.overrides))
+
+
 def with_overrides(
-    result: dict[str, Any], overrides: dict[int, ItemOverride], topics: dict[int, str]
+    result: dict[str, Any], overrides: dict[int, ItemOverride], topics: dict[int, str] | None = None
 ) -> dict[str, Any]:
-    """A stored result with instructors' overrides applied: each overridden item shows the
-    override as its score, the grader's beside it and the comment; the totals follow.
-    ``topics`` maps question ids to topics (the per-topic totals)."""
+    """A stored (computed) result with instructors' overrides applied: each overridden item
+    shows the override as its score, the grader's beside it and the comment; the totals
+    follow. ``topics`` maps question ids to topics (default: each item's own)."""
+    topics = topics or {}
     per_question = []
     for q in result["per_question"]:
         q = dict(q)
@@ -204,6 +212,119 @@ def score_submission(
     return result, stored
 
 
+def regrade_copy(
+    exam: ExamRecord, instances: list[QuestionRecord], diagnoses: dict[int, list[str]]
+) -> tuple[list[dict[str, Any]], list[Regraded], dict[str, Any]]:
+    """A submitted copy graded again from scratch: each question's truth regenerated from
+    its family, seed and level by the current code, each answer as submitted graded under
+    the current rules (hints still cap it). The changes (old and new status, score and
+    named mistakes), what the store applies, and the new computed result (submission time,
+    late and automatic flags kept). CPU work: off the loop."""
+    from grader.scoring import ExamItem, score_exam
+
+    assert exam.result is not None and exam.submitted_at is not None
+    answers = {str(q["question_id"]): q["answer"] for q in exam.result["per_question"]
+               if q.get("answer") is not None}  # fmt: skip
+    items = [
+        ExamItem(i.id, i.position, variant(i.family, i.seed, i.difficulty), i.hints_used)
+        for i in instances
+    ]
+    scored = score_exam(items, answers)
+    result = ExamResult(
+        score=scored.score,
+        max_score=scored.max_score,
+        percent=scored.percent,
+        late=exam.late,
+        submitted_at=exam.submitted_at,
+        by_topic={k: TopicScore(**v) for k, v in scored.by_topic().items()},
+        per_question=[QuestionResult(**item.to_dict()) for item in scored.items],
+        auto_submitted=exam.auto_submitted,
+    ).model_dump(mode="json")
+    changes, regraded = [], []
+    for item, inst in zip(scored.items, instances, strict=True):
+        new = None if item.grade is None else grade_record(item.grade, item.answer or "")
+        old_diagnosis = diagnoses.get(inst.id, [])
+        new_diagnosis = [] if new is None else list(new.diagnosis)
+        if (
+            inst.status == item.status
+            and abs((inst.score or 0.0) - item.score) < 1e-9
+            and old_diagnosis == new_diagnosis
+        ):
+            continue
+        regraded.append(Regraded(inst.id, inst.status, inst.score, old_diagnosis, new))
+        override = exam.overrides.get(inst.id)
+        changes.append({
+            "question_id": inst.id, "position": inst.position, "family": inst.family,
+            "answer": item.answer, "old_status": inst.status, "old_score": inst.score,
+            "new_status": item.status, "new_score": item.score,
+            "old_mistakes": old_diagnosis, "new_mistakes": new_diagnosis,
+            "override_score": None if override is None else override.score,
+        })  # fmt: skip
+    return changes, regraded, result
+
+
+def review(exam: ExamRecord, instances: list[QuestionRecord], history: list[Any]) -> dict[str, Any]:
+    """A student's copy as its instructor reviews it: each item's prompt, the final (or,
+    while open, saved) answer, its grade, named mistakes, hints used with their text,
+    overrides beside the computed score, and the replaced grades."""
+    final = final_result(exam)
+    per = {q.question_id: q for q in final.per_question} if final else {}
+    items = []
+    for i in instances:
+        try:
+            question = variant(i.family, i.seed, i.difficulty)
+            prompt, params, hints = question.prompt, dict(question.params), question.hints
+            topic = question.topic
+        except Gone:
+            prompt, params, hints, topic = RETIRED, {}, (), ""
+        done = per.get(i.id)
+        o = exam.overrides.get(i.id)
+        items.append({
+            "position": i.position, "question_id": i.id, "family": i.family,
+            "topic": topic,
+            "difficulty": i.difficulty, "prompt": prompt, "params": params,
+            "answer": done.answer if done else exam.saved.get(i.id),
+            "status": done.status if done else None,
+            "score": done.score if done else None,
+            "computed_score": i.score,
+            "override": None if o is None else {"score": o.score, "comment": o.comment,
+                                                 "by": o.by, "at": o.at},
+            "feedback": done.feedback if done else None,
+            "mistakes": done.diagnosis if done else [],
+            "expected_display": done.expected_display if done else None,
+            "solution": done.solution if done else None,
+            "hints_used": i.hints_used, "shown_hints": list(hints[: i.hints_used]),
+        })  # fmt: skip
+    return {
+        "exam_id": exam.id,
+        "student_id": exam.user_id,
+        "status": "submitted" if exam.submitted_at else "in_progress",
+        "started_at": exam.created_at,
+        "submitted_at": exam.submitted_at,
+        "auto_submitted": exam.auto_submitted,
+        "late": exam.late if exam.submitted_at else None,
+        "deadline": exam.deadline,
+        "extra_minutes": exam.extra_minutes,
+        "score": exam.score,
+        "max_score": exam.max_score,
+        "items": items,
+        "history": [
+            {
+                "position": next((i.position for i in instances if i.id == h.question_id), None),
+                "reason": h.reason,
+                "status": h.status,
+                "score": h.score,
+                "override_score": h.override_score,
+                "override_comment": h.override_comment,
+                "mistakes": h.diagnosis,
+                "replaced_by": h.replaced_by,
+                "replaced_at": h.replaced_at,
+            }
+            for h in history
+        ],  # fmt: skip
+    }
+
+
 def overdue(exam: ExamRecord, now: datetime) -> bool:
     """Whether the server submits this copy now: an open copy of an assessment past its
     deadline and the grace."""
@@ -251,11 +372,16 @@ async def settle(db: Database, events: GradeEvents, loaded: Loaded) -> Loaded:
     return exam, instances
 
 
-async def sweep(db: Database, events: GradeEvents, assessment_id: int | None = None) -> int:
-    """Submit every overdue copy (of one assessment, or all); how many were submitted."""
+async def sweep(
+    db: Database,
+    events: GradeEvents,
+    assessment_id: int | None = None,
+    course_id: int | None = None,
+) -> int:
+    """Submit every overdue copy (of one assessment, one course's, or all); how many."""
     done, now, last = 0, utcnow(), 0
     while True:
-        ids = await db.run(store.open_copies, SWEEP_BATCH, assessment_id, last)
+        ids = await db.run(store.open_copies, SWEEP_BATCH, assessment_id, last, course_id)
         for exam_id in ids:
             loaded = await db.run(store.load_exam_by_id, exam_id)
             if overdue(loaded[0], now):

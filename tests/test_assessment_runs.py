@@ -239,3 +239,152 @@ def test_accommodations_move_one_students_deadline(client) -> None:
     assert client.get(path, headers=teacher).json()[0]["user_id"] == bob_id
     shown = client.get(f"/exams/{a['id']}", headers=ada).json()
     assert shown["submitted"] is True and shown["auto_submitted"] is True
+
+
+def _submit_with(client, auth, quiz_id: int, right_positions: set[int]) -> dict:
+    """Start and submit: the right answer at the given positions, a wrong number elsewhere."""
+    exam = client.post(f"/assessments/{quiz_id}/start", headers=auth).json()
+    answers = {}
+    for q in exam["questions"]:
+        right = _right_answer(client, exam["id"], q["id"])
+        answers[str(q["id"])] = right if q_position(q, exam) in right_positions else "7"
+    r = client.post(f"/exams/{exam['id']}/submit", json={"answers": answers}, headers=auth)
+    assert r.status_code == 200, r.text
+    return exam
+
+
+def q_position(q: dict, exam: dict) -> int:
+    return [x["id"] for x in exam["questions"]].index(q["id"])
+
+
+def test_review_and_override_an_item(client) -> None:
+    teacher, course, (ada, bob) = _class(client)
+    quiz = _assessment(client, teacher, course["id"], count=2, families=["conv_params"])
+    exam = _submit_with(client, ada, quiz["id"], {0})
+    ada_id = _me(client, ada)
+    path = f"/assessments/{quiz['id']}/attempts/{ada_id}"
+    r = client.get(path, headers=teacher)
+    assert r.status_code == 200, r.text
+    copy = r.json()
+    assert (copy["name"], copy["status"], copy["score"], copy["max_score"]) == (
+        "student0", "submitted", 1.0, 2.0)  # fmt: skip
+    assert copy["started_at"] and copy["submitted_at"] and copy["auto_submitted"] is False
+    first, second = copy["items"]
+    assert (first["status"], first["score"], second["status"], second["answer"]) == (
+        "correct", 1.0, "incorrect", "7")  # fmt: skip
+    assert second["prompt"] and second["expected_display"] and second["solution"]
+    assert client.get(path, headers=ada).status_code == 403
+    assert client.get(f"/assessments/{quiz['id']}/attempts/{_me(client, bob)}",
+                      headers=teacher).json()["status"] == "not_started"  # fmt: skip
+    assert client.get(f"/assessments/{quiz['id']}/attempts/{_me(client, teacher)}",
+                      headers=teacher).status_code == 404  # fmt: skip
+    # Override the second item: half credit, with a comment.
+    r = client.patch(f"{path}/items/1", json={"score": 0.5, "comment": "units were right"},
+                     headers=teacher)  # fmt: skip
+    assert r.status_code == 200, r.text
+    item = r.json()["items"][1]
+    assert (item["score"], item["computed_score"], item["override"]["score"]) == (0.5, 0.0, 0.5)
+    assert item["override"]["by"] == _me(client, teacher) and item["override"]["at"]
+    assert r.json()["score"] == 1.5
+    assert [h["reason"] for h in r.json()["history"]] == ["override"]
+    # The student sees the override and its comment; the gradebook and statistics use it.
+    mine = client.get(f"/exams/{exam['id']}", headers=ada).json()["result"]
+    q = mine["per_question"][1]
+    assert (q["score"], q["computed_score"], q["comment"]) == (0.5, 0.0, "units were right")
+    assert (mine["score"], mine["percent"]) == (1.5, 75.0)
+    book = client.get(f"/courses/{course['id']}/gradebook", headers=teacher).json()
+    row = next(r for r in book["rows"] if r["student_id"] == ada_id)
+    assert (row["score"], row["percent"]) == (1.5, 75.0)
+    stats = client.get(f"/assessments/{quiz['id']}/stats", headers=teacher).json()
+    assert [i["mean_score"] for i in stats["items"]] == [1.0, 0.5]
+    # Bad input; removing the override restores the computed score.
+    assert client.patch(f"{path}/items/1", json={"score": 1.5}, headers=teacher).status_code == 422
+    assert client.patch(f"{path}/items/9", json={"score": 1}, headers=teacher).status_code == 404
+    assert client.patch(f"{path}/items/1", json={"score": 1}, headers=ada).status_code == 403
+    r = client.patch(f"{path}/items/1", json={"score": None}, headers=teacher)
+    assert r.json()["score"] == 1.0 and r.json()["items"][1]["override"] is None
+    bob_copy = client.post(f"/assessments/{quiz['id']}/start", headers=bob).json()
+    assert bob_copy["submitted"] is False
+    r = client.patch(f"/assessments/{quiz['id']}/attempts/{_me(client, bob)}/items/0",
+                     json={"score": 1}, headers=teacher)  # fmt: skip
+    assert r.status_code == 409
+
+
+def test_regrade_recomputes_the_truth_and_keeps_the_old_grades(client) -> None:
+    teacher, course, (ada, bob) = _class(client)
+    quiz = _assessment(client, teacher, course["id"], count=2, families=["conv_params"])
+    a = _submit_with(client, ada, quiz["id"], {0, 1})
+    _submit_with(client, bob, quiz["id"], {0})
+    path = f"/assessments/{quiz['id']}/regrade"
+    clean = client.post(path, json={"dry_run": True}, headers=teacher).json()
+    assert (clean["copies"], clean["changes"], clean["applied"]) == (2, [], False)
+    # An older grader got ada's second item wrong: her stored grade says incorrect.
+    qid = a["questions"][1]["id"]
+    with Session(client.app.state.engine) as s:
+        s.exec(text("UPDATE question_instance SET status = 'incorrect', score = 0 WHERE id = :q"),
+               params={"q": qid})  # fmt: skip
+        s.exec(text("UPDATE question_attempt SET status = 'incorrect', score = 0 "
+                    "WHERE question_id = :q"), params={"q": qid})  # fmt: skip
+        s.exec(text("UPDATE exam SET score = 1 WHERE id = :e"), params={"e": a["id"]})
+        s.commit()
+    dry = client.post(path, json={"dry_run": True}, headers=teacher).json()
+    assert [(c["name"], c["position"], c["old_status"], c["old_score"], c["new_status"],
+             c["new_score"]) for c in dry["changes"]] == [
+        ("student0", 1, "incorrect", 0.0, "correct", 1.0)]  # fmt: skip
+    assert dry["applied"] is False
+    book = client.get(f"/courses/{course['id']}/gradebook", headers=teacher).json()
+    assert next(r for r in book["rows"] if r["name"] == "student0")["score"] == 1.0  # untouched
+    assert client.post(path, json={"dry_run": False}, headers=ada).status_code == 403
+    done = client.post(path, json={"dry_run": False}, headers=teacher).json()
+    assert done["applied"] is True and len(done["changes"]) == 1
+    book = client.get(f"/courses/{course['id']}/gradebook", headers=teacher).json()
+    assert next(r for r in book["rows"] if r["name"] == "student0")["score"] == 2.0
+    copy = client.get(f"/assessments/{quiz['id']}/attempts/{_me(client, ada)}",
+                      headers=teacher).json()  # fmt: skip
+    assert copy["items"][1]["status"] == "correct"
+    assert [(h["reason"], h["position"], h["status"], h["score"]) for h in copy["history"]] == [
+        ("regrade", 1, "incorrect", 0.0)]  # fmt: skip
+    mine = client.get(f"/exams/{a['id']}", headers=ada).json()["result"]
+    assert (mine["score"], mine["per_question"][1]["status"]) == (2.0, "correct")
+    again = client.post(path, json={"dry_run": False}, headers=teacher).json()
+    assert (again["changes"], again["applied"]) == ([], False)
+
+
+def _norm(value):
+    return tuple(value) if isinstance(value, list | tuple) else value
+
+
+def test_item_statistics_mark_small_samples_and_break_facility_down(client) -> None:
+    teacher, course, students = _class(client, students=4)
+    quiz = _assessment(client, teacher, course["id"], count=1, families=["conv_params"])
+    for n, auth in enumerate(students):
+        _submit_with(client, auth, quiz["id"], {0} if n % 2 == 0 else set())
+    stats = client.get(f"/assessments/{quiz['id']}/stats", headers=teacher).json()
+    (item,) = stats["items"]
+    assert item["n"] == 4 and item["sample_too_small"] is True
+    assert "n = 4" in item["sample_note"] and stats["min_n_for_discrimination"] == 30
+    # Facility per value of each parameter the class's variants differ in, from the truth.
+    exams = {}
+    with Session(client.app.state.engine) as s:
+        for r in s.exec(text("SELECT q.seed, q.difficulty, coalesce(q.override_score, q.score) "
+                             "FROM question_instance q JOIN exam e ON e.id = q.exam_id "
+                             "WHERE e.assessment_id = :a"), params={"a": quiz["id"]}):  # fmt: skip
+            exams[r[0]] = (variant("conv_params", r[0], r[1]).params, r[2])
+    derived = {"grouped": "groups", "dilated": "dilation", "strided": "stride"}
+    for axis in item["by_parameter"]:
+        key = axis["parameter"]
+        for level in axis["levels"]:
+            if key in derived:
+                raw = derived[key]
+                xs = [sc for p, sc in exams.values()
+                      if isinstance(p.get(raw), int) and (p[raw] > 1) == level["value"]]  # fmt: skip
+            else:
+                xs = [sc for p, sc in exams.values() if _norm(p.get(key)) == _norm(level["value"])]
+            assert level["n"] == len(xs) and level["facility_percent"] == round(
+                100 * sum(xs) / len(xs), 2)  # fmt: skip
+        having = derived.get(key, key)
+        assert 2 <= len(axis["levels"]) <= 6
+        assert sum(lv["n"] for lv in axis["levels"]) == sum(
+            having in p for p, _ in exams.values())  # fmt: skip
+    # Four variants of a family with a dozen parameters differ in some (kernel, stride, bias…).
+    assert item["by_parameter"]

@@ -19,16 +19,34 @@ from .. import assessments as logic
 from ..assessments import refuse_paused
 from ..course_networks import course_family_id, ensure_families, profile_of
 from ..db import utcnow
-from ..deps import CurrentUser, DbDep
+from ..deps import CurrentUser, DbDep, GradeEventsDep
 from ..errors import ERROR_RESPONSES
-from ..exams import EXPORT_TYPES, exam_public, export_text
+from ..exams import (
+    EXPORT_TYPES,
+    exam_public,
+    export_text,
+    regrade_copy,
+    score_change,
+    settle,
+    sweep,
+)
+from ..exams import review as exam_review
 from ..limits import run_profile
 from ..profiles import ProfilePublic, profile_layers, profile_public
 from ..questions import variant
 from ..schemas import AnswerSpecPublic, ExamPublic
+from ..store import Gone
 from ..store import courses as store
 from ..store import lti as lti_store
-from ..store.exams import Changed, create_exam
+from ..store.exams import (
+    Changed,
+    apply_regrade,
+    create_exam,
+    grade_history,
+    load_exam_by_id,
+)
+from ..store.exams import diagnoses as exam_diagnoses
+from ..store.exams import override_item as override_exam_item
 
 router = APIRouter(
     tags=["courses"],
@@ -500,11 +518,14 @@ async def gradebook(
     course_id: Id,
     user: CurrentUser,
     db: DbDep,
+    events: GradeEventsDep,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Any:
     """One row per student and assessment: name, score, max score, percent, submitted at,
     late (instructors only). CSV opens in a spreadsheet as is."""
     assert user.id is not None
+    await db.run(store.course_role, course_id, user.id, True)
+    await sweep(db, events, course_id=course_id)  # overdue copies count as submitted
     rows = [logic.gradebook_row(r) for r in await db.run(store.gradebook_rows, course_id, user.id)]
     passback = await db.run(lti_store.passback_status, course_id)
     for row in rows:
@@ -520,12 +541,17 @@ async def gradebook(
 
 
 @router.get("/assessments/{assessment_id}/stats", responses=FORBIDDEN)
-async def assessment_stats(assessment_id: Id, user: CurrentUser, db: DbDep) -> dict[str, Any]:
-    """Per item: n, mean score, facility, discrimination (named), upper–lower index and the
-    most frequent named mistakes (instructors only)."""
+async def assessment_stats(
+    assessment_id: Id, user: CurrentUser, db: DbDep, events: GradeEventsDep
+) -> dict[str, Any]:
+    """Per item: n, mean score, facility, discrimination (named), upper–lower index, the
+    most frequent named mistakes, whether n is too small for the discrimination to mean
+    anything, and facility by the variants' parameters (instructors only; overrides
+    count)."""
     assert user.id is not None
     record, _role = await db.run(store.assessment_for, assessment_id, user.id, True)
     await ensure_families(db, record.request.get("course_families") or [])
+    await sweep(db, events, assessment_id)
     rows = await db.run(store.assessment_results, assessment_id, user.id)
     return await run_in_threadpool(logic.item_stats, record, rows)
 
@@ -564,6 +590,120 @@ def _export(record: store.AssessmentRecord, format: str) -> str:
     ]
     meta = {"assessment_id": record.id, "request": record.request}
     return export_text(record.title, items, format, True, meta)
+
+
+# --- review, overrides and regrades ---------------------------------------------------------
+
+
+class OverrideIn(BaseModel):
+    """Body of ``PATCH /assessments/{id}/attempts/{user_id}/items/{position}``: the item's
+    score in [0, 1] (null removes the override) and a comment the student sees."""
+
+    score: float | None = Field(ge=0, le=1)
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class RegradeIn(BaseModel):
+    """Body of ``POST /assessments/{id}/regrade``."""
+
+    dry_run: bool = Field(default=True, description="List the changes without applying them.")
+
+
+@router.get("/assessments/{assessment_id}/attempts/{user_id}", responses=FORBIDDEN)
+async def review_attempt(
+    assessment_id: Id, user_id: Id, user: CurrentUser, db: DbDep, events: GradeEventsDep
+) -> dict[str, Any]:
+    """A student's copy (instructors only): each item's prompt, final answer (saved
+    answer while open), grade, named mistakes, hints used with their text, overrides beside
+    the computed score, start and submission times, and the grades replaced so far."""
+    assert user.id is not None
+    record, copy = await db.run(store.student_copy, assessment_id, user.id, user_id)
+    out: dict[str, Any] = {"assessment_id": record.id, "student_id": copy.user_id,
+                           "name": copy.name, "status": "not_started"}  # fmt: skip
+    if copy.exam_id is None:
+        return out
+    await ensure_families(db, record.request.get("course_families") or [])
+    exam, instances = await settle(db, events, await db.run(load_exam_by_id, copy.exam_id))
+    history = await db.run(grade_history, exam.id)
+    return out | await run_in_threadpool(exam_review, exam, instances, history)
+
+
+@router.patch(
+    "/assessments/{assessment_id}/attempts/{user_id}/items/{position}",
+    responses=FORBIDDEN | {409: ERROR_RESPONSES[404] | {"description": "Not submitted yet"}},
+)
+async def override_item(
+    assessment_id: Id,
+    user_id: Id,
+    position: Annotated[int, Path(ge=0, le=1000)],
+    body: OverrideIn,
+    user: CurrentUser,
+    db: DbDep,
+    events: GradeEventsDep,
+) -> dict[str, Any]:
+    """Override one item's score of a submitted copy (instructors only; ``position`` from
+    0). Who and when are recorded, the computed score is kept beside it, the gradebook and
+    item statistics use the override, and the student sees the comment."""
+    assert user.id is not None
+    record, copy = await db.run(store.student_copy, assessment_id, user.id, user_id)
+    if copy.exam_id is None:
+        raise HTTPException(409, f"user {user_id} has not started assessment {assessment_id}")
+    await ensure_families(db, record.request.get("course_families") or [])
+    await settle(db, events, await db.run(load_exam_by_id, copy.exam_id))
+    exam = await db.run(override_exam_item, copy.exam_id, position, body.score, body.comment,
+                        user.id, utcnow())  # fmt: skip
+    change = score_change(exam, "overridden")
+    if change is not None:
+        await events.publish(db, [change])
+    return await review_attempt(assessment_id, user_id, user, db, events)
+
+
+@router.post(
+    "/assessments/{assessment_id}/regrade",
+    responses=FORBIDDEN | {409: ERROR_RESPONSES[404] | {"description": "Grades changed meanwhile"}},
+)
+async def regrade(
+    assessment_id: Id, body: RegradeIn, user: CurrentUser, db: DbDep, events: GradeEventsDep
+) -> dict[str, Any]:
+    """Regrade every submitted copy by recomputation (instructors only): each question's
+    truth regenerated from its family, seed and level by the current code, each answer
+    graded under the current rules. ``dry_run`` (the default) lists each change (student,
+    position, old and new status, score and named mistakes); applying stores them, keeps
+    the replaced grades in the history, and keeps instructors' overrides in force."""
+    assert user.id is not None
+    record, _ = await db.run(store.assessment_for, assessment_id, user.id, True)
+    await ensure_families(db, record.request.get("course_families") or [])
+    await sweep(db, events, assessment_id)
+    copies = await db.run(store.submitted_copies, assessment_id)
+    changes: list[dict[str, Any]] = []
+    to_apply = []
+    skipped = []
+    for copy in copies:
+        assert copy.exam_id is not None
+        exam, instances = await db.run(load_exam_by_id, copy.exam_id)
+        diagnoses = await db.run(exam_diagnoses, [i.id for i in instances])
+        try:
+            found, regraded, result = await run_in_threadpool(regrade_copy, exam, instances,
+                                                              diagnoses)  # fmt: skip
+        except Gone as exc:
+            skipped.append({"student_id": copy.user_id, "name": copy.name, "reason": str(exc)})
+            continue
+        changes += [{"student_id": copy.user_id, "name": copy.name} | c for c in found]
+        if regraded:
+            to_apply.append((exam.id, regraded, result))
+    applied = not body.dry_run and bool(to_apply)
+    if applied:
+        exams = await db.run(apply_regrade, to_apply, user.id, utcnow())
+        await events.publish(db, [c for e in exams if (c := score_change(e, "regraded"))])
+    return {
+        "assessment_id": assessment_id,
+        "dry_run": body.dry_run,
+        "copies": len(copies),
+        "changed_copies": len(to_apply),
+        "applied": applied,
+        "changes": changes,
+        "skipped": skipped,
+    }
 
 
 # --- course architectures --------------------------------------------------------------------

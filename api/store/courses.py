@@ -54,6 +54,9 @@ __all__ = [
     "assessment_results",
     "open_assessment_families",
     "planned_families",
+    "StudentCopy",
+    "student_copy",
+    "submitted_copies",
     "ArchitectureRecord",
     "add_architecture",
     "course_architectures",
@@ -271,7 +274,7 @@ def edit_assessment(
     engines; Conflict after a start, or when another edit came first (``version``: the one
     the new values were checked against)."""
     with writing(session):
-        assessment_for(session, assessment_id, actor_id, instructor=True)
+        _assessment_for(session, assessment_id, actor_id, instructor=True)
         changed = cast(
             CursorResult,
             session.connection().execute(
@@ -299,7 +302,7 @@ def delete_assessment(session: Session, assessment_id: int, actor_id: int) -> No
     """Delete an assessment (instructors only) while no student has started it (the same
     conditional rule as :func:`edit_assessment`)."""
     with writing(session):
-        assessment_for(session, assessment_id, actor_id, instructor=True)
+        _assessment_for(session, assessment_id, actor_id, instructor=True)
         conn = session.connection()
         gone = cast(
             CursorResult,
@@ -366,7 +369,7 @@ def set_accommodation(
     only; both None removes it). One row per student and assessment (a unique pair: the
     insert is ``ON CONFLICT DO NOTHING``, then the row is updated)."""
     with writing(session):
-        record, _ = assessment_for(session, assessment_id, actor_id, instructor=True)
+        record, _ = _assessment_for(session, assessment_id, actor_id, instructor=True)
         if _role(session, record.course_id, user_id) != STUDENT:
             raise NotFound(f"user {user_id} is not a student of this course")
         conn = session.connection()
@@ -394,6 +397,15 @@ def assessment_for(
     session: Session, assessment_id: int, user_id: int, instructor: bool = False
 ) -> tuple[AssessmentRecord, str]:
     """An assessment of a course the caller belongs to, and their role there."""
+    found = _assessment_for(session, assessment_id, user_id, instructor)
+    session.commit()
+    return found
+
+
+def _assessment_for(
+    session: Session, assessment_id: int, user_id: int, instructor: bool = False
+) -> tuple[AssessmentRecord, str]:
+    """:func:`assessment_for` inside the caller's transaction (a write keeps it open)."""
     record = _assessment(session, assessment_id)
     if record is None:
         raise NotFound(f"no assessment {assessment_id}")
@@ -401,7 +413,6 @@ def assessment_for(
         role = course_role(session, record.course_id, user_id, instructor)
     except NotFound:
         raise NotFound(f"no assessment {assessment_id}") from None
-    session.commit()
     return record, role
 
 
@@ -415,6 +426,7 @@ class ExamStatus:
     score: float | None
     max_score: float | None
     late: bool
+    auto_submitted: bool = False
 
     @property
     def status(self) -> str:
@@ -423,7 +435,7 @@ class ExamStatus:
         return "submitted" if self.submitted_at is not None else "in_progress"
 
 
-_NO_EXAM = ExamStatus(None, None, None, None, None, False)
+_NO_EXAM = ExamStatus(None, None, None, None, None, False, False)
 _EXAM_STATUS = (
     _EXAM.c.id.label("exam_id"),
     _EXAM.c.created_at.label("started_at"),
@@ -431,6 +443,7 @@ _EXAM_STATUS = (
     _EXAM.c.score,
     _EXAM.c.max_score,
     _EXAM.c.late,
+    _EXAM.c.auto_submitted,
 )
 
 
@@ -485,6 +498,8 @@ class GradeRow:
     assessment_id: int
     assessment: str
     status: ExamStatus
+    extra_minutes: int | None = None  # the student's accommodation, if any
+    closes_at: datetime | None = None  # their own closing time, if any
 
 
 def gradebook_rows(session: Session, course_id: int, actor_id: int) -> list[GradeRow]:
@@ -503,8 +518,17 @@ def gradebook_rows(session: Session, course_id: int, actor_id: int) -> list[Grad
             _ASSESSMENT.c.id.label("assessment_id"),
             _ASSESSMENT.c.title.label("assessment"),
             *_EXAM_STATUS,
+            _ACC.c.extra_minutes,
+            _ACC.c.closes_at.label("own_closes_at"),
         )
         .select_from(students.join(_ASSESSMENT, _ASSESSMENT.c.course_id == course_id))
+        .outerjoin(
+            _ACC,
+            and_(
+                _ACC.c.assessment_id == _ASSESSMENT.c.id,
+                _ACC.c.user_id == students.c.student_id,
+            ),
+        )
         .outerjoin(
             _EXAM,
             and_(
@@ -519,7 +543,8 @@ def gradebook_rows(session: Session, course_id: int, actor_id: int) -> list[Grad
         m = row._mapping
         status = ExamStatus(**{f: m[f] for f in ExamStatus.__dataclass_fields__})
         rows.append(GradeRow(m["student_id"], m["name"], m["assessment_id"], m["assessment"],
-                             status if status.exam_id is not None else _NO_EXAM))  # fmt: skip
+                             status if status.exam_id is not None else _NO_EXAM,
+                             m["extra_minutes"], m["own_closes_at"]))  # fmt: skip
     session.commit()
     return rows
 
@@ -532,8 +557,10 @@ class ItemRow:
     position: int
     family: str
     status: str | None
-    score: float | None
+    score: float | None  # an instructor's override where there is one
     diagnosis: list[str] | None
+    seed: int = 0
+    difficulty: int = 1
 
 
 def assessment_results(session: Session, assessment_id: int, actor_id: int) -> list[ItemRow]:
@@ -541,14 +568,68 @@ def assessment_results(session: Session, assessment_id: int, actor_id: int) -> l
     assessment_for(session, assessment_id, actor_id, instructor=True)
     query = (
         select(
-            QI.c.user_id, QI.c.position, QI.c.family, QI.c.status, QI.c.score, ATTEMPT.c.diagnosis
-        )
+            QI.c.user_id,
+            QI.c.position,
+            QI.c.family,
+            QI.c.status,
+            func.coalesce(QI.c.override_score, QI.c.score).label("score"),
+            ATTEMPT.c.diagnosis,
+            QI.c.seed,
+            QI.c.difficulty,
+        )  # fmt: skip
         .join(_EXAM, _EXAM.c.id == QI.c.exam_id)
         .outerjoin(ATTEMPT, ATTEMPT.c.question_id == QI.c.id)
         .where(_EXAM.c.assessment_id == assessment_id, _EXAM.c.submitted_at.is_not(None))
         .order_by(QI.c.user_id, QI.c.position)
     )
     rows = [from_row(ItemRow, r) for r in session.connection().execute(query)]
+    session.commit()
+    return rows
+
+
+@dataclass(frozen=True)
+class StudentCopy:
+    """A student of the course and their copy of the assessment (None: not started)."""
+
+    user_id: int
+    name: str
+    exam_id: int | None
+
+
+def student_copy(
+    session: Session, assessment_id: int, actor_id: int, student_id: int
+) -> tuple[AssessmentRecord, StudentCopy]:
+    """A student's copy of the assessment, for its instructors (NotFound when the user is
+    not a student of the course)."""
+    record, _ = assessment_for(session, assessment_id, actor_id, instructor=True)
+    query = (
+        select(_USER.c.id.label("user_id"), _USER.c.name, _EXAM.c.id.label("exam_id"))
+        .join(_MEMBER, _MEMBER.c.user_id == _USER.c.id)
+        .outerjoin(
+            _EXAM, and_(_EXAM.c.user_id == _USER.c.id, _EXAM.c.assessment_id == assessment_id)
+        )  # fmt: skip
+        .where(
+            _USER.c.id == student_id,
+            _MEMBER.c.course_id == record.course_id,
+            _MEMBER.c.role == STUDENT,
+        )
+    )
+    row = session.connection().execute(query).first()
+    session.commit()
+    if row is None:
+        raise NotFound(f"user {student_id} is not a student of this course")
+    return record, from_row(StudentCopy, row)
+
+
+def submitted_copies(session: Session, assessment_id: int) -> list[StudentCopy]:
+    """Every submitted copy of the assessment with its student (no access check)."""
+    query = (
+        select(_USER.c.id.label("user_id"), _USER.c.name, _EXAM.c.id.label("exam_id"))
+        .join(_EXAM, _EXAM.c.user_id == _USER.c.id)
+        .where(_EXAM.c.assessment_id == assessment_id, _EXAM.c.submitted_at.is_not(None))
+        .order_by(_USER.c.name, _USER.c.id)
+    )
+    rows = [from_row(StudentCopy, r) for r in session.connection().execute(query)]
     session.commit()
     return rows
 

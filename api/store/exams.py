@@ -22,10 +22,17 @@ from sqlalchemy.engine import CursorResult
 from sqlmodel import Session
 
 from ..db import insert_ignore, writes, writing
-from ..tables import Accommodation, Assessment, Exam
+from ..tables import Accommodation, Assessment, Exam, GradeHistory
 from . import Conflict, NotFound, from_row
 from .lti import enqueue_score
-from .questions import QI, QUESTION_COLUMNS, GradeRecord, QuestionRecord, record_grade
+from .questions import (
+    ATTEMPT,
+    QI,
+    QUESTION_COLUMNS,
+    GradeRecord,
+    QuestionRecord,
+    record_grade,
+)
 
 __all__ = [
     "ExamRecord",
@@ -37,11 +44,18 @@ __all__ = [
     "save_answers",
     "submit_exam",
     "open_copies",
+    "override_item",
+    "Regraded",
+    "apply_regrade",
+    "diagnoses",
+    "HistoryRecord",
+    "grade_history",
 ]
 
 _EXAM: Table = Exam.__table__  # type: ignore[attr-defined]
 _ASSESSMENT: Table = Assessment.__table__  # type: ignore[attr-defined]
 _ACC: Table = Accommodation.__table__  # type: ignore[attr-defined]
+_HISTORY: Table = GradeHistory.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -365,7 +379,11 @@ def save_answers(
 
 
 def open_copies(
-    session: Session, limit: int, assessment_id: int | None = None, after_id: int = 0
+    session: Session,
+    limit: int,
+    assessment_id: int | None = None,
+    after_id: int = 0,
+    course_id: int | None = None,
 ) -> list[int]:
     """Ids of unsubmitted copies of assessments that have a deadline (closing time, time
     limit or an accommodation's closing time), oldest first: the deadline sweep's
@@ -385,6 +403,8 @@ def open_copies(
     )
     if assessment_id is not None:
         query = query.where(_EXAM.c.assessment_id == assessment_id)
+    if course_id is not None:
+        query = query.where(_ASSESSMENT.c.course_id == course_id)
     ids = [int(i) for i in session.connection().execute(query).scalars()]
     session.commit()
     return ids
@@ -442,3 +462,179 @@ def submit_exam(session: Session, exam_id: int, user_id: int, submission: Submis
                 record_grade(session, question_id, user_id, grade, once=True)
         enqueue_score(session, exam_id, submission.now)  # to the LMS, if it came from one
         session.commit()
+
+
+# --- after submission: overrides, regrades and their history --------------------------------
+
+
+def _refresh_score(session: Session, exam_id: int) -> None:
+    """The copy's final score: each item's override where an instructor gave one, else
+    its computed score (in the caller's transaction, under the exam's row lock)."""
+    conn = session.connection()
+    query = select(func.coalesce(QI.c.override_score, QI.c.score, 0.0)).where(
+        QI.c.exam_id == exam_id
+    )
+    total = round(sum(float(x) for x in conn.execute(query).scalars()), 4)
+    conn.execute(update(_EXAM).where(_EXAM.c.id == exam_id).values(score=total))
+
+
+def diagnoses(session: Session, question_ids: list[int]) -> dict[int, list[str]]:
+    """The named mistakes of each question's latest graded answer."""
+    if not question_ids:
+        return {}
+    query = (
+        select(ATTEMPT.c.question_id, ATTEMPT.c.diagnosis)
+        .where(ATTEMPT.c.question_id.in_(question_ids))
+        .order_by(ATTEMPT.c.id)
+    )
+    out = {int(r.question_id): list(r.diagnosis or ()) for r in session.connection().execute(query)}
+    session.commit()
+    return out
+
+
+@writes
+def override_item(
+    session: Session,
+    exam_id: int,
+    position: int,
+    score: float | None,
+    comment: str | None,
+    actor_id: int,
+    now: datetime,
+) -> ExamRecord:
+    """Set (or, with ``score`` None, remove) an instructor's score for one item of a
+    submitted copy; the computed score stays beside it, the replaced override goes to the
+    history, and the copy's final score follows. Under the exam's row lock, so two
+    overrides at once both count. Conflict before submission; NotFound for no such item."""
+    with writing(session):
+        loaded = _load(session, exam_id, lock=True)
+        if loaded is None:
+            raise NotFound(f"no exam {exam_id}")
+        exam, questions = loaded
+        if exam.submitted_at is None:
+            raise Conflict(f"exam {exam_id} is not submitted yet: override its items after")
+        item = next((q for q in questions if q.position == position), None)
+        if item is None:
+            raise NotFound(f"exam {exam_id} has no item at position {position}")
+        conn = session.connection()
+        old = exam.overrides.get(item.id)
+        conn.execute(insert(_HISTORY).values(
+            question_id=item.id, exam_id=exam_id, reason="override", status=item.status,
+            score=item.score, override_score=None if old is None else old.score,
+            override_comment=None if old is None else old.comment, diagnosis=[],
+            replaced_by=actor_id, replaced_at=now,
+        ))  # fmt: skip
+        values: dict[str, Any] = {"override_score": score, "override_comment": comment,
+                                  "override_by": actor_id, "override_at": now}  # fmt: skip
+        if score is None:
+            values = dict.fromkeys(values)
+        conn.execute(update(QI).where(QI.c.id == item.id).values(**values))
+        _refresh_score(session, exam_id)
+        reloaded = _load(session, exam_id)
+        session.commit()
+    assert reloaded is not None
+    return reloaded[0]
+
+
+@dataclass(frozen=True)
+class Regraded:
+    """One item whose grade a regrade changes: what it was (as read) and what it becomes
+    (None: unanswered)."""
+
+    question_id: int
+    old_status: str | None
+    old_score: float | None
+    old_diagnosis: list[str]
+    new: GradeRecord | None
+
+
+def _same(column: Any, value: Any) -> Any:
+    return column.is_(None) if value is None else column == value
+
+
+@writes
+def apply_regrade(
+    session: Session,
+    copies: list[tuple[int, list[Regraded], dict[str, Any]]],
+    actor_id: int,
+    now: datetime,
+) -> list[ExamRecord]:
+    """Store a regrade of several copies in one transaction: per copy (exam id, changed
+    items, new computed result). Each item changes only if it still holds the grade the
+    regrade read (a conditional update checked by its row count; Conflict otherwise, and
+    nothing is written); the grade replaced goes to the history; the item's answer row, the
+    copy's result and final score (overrides kept) follow."""
+    out = []
+    with writing(session):
+        conn = session.connection()
+        for exam_id, items, result in copies:
+            _load(session, exam_id, lock=True)
+            for it in items:
+                status = "unanswered" if it.new is None else it.new.status
+                score = 0.0 if it.new is None else it.new.score
+                changed = cast(CursorResult, conn.execute(
+                    update(QI)
+                    .where(QI.c.id == it.question_id, _same(QI.c.status, it.old_status),
+                           _same(QI.c.score, it.old_score))
+                    .values(status=status, score=score)
+                ))  # fmt: skip
+                if changed.rowcount != 1:
+                    raise Conflict("grades changed while regrading; run the regrade again")
+                conn.execute(insert(_HISTORY).values(
+                    question_id=it.question_id, exam_id=exam_id, reason="regrade",
+                    status=it.old_status, score=it.old_score, diagnosis=it.old_diagnosis,
+                    replaced_by=actor_id, replaced_at=now,
+                ))  # fmt: skip
+                _regrade_attempt(session, it, status, score, now)
+            conn.execute(update(_EXAM).where(_EXAM.c.id == exam_id).values(result=result))
+            _refresh_score(session, exam_id)
+            reloaded = _load(session, exam_id)
+            assert reloaded is not None
+            out.append(reloaded[0])
+        session.commit()
+    return out
+
+
+def _regrade_attempt(
+    session: Session, it: Regraded, status: str, score: float, now: datetime
+) -> None:
+    """The item's answer row (what attempts history and statistics read) takes the new
+    grade; an answer that was unreadable before and is read now gets its first row."""
+    conn = session.connection()
+    last = conn.execute(
+        select(func.max(ATTEMPT.c.id)).where(ATTEMPT.c.question_id == it.question_id)
+    ).scalar()
+    diagnosis = [] if it.new is None else list(it.new.diagnosis)
+    if last is not None:
+        conn.execute(update(ATTEMPT).where(ATTEMPT.c.id == last)
+                     .values(status=status, score=score, diagnosis=diagnosis))  # fmt: skip
+    elif it.new is not None and status != "invalid":
+        user_id = conn.execute(select(QI.c.user_id).where(QI.c.id == it.question_id)).scalar()
+        conn.execute(insert(ATTEMPT).values(
+            question_id=it.question_id, user_id=user_id, answer=it.new.answer[:1000],
+            status=status, score=score, diagnosis=diagnosis, created_at=now,
+        ))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class HistoryRecord:
+    """A grade as it was before an override or a regrade replaced it."""
+
+    question_id: int
+    reason: str
+    status: str | None
+    score: float | None
+    override_score: float | None
+    override_comment: str | None
+    diagnosis: list[str]
+    replaced_by: int | None
+    replaced_at: datetime
+
+
+def grade_history(session: Session, exam_id: int) -> list[HistoryRecord]:
+    """The copy's replaced grades, oldest first."""
+    columns = tuple(_HISTORY.c[f] for f in HistoryRecord.__dataclass_fields__)
+    query = select(*columns).where(_HISTORY.c.exam_id == exam_id).order_by(_HISTORY.c.id)
+    rows = [from_row(HistoryRecord, r) for r in session.connection().execute(query)]
+    session.commit()
+    return rows
