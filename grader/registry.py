@@ -14,23 +14,32 @@ from types import ModuleType
 from .errors import QuestionError
 from .families import (
     archs,
+    batchnorm,
     compression,
     conv,
     conv1x1,
+    deep_compression,
     densenet,
     depthwise,
     fire,
     gap,
     grouped,
+    im2col,
     inception,
     linear,
+    mbv2_memory,
     memaccess,
     mobilenet_v2,
+    multipliers,
+    nas,
     pool,
     receptive,
     resnet,
     se,
     shuffle,
+    shuffle_cost,
+    shufflenet_v2,
+    sparse,
 )
 from .mistakes import CATALOGUE, MistakeKind
 from .question import Family
@@ -56,6 +65,15 @@ MODULES: tuple[ModuleType, ...] = (
     densenet,
     mobilenet_v2,
     archs,
+    batchnorm,
+    nas,
+    shufflenet_v2,
+    shuffle_cost,
+    multipliers,
+    mbv2_memory,
+    sparse,
+    deep_compression,
+    im2col,
 )
 
 

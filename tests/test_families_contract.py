@@ -42,7 +42,7 @@ from .family_cases import (
 NOTE_TOPICS = {
     "conv-arithmetic", "pooling", "alexnet", "vgg", "googlenet", "conv1x1", "global-avg-pooling",
     "resnet", "grouped-conv", "resnext", "densenet", "senet", "squeezenet", "mobilenet-v1",
-    "mobilenet-v2", "shufflenet-v1", "shufflenet-v2", "sparse-vs-dense", "nas", "quantization",
+    "mobilenet-v2", "shufflenet-v1", "shufflenet-v2", "sparse-vs-dense", "nas", "quantization", "batch-norm",
 }  # fmt: skip
 GARBAGE = ["", "   ", "banana", "NaN", "-∞", "1..2", "1.5.5", "(64, 56", "1e99999", "@#$%",
            "9" * 5000, "12 apples", "\x00\x01", "DROP TABLE questions;"]  # fmt: skip
