@@ -369,8 +369,10 @@ def _ptflops_pytorch(trace: Trace) -> Parts:
         if c.name in ("Conv1d", "Conv2d", "Conv3d"):
             x = c.inputs[0]
             assert x is not None
-            per_position = prod(c.attrs["kernel_size"]) * c.attrs["in_channels"] * (
-                c.attrs["out_channels"] // c.attrs["groups"]
+            per_position = (
+                prod(c.attrs["kernel_size"])
+                * c.attrs["in_channels"]
+                * (c.attrs["out_channels"] // c.attrs["groups"])
             )
             parts["macs"] += per_position * x[0] * prod(c.output[2:])
             if c.attrs["bias"]:
@@ -551,8 +553,10 @@ def _explain(tool: Tool, parts: Mapping[str, int], service: int, figure: int) ->
     diff = figure - service
     extras = [(k, v) for k, v in parts.items() if k != "macs" and v]
     doubled = tool.unit == "FLOPs"
-    base = "2 per MAC of the convolutions and matrix products" if doubled else (
-        "the MACs of the convolutions and matrix products"
+    base = (
+        "2 per MAC of the convolutions and matrix products"
+        if doubled
+        else ("the MACs of the convolutions and matrix products")
     )
     if not extras and parts.get("macs", 0) == service:
         return f"Same as the service's {tool.unit}: {base}, nothing else."
@@ -638,4 +642,3 @@ def spec_conventions(
 
     model = build_from_spec(input_shape, layers, batch)
     return tool_figures(trace_module(model, tuple(input_shape), batch))
-

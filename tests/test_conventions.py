@@ -55,7 +55,10 @@ def test_resnet50_figures_are_the_issues() -> None:
     # Meta against CPU: exactly the fc layer's 2048 × 1000 products, for these two tools only.
     for tool in ("ptflops_pytorch", "deepspeed_macs"):
         assert figures[tool].meta_figure - figures[tool].figure == 2048 * 1000
-    assert figures["deepspeed_flops"].meta_figure - figures["deepspeed_flops"].figure == 2 * 2048 * 1000
+    assert (
+        figures["deepspeed_flops"].meta_figure - figures["deepspeed_flops"].figure
+        == 2 * 2048 * 1000
+    )
     for tool in ("torchinfo", "fvcore", "thop", "ptflops_aten", "calflops_macs"):
         assert figures[tool].meta_figure == figures[tool].figure
     # The service's own figures: MACs without bias, FLOPs = 2 × MACs, as the profiler says.
@@ -234,7 +237,9 @@ def test_each_figure_is_what_the_real_tool_reports(name: str, size: tuple[int, .
             with _quiet():
                 real = run(name, size, device)
             f = figures[tool]
-            expected = f.meta_figure if device == "meta" and tool != "flop_counter_mode" else f.figure
+            expected = (
+                f.meta_figure if device == "meta" and tool != "flop_counter_mode" else f.figure
+            )
             assert real == expected, (name, tool, device, real, expected, dict(f.parts))
             checked.append((tool, device))
     assert len(checked) == 13

@@ -214,14 +214,14 @@ def _pairs(rng: random.Random, difficulty: int) -> tuple[nn.Module, str, dict[st
     cin = rng.choice((16, 24, 32, 64, 96, 128, 160, 256))
     cout = rng.choice((24, 32, 64, 128, 192, 256, 320, 512))
     stride = rng.choice((1, 2))
-    module = on_meta(models.DepthwiseSeparable, cin, cout, stride)
+    block: nn.Module = on_meta(models.DepthwiseSeparable, cin, cout, stride)
     text = (
         f"a MobileNet v1 depthwise separable block from {cin} to {cout} channels (stride "
         f"{stride}): a 3×3 depthwise convolution (groups={cin}, bias=False) + "
         f"BatchNorm2d({cin}) + ReLU, then a 1×1 convolution {cin}→{cout} (bias=False) + "
         f"BatchNorm2d({cout}) + ReLU"
     )
-    return module, text, {"in_channels": cin, "out_channels": cout, "stride": stride,
+    return block, text, {"in_channels": cin, "out_channels": cout, "stride": stride,
                           "block": "depthwise_separable"}  # fmt: skip
 
 

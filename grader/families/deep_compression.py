@@ -84,7 +84,9 @@ def _size(rng: random.Random, difficulty: int) -> Draft:
     )
     ratio = Fraction(weights * 32) / huffman
     part = AnswerSpec.number("bytes", unit)
-    spec = AnswerSpec.multi({"pruned": part, "quantised": part, "ratio": AnswerSpec.ratio(unit="×")})
+    spec = AnswerSpec.multi(
+        {"pruned": part, "quantised": part, "ratio": AnswerSpec.ratio(unit="×")}
+    )
     truth = {"pruned": Fraction(pruned, 8), "quantised": Fraction(quantised, 8), "ratio": ratio}
     prompt = (
         f"Deep Compression is applied to the weights of {text} (float32, {n(weights)} "
@@ -125,9 +127,16 @@ def _size(rng: random.Random, difficulty: int) -> Draft:
     ]  # fmt: skip
     return Draft(
         prompt=prompt,
-        params={"layer": text, "weights": weights, "keep": str(keep), "bits": bits,
-                "index_bits": index_bits, "huffman_value": str(huff_value),
-                "huffman_index": str(huff_index), "unit": unit},  # fmt: skip
+        params={
+            "layer": text,
+            "weights": weights,
+            "keep": str(keep),
+            "bits": bits,
+            "index_bits": index_bits,
+            "huffman_value": str(huff_value),
+            "huffman_index": str(huff_index),
+            "unit": unit,
+        },  # fmt: skip
         answer=spec,
         truth=truth,
         solution=solution,

@@ -38,8 +38,7 @@ COLUMNS_FROM_INPUT = define(
 )
 GAVE_INPUT_SIZE = define(
     "gave_input_size",
-    "This is the input tensor's size; im2col copies each input value into up to k_h·k_w "
-    "columns.",
+    "This is the input tensor's size; im2col copies each input value into up to k_h·k_w columns.",
 )
 
 _DTYPES = {"float32": (torch.float32, 4), "float16": (torch.float16, 2)}
@@ -128,4 +127,3 @@ IM2COL_BUFFER = Family(
 )
 
 FAMILIES: tuple[Family, ...] = (IM2COL_BUFFER,)
-

@@ -40,8 +40,7 @@ SUMMED_ALL_TENSORS = define(
 )
 ONLY_EXPANDED = define(
     "only_expanded",
-    "This counts only the expanded tensor; the operator that produces it also holds its "
-    "input.",
+    "This counts only the expanded tensor; the operator that produces it also holds its input.",
 )
 FUSED_KEPT_EXPANSION = define(
     "fused_kept_expansion",
@@ -152,7 +151,9 @@ def _memory(rng: random.Random, difficulty: int) -> Draft:
         SUMMED_ALL_TENSORS.at({"naive": max(summed) * bpe}),
         ONLY_EXPANDED.at({"naive": max(only_e) * bpe}),
         FUSED_KEPT_EXPANSION.at({"fused": max(naive_steps) * bpe}),
-        KIB_VS_KB.at({"naive": kib_vs_kb_value(naive, unit), "fused": kib_vs_kb_value(fused, unit)}),
+        KIB_VS_KB.at(
+            {"naive": kib_vs_kb_value(naive, unit), "fused": kib_vs_kb_value(fused, unit)}
+        ),
         WRONG_DTYPE_SIZE.at({"naive": max(naive_steps) * 4, "fused": max(fused_steps) * 4},
                             "This uses 4 bytes per element; float16 takes 2.")
         if bpe == 2

@@ -13,9 +13,9 @@ from fractions import Fraction
 
 import models
 
-from ..question import Draft, Family
-from ..types import AnswerSpec, Mistake
 from ..mistakes import define
+from ..question import Draft, Family
+from ..types import AnswerSpec, Mistake, Truth
 from ._base import MACS_RULE, expected_display, keep_mistakes, measure_block, n, on_meta
 
 __all__ = ["MOBILENET_V1_MULTIPLIERS", "FAMILIES"]
@@ -24,8 +24,7 @@ TOPIC = "mobilenet-v1"
 
 ALPHA_NOT_SQUARED = define(
     "alpha_not_squared",
-    "α thins both the input and the output channels, so the pointwise cost scales by α², "
-    "not α.",
+    "α thins both the input and the output channels, so the pointwise cost scales by α², not α.",
 )
 RHO_NOT_SQUARED = define(
     "rho_not_squared",
@@ -70,10 +69,8 @@ def _multipliers(rng: random.Random, difficulty: int) -> Draft:
     base = _macs(m, out, stride, side)
     thin = _macs(am, an, stride, small)
     ratio = Fraction(thin, base)
-    spec = AnswerSpec.multi(
-        {"macs": AnswerSpec.number("macs"), "ratio": AnswerSpec.ratio(0.005)}
-    )
-    truth = {"macs": thin, "ratio": ratio}
+    spec = AnswerSpec.multi({"macs": AnswerSpec.number("macs"), "ratio": AnswerSpec.ratio(0.005)})
+    truth: dict[str, Truth] = {"macs": thin, "ratio": ratio}
     ho = -(-side // stride)
     prompt = (
         f"In MobileNet v1 (224×224 input, α = 1) a depthwise separable layer maps M = {m} to "
@@ -106,8 +103,15 @@ def _multipliers(rng: random.Random, difficulty: int) -> Draft:
     ]
     return Draft(
         prompt=prompt,
-        params={"in_channels": m, "out_channels": out, "stride": stride, "height": side,
-                "width": side, "alpha": str(alpha), "resolution": res},  # fmt: skip
+        params={
+            "in_channels": m,
+            "out_channels": out,
+            "stride": stride,
+            "height": side,
+            "width": side,
+            "alpha": str(alpha),
+            "resolution": res,
+        },  # fmt: skip
         answer=spec,
         truth=truth,
         solution=solution,

@@ -114,8 +114,10 @@ def _space(rng: random.Random, difficulty: int) -> Draft:
         solution = f"({k}·{f})^{layers} = {k * f}^{layers} = "
         mistakes = [
             ADDED_CHOICES.at((k + f) * layers),
-            ADDED_CHOICES.at((k + f) ** layers, "The two decisions of a layer multiply: k·f "
-                             "combinations per layer, not k + f."),  # fmt: skip
+            ADDED_CHOICES.at(
+                (k + f) ** layers,
+                "The two decisions of a layer multiply: k·f combinations per layer, not k + f.",
+            ),  # fmt: skip
             ONE_CHOICE_PER_LAYER.at(k**layers),
             ONE_CHOICE_PER_LAYER.at(f**layers),
             SWAPPED_EXPONENT.at(layers ** (k * f)),
@@ -200,7 +202,7 @@ def _budget(rng: random.Random, difficulty: int) -> Draft:
             "GPU-days = GPUs × days; GPU-hours = 24 × GPU-days.",
             f"Here {gpus} GPUs run for {days} days.",
         )
-        params = {"gpus": gpus, "days": days}
+        params: dict[str, int | None] = {"gpus": gpus, "days": days}
     else:
         while True:  # a whole number of candidates that fills the budget exactly
             hours = rng.choice((1, 2, 3, 4, 6, 8, 12)) if difficulty == 2 else None

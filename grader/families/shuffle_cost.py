@@ -17,7 +17,7 @@ from models.traffic import memory_traffic
 from ..mistakes import BITS_VS_BYTES, WRONG_DTYPE_SIZE, define
 from ..question import Draft, Family
 from ..types import AnswerSpec, Mistake
-from ._base import MEMORY_RULE, UNITS_RULE, expected_display, keep_mistakes, measure, n, unit_phrase
+from ._base import MEMORY_RULE, UNITS_RULE, expected_display, keep_mistakes, measure, unit_phrase
 from .shufflenet_v2 import WRITES_ONLY
 
 __all__ = ["CHANNEL_SHUFFLE_COST", "FAMILIES", "shuffle_traffic"]
@@ -78,14 +78,24 @@ def _cost(rng: random.Random, difficulty: int) -> Draft:
         SHUFFLE_FORGOT_BATCH.at({"elements": 2 * per, "bytes": 2 * per * bpe})
         if batch > 1
         else None,
-        WRONG_DTYPE_SIZE.at({"bytes": moved * 4}, f"This uses 4 bytes per element; {dtype} "
-                            f"takes {bpe}.") if bpe != 4 else None,  # fmt: skip
+        WRONG_DTYPE_SIZE.at(
+            {"bytes": moved * 4}, f"This uses 4 bytes per element; {dtype} takes {bpe}."
+        )
+        if bpe != 4
+        else None,  # fmt: skip
         BITS_VS_BYTES.at({"bytes": moved * bpe * 8}),
     ]
     return Draft(
         prompt=prompt,
-        params={"groups": g, "channels": c, "height": side, "width": side, "batch": batch,
-                "dtype": dtype, "unit": unit},  # fmt: skip
+        params={
+            "groups": g,
+            "channels": c,
+            "height": side,
+            "width": side,
+            "batch": batch,
+            "dtype": dtype,
+            "unit": unit,
+        },  # fmt: skip
         answer=spec,
         truth=truth,
         solution=solution,
@@ -93,8 +103,7 @@ def _cost(rng: random.Random, difficulty: int) -> Draft:
         conventions=(MEMORY_RULE, UNITS_RULE),
         hints=(
             "Which of the steps actually move data? A view only changes how memory is indexed.",
-            "The contiguous copy reads N·c·h·w elements and writes N·c·h·w; nothing is "
-            "multiplied.",
+            "The contiguous copy reads N·c·h·w elements and writes N·c·h·w; nothing is multiplied.",
             f"Here N = {batch}, c = {c}, h = w = {side}, {bpe} B per {dtype} element.",
         ),
     )

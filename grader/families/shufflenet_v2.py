@@ -21,7 +21,7 @@ from models.traffic import memory_traffic
 
 from ..mistakes import IGNORED_GROUPS, WRONG_DTYPE_SIZE, define
 from ..question import Draft, Family
-from ..types import AnswerSpec, Mistake
+from ..types import AnswerSpec, Mistake, Truth
 from ._base import (
     BN_EXCLUDED,
     MACS_RULE,
@@ -61,8 +61,7 @@ COUNTED_BRANCHES = define(
 )
 FORGOT_REDUCTIONS = define(
     "forgot_reductions_ops",
-    "This leaves out the 1×1 reductions and the pool projection: each is a separate "
-    "convolution.",
+    "This leaves out the 1×1 reductions and the pool projection: each is a separate convolution.",
 )
 WRITES_ONLY = define(
     "writes_only",
@@ -72,9 +71,7 @@ ADD_READS_ONE = define(
     "add_reads_one",
     "The shortcut addition reads TWO tensors (the branch and the identity) and writes one.",
 )
-FORGOT_FINAL_RELU = define(
-    "forgot_final_relu", "This leaves out the ReLU after the addition."
-)
+FORGOT_FINAL_RELU = define("forgot_final_relu", "This leaves out the ReLU after the addition.")
 
 CHEAPEST_VS_LARGEST = define(
     "cheapest_vs_largest", "This is the most expensive convolution's share; the cheapest was asked."
@@ -166,7 +163,7 @@ def _fragmentation(rng: random.Random, difficulty: int) -> Draft:
             "smallest": AnswerSpec.ratio(0.01, unit="%"),
         }
     )
-    truth = {"convs": len(convs), "macs": macs, "smallest": smallest}
+    truth: dict[str, Truth] = {"convs": len(convs), "macs": macs, "smallest": smallest}
     prompt = (
         f"ShuffleNet v2's guideline G3 warns against fragmented blocks: many small operators "
         f"instead of a few large ones. Take a GoogLeNet inception module on a "
@@ -238,7 +235,7 @@ def _elementwise(rng: random.Random, difficulty: int) -> Draft:
     moved, total = elementwise_traffic(c, side)
     m = c // 4
     hw = side * side
-    truth = {"bytes": moved * bpe, "share": Fraction(moved, total)}
+    truth: dict[str, Truth] = {"bytes": moved * bpe, "share": Fraction(moved, total)}
     spec = AnswerSpec.multi({"bytes": AnswerSpec.number("bytes", unit), "share": _SHARE})
     prompt = (
         f"ShuffleNet v2's guideline G4 says element-wise operations cost memory traffic, not "
@@ -265,8 +262,11 @@ def _elementwise(rng: random.Random, difficulty: int) -> Draft:
         WRITES_ONLY.at({"bytes": writes * bpe, "share": Fraction(writes, total)}),
         ADD_READS_ONE.at({"bytes": one_read * bpe, "share": Fraction(one_read, total)}),
         FORGOT_FINAL_RELU.at({"bytes": no_last * bpe, "share": Fraction(no_last, total)}),
-        WRONG_DTYPE_SIZE.at({"bytes": moved * 4}, f"This uses 4 bytes per element; {dtype} "
-                            f"takes {bpe}.") if bpe != 4 else None,  # fmt: skip
+        WRONG_DTYPE_SIZE.at(
+            {"bytes": moved * 4}, f"This uses 4 bytes per element; {dtype} takes {bpe}."
+        )
+        if bpe != 4
+        else None,  # fmt: skip
     ]
     return Draft(
         prompt=prompt,
@@ -323,4 +323,3 @@ FAMILIES: tuple[Family, ...] = (
     SHUFFLENET_V2_FRAGMENTATION,
     SHUFFLENET_V2_ELEMENTWISE,
 )
-

@@ -10,6 +10,7 @@ density solves nnz·(v + i) + (rows + 1)·i = rows·cols·v for the element size
 from __future__ import annotations
 
 import random
+import warnings
 from fractions import Fraction
 
 import torch
@@ -63,7 +64,9 @@ def csr_bytes(rows: int, cols: int, nnz: int, dtype: str, index: str) -> int:
     crow = torch.tensor([0, *per_row], dtype=_INDEX[index]).cumsum(0).to(_INDEX[index])
     col = torch.cat([torch.arange(k, dtype=_INDEX[index]) for k in per_row])
     values = torch.ones(nnz, dtype=_DTYPES[dtype])
-    csr = torch.sparse_csr_tensor(crow, col, values, (rows, cols))
+    with warnings.catch_warnings():  # "sparse CSR support is in beta": known, and harmless here
+        warnings.simplefilter("ignore", UserWarning)
+        csr = torch.sparse_csr_tensor(crow, col, values, (rows, cols), check_invariants=True)
     arrays = (csr.crow_indices(), csr.col_indices(), csr.values())
     return sum(a.numel() * a.element_size() for a in arrays)
 
@@ -117,8 +120,14 @@ def _storage(rng: random.Random, difficulty: int) -> Draft:
     ]
     return Draft(
         prompt=prompt,
-        params={"rows": rows, "cols": cols, "nnz": nnz, "dtype": dtype, "index": index,
-                "unit": unit},  # fmt: skip
+        params={
+            "rows": rows,
+            "cols": cols,
+            "nnz": nnz,
+            "dtype": dtype,
+            "index": index,
+            "unit": unit,
+        },  # fmt: skip
         answer=spec,
         truth=truth,
         solution=solution,
@@ -155,7 +164,11 @@ def _break_even(rng: random.Random, difficulty: int) -> Draft:
         if with_pointers
         else f"v / (v + i) = {v} / ({v} + {i})"
     )
-    solution = f"CSR = dense when nnz·(v + i) {'+ (rows + 1)·i ' if with_pointers else ''}= rows·cols·v: density = {formula} = {expected_display(spec, truth)}"
+    pointers = "+ (rows + 1)·i " if with_pointers else ""
+    solution = (
+        f"CSR = dense when nnz·(v + i) {pointers}= rows·cols·v: density = {formula} = "
+        f"{expected_display(spec, truth)}"
+    )
     mistakes: list[Mistake | None] = [
         INVERTED_BREAK_EVEN.at(1 - truth),
         INDEX_ONLY_BREAK_EVEN.at(Fraction(v, i)) if v < i else None,
@@ -163,8 +176,13 @@ def _break_even(rng: random.Random, difficulty: int) -> Draft:
     ]
     return Draft(
         prompt=prompt,
-        params={"rows": rows, "cols": cols, "dtype": dtype, "index": index,
-                "row_pointers": with_pointers},  # fmt: skip
+        params={
+            "rows": rows,
+            "cols": cols,
+            "dtype": dtype,
+            "index": index,
+            "row_pointers": with_pointers,
+        },  # fmt: skip
         answer=spec,
         truth=truth,
         solution=solution,
