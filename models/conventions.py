@@ -43,6 +43,7 @@ __all__ = [
     "service_macs",
     "TOOL_NAMES",
     "trace_module",
+    "trace_architecture",
     "tool_figures",
     "architecture_conventions",
     "spec_conventions",
@@ -616,11 +617,18 @@ def tool_figures(trace: Trace) -> list[ToolFigure]:
     return out
 
 
-@lru_cache(maxsize=64)
-def _architecture_trace(name: str, input_size: Shape, batch: int) -> Trace:
-    from models.architectures import build_architecture
+def trace_architecture(name: str, input_size: Sequence[int] | None = None, batch: int = 1) -> Trace:
+    """The trace of a registry architecture (built on meta) at an input, uncached: for callers
+    that keep their own cache (the HTTP layer)."""
+    from models.architectures import build_architecture, get_spec
 
-    return trace_module(build_architecture(name), input_size, batch)
+    size = tuple(get_spec(name).input_size if input_size is None else input_size)
+    return trace_module(build_architecture(name), size, batch)
+
+
+@lru_cache(maxsize=64)
+def _architecture_trace(name: str, input_size: Shape | None, batch: int) -> Trace:
+    return trace_architecture(name, input_size, batch)
 
 
 def architecture_conventions(
@@ -628,9 +636,7 @@ def architecture_conventions(
 ) -> list[ToolFigure]:
     """Every tool's figure for a registry architecture (built on meta), traced once per
     (name, input, batch) and cached."""
-    from models.architectures import get_spec
-
-    size = tuple(get_spec(name).input_size if input_size is None else input_size)
+    size = None if input_size is None else tuple(input_size)
     return tool_figures(_architecture_trace(name, size, batch))
 
 

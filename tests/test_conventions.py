@@ -243,3 +243,34 @@ def test_each_figure_is_what_the_real_tool_reports(name: str, size: tuple[int, .
             assert real == expected, (name, tool, device, real, expected, dict(f.parts))
             checked.append((tool, device))
     assert len(checked) == 13
+
+
+# -- over HTTP ---------------------------------------------------------------------------------
+
+
+def test_conventions_over_http(client) -> None:
+    body = client.get("/architectures/resnet50/conventions").json()
+    assert body["architecture"] == "resnet50" and body["input_shape"] == [3, 224, 224]
+    assert body["macs"] == 4_089_184_256 and body["flops"] == 2 * body["macs"]
+    tools = {t["tool"]: t for t in body["tools"]}
+    assert list(tools) == list(TOOL_NAMES)
+    assert tools["thop"]["figure"] == ISSUE_RESNET50["thop"]
+    assert tools["ptflops_pytorch"]["meta_figure"] == ISSUE_RESNET50["ptflops_pytorch"]
+    assert all(t["explanation"].endswith(".") and t["call"] for t in body["tools"])
+    small = client.get("/architectures/resnet18/conventions", params={"input_size": 64}).json()
+    assert small["input_shape"] == [3, 64, 64]
+    assert client.get("/architectures/nope/conventions").status_code == 404
+    assert client.get("/architectures/resnet18/conventions?batch=0").status_code == 422
+
+    layers = [
+        {"type": "conv2d", "out_channels": 8, "kernel_size": 3, "padding": 1},
+        {"type": "relu"},
+    ]
+    spec = {"input_shape": [3, 16, 16], "layers": layers}
+    out = client.post("/profile/conventions", json=spec).json()
+    assert out["architecture"] == "custom" and out["macs"] == 16 * 16 * 8 * 27
+    ptflops = next(t for t in out["tools"] if t["tool"] == "ptflops_pytorch")
+    # weights, one bias add per output, the ReLU twice (module hook and patched F.relu)
+    assert ptflops["figure"] == out["macs"] + 2048 + 2 * 2048
+    bad = client.post("/profile/conventions", json={**spec, "layers": [{"type": "conv2d"}]})
+    assert bad.status_code == 422

@@ -225,6 +225,102 @@ def _compute_profiles(keys: list[_ProfileKey]) -> list[Any]:
     return out
 
 
+class CounterFigure(BaseModel):
+    """What one counter reports for the network, under its own documented convention."""
+
+    tool: str
+    title: str
+    version: str
+    call: str
+    reports: str
+    unit: str
+    figure: int
+    meta_figure: int
+    service: int
+    difference: int
+    relative: float
+    parts: dict[str, int]
+    explanation: str
+
+
+class ConventionsPublic(BaseModel):
+    """Every counter's figure for one network, against the service's MACs and FLOPs."""
+
+    architecture: str
+    input_shape: list[int]
+    batch: int
+    macs: int
+    flops: int
+    note: str
+    tools: list[CounterFigure]
+
+
+def _conventions_public(name: str, input_shape: list[int], batch: int, figures: list[Any]) -> str:
+    from models.conventions import ELEMENTWISE_NOTE
+
+    macs = next(f.service for f in figures if f.unit == "MACs")
+    return ConventionsPublic(
+        architecture=name,
+        input_shape=input_shape,
+        batch=batch,
+        macs=macs,
+        flops=2 * macs,
+        note=(
+            "Computed by the service under each tool's documented convention (the tools are "
+            "not run here); figure: a model with real weights, meta_figure: the same model on "
+            f"the meta device. {ELEMENTWISE_NOTE}"
+        ),
+        tools=[CounterFigure(**f.as_dict()) for f in figures],
+    ).model_dump_json()
+
+
+def _architecture_conventions_json(key: _ProfileKey) -> str:
+    """Trace a registry architecture and apply every counter's rules (a worker thread)."""
+    from models import ModelsError, get_spec
+    from models.conventions import tool_figures, trace_architecture
+
+    spec = get_spec(key.name)
+    size = (
+        spec.input_size if key.input_size is None else (spec.input_size[0],) + (key.input_size,) * 2
+    )
+    try:
+        figures = tool_figures(trace_architecture(key.name, size, key.batch))
+    except (ModelsError, RuntimeError, ValueError) as exc:
+        raise HTTPException(
+            422, f"cannot trace {key.name} at input {key.input_size}: {exc}"
+        ) from exc
+    return _conventions_public(key.name, list(size), key.batch, figures)
+
+
+@router.get(
+    "/architectures/{name}/conventions",
+    response_model=ConventionsPublic,
+    responses={404: ERROR_RESPONSES[404], **TOO_MANY},
+)
+async def architecture_conventions(
+    request: Request,
+    name: Annotated[str, Path(max_length=64)],
+    input_size: Annotated[int | None, Query(ge=1, le=4096, description="Side H = W")] = None,
+    batch: Annotated[int, Query(ge=1, le=1024)] = 1,
+) -> Response:
+    """What torchinfo, fvcore, thop, ptflops (both back ends), calflops, DeepSpeed's profiler
+    and torch's FlopCounterMode would report for a reference architecture, each computed
+    under the tool's own convention, with how and by how much it differs from the service's."""
+    from models import architecture_names
+
+    if name not in architecture_names():
+        raise HTTPException(
+            404, f"no architecture '{name}'; known: {', '.join(architecture_names())}"
+        )
+    key = _ProfileKey(name, input_size, batch, "float32", True)
+    cache = limiters(request).profiles
+    body: str | None = cache.get(("conventions", key))
+    if body is None:
+        body = await run_profile(request, _architecture_conventions_json, key)
+        cache.put(("conventions", key), body)
+    return _json(body)
+
+
 def _json(body: str | bytes) -> Response:
     """An answer already encoded (in a worker thread) as JSON."""
     return Response(body, media_type="application/json")
@@ -365,6 +461,34 @@ class ProfileRequest(BaseModel):
 async def profile_spec(request: Request, body: ProfileRequest) -> Response:
     """Build the given layers on the meta device and profile them (nothing real is allocated)."""
     return _json(await run_profile(request, _profile_spec_json, body))
+
+
+@router.post(
+    "/profile/conventions",
+    response_model=ConventionsPublic,
+    responses={
+        422: ERROR_RESPONSES[404] | {"description": "Invalid spec, naming the layer"},
+        **TOO_MANY,
+    },
+)
+async def profile_spec_conventions(request: Request, body: ProfileRequest) -> Response:
+    """What each well-known counter would report for the given layers (the body of
+    ``POST /profile``), under its own convention, against the service's MACs and FLOPs."""
+    return _json(await run_profile(request, _spec_conventions_json, body))
+
+
+def _spec_conventions_json(body: ProfileRequest) -> str:
+    """Validate, build, trace and encode a spec's counter figures (in a worker thread)."""
+    from models import SpecError
+    from models.conventions import spec_conventions
+
+    from ..profiles import spec_error
+
+    try:
+        figures = spec_conventions(body.input_shape, body.layers, body.batch)
+    except SpecError as exc:
+        raise HTTPException(422, [spec_error(exc)]) from exc
+    return _conventions_public("custom", list(body.input_shape), body.batch, figures)
 
 
 def _profile_spec_json(body: ProfileRequest) -> str:

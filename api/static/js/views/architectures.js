@@ -28,7 +28,7 @@ export async function render(root, first, second) {
   root.append(h("h1", { text: "Architectures" }), picker(archs, names));
   if (comparison) root.append(sideBySide(comparison));
   profiles.forEach((p, i) => root.append(network(p, byName.get(names[i]), KEYS[i])));
-  root.append(conventions(profiles[0].conventions), notSpeed());
+  root.append(conventions(profiles[0].conventions), counters(names[0]), notSpeed());
 }
 
 // A course's own network (members only): the same views, from its course's profile.
@@ -377,6 +377,88 @@ function conventions(entries) {
         h("dt", { class: "mono", text: k }),
         h("dd", { text: v }),
       ]),
+    ),
+  );
+}
+
+// What torchinfo, fvcore, thop, ptflops, calflops, DeepSpeed and FlopCounterMode would report
+// for the network, each under its own convention (GET /architectures/{name}/conventions),
+// loaded on demand: tracing a network costs a second of the server's time.
+function counters(name) {
+  const body = h("div", { id: "counters-body" });
+  const button = h("button", { type: "button", id: "counters-load", text: "Show what each counter reports" });
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    button.textContent = "Counting…";
+    try {
+      const data = await get(`/architectures/${encodeURIComponent(name)}/conventions`);
+      body.replaceChildren(counterTable(data));
+      button.remove();
+    } catch (err) {
+      button.disabled = false;
+      button.textContent = "Show what each counter reports";
+      body.replaceChildren(h("p", { class: "error", text: err.message }));
+    }
+  });
+  return h(
+    "section",
+    { class: "panel", id: "counters" },
+    h("h2", { text: "Why the counters disagree" }),
+    h("p", {
+      class: "hint",
+      text: "The same network is “4.09 G” or “4.13 G” or “8.18 G” depending on the tool. Each row is what that tool would report, worked out here under its documented convention, and how it differs from this service’s MACs (convolutions and linear layers, no bias) or FLOPs (2 × MACs).",
+    }),
+    button,
+    body,
+  );
+}
+
+function counterTable(data) {
+  const rows = data.tools.map((t) =>
+    h(
+      "tr",
+      { dataset: { tool: t.tool } },
+      h("td", {}, h("span", { text: t.title }), h("div", { class: "muted mono", text: t.call })),
+      h("td", { class: "num mono", text: int(t.figure) }),
+      h("td", { text: t.reports }),
+      h("td", {
+        class: "num mono",
+        text: `${t.difference >= 0 ? "+" : "−"}${int(Math.abs(t.difference))} (${(100 * t.relative).toFixed(2)}%)`,
+      }),
+      h(
+        "td",
+        {},
+        h("span", { text: t.explanation }),
+        t.meta_figure !== t.figure
+          ? h("div", { class: "muted", text: `On a meta-device model: ${int(t.meta_figure)}.` })
+          : null,
+      ),
+    ),
+  );
+  return h(
+    "div",
+    {},
+    h("p", {
+      class: "hint",
+      text: `Input ${data.input_shape.join("×")}, batch ${data.batch}: ${int(data.macs)} MACs, ${int(data.flops)} FLOPs by this service's convention. ${data.note}`,
+    }),
+    h(
+      "div",
+      { class: "scroll" },
+      h(
+        "table",
+        { class: "shares", id: "counters-table" },
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            ["Tool", "Reports", "Its unit", "Against the service", "Why"].map((t) => h("th", { text: t })),
+          ),
+        ),
+        h("tbody", {}, rows),
+      ),
     ),
   );
 }
