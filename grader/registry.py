@@ -18,6 +18,7 @@ from .families import (
     compression,
     conv,
     conv1x1,
+    counters,
     deep_compression,
     densenet,
     depthwise,
@@ -74,6 +75,7 @@ MODULES: tuple[ModuleType, ...] = (
     sparse,
     deep_compression,
     im2col,
+    counters,
 )
 
 

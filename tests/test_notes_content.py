@@ -16,7 +16,7 @@ TOPICS = {
     "conv-arithmetic", "pooling", "alexnet", "vgg", "googlenet", "conv1x1", "global-avg-pooling",
     "resnet", "grouped-conv", "resnext", "densenet", "senet", "squeezenet", "mobilenet-v1",
     "mobilenet-v2", "shufflenet-v1", "shufflenet-v2", "sparse-vs-dense", "nas", "quantization",
-    "batch-norm", "im2col",
+    "batch-norm", "im2col", "flop-counters",
 }  # fmt: skip
 
 # Near-duplicate cards merged by the deck audit (docs/deck-audit.md): each group kept one card,
