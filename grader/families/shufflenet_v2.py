@@ -279,8 +279,9 @@ def _elementwise(rng: random.Random, difficulty: int) -> Draft:
         hints=(
             "Go operator by operator: a ReLU reads and writes its tensor; the addition reads "
             "two tensors and writes one.",
-            "Element-wise traffic = 4·m·h·w + 5·c·h·w elements (m = c/4); a convolution moves "
-            "its input, its weights and its output.",
+            "Each of the two inner ReLUs reads and writes m·h·w elements (m is a quarter of c), "
+            "the addition reads two c·h·w tensors and writes one, the last ReLU reads and writes "
+            "c·h·w; a convolution moves its input, its weights and its output.",
             f"Here m = {m}, c = {c}, h·w = {hw}, and {dtype} takes {bpe} B per element; "
             f"1 {unit} = {n(unit_bytes(unit))} B.",
         ),
