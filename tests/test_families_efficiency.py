@@ -197,3 +197,28 @@ def test_im2col_buffer() -> None:
         rows, cols = p["in_channels"] * kh * kw, ho * wo
         bpe = 4 if p["dtype"] == "float32" else 2
         assert q.truth == {"rows": rows, "cols": cols, "bytes": p["batch"] * rows * cols * bpe}
+
+
+def test_counter_conventions() -> None:
+    for q in _questions("counter_conventions"):
+        c, h, w = q.params["input_shape"]
+        conv, *rest = q.params["layers"]
+        kinds = {layer["type"] for layer in rest}
+        k, cout = conv["kernel_size"], conv["out_channels"]
+        macs, out = h * w * cout * c * k * k, cout * h * w
+        bias = out if conv["bias"] else 0
+        bn = "batchnorm2d" in kinds
+        pool = out if "maxpool2d" in kinds else 0  # the pool reads the ReLU's output
+        expected = {
+            "torchinfo": macs + bias + (2 * cout if bn else 0),
+            "fvcore": macs + (2 * out if bn else 0),
+            "thop": macs + (4 * out if bn else 0),
+            "ptflops_pytorch": macs + bias + (2 * out if bn else 0) + 2 * out + 2 * pool,
+            "ptflops_aten": macs + bias,
+            "calflops_macs": macs,
+            "deepspeed_macs": macs,
+            "calflops_flops": 2 * macs + bias + (2 * out if bn else 0) + out + pool,
+            "deepspeed_flops": 2 * macs + bias + (2 * out if bn else 0) + out + pool,
+            "flop_counter_mode": 2 * macs,
+        }[q.params["tool"]]
+        assert q.truth == expected, (q.params, q.truth, expected)
