@@ -522,6 +522,15 @@ def test_architecture_explorer(server: str, page: Page, tmp_path: Path) -> None:
     assert page.locator("#conventions dt").count() == len(mnv2["conventions"])
     assert page.locator("#flops-not-speed .guideline").count() == 4
     assert "1480" in page.text_content("#guideline-g1")
+    # What other counters report, loaded on demand: one row per tool, the API's figures.
+    page.click("#counters-load")
+    page.wait_for_selector("#counters-table")
+    counted = _get(f"{server}/architectures/mobilenet_v2/conventions")
+    rows = page.locator("#counters-table tbody tr")
+    assert rows.count() == len(counted["tools"]) == 10
+    for tool in counted["tools"]:
+        cell = page.locator(f"#counters-table tr[data-tool={tool['tool']}] td").nth(1)
+        assert _digits(cell.text_content()) == tool["figure"], tool["tool"]
 
     # A column links to its row: the table opens, the row is marked and scrolled into view,
     # and the page stays on the same route.
