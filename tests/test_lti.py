@@ -499,3 +499,43 @@ def test_racing_launches_of_one_login_make_one_launch(make_client, lms) -> None:
         after = _counts(client)
         assert after["lti_launch"] == before["lti_launch"] + 1
         assert after["lti_user"] == before["lti_user"] + 1
+
+
+def test_a_final_score_that_changes_is_sent_again_and_only_then(make_client, lms) -> None:
+    """An override or regrade announces the copy's new final score (``api.grade_events``);
+    the LMS gets it as the student's latest score. The same score announced again is not
+    sent twice."""
+    import anyio
+
+    from api.db import utcnow
+    from api.grade_events import ScoreChange
+
+    with make_client(**LTI_SETTINGS) as client:
+        _register(client, lms)
+        _teacher, learner, _item = _deep_link_and_learner(client, lms)
+        exam, answers = _answer_first(client, learner)
+        auth = {"Authorization": f"Bearer {learner['token']}"}
+        client.post(f"/exams/{exam['id']}/submit", json={"answers": answers}, headers=auth)
+        line = f"li-{learner['assessment_id']}"
+        _wait(lambda: lms.scores.get(line))
+        events, db = client.app.state.grade_events, client.app.state.db
+
+        def announce(score: float, reason: str) -> None:
+            with Session(client.app.state.engine) as s:  # what an override commits
+                s.exec(text("UPDATE exam SET score = :s WHERE id = :i"),
+                       params={"s": score, "i": exam["id"]})  # fmt: skip
+                s.commit()
+            change = ScoreChange(exam["id"], learner["assessment_id"], learner["user_id"],
+                                 score, 2.0, utcnow(), reason)  # fmt: skip
+            anyio.run(events.publish, db, [change])
+
+        announce(1.0, "submitted")  # the submission's own announcement: already queued
+        time.sleep(0.5)
+        assert len(lms.scores[line]) == 1
+        announce(2.0, "overridden")
+        _wait(lambda: len(lms.scores[line]) == 2)
+        latest = lms.scores[line][-1]
+        assert latest["scoreGiven"] == 2.0 and latest["userId"] == "s-1"
+        assert latest["timestamp"] > lms.scores[line][0]["timestamp"]
+        time.sleep(0.5)
+        assert len(lms.scores[line]) == 2
