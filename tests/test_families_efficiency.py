@@ -222,3 +222,24 @@ def test_counter_conventions() -> None:
             "flop_counter_mode": 2 * macs,
         }[q.params["tool"]]
         assert q.truth == expected, (q.params, q.truth, expected)
+
+
+def test_memory_traffic_counts_copies_not_views() -> None:
+    import torch
+
+    import models
+    from models.traffic import memory_traffic, total_traffic
+
+    x = torch.empty((2, 12, 5, 5), device="meta")
+    # View, transpose, view: free; the contiguous copy reads and writes every element once.
+    assert total_traffic(lambda t: models.channel_shuffle(t, 3), x) == 2 * x.numel()
+    assert total_traffic(lambda t: t.view(2, 3, 4, 25).transpose(1, 2), x) == 0
+    ops = memory_traffic(lambda a, b: torch.relu_(a + b), x, x)
+    assert [(o.op, o.read, o.written) for o in ops] == [
+        ("add", 2 * x.numel(), x.numel()),
+        ("relu_", x.numel(), x.numel()),
+    ]
+    # A convolution reads its input and its weights and writes its output.
+    conv = torch.nn.Conv2d(12, 8, 3, padding=1, bias=False, device="meta")
+    (op,) = memory_traffic(conv, x)
+    assert (op.read, op.written) == (x.numel() + 8 * 12 * 9, 2 * 8 * 5 * 5)
