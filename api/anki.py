@@ -11,19 +11,24 @@ difficulty, desired retention), and one ``revlog`` row per logged answer; Anki's
 them when asked to import scheduling.
 
 Reading a collection from a user: only a zip of bounded size, whose collection is a plain
-SQLite file opened read-only with ``trusted_schema`` off (no function runs from the file's
-schema), tables checked to be tables (not views), a step budget on every query, and nothing
-but three tables read. Nothing in the file is executed.
+SQLite file opened read-only; its schema is read first and any code in it (a view, trigger,
+virtual table, generated column or computed default) refuses the file before a row is read;
+the reading has a step budget, a deadline, a length limit per value and row caps; every
+value used is checked. Nothing in the file is executed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import lzma
 import os
+import re
 import sqlite3
 import tempfile
+import time
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -199,6 +204,18 @@ def _revlog_values(review: LoggedReview, anki_id: int, used: set[int]) -> tuple:
 
 
 # --- review history out of an Anki collection ---------------------------------------------
+#
+# The file comes from a user, so it is data and nothing else. A SQLite file carries code in
+# its schema: a generated column, a column default, a view or a trigger is an expression the
+# file's author wrote, and SQLite evaluates it while reading (``trusted_schema=OFF`` keeps
+# out only application functions: built-ins such as ``printf('%.*c', 10**8, x)`` still run,
+# and one such call is one VM step, so a step budget alone does not see it). So the schema
+# is read first, from ``sqlite_master`` and ``PRAGMA table_xinfo`` (neither evaluates an
+# expression of the file), and a file with anything but plain tables, plain columns and
+# literal defaults is refused before any row of its tables is read. The reading itself has
+# a step budget and a deadline (the progress handler, which also interrupts the parsing of
+# a schema of a million objects), SQLite's length limit on any one value, a small page
+# cache, and row caps; every value used is checked, and an odd one refused by name.
 
 
 @dataclass(frozen=True)
@@ -207,12 +224,30 @@ class HistoryLimits:
 
     collection_bytes: int = 64 * 1024 * 1024  # the collection, uncompressed
     notes: int = 100_000
+    cards: int = 200_000
     reviews: int = 200_000
-    query_steps: int = 50_000_000  # SQLite VM steps per query
+    schema_objects: int = 1000  # Anki's collections have a few dozen tables and indexes
+    query_steps: int = 50_000_000  # SQLite VM steps, all queries of one file together
+    seconds: float = 10.0  # wall clock for reading one file
+    value_bytes: int = 1_000_000  # the longest string or blob SQLite may read or build
+    cache_kib: int = 8192  # SQLite's page cache for the file
 
 
 HISTORY_LIMITS = HistoryLimits()
 _COLLECTIONS = ("collection.anki21", "collection.anki2")  # newest readable first
+# Review-log ids are the answer's time in milliseconds: none before Anki existed (2006) or
+# after now (a day's slack for clocks); the time taken is at most a day.
+_FIRST_REVIEW_MS = 1_136_073_600_000  # 2006-01-01T00:00:00Z
+_DAY_MS = 86_400_000
+_NEEDED = {"notes": ("id", "guid"), "cards": ("id", "nid"),
+           "revlog": ("id", "cid", "ease", "time", "type")}  # fmt: skip
+# A column default SQLite may use for a short row: NULL, a number or a quoted string only.
+_LITERAL = re.compile(r"(?is)\s*(null|[-+]?\s*(\d+(\.\d*)?|\.\d+)(e[-+]?\d+)?|'([^']|'')*'"
+                      r"|x'[0-9a-f]*'|true|false|current_(time|date|timestamp))\s*")  # fmt: skip
+# What reading a damaged or crafted zip can raise (beyond BadZipFile): all are the file's.
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, lzma.LZMAError,
+               NotImplementedError, RuntimeError, EOFError, OSError, ValueError,
+               KeyError)  # fmt: skip
 
 
 class AnkiRefused(Exception):
@@ -222,7 +257,16 @@ class AnkiRefused(Exception):
 def _collection_bytes(data: bytes, limits: HistoryLimits) -> bytes:
     """The SQLite collection inside an .apkg/.colpkg zip, or the file itself."""
     if data[:16] == b"SQLite format 3\x00":
+        if len(data) > limits.collection_bytes:
+            raise AnkiRefused(f"the collection is over {limits.collection_bytes:,} bytes")
         return data
+    try:
+        return _unzipped(data, limits)
+    except _ZIP_ERRORS as exc:  # a central directory that lies, a bad CRC, an odd method
+        raise AnkiRefused(f"the package is not a readable zip ({_short(exc)})") from exc
+
+
+def _unzipped(data: bytes, limits: HistoryLimits) -> bytes:
     try:
         package = zipfile.ZipFile(_BytesIO(data))
     except zipfile.BadZipFile as exc:
@@ -238,6 +282,8 @@ def _collection_bytes(data: bytes, limits: HistoryLimits) -> bytes:
         info = package.getinfo(name)
         if info.file_size > limits.collection_bytes:
             raise AnkiRefused(f"the collection is over {limits.collection_bytes:,} bytes")
+        # Never more than the limit, whatever the header declares (the CRC check at the end
+        # of the declared size refuses a member whose content is longer or different).
         with package.open(info) as fh:
             blob = fh.read(limits.collection_bytes + 1)
     if len(blob) > limits.collection_bytes:
@@ -245,27 +291,87 @@ def _collection_bytes(data: bytes, limits: HistoryLimits) -> bytes:
     return blob
 
 
-def _open_readonly(path: str, limits: HistoryLimits) -> sqlite3.Connection:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+def _short(value: object, width: int = 60) -> str:
+    """A value for a message: its repr (a name or an error: its text), cut to ``width``
+    characters."""
+    if isinstance(value, BaseException):
+        text = str(value) or type(value).__name__
+    else:
+        text = repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _name(value: object) -> str:
+    """A name from the file's schema, for a message (cut to 60 characters)."""
+    text = str(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+class _Budget:
+    """The progress handler: stops SQLite (an "interrupted" error) past the step budget or
+    the deadline, whichever comes first, and remembers which."""
+
+    def __init__(self, limits: HistoryLimits, every: int = 1000) -> None:
+        self.limits, self.every = limits, every
+        self.steps = 0
+        self.deadline = time.monotonic() + limits.seconds
+        self.exceeded: str | None = None
+
+    def __call__(self) -> int:
+        self.steps += self.every
+        if self.steps > self.limits.query_steps:
+            self.exceeded = f"more than {self.limits.query_steps:,} steps"
+        elif time.monotonic() > self.deadline:
+            self.exceeded = f"more than {self.limits.seconds:g} s"
+        return 1 if self.exceeded else 0
+
+
+def _open_readonly(path: str, limits: HistoryLimits, budget: _Budget) -> sqlite3.Connection:
+    """The file, read-only and immutable, with its limits set before SQLite reads its schema."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+    conn.set_progress_handler(budget, budget.every)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, limits.value_bytes)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_EXPR_DEPTH, 100)
     conn.execute("PRAGMA trusted_schema = OFF")
     conn.execute("PRAGMA query_only = ON")
-    steps = {"n": 0}
-
-    def budget() -> int:
-        steps["n"] += 1000
-        return 1 if steps["n"] > limits.query_steps else 0
-
-    conn.set_progress_handler(budget, 1000)
-    try:
-        kinds = dict(conn.execute("SELECT name, type FROM sqlite_master WHERE name IN "
-                                  "('notes', 'cards', 'revlog')").fetchall())  # fmt: skip
-    except sqlite3.Error:
-        conn.close()
-        raise
-    if kinds != {"notes": "table", "cards": "table", "revlog": "table"}:
-        conn.close()
-        raise AnkiRefused("not an Anki collection: notes, cards and revlog tables expected")
+    conn.execute(f"PRAGMA cache_size = -{int(limits.cache_kib)}")
     return conn
+
+
+def _check_schema(conn: sqlite3.Connection, limits: HistoryLimits) -> None:
+    """Refuse a file whose schema holds code (views, triggers, virtual tables, generated
+    columns, computed defaults) or lacks Anki's tables and columns. Reads only the schema."""
+    rows = conn.execute("SELECT type, name, sql FROM sqlite_master LIMIT ?",
+                        (limits.schema_objects + 1,)).fetchall()  # fmt: skip
+    if len(rows) > limits.schema_objects:
+        raise AnkiRefused(f"more than {limits.schema_objects:,} tables and indexes")
+    kinds: dict[str, str] = {}
+    for kind, name, sql in rows:
+        if kind in ("view", "trigger"):
+            raise AnkiRefused(f"the collection has a {kind} ({_name(name)}): Anki's have none")
+        if (
+            kind == "table"
+            and isinstance(sql, str)
+            and re.match(r"(?is)\s*create\s+virtual\b", sql)
+        ):
+            raise AnkiRefused(f"the collection has a virtual table ({_name(name)})")
+        if kind not in ("table", "index"):
+            raise AnkiRefused(f"the collection has a schema object of type {_name(kind)}")
+        kinds[str(name)] = kind
+    for table, needed in _NEEDED.items():
+        if kinds.get(table) != "table":
+            raise AnkiRefused("not an Anki collection: notes, cards and revlog tables expected")
+        columns = conn.execute(f"PRAGMA table_xinfo({table})").fetchall()
+        for _cid, column, _type, _notnull, default, _pk, hidden in columns:
+            if hidden:
+                raise AnkiRefused(f"column {table}.{_name(column)} is generated or hidden: "
+                                  f"Anki's columns are plain")  # fmt: skip
+            if default is not None and not _LITERAL.fullmatch(str(default)):
+                raise AnkiRefused(f"column {table}.{_name(column)} has a computed default "
+                                  f"({_short(default)})")  # fmt: skip
+        missing = set(needed) - {str(c[1]) for c in columns}
+        if missing:
+            raise AnkiRefused(f"not an Anki collection: {table} lacks {', '.join(sorted(missing))}")
 
 
 def read_review_history(
@@ -276,19 +382,25 @@ def read_review_history(
     answers (revlog types learn, review, relearn) count; manual reschedules do not."""
     blob = _collection_bytes(data, limits)
     fd, path = tempfile.mkstemp(suffix=".anki2")
+    budget = _Budget(limits)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(blob)
+        del blob
+        conn: sqlite3.Connection | None = None
         try:
-            conn = _open_readonly(path, limits)
-        except sqlite3.Error as exc:
-            raise AnkiRefused(f"not an Anki collection ({exc})") from exc
-        try:
+            conn = _open_readonly(path, limits, budget)
+            _check_schema(conn, limits)
             return _histories(conn, guids, limits)
         except sqlite3.Error as exc:
-            raise AnkiRefused(f"the collection could not be read ({exc})") from exc
+            if budget.exceeded:
+                raise AnkiRefused(f"reading the collection took {budget.exceeded}") from exc
+            raise AnkiRefused(f"the collection could not be read ({_short(exc)})") from exc
+        except MemoryError as exc:
+            raise AnkiRefused("the collection needs too much memory to read") from exc
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
     finally:
         os.unlink(path)
 
@@ -300,17 +412,41 @@ def _histories(
     if len(notes) > limits.notes:
         raise AnkiRefused(f"more than {limits.notes:,} notes")
     ours = {nid: guids[guid] for nid, guid in notes if isinstance(guid, str) and guid in guids}
-    cards = {cid: ours[nid] for cid, nid in conn.execute("SELECT id, nid FROM cards")
-             if nid in ours}  # fmt: skip
+    del notes
+    found = conn.execute("SELECT id, nid FROM cards LIMIT ?", (limits.cards + 1,)).fetchall()
+    if len(found) > limits.cards:
+        raise AnkiRefused(f"more than {limits.cards:,} cards")
+    cards = {cid: ours[nid] for cid, nid in found
+             if isinstance(nid, int) and nid in ours}  # fmt: skip
     rows = conn.execute(
-        "SELECT id, cid, ease, time FROM revlog WHERE type IN (0, 1, 2) AND ease BETWEEN 1 "
-        "AND 4 ORDER BY id LIMIT ?", (limits.reviews + 1,)
+        "SELECT id, cid, ease, time FROM revlog WHERE type IN (0, 1, 2) "
+        "ORDER BY id LIMIT ?", (limits.reviews + 1,)
     ).fetchall()  # fmt: skip
     if len(rows) > limits.reviews:
         raise AnkiRefused(f"more than {limits.reviews:,} reviews")
+    latest_ms = int(time.time() * 1000) + _DAY_MS
     out: dict[str, list[tuple[int, datetime, int]]] = {}
     for rid, cid, ease, taken in rows:
-        if cid in cards and isinstance(rid, int) and 0 < rid < 2**53:
-            when = datetime.fromtimestamp(rid / 1000, tz=UTC)
-            out.setdefault(cards[cid], []).append((int(ease), when, max(0, int(taken or 0))))
+        if not isinstance(cid, int) or cid not in cards:
+            continue  # not a card of ours: its values are not used
+        out.setdefault(cards[cid], []).append(_answer(rid, ease, taken, latest_ms))
     return out
+
+
+def _answer(rid: object, ease: object, taken: object, latest_ms: int) -> tuple[int, datetime, int]:
+    """One review-log row of a card of ours as (rating, when, ms taken); an odd value is
+    refused by name (the whole file: a history with a hole would replay wrongly)."""
+    row = f"review-log row {_short(rid, 24)}"
+    if type(rid) is not int or not _FIRST_REVIEW_MS <= rid <= latest_ms:
+        raise AnkiRefused(
+            f"{row}: its id is the answer's time in milliseconds since 1970, "
+            f"and {_short(rid, 24)} is not a time between 2006 and today"
+        )
+    if type(ease) is not int or not 1 <= ease <= 4:
+        raise AnkiRefused(f"{row}: the button answered (ease) is {_short(ease, 24)}, not 1 to 4")
+    if type(taken) not in (int, float) or not 0 <= taken <= _DAY_MS:  # type: ignore[operator]
+        # (NaN and infinity fail the comparison: no OverflowError from int(inf) below.)
+        raise AnkiRefused(f"{row}: the time taken is {_short(taken, 24)} ms, not 0 to "
+                          f"{_DAY_MS:,}")  # fmt: skip
+    when = datetime.fromtimestamp(rid / 1000, tz=UTC)
+    return ease, when, int(taken)  # type: ignore[call-overload]

@@ -21,18 +21,22 @@ from __future__ import annotations
 
 import gc
 import math
+import secrets
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Hashable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
+import anyio
 import anyio.to_thread
 from fastapi import HTTPException, Request
 from starlette.datastructures import State
 
+from .db import Database, utcnow
 from .settings import Settings
 
 __all__ = [
@@ -47,6 +51,8 @@ __all__ = [
     "TOO_MANY",
     "Limit",
     "limit_table",
+    "one_upload",
+    "UPLOAD_LEASE_S",
 ]
 
 
@@ -163,6 +169,7 @@ class Limiters:
     import_rate: RateLimit  # note imports, per user
     import_slots: Slots  # note imports at once
     importing: set[int]  # users with an import running (one each)
+    anki_slots: Slots  # Anki collections read at once
 
     @classmethod
     def from_settings(cls, s: Settings) -> Limiters:
@@ -174,6 +181,7 @@ class Limiters:
             import_rate=RateLimit(s.import_rate_per_minute, s.import_burst),
             import_slots=Slots(s.import_concurrency, "note imports"),
             importing=set(),
+            anki_slots=Slots(s.anki_concurrency, "Anki uploads"),
         )
 
 
@@ -236,9 +244,35 @@ def _with_models_loaded(fn: Callable[..., T], *args: Any) -> T:
     return fn(*args)
 
 
+# How long an upload's lease lasts: far more than an upload may take (reading is bounded by
+# ``api.anki.HISTORY_LIMITS.seconds``), so only a crashed process's lease ever expires.
+UPLOAD_LEASE_S = 300.0
+
+
+@asynccontextmanager
+async def one_upload(db: Database, user_id: int, kind: str) -> AsyncIterator[None]:
+    """Hold the user's upload lease of ``kind`` for the block: a second upload of the same
+    user meanwhile, to this process or another, gets a 429 (the lease is a database row)."""
+    from .store.uploads import Busy, end_lease, take_lease
+
+    token = secrets.token_hex(16)
+    now = utcnow()
+    try:
+        await db.run(take_lease, user_id, kind, token, now, now + timedelta(seconds=UPLOAD_LEASE_S))
+    except Busy as exc:
+        raise too_many(str(exc), exc.retry_after_s) from None
+    try:
+        yield
+    finally:
+        with anyio.CancelScope(shield=True):  # a client that hangs up still frees it
+            await db.run(end_lease, user_id, kind, token)
+
+
 def client_key(request: Request) -> str:
-    """The address a request came from (the peer of the connection: a proxy's
-    ``X-Forwarded-For`` is not trusted, since any client can write one)."""
+    """The address a request came from: the peer of the connection, or, when the peer is a
+    proxy named in ``FLOPCARDS_FORWARDED_ALLOW_IPS``, the client it forwarded for (uvicorn's
+    proxy-headers middleware rewrites the peer; any other sender's ``X-Forwarded-For`` is
+    ignored, since any client can write one)."""
     return request.client.host if request.client is not None else "unknown"
 
 
@@ -287,9 +321,13 @@ def _learner_limits() -> list[Limit]:
         Limit("FSRS fit: answers read / fitted",
               f"the latest {prefs.MAX_HISTORY_ROWS:,} / {MAX_FIT_REVIEWS:,} (whole items, "
               f"their first {MAX_PER_ITEM} answers); one fit at a time per user", "", "409"),
-        Limit("Anki review history: collection / notes / answers",
-              f"{h.collection_bytes:,} bytes uncompressed / {h.notes:,} / {h.reviews:,}",
-              "", "422"),
+        Limit("Anki review history: collection / notes / cards / answers",
+              f"{h.collection_bytes:,} bytes uncompressed / {h.notes:,} / {h.cards:,} / "
+              f"{h.reviews:,}", "", "422"),
+        Limit("Anki review history: reading one file",
+              f"{h.seconds:g} s and {h.query_steps:,} SQLite steps, values of at most "
+              f"{h.value_bytes:,} bytes, {h.schema_objects:,} schema objects, no views, "
+              "triggers, virtual tables, generated columns or computed defaults", "", "422"),
     ]  # fmt: skip
 
 
@@ -352,6 +390,12 @@ def limit_table(settings: Settings) -> list[Limit]:
             f"{s.import_rate_per_minute:g} a minute per user (bursts of {s.import_burst}), "
             f"one at a time per user, {s.import_concurrency} at once",
             f"{env}IMPORT_RATE_PER_MINUTE, {env}IMPORT_BURST, {env}IMPORT_CONCURRENCY",
+            "429",
+        ),
+        Limit(
+            "Anki review-history uploads",
+            f"one at a time per user (across processes), {s.anki_concurrency} at once per process",
+            f"{env}ANKI_CONCURRENCY",
             "429",
         ),
         Limit("profile: layers", f"{spec.MAX_LAYERS}", "", "422"),

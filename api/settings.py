@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     import_rate_per_minute: float = Field(default=20, gt=0, description="Imports per user.")
     import_burst: int = Field(default=5, ge=1)
     import_concurrency: int = Field(default=2, ge=1, description="Imports running at once.")
+    anki_concurrency: int = Field(
+        default=2, ge=1, description="Anki collections read at once per server process."
+    )
     profile_rate_per_minute: float = Field(
         default=30, gt=0, description="Uncached profiles per client address."
     )

@@ -47,6 +47,8 @@ __all__ = [
     "LtiCode",
     "UserToken",
     "LtiGrade",
+    "UploadLease",
+    "CourseInvite",
 ]
 
 
@@ -588,3 +590,32 @@ class LtiGrade(SQLModel, table=True):
     leased_until: datetime | None = Field(default=None, sa_column=_dt(nullable=True))
     last_error: str | None = Field(default=None, max_length=500)
     sent_at: datetime | None = Field(default=None, sa_column=_dt(nullable=True))
+# --- hostile users: uploads one at a time, invitations ---------------------------------------
+
+
+class UploadLease(SQLModel, table=True):
+    """An upload of one kind running for a user: one row per (user, kind) at most, so a
+    second upload of the same user, to any server process, is refused while it runs. A row
+    past ``expires_at`` lost its process (a crash) and may be taken over."""
+
+    __tablename__ = "upload_lease"
+    user_id: int = Field(foreign_key="user.id", primary_key=True)
+    kind: str = Field(primary_key=True, max_length=16)
+    token: str = Field(max_length=32)
+    expires_at: datetime = Field(sa_column=_dt())
+
+
+class CourseInvite(SQLModel, table=True):
+    """An invitation to a course as a co-instructor: a secret code (stored as its SHA-256)
+    that the invitee accepts, once, before it expires."""
+
+    __tablename__ = "course_invite"
+    id: int | None = Field(default=None, primary_key=True)
+    course_id: int = Field(foreign_key="course.id", index=True)
+    code_hash: str = Field(max_length=64, unique=True, index=True)
+    role: str = Field(max_length=16)
+    created_by: int = Field(foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_dt())
+    expires_at: datetime = Field(sa_column=_dt())
+    accepted_by: int | None = Field(default=None, foreign_key="user.id")
+    accepted_at: datetime | None = Field(default=None, sa_column=_dt(nullable=True))

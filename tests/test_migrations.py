@@ -72,7 +72,7 @@ def test_upgrade_from_first_migration_keeps_everything(make_client, db_url) -> N
 
     with make_client() as client:  # start-up upgrades the file in place
         engine = client.app.state.engine
-        assert current_revision(engine) == head_revision() == "0007"
+        assert current_revision(engine) == head_revision() == "0008"
         names = {i["name"] for i in inspect(engine).get_indexes("review_log")}
         assert "ix_review_log_user_item" in names
         with Session(engine) as s:

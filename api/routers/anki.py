@@ -5,7 +5,9 @@ or a bare collection file, within the request body limit. A card matches when it
 one of ours (its GUID is that of a card you may study: Anki keeps the GUIDs of the packages
 this service exports). Each matched card you have not studied here gets its Anki answers
 replayed through your own scheduler. Reading the file is ``api.anki``'s (nothing in it is
-executed); storing the replay is ``api.store.study``'s.
+executed, and reading it is bounded in time and memory); storing the replay is
+``api.store.study``'s. One upload at a time per user (a lease in the database, so across
+server processes) and a few at once per process: 429 beyond.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pydantic import BaseModel
 from ..anki import AnkiRefused, read_review_history
 from ..deps import CurrentUser, DbDep
 from ..errors import ERROR_RESPONSES
+from ..limits import TOO_MANY, limiters, one_upload
 from ..store.cards import studiable_ids
 from ..store.study import import_histories
 
@@ -49,6 +52,7 @@ class HistoryImported(BaseModel):
         409: ERROR_RESPONSES[404] | {"description": "A card was studied meanwhile"},
         415: ERROR_RESPONSES[404] | {"description": "Not a binary upload"},
         422: ERROR_RESPONSES[404] | {"description": "Not a readable Anki collection"},
+        **TOO_MANY,
     },
 )
 async def import_review_history(request: Request, user: CurrentUser, db: DbDep) -> HistoryImported:
@@ -58,11 +62,14 @@ async def import_review_history(request: Request, user: CurrentUser, db: DbDep) 
     if media not in ACCEPTED:
         raise HTTPException(415, f"send the file as one of: {', '.join(ACCEPTED)}")
     data = await request.body()
-    ids = await db.run(studiable_ids, user.id)
-    guids = {genanki.guid_for(card_id): card_id for card_id in ids}
-    try:
-        histories = await anyio.to_thread.run_sync(read_review_history, data, guids)
-    except AnkiRefused as exc:
-        raise HTTPException(422, str(exc)) from exc
-    done = await db.offload(import_histories, request.app.state.schedulers, user.id, histories)
+    lim = limiters(request)
+    async with lim.anki_slots.hold(), one_upload(db, user.id, "anki"):
+        ids = await db.run(studiable_ids, user.id)
+        guids = {genanki.guid_for(card_id): card_id for card_id in ids}
+        try:
+            histories = await anyio.to_thread.run_sync(read_review_history, data, guids)
+        except AnkiRefused as exc:
+            raise HTTPException(422, str(exc)) from exc
+        schedulers = request.app.state.schedulers
+        done = await db.offload(import_histories, schedulers, user.id, histories)
     return HistoryImported(cards_matched=len(histories), **done.__dict__)
