@@ -106,6 +106,13 @@ class RateLimit:
             return 0.0
         return (1.0 - tokens) / self.rate if self.rate > 0 else 60.0
 
+    def refund(self, key: Hashable) -> None:
+        """Give back the token a request took (it turned out not to count: a right code)."""
+        with self._lock:
+            found = self._buckets.get(key)
+            if found is not None:
+                self._buckets[key] = (min(float(self.burst), found[0] + 1.0), found[1])
+
 
 class Slots:
     """At most ``size`` jobs of one kind at once; the next one is refused, not queued.
@@ -170,6 +177,8 @@ class Limiters:
     import_slots: Slots  # note imports at once
     importing: set[int]  # users with an import running (one each)
     anki_slots: Slots  # Anki collections read at once
+    join_user: RateLimit  # wrong join / invitation codes, per user
+    join_address: RateLimit  # wrong join / invitation codes, per client address
 
     @classmethod
     def from_settings(cls, s: Settings) -> Limiters:
@@ -182,6 +191,10 @@ class Limiters:
             import_slots=Slots(s.import_concurrency, "note imports"),
             importing=set(),
             anki_slots=Slots(s.anki_concurrency, "Anki uploads"),
+            join_user=RateLimit(s.join_failures_per_minute, s.join_failure_burst),
+            join_address=RateLimit(
+                s.join_address_failures_per_minute, s.join_address_failure_burst
+            ),
         )
 
 
@@ -396,6 +409,15 @@ def limit_table(settings: Settings) -> list[Limit]:
             "Anki review-history uploads",
             f"one at a time per user (across processes), {s.anki_concurrency} at once per process",
             f"{env}ANKI_CONCURRENCY",
+            "429",
+        ),
+        Limit(
+            "wrong join or invitation codes",
+            f"{s.join_failure_burst} then {s.join_failures_per_minute:g} a minute per user; "
+            f"{s.join_address_failure_burst} then {s.join_address_failures_per_minute:g} a "
+            "minute per client address",
+            f"{env}JOIN_FAILURE_BURST, {env}JOIN_FAILURES_PER_MINUTE, "
+            f"{env}JOIN_ADDRESS_FAILURE_BURST, {env}JOIN_ADDRESS_FAILURES_PER_MINUTE",
             "429",
         ),
         Limit("profile: layers", f"{spec.MAX_LAYERS}", "", "422"),

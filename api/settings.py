@@ -86,6 +86,14 @@ class Settings(BaseSettings):
     import_rate_per_minute: float = Field(default=20, gt=0, description="Imports per user.")
     import_burst: int = Field(default=5, ge=1)
     import_concurrency: int = Field(default=2, ge=1, description="Imports running at once.")
+    join_failures_per_minute: float = Field(
+        default=5, gt=0, description="Wrong join or invitation codes per user (then 429)."
+    )
+    join_failure_burst: int = Field(default=10, ge=1)
+    join_address_failures_per_minute: float = Field(
+        default=30, gt=0, description="Wrong join or invitation codes per client address."
+    )
+    join_address_failure_burst: int = Field(default=60, ge=1)
     anki_concurrency: int = Field(
         default=2, ge=1, description="Anki collections read at once per server process."
     )

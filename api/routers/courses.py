@@ -3,11 +3,19 @@ own variants, the instructor reads the gradebook and the item statistics.
 
 Everything of a course is 404 to non-members; what only instructors may do is 403 to
 students. Students take an assessment through the exam endpoints (``/exams/{id}``).
+
+Nobody is put in a course without consent: students join with the course's code, a
+co-instructor accepts an invitation (or is a member promoted by an instructor), and no route
+takes the id of a user outside the course. Wrong codes are counted per user and per client
+address (429 past the limits); an instructor can replace the join code.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import secrets
+from collections.abc import AsyncIterator, Hashable
+from contextlib import asynccontextmanager
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
@@ -31,11 +39,12 @@ from ..exams import (
     sweep,
 )
 from ..exams import review as exam_review
-from ..limits import run_profile
+from ..limits import TOO_MANY, RateLimit, client_key, limiters, run_profile, too_many
 from ..profiles import ProfilePublic, profile_layers, profile_public
 from ..questions import variant
 from ..schemas import AnswerSpecPublic, ExamPublic
-from ..store import Gone
+from ..security import hash_token
+from ..store import Gone, NotFound
 from ..store import courses as store
 from ..store import lti as lti_store
 from ..store.exams import (
@@ -83,9 +92,26 @@ class CoursePublic(BaseModel):
 
 
 class InstructorIn(BaseModel):
-    """Body of ``POST /courses/{id}/instructors``: the user (id from ``GET /users/me``)."""
+    """Body of ``POST /courses/{id}/instructors``: a member of the course (their
+    ``user_id`` from ``GET /courses/{id}/members``)."""
 
     user_id: int = Field(ge=1, le=2**62)
+
+
+class InviteCreated(BaseModel):
+    """An invitation to co-teach: give ``code`` to the invitee, who accepts it with
+    ``POST /courses/invites/accept``. Shown this once (stored hashed); used once."""
+
+    code: str
+    role: Literal["instructor"]
+    course_id: int
+    expires_at: datetime
+
+
+class InviteIn(BaseModel):
+    """Body of ``POST /courses/invites/accept``."""
+
+    code: str = Field(min_length=8, max_length=64)
 
 
 class MemberPublic(BaseModel):
@@ -251,12 +277,44 @@ async def create_course(body: CourseCreate, user: CurrentUser, db: DbDep) -> Cou
     return _course_public(await db.run(store.create_course, user.id, body.title.strip(), utcnow()))
 
 
-@router.post("/courses/join", response_model=CoursePublic)
-async def join_course(body: JoinIn, user: CurrentUser, db: DbDep) -> CoursePublic:
-    """Join a course as a student (404 for a wrong code)."""
+@asynccontextmanager
+async def _guessing_guarded(request: Request, user_id: int) -> AsyncIterator[None]:
+    """Count a code tried by the user and their address: 429 once either has tried too
+    many wrong ones; a code that works gives its token back, so only wrong codes count
+    (a class joining from one address is not held up)."""
+    lim = limiters(request)
+    keys = [(lim.join_user, user_id), (lim.join_address, client_key(request))]
+    taken: list[tuple[RateLimit, Hashable]] = []
+    for limit, key in keys:
+        wait = limit.wait_s(key)
+        if wait:
+            for back, back_key in taken:
+                back.refund(back_key)
+            raise too_many("too many wrong codes", wait)
+        taken.append((limit, key))
+    try:
+        yield
+    except NotFound:
+        raise  # a wrong code: its tokens stay taken
+    for limit, key in taken:
+        limit.refund(key)
+
+
+@router.post("/courses/join", response_model=CoursePublic, responses=dict(TOO_MANY))
+async def join_course(body: JoinIn, user: CurrentUser, db: DbDep, request: Request) -> CoursePublic:
+    """Join a course as a student (404 for a wrong code; 429 after too many wrong ones)."""
     assert user.id is not None
     code = body.join_code.strip().upper()
-    return _course_public(await db.run(store.join_course, user.id, code, utcnow()))
+    async with _guessing_guarded(request, user.id):
+        return _course_public(await db.run(store.join_course, user.id, code, utcnow()))
+
+
+@router.post("/courses/{course_id:int}/join-code", response_model=CoursePublic, responses=FORBIDDEN)
+async def rotate_join_code(course_id: Id, user: CurrentUser, db: DbDep) -> CoursePublic:
+    """A new join code for the course (instructors only): the old one stops working. Who
+    joined stays a member."""
+    assert user.id is not None
+    return _course_public(await db.run(store.rotate_join_code, course_id, user.id))
 
 
 @router.get("/courses", response_model=list[CoursePublic])
@@ -292,10 +350,44 @@ async def list_members(course_id: Id, user: CurrentUser, db: DbDep) -> list[Memb
 async def add_instructor(
     course_id: Id, body: InstructorIn, user: CurrentUser, db: DbDep
 ) -> Response:
-    """Make a user a co-instructor (instructors only; a student of the course is promoted)."""
+    """Make a member of the course a co-instructor (instructors only). Anyone else is a 404,
+    whether the id exists or not: invite them instead (``POST /courses/{id}/invites``)."""
     assert user.id is not None
     await db.run(store.add_instructor, course_id, user.id, body.user_id, utcnow())
     return Response(status_code=204)
+
+
+INVITE_TTL = timedelta(days=7)
+
+
+@router.post(
+    "/courses/{course_id:int}/invites",
+    status_code=status.HTTP_201_CREATED,
+    response_model=InviteCreated,
+    responses=FORBIDDEN,
+)
+async def create_invite(course_id: Id, user: CurrentUser, db: DbDep) -> InviteCreated:
+    """Invite a co-instructor (instructors only): a code, valid for 7 days and one
+    acceptance, that the invitee accepts. Nobody joins a course without accepting."""
+    assert user.id is not None
+    code = secrets.token_urlsafe(18)
+    now = utcnow()
+    record = await db.run(store.create_invite, course_id, user.id, hash_token(code), now,
+                          now + INVITE_TTL)  # fmt: skip
+    return InviteCreated(code=code, role="instructor", course_id=record.course_id,
+                         expires_at=record.expires_at)  # fmt: skip
+
+
+@router.post("/courses/invites/accept", response_model=CoursePublic, responses=dict(TOO_MANY))
+async def accept_invite(
+    body: InviteIn, user: CurrentUser, db: DbDep, request: Request
+) -> CoursePublic:
+    """Accept an invitation: you join its course as an instructor (404 for a wrong, used
+    or expired code; 429 after too many wrong codes)."""
+    assert user.id is not None
+    async with _guessing_guarded(request, user.id):
+        code_hash = hash_token(body.code.strip())
+        return _course_public(await db.run(store.accept_invite, user.id, code_hash, utcnow()))
 
 
 @router.post(

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from ..db import insert_ignore, writes, writing
@@ -24,6 +25,7 @@ from ..tables import (
     Assessment,
     Course,
     CourseArchitecture,
+    CourseInvite,
     CourseMember,
     Exam,
     User,
@@ -40,6 +42,10 @@ __all__ = [
     "my_courses",
     "course_role",
     "add_instructor",
+    "InviteRecord",
+    "create_invite",
+    "accept_invite",
+    "rotate_join_code",
     "members",
     "create_assessment",
     "edit_assessment",
@@ -68,6 +74,7 @@ _MEMBER: Table = CourseMember.__table__  # type: ignore[attr-defined]
 _ASSESSMENT: Table = Assessment.__table__  # type: ignore[attr-defined]
 _EXAM: Table = Exam.__table__  # type: ignore[attr-defined]
 _USER: Table = User.__table__  # type: ignore[attr-defined]
+_INVITE: Table = CourseInvite.__table__  # type: ignore[attr-defined]
 _ACC: Table = Accommodation.__table__  # type: ignore[attr-defined]
 
 INSTRUCTOR, STUDENT = "instructor", "student"
@@ -189,19 +196,101 @@ def course(session: Session, course_id: int, user_id: int) -> CourseRecord:
 def add_instructor(
     session: Session, course_id: int, actor_id: int, user_id: int, now: datetime
 ) -> None:
-    """Make ``user_id`` an instructor of the course (joining or promoting them)."""
+    """Make a member of the course an instructor (instructors only). Nobody is added to a
+    course without their consent: a user who is not a member (or no user at all) is
+    NotFound, with the same answer either way, so no id can be probed; strangers are
+    invited with :func:`create_invite` and join by accepting it."""
     with writing(session):
         course_role(session, course_id, actor_id, instructor=True)
-        exists = session.connection().execute(select(_USER.c.id).where(_USER.c.id == user_id))
-        if exists.first() is None:
-            raise NotFound(f"no user {user_id}")
-        member = {"course_id": course_id, "user_id": user_id, "role": INSTRUCTOR, "created_at": now}
+        promote = update(_MEMBER).where(
+            _MEMBER.c.course_id == course_id, _MEMBER.c.user_id == user_id
+        )
+        if session.connection().execute(promote.values(role=INSTRUCTOR)).rowcount != 1:
+            raise NotFound(f"course {course_id} has no member {user_id}")
+        session.commit()
+
+
+@dataclass(frozen=True)
+class InviteRecord:
+    """An invitation as its creator sees it (the code itself is shown once, by the router)."""
+
+    id: int
+    course_id: int
+    role: str
+    expires_at: datetime
+
+
+@writes
+def create_invite(
+    session: Session, course_id: int, actor_id: int, code_hash: str, now: datetime,
+    expires_at: datetime,
+) -> InviteRecord:  # fmt: skip
+    """An invitation to the course as a co-instructor (instructors only), stored by the
+    SHA-256 of its code."""
+    with writing(session):
+        course_role(session, course_id, actor_id, instructor=True)
+        values = {"course_id": course_id, "code_hash": code_hash, "role": INSTRUCTOR,
+                  "created_by": actor_id, "created_at": now, "expires_at": expires_at}  # fmt: skip
+        result = session.connection().execute(insert(_INVITE).values(**values))
+        assert result.inserted_primary_key is not None
+        session.commit()
+    return InviteRecord(int(result.inserted_primary_key[0]), course_id, INSTRUCTOR, expires_at)
+
+
+@writes
+def accept_invite(session: Session, user_id: int, code_hash: str, now: datetime) -> CourseRecord:
+    """Accept an invitation: the caller joins its course as an instructor (a student of it
+    is promoted). Each invitation is accepted once, before it expires: a conditional update
+    claims it (its row count decides between two at once); NotFound otherwise, the same for
+    a wrong, used or expired code."""
+    with writing(session):
+        conn = session.connection()
+        claim = (
+            update(_INVITE)
+            .where(_INVITE.c.code_hash == code_hash, _INVITE.c.accepted_by.is_(None),
+                   _INVITE.c.expires_at > now)
+            .values(accepted_by=user_id, accepted_at=now)
+        )  # fmt: skip
+        if conn.execute(claim).rowcount != 1:
+            raise NotFound("no open invitation with this code")
+        found = conn.execute(select(_INVITE.c.course_id, _INVITE.c.role)
+                             .where(_INVITE.c.code_hash == code_hash)).one()  # fmt: skip
+        member = {"course_id": found.course_id, "user_id": user_id, "role": found.role,
+                  "created_at": now}  # fmt: skip
         if insert_ignore(session, _MEMBER, member, ["course_id", "user_id"]) is None:
             promote = update(_MEMBER).where(
-                _MEMBER.c.course_id == course_id, _MEMBER.c.user_id == user_id
+                _MEMBER.c.course_id == found.course_id, _MEMBER.c.user_id == user_id
             )
-            session.connection().execute(promote.values(role=INSTRUCTOR))
+            conn.execute(promote.values(role=found.role))
+        row = conn.execute(select(*_COURSE_COLUMNS).where(_COURSE.c.id == found.course_id)).one()
         session.commit()
+    return CourseRecord(**row._mapping, role=found.role)
+
+
+@writes
+def rotate_join_code(session: Session, course_id: int, actor_id: int) -> CourseRecord:
+    """A new join code for the course (instructors only): the old one stops working at
+    once. Codes are unique (the index decides); a collision, one in 32^8, draws again."""
+    with writing(session):
+        course_role(session, course_id, actor_id, instructor=True)
+        conn = session.connection()
+        for _ in range(5):
+            code = _new_code()
+            taken = conn.execute(select(_COURSE.c.id).where(_COURSE.c.join_code == code))
+            if taken.first() is not None:
+                continue
+            try:
+                with session.begin_nested():
+                    change = update(_COURSE).where(_COURSE.c.id == course_id)
+                    conn.execute(change.values(join_code=code))
+                break
+            except IntegrityError:  # drawn by another course meanwhile
+                continue
+        else:
+            raise Conflict("no free join code; try again")
+        row = conn.execute(select(*_COURSE_COLUMNS).where(_COURSE.c.id == course_id)).one()
+        session.commit()
+    return CourseRecord(**row._mapping, role=INSTRUCTOR)
 
 
 @dataclass(frozen=True)
@@ -215,7 +304,8 @@ class MemberRecord:
 
 
 def members(session: Session, course_id: int, actor_id: int) -> list[MemberRecord]:
-    """The course's members (instructors only)."""
+    """The course's members (instructors only): those who joined it with its code or
+    accepted an invitation, and nobody else."""
     course_role(session, course_id, actor_id, instructor=True)
     query = (
         select(
