@@ -47,9 +47,19 @@ def serve(
             port=settings.port,
             workers=workers,
             log_level="info",
+            proxy_headers=False,
         )
         return
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    # proxy_headers=False: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 (or
+    # FORWARDED_ALLOW_IPS), so any local client could pick its own address for the rate
+    # limits. The app reads the header itself, from FLOPCARDS_FORWARDED_ALLOW_IPS only.
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        proxy_headers=False,
+    )
 
 
 def _wait_for_database(url: str, seconds: float) -> None:

@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from content import load_directory
 from content.runner import ExampleCache
@@ -198,6 +199,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RejectUnencodable)  # inside BodySizeLimit: sees bounded bodies only
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RejectNul)
+    if settings.forwarded_allow_ips:
+        # Outermost: the client a trusted proxy forwarded for is the request's client for
+        # everything inside (the per-address limits: api.limits.client_key). Nobody else's
+        # X-Forwarded-For is read; `flopcards serve` switches uvicorn's own reading off.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     # The browser page talks to the same REST API; it stays out of the OpenAPI schema.
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

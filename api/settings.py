@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from content import DEFAULT_NOTES_DIR
@@ -24,6 +25,12 @@ class Settings(BaseSettings):
     )
     content_dir: Path = Field(default=DEFAULT_NOTES_DIR, description="Directory of *.md notes.")
     host: str = "127.0.0.1"
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Proxies whose X-Forwarded-For names the client (comma-separated "
+        "addresses or networks, e.g. 10.0.0.5,192.168.1.0/24). Empty: none; the peer of the "
+        "connection is the client, whatever headers it sends.",
+    )
     port: int = Field(default=8000, ge=1, le=65535)
     admin_token: SecretStr | None = Field(
         default=None,
@@ -65,6 +72,19 @@ class Settings(BaseSettings):
         "of the process, FULL also through a power loss (at about a third of the study loop's "
         "capacity: README, Durability).",
     )
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        """Each entry an IP address or network: a typo must not silently trust no one, or
+        (as uvicorn would read a bare word) a name that never matches."""
+        entries = [e.strip() for e in value.split(",") if e.strip()]
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or network: {entry!r}") from None
+        return ",".join(entries)
 
     # --- limits on what one client can make the server store or compute (README, "Limits";
     # api.limits lists them all, with the fixed ones of content.NoteLimits and models.spec).

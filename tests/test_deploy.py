@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import ipaddress
 import json
 import os
 import re
@@ -21,6 +22,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 
@@ -401,3 +403,86 @@ def _up(stats: int) -> bool:
         return len(_servers(stats)) == 2
     except OSError:
         return False
+
+
+# --- per-address limits behind the proxy see the real client ----------------------------------
+
+PROXY_ADDRESS = "127.0.0.2"  # HAProxy connects to the app from here; clients from others
+
+
+def _wrong_join(base: str, auth: dict[str, str], source: str, forwarded: str | None = None) -> int:
+    """POST /courses/join with a wrong code from the local address ``source``."""
+    headers = auth | ({"X-Forwarded-For": forwarded} if forwarded else {})
+    transport = httpx.HTTPTransport(local_address=source)
+    with httpx.Client(transport=transport, timeout=10) as client:
+        r = client.post(f"{base}/courses/join", json={"join_code": "WRONG234"}, headers=headers)
+    return r.status_code
+
+
+@pytest.mark.skipif(HAPROXY is None, reason="no haproxy (apt-get install haproxy)")
+def test_behind_haproxy_each_client_has_its_own_bucket_and_spoofing_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    """The shipped config in front of an app that trusts only the proxy's address: two
+    clients behind the proxy (127.0.0.3 and .4) are limited apart, a client's own
+    X-Forwarded-For (through the proxy or straight to the app) changes nothing."""
+    app_port, port, stats = free_port(), free_port(), free_port()
+    cfg = _local_haproxy_cfg([app_port], port, stats)
+    cfg = re.sub(r"(    server app-1 127\.0\.0\.1:\d+)", rf"\1 source {PROXY_ADDRESS}", cfg)
+    assert f"source {PROXY_ADDRESS}" in cfg and "option forwardfor" in cfg
+    (tmp_path / "haproxy.cfg").write_text(cfg)
+    env = {"FLOPCARDS_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+           "FLOPCARDS_RUN_EXAMPLES": "false", "FLOPCARDS_WARM_UP": "false",
+           "FLOPCARDS_HOST": "127.0.0.1", "FLOPCARDS_PORT": str(app_port),
+           "FLOPCARDS_FORWARDED_ALLOW_IPS": PROXY_ADDRESS,
+           "FLOPCARDS_JOIN_ADDRESS_FAILURE_BURST": "2",
+           "FLOPCARDS_JOIN_ADDRESS_FAILURES_PER_MINUTE": "0.01",
+           "FLOPCARDS_JOIN_FAILURE_BURST": "100"}  # fmt: skip
+    app = _serve(env, tmp_path / "app.log")
+    proxy = None
+    try:
+        _wait_for(f"http://127.0.0.1:{app_port}/health", app)
+        with (tmp_path / "haproxy.log").open("wb") as log:
+            proxy = subprocess.Popen([HAPROXY, "-db", "-f", str(tmp_path / "haproxy.cfg")], stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+        _until(lambda: _up_n(stats, 1) and _servers(stats)["app-1"]["check_status"] == "L7OK")
+        front, direct = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{app_port}"
+        r = httpx.post(f"{front}/users", json={"name": "ada"}, timeout=10)
+        auth = {"Authorization": f"Bearer {r.json()['token']}"}
+        # Client A behind the proxy: two wrong codes, then 429, whatever it claims to be.
+        a = [_wrong_join(front, auth, "127.0.0.3", f"10.9.{n}.1") for n in range(3)]
+        assert a == [404, 404, 429], a
+        # Client B behind the same proxy has a bucket of its own.
+        assert _wrong_join(front, auth, "127.0.0.4") == 404
+        # Straight to the app from an address it does not trust: X-Forwarded-For is ignored,
+        # a fresh made-up address per request still draws from 127.0.0.1's one bucket.
+        spoofed = [_wrong_join(direct, auth, "127.0.0.1", f"10.8.{n}.1") for n in range(4)]
+        assert spoofed == [404, 404, 429, 429], spoofed
+        # The proxy's own address, had it been limited as a client, would have stopped B.
+        assert _wrong_join(front, auth, "127.0.0.5") == 404
+    finally:
+        if proxy is not None:
+            _stop(proxy)
+        _stop(app)
+
+
+def _up_n(stats: int, n: int) -> bool:
+    try:
+        return len(_servers(stats)) == n
+    except OSError:
+        return False
+
+
+def test_the_compose_apps_trust_only_the_proxys_fixed_address() -> None:
+    """The replicas read X-Forwarded-For from the proxy alone; the plain service, reached
+    directly, reads it from no one; HAProxy writes it."""
+    proxy_ip = SERVICES["proxy"]["networks"]["default"]["ipv4_address"]
+    subnet = COMPOSE["networks"]["default"]["ipam"]["config"][0]["subnet"]
+    assert ipaddress.ip_address(proxy_ip) in ipaddress.ip_network(subnet)
+    assert _settings("app", {"POSTGRES_PASSWORD": "x"}).forwarded_allow_ips == proxy_ip
+    assert _settings("flopcards").forwarded_allow_ips == ""
+    assert Settings().forwarded_allow_ips == ""  # nobody by default: `make run`, the image
+    assert "FLOPCARDS_FORWARDED_ALLOW_IPS" not in _docker_env()
+    lines = [line.split("#")[0].strip() for line in HAPROXY_CFG.splitlines()]
+    assert "option forwardfor" in lines
+    with pytest.raises(ValueError, match="not an IP address or network: 'proxy'"):
+        Settings(forwarded_allow_ips="10.0.0.1, proxy")
