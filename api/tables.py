@@ -590,6 +590,8 @@ class LtiGrade(SQLModel, table=True):
     leased_until: datetime | None = Field(default=None, sa_column=_dt(nullable=True))
     last_error: str | None = Field(default=None, max_length=500)
     sent_at: datetime | None = Field(default=None, sa_column=_dt(nullable=True))
+
+
 # --- hostile users: uploads one at a time, invitations ---------------------------------------
 
 
