@@ -216,7 +216,9 @@ class GradeOutbox:
         retry_max_s: float,
         lease_s: float,
         every_minute: Callable[[], None] | None = None,
+        initial_delay_s: float = 0.0,
     ) -> None:
+        self._initial_delay = initial_delay_s
         self._db, self._calls = db, calls
         self._every_minute, self._last_minute = every_minute, 0.0
         self._interval, self._base, self._max = interval_s, retry_base_s, retry_max_s
@@ -240,6 +242,14 @@ class GradeOutbox:
             self._thread.join(timeout=30)
 
     def _run(self) -> None:
+        # Start-up first: then the tool's key is made (once per database), off the request
+        # path, before any LMS asks for it.
+        if self._stop.wait(self._initial_delay):
+            return
+        try:
+            self._db.call(store.ensure_key, utcnow())
+        except Exception:
+            log.exception("the tool's LTI key could not be made; a first request will")
         while not self._stop.is_set():
             try:
                 if self._every_minute and time.monotonic() - self._last_minute > 60:
@@ -256,7 +266,7 @@ class GradeOutbox:
         jobs = self._db.call(store.claim_due, utcnow(), self._lease, self.BATCH)
         if not jobs:
             return 0
-        key = self._db.call(store.signing_key)
+        key = self._db.call(store.ensure_key, utcnow())
         platforms: dict[int, Any] = {}
         sent = 0
         for job in jobs:

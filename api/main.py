@@ -19,14 +19,13 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
-from sqlmodel import Session
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from content import load_directory
 from content.runner import ExampleCache
 
 from . import __version__
-from .db import Database, make_engine, startup_lock, utcnow
+from .db import Database, make_engine, startup_lock
 from .docs import install_docs
 from .errors import (
     GLOBAL_RESPONSES,
@@ -64,7 +63,6 @@ from .routers import settings as settings_router
 from .scheduler import FSRS, Schedulers
 from .security import UserCache
 from .settings import Settings
-from .store.lti import ensure_key
 from .sync import sync_content
 
 __all__ = ["create_app"]
@@ -96,8 +94,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         with startup_lock(engine):
             upgrade(engine)  # create or migrate the schema in place
             report = sync_content(engine, loaded)
-            with Session(engine, expire_on_commit=False) as session:
-                ensure_key(session, utcnow())  # the tool's LTI key pair, made once
         log.info(
             "notes synced: %d added, %d updated, %d retired, %d unchanged, %d errors",
             report.added,
@@ -124,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retry_base_s=settings.lti_retry_base_s,
             retry_max_s=settings.lti_retry_max_s,
             lease_s=GradeOutbox.BATCH * 2 * settings.lti_http_timeout_s + 30,
+            initial_delay_s=settings.background_delay_s,
             every_minute=lambda: setattr(
                 app.state,
                 "page_frame_ancestors",
@@ -131,6 +128,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ),
         )
         app.state.lti_outbox = outbox
+        app.state.page_frame_ancestors = frame_ancestors_of(
+            app.state.db, settings.lti_frame_ancestors
+        )
         app.state.grade_events.subscribe(passback_listener(outbox))
         outbox.start()
         # Background work starts once the server is up: importing torch and running examples

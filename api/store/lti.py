@@ -28,7 +28,7 @@ from sqlalchemy import Table, and_, bindparam, delete, insert, or_, select, upda
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session
 
-from ..db import insert_ignore, writes, writing
+from ..db import insert_ignore, is_postgres, writes, writing
 from ..lti import Launch, SigningKey, new_key_pair
 from ..security import hash_token, new_token
 from ..tables import (
@@ -63,7 +63,6 @@ __all__ = [
     "platform_by_id",
     "ensure_key",
     "rotate_key",
-    "signing_key",
     "published_keys",
     "start_login",
     "login_for",
@@ -214,14 +213,26 @@ def _current_key(session: Session) -> SigningKey | None:
     return None if row is None else from_row(SigningKey, row)
 
 
+# Two first uses at once on PostgreSQL wait for each other here (SQLite has one writer).
+_KEY_LOCK = int.from_bytes(b"ltikey", "big")
+
+
 @writes
 def ensure_key(session: Session, now: datetime) -> SigningKey:
-    """The tool's signing key, generated on first start (replicas start one at a time:
-    ``api.db.startup_lock``)."""
+    """The tool's signing key, generated the first time it is needed: a second after the
+    first start (``api.lti_services.GradeOutbox``), or by a first request before that.
+    Generating takes a fraction of a second of CPU: callers run this in a worker thread."""
+    key = _current_key(session)
+    session.commit()
+    if key is not None:
+        return key
+    fresh = new_key_pair()  # outside the transaction: no writer waits for the CPU work
     with writing(session):
+        if is_postgres(session):
+            session.connection().exec_driver_sql(f"SELECT pg_advisory_xact_lock({_KEY_LOCK})")
         key = _current_key(session)
         if key is None:
-            key = new_key_pair()
+            key = fresh
             session.connection().execute(
                 insert(_KEY).values(
                     kid=key.kid,
@@ -249,15 +260,6 @@ def rotate_key(session: Session, now: datetime) -> SigningKey:
             )
         )
         session.commit()
-    return key
-
-
-def signing_key(session: Session) -> SigningKey:
-    """The newest key: the one the tool signs with."""
-    key = _current_key(session)
-    session.commit()
-    if key is None:
-        raise NotFound("the tool has no key yet")
     return key
 
 
