@@ -353,6 +353,8 @@ def limit_table(settings: Settings) -> list[Limit]:
     from content import NOTE_LIMITS as n
     from models import spec
 
+    from .lti_services import MAX_ROSTER_PAGES
+    from .routers import lti
     from .routers.exams import ExamCreate
     from .routers.questions import GradeIn
     from .routers.sessions import SessionCreate
@@ -462,4 +464,12 @@ def limit_table(settings: Settings) -> list[Limit]:
         Limit("answer text", f"{_bound(GradeIn, 'answer')} characters", "", "422"),
         Limit("user name", f"{_bound(UserBase, 'name')} characters", "", "422"),
         Limit("bearer token", "256 printable ASCII characters", "", "401"),
+        Limit("LTI launch: id_token", f"{lti.MAX_ID_TOKEN_CHARS:,} characters", "", "422"),
+        Limit("LTI login: each parameter", f"{lti.MAX_PARAM_CHARS:,} characters", "", "400"),
+        Limit(
+            "LTI roster sync: members read from the LMS",
+            f"{s.lti_roster_max_members:,}, in at most {MAX_ROSTER_PAGES} pages",
+            f"{env}LTI_ROSTER_MAX_MEMBERS",
+            "502",
+        ),
     ]
