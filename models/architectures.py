@@ -207,8 +207,9 @@ _SPECS: list[ArchSpec] = [
         "alexnet",
         "AlexNet",
         ALEXNET,
-        "torchvision's single-tower AlexNet (64-192-384-256-256, from Krizhevsky's 2014 'One"
-        " weird trick' paper), not the paper's two-GPU 96-256-384-384-256 version; no LRN; "
+        "torchvision's single-tower AlexNet (64-192-384-256-256, from the one-GPU configuration"
+        " of Krizhevsky's cuda-convnet2; his 2014 'One weird trick' paper has 384 filters in"
+        " conv4), not the paper's two-GPU 96-256-384-384-256 version; no LRN; "
         + _TV
         + ". Layers are named conv1 ... fc8; 227x227 gives the classic 56x56 conv1 output.",
         AlexNet,

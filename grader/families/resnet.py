@@ -257,10 +257,24 @@ class ResNeXtSetup:
         return block_counts(ResNeXtBlock, args, _parts(self.stride != 1 or self.c_in != self.out))
 
 
+def _group_text(r: ResNeXtSetup) -> tuple[str, str]:
+    """One group's width with its arithmetic, and a note: rounded down, and said so, when
+    d·P/64 is not a whole number (torchvision's ResNeXt takes ``int(P·d/64)``, as
+    ``ResNeXtBlock`` does)."""
+    if r.d * r.planes % 64 == 0:
+        return f"d·P/64 = {r.d}·{r.planes}/64 = {r.group}", ""
+    exact = Fraction(r.d * r.planes, 64)
+    return (
+        f"⌊d·P/64⌋ = ⌊{r.d}·{r.planes}/64⌋ = ⌊{float(exact):g}⌋ = {r.group}",
+        " (rounded down, as torchvision computes it)",
+    )
+
+
 def _resnext_prompt(r: ResNeXtSetup, spelled_out: bool) -> str:
     if spelled_out:
+        formula, note = _group_text(r)
         width_text = (
-            f"Each group is d·P/64 = {r.group} channels wide, so the grouped 3×3 convolution "
+            f"Each group is {formula} channels wide{note}, so the grouped 3×3 convolution "
             f"has D = C·{r.group} = {r.width} channels."
         )
     else:
@@ -307,7 +321,10 @@ def _resnext_draft(rng: random.Random, difficulty: int) -> Draft:
     k = r.counts()
     truth = k.total if r.bn else k.conv
     lines, terms = _layer_lines(k, c_in, r.width, r.out, card, r.bn)
-    lines.insert(0, f"D = {card}·⌊{d}·{planes}/64⌋ = {card}·{r.group} = {r.width}")
+    formula, note = _group_text(r)
+    lines.insert(
+        0, f"group width = {formula}{note}; D = C·{r.group} = {card}·{r.group} = {r.width}"
+    )
     lines.append(f"total = {' + '.join(n(t) for t in terms)} = {expected_display(_SPEC, truth)}")
     params: dict[str, object] = {
         "in_channels": c_in,
