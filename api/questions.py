@@ -2,10 +2,19 @@
 
 ``grader`` (and through it torch) is imported on first use, so start-up stays fast. Variants
 are cached in memory by (family, seed, difficulty): they are immutable and deterministic.
+
+A study step needs a *fresh* variant (another one than the student saw last), and generating
+one costs 1-20 ms of CPU, several times a card step. Since a variant is a pure function of
+(family, difficulty, seed), each (family, difficulty) in use keeps a pool of variants drawn
+ahead by a background thread (``_Pools``): a step takes a random member other than the last
+one on the event loop, and the pool changes slowly (a member replaced in the background every
+few draws), so the variants a class sees keep moving over the whole seed range.
 """
 
 from __future__ import annotations
 
+import logging
+import queue
 import secrets
 import threading
 from collections import OrderedDict
@@ -24,6 +33,7 @@ __all__ = [
     "family_or_404",
     "family_of",
     "fresh",
+    "pooled",
     "variant",
     "cached_variant",
     "generation_is_warm",
@@ -129,14 +139,123 @@ def family_of(family_id: str) -> Family:
 def fresh(family_id: str, difficulty: int, last: tuple[int, int] | None) -> Question:
     """A new variant of a family, other than the one the student saw last (``last``: its
     seed and difficulty), cached like every variant. CPU work (up to a few variants, some
-    families take 10-20 ms each): call it in a worker thread."""
+    families take 10-20 ms each): call it in a worker thread. Try ``pooled`` first."""
     from grader.variants import fresh_variant
 
     family = family_of(family_id)
     before = None if last is None else variant(family_id, *last)
     question = fresh_variant(family, difficulty, before)
     _VARIANTS.put((family_id, question.seed, difficulty), question)
+    _POOLS.add(family_id, difficulty, question)
     return question
+
+
+def pooled(family_id: str, difficulty: int, last: tuple[int, int] | None) -> Question | None:
+    """A fresh variant (as ``fresh`` gives) from the family's pool, without generating: cheap
+    enough for the event loop. None when the pool cannot answer yet (it is filling, or the
+    last variant is not in memory to compare with): then call ``fresh`` in a worker thread."""
+    return _POOLS.draw(family_id, difficulty, last)
+
+
+log = logging.getLogger(__name__)
+
+
+class _Pools:
+    """Variants drawn ahead, per (family, difficulty) in use.
+
+    A pool serves once it holds ``READY`` members (enough that one differs from the last
+    variant), fills up to ``SIZE`` in a background thread at low priority, and once full has
+    one random member replaced every ``ROTATE`` draws on average. Members are ordinary
+    variants (``family.generate(seed, difficulty)`` with a random seed), so a pooled variant
+    is exactly the one its stored seed regenerates. Retired or unknown families get none.
+    """
+
+    SIZE = 24
+    READY = 6
+    ROTATE = 12
+
+    def __init__(self) -> None:
+        self._members: dict[tuple[str, int], list[Question]] = {}
+        self._lock = threading.Lock()
+        self._wanted: queue.SimpleQueue[tuple[str, int]] = queue.SimpleQueue()
+        self._queued: set[tuple[str, int]] = set()
+        self._worker: threading.Thread | None = None
+
+    def draw(
+        self, family_id: str, difficulty: int, last: tuple[int, int] | None
+    ) -> Question | None:
+        key = (family_id, difficulty)
+        with self._lock:
+            members = list(self._members.get(key, ()))
+        if len(members) < self.SIZE or secrets.randbelow(self.ROTATE) == 0:
+            self._request(key)
+        if len(members) < self.READY:
+            return None
+        before = None
+        if last is not None:
+            before = _VARIANTS.get((family_id, *last))
+            if before is None:
+                return None  # regenerating it to compare with is work for a worker thread
+        from grader.variants import same_variant
+
+        start = secrets.randbelow(len(members))
+        for i in range(len(members)):
+            question = members[(start + i) % len(members)]
+            if before is None or not same_variant(question, before):
+                _VARIANTS.put((family_id, question.seed, difficulty), question)
+                return question
+        return None  # every member is the last variant: a pool of one (fresh() copes)
+
+    def add(self, family_id: str, difficulty: int, question: Question) -> None:
+        """Take a generated variant in; once full, it replaces a random member."""
+        with self._lock:
+            members = self._members.setdefault((family_id, difficulty), [])
+            if any(m.seed == question.seed for m in members):
+                return
+            if len(members) < self.SIZE:
+                members.append(question)
+            else:
+                members[secrets.randbelow(len(members))] = question
+
+    def _request(self, key: tuple[str, int]) -> None:
+        with self._lock:
+            if key in self._queued:
+                return
+            self._queued.add(key)
+            if self._worker is None:
+                self._worker = threading.Thread(
+                    target=self._fill, name="variant-pools", daemon=True
+                )
+                self._worker.start()
+        self._wanted.put(key)
+
+    def _fill(self) -> None:
+        """The background thread: one new variant per request, at low priority."""
+        try:
+            import os
+
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except (AttributeError, OSError):  # not Linux, or not allowed: normal priority
+            pass
+        while True:
+            key = self._wanted.get()
+            with self._lock:
+                self._queued.discard(key)
+            try:
+                family = family_of(key[0])
+                question = family.generate(random_seed(), key[1])
+            except Exception:  # a retired family, a broken course network: no pool
+                log.debug("no variant pool for %s", key, exc_info=True)
+                continue
+            _VARIANTS.put((key[0], question.seed, key[1]), question)
+            self.add(key[0], key[1], question)
+            with self._lock:
+                short = len(self._members.get(key, ())) < self.SIZE
+            if short:
+                self._request(key)
+
+
+_POOLS = _Pools()
 
 
 def random_seed() -> int:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 
 from .question import MAX_SEED, Family, Question
 
-__all__ = ["distinct_variants", "fresh_variant", "fresh_seed", "random_seed"]
+__all__ = ["distinct_variants", "fresh_variant", "fresh_seed", "random_seed", "same_variant"]
 
 _TRIES = 20
 
@@ -66,5 +66,9 @@ def fresh_seed(
     return fresh_variant(family, difficulty, last, draw).seed
 
 
-def _same(a: Question, b: Question) -> bool:
+def same_variant(a: Question, b: Question) -> bool:
+    """Whether a student would see ``a`` as ``b`` again: the same prompt or the same numbers."""
     return a.prompt == b.prompt or dict(a.params) == dict(b.params)
+
+
+_same = same_variant

@@ -27,6 +27,7 @@ from ..questions import (
     grade_dict,
     grade_record,
     graded,
+    pooled,
     public_question,
     variant,
 )
@@ -295,8 +296,11 @@ async def _question_item(db: Database, pick: Pick, user_id: int) -> QuestionPubl
     instance = pick.pending
     if instance is None:
         difficulty = question_difficulty(pick.state)
-        # A variant other than the one the student saw last, generated before the write.
-        drawn = await anyio.to_thread.run_sync(fresh, pick.family, difficulty, pick.last)
+        # A variant other than the one the student saw last, chosen before the write: from
+        # the family's pool when it can answer, else generated in a worker thread.
+        drawn = pooled(pick.family, difficulty, pick.last)
+        if drawn is None:
+            drawn = await anyio.to_thread.run_sync(fresh, pick.family, difficulty, pick.last)
         seed = drawn.seed
         instance = await db.run(
             session_question, user_id, pick.study.id, pick.family, seed, difficulty
