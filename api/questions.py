@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import random
 import secrets
 import threading
 from collections import OrderedDict
@@ -173,6 +174,7 @@ class _Pools:
     SIZE = 24
     READY = 6
     ROTATE = 12
+    _rng = random.SystemRandom()  # the operating system's generator, as for every seed
 
     def __init__(self) -> None:
         self._members: dict[tuple[str, int], list[Question]] = {}
@@ -187,7 +189,7 @@ class _Pools:
         key = (family_id, difficulty)
         with self._lock:
             members = list(self._members.get(key, ()))
-        if len(members) < self.SIZE or secrets.randbelow(self.ROTATE) == 0:
+        if len(members) < self.SIZE or self._rng.randrange(self.ROTATE) == 0:
             self._request(key)
         if len(members) < self.READY:
             return None
@@ -198,7 +200,7 @@ class _Pools:
                 return None  # regenerating it to compare with is work for a worker thread
         from grader.variants import same_variant
 
-        start = secrets.randbelow(len(members))
+        start = self._rng.randrange(len(members))
         for i in range(len(members)):
             question = members[(start + i) % len(members)]
             if before is None or not same_variant(question, before):
@@ -215,7 +217,7 @@ class _Pools:
             if len(members) < self.SIZE:
                 members.append(question)
             else:
-                members[secrets.randbelow(len(members))] = question
+                members[self._rng.randrange(len(members))] = question
 
     def _request(self, key: tuple[str, int]) -> None:
         with self._lock:
@@ -243,7 +245,7 @@ class _Pools:
                 self._queued.discard(key)
             try:
                 family = family_of(key[0])
-                question = family.generate(random_seed(), key[1])
+                question = family.generate(self._rng.randrange(2**31), key[1])
             except Exception:  # a retired family, a broken course network: no pool
                 log.debug("no variant pool for %s", key, exc_info=True)
                 continue

@@ -14,7 +14,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -31,7 +43,7 @@ from ..tables import (
     User,
 )
 from . import Conflict, Forbidden, NotFound, from_row
-from .questions import ATTEMPT, QI
+from .questions import ATTEMPT, QI, QUESTION_COLUMNS, QuestionRecord
 
 __all__ = [
     "CourseRecord",
@@ -786,6 +798,58 @@ def planned_families(request: dict[str, Any]) -> set[str]:
     if planned is None:
         planned = [*(request.get("families") or ()), *(request.get("course_families") or ())]
     return set(planned)
+
+
+# Whether any assessment is closed-book for the user now (the two statements above, as
+# EXISTS): almost always false, and then no family is paused.
+_ANY_OPEN = or_(_OPEN_COPIES.exists(), _OPEN_FOR_STUDENT.exists())
+_PENDING_Q = (
+    select(*(c.label(f"p_{c.name}") for c in QUESTION_COLUMNS))
+    .where(
+        QI.c.session_id == bindparam("session_id"),
+        QI.c.family == bindparam("family"),
+        QI.c.graded_at.is_(None),
+    )
+    .order_by(QI.c.id.desc())
+    .limit(1)
+    .subquery("pending")
+)
+_LAST_Q = (
+    select(QI.c.seed.label("last_seed"), QI.c.difficulty.label("last_difficulty"))
+    .where(QI.c.user_id == bindparam("user_id"), QI.c.family == bindparam("family"))
+    .order_by(QI.c.id.desc())
+    .limit(1)
+    .subquery("last")
+)
+_ONE = select(literal(1).label("one")).subquery("one")
+# One round trip for a question item: may it be paused, its pending variant, the last one.
+_QUESTION_ITEM = select(_ANY_OPEN.label("any_open"), *_PENDING_Q.c, *_LAST_Q.c).select_from(
+    _ONE.outerjoin(_PENDING_Q, true()).outerjoin(_LAST_Q, true())
+)
+
+
+@dataclass(frozen=True)
+class QuestionItem:
+    """What the study loop needs of a picked or answered question family, read at once."""
+
+    any_open: bool  # some assessment is closed-book for the user: see open_assessment_families
+    pending: QuestionRecord | None  # the session's unanswered variant of the family
+    last: tuple[int, int] | None  # (seed, difficulty) of the variant the user saw last
+
+
+def question_item(
+    session: Session, user_id: int, session_id: int, family: str, now: datetime
+) -> QuestionItem:
+    """The open-assessment check, the pending variant and the last variant of ``family``, in
+    one statement: the check folded into the query that reads the item. When ``any_open``,
+    whether ``family`` is paused is ``open_assessment_families``' to say."""
+    params = {"user_id": user_id, "session_id": session_id, "family": family, "now": now}
+    row = session.connection().execute(_QUESTION_ITEM, params).one()._mapping
+    pending = None
+    if row["p_id"] is not None:
+        pending = QuestionRecord(**{f: row[f"p_{f}"] for f in QuestionRecord.__dataclass_fields__})
+    last = None if row["last_seed"] is None else (row["last_seed"], row["last_difficulty"])
+    return QuestionItem(bool(row["any_open"]), pending, last)
 
 
 def open_assessment_families(session: Session, user_id: int, now: datetime) -> set[str]:

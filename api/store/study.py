@@ -51,14 +51,12 @@ from ..study_rules import (
 from ..tables import CardFlag, CardTag, ReviewLog, ReviewState, StudySession, UserSettings
 from . import Conflict, NotFound, from_row
 from .cards import CARD, CardRecord, card_columns, studiable_by
-from .courses import open_assessment_families
+from .courses import open_assessment_families, question_item
 from .imports import note_topics, with_note_tags
 from .questions import (
     GradeRecord,
     QuestionRecord,
     answered_once,
-    last_variant,
-    pending_question,
 )
 
 __all__ = [
@@ -637,18 +635,23 @@ def pick_next(session: Session, session_id: int, user_id: int, now: datetime) ->
     day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     study = load_study(session, session_id, user_id, day_start)
     pick = None if study.answered >= study.size else _pick(session, study, now)
+    item = None
     if pick is not None and pick.family is not None:
-        # Practice of an open assessment's families is paused (api.assessments): asked only
-        # when a question is picked, and the pick made again without the paused families.
-        paused = open_assessment_families(session, user_id, now)
+        # Practice of an open assessment's families is paused (api.assessments): checked in
+        # the statement that reads the picked question, and the pick made again without the
+        # paused families when it is one of them.
+        item = question_item(session, user_id, study.id, pick.family, now)
+        paused = open_assessment_families(session, user_id, now) if item.any_open else set()
         if pick.family in paused:
             study = replace(study, families=[f for f in study.families if f not in paused])
             pick = _pick(session, study, now)
+            item = None
     if pick is not None and pick.family is not None:
-        pending = pending_question(session, study.id, pick.family)
+        item = item or question_item(session, user_id, study.id, pick.family, now)
         # A new variant must differ from the one the student saw last (a review is fresh).
-        last = None if pending is not None else last_variant(session, user_id, pick.family)
-        pick = Pick(study, "question", pick.state, family=pick.family, pending=pending, last=last)
+        last = None if item.pending is not None else item.last
+        pick = Pick(study, "question", pick.state, family=pick.family, pending=item.pending,
+                    last=last)  # fmt: skip
     if pick is not None and pick.card is not None and pick.card.owner_id is not None:
         # An imported card's note tags are stored once, on its note (api.store.imports).
         (card,) = with_note_tags(session, [pick.card])
@@ -663,12 +666,15 @@ def pending_for(session: Session, session_id: int, user_id: int, family: str) ->
     study = load_study(session, session_id, user_id)
     if family not in study.families:
         raise NotFound(f"no item '{QUESTION_PREFIX + family}' in session {session_id}")
-    if family in open_assessment_families(session, user_id, utcnow()):
+    now = utcnow()
+    item = question_item(session, user_id, study.id, family, now)
+    paused = item.any_open and family in open_assessment_families(session, user_id, now)
+    session.commit()
+    if paused:
         raise Conflict(f"practice of {family} is paused until you submit the assessment using it")
     if study.answered >= study.size:  # a quick refusal; take_slot is the rule
         raise Conflict(f"session {study.id} is complete ({study.size} answers)")
-    pending = pending_question(session, study.id, family)
-    session.commit()
+    pending = item.pending
     if pending is None:
         raise Conflict(f"no pending question for '{QUESTION_PREFIX + family}': get it from next")
     return pending
