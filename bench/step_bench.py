@@ -58,7 +58,7 @@ def start(code: Path, db_url: str, log: Path) -> tuple[subprocess.Popen, str]:
         stderr=log.open("wb"),
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # a loaded machine starts slowly
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{base}/health", timeout=1).status_code == 200:

@@ -175,14 +175,21 @@ def session_question(
         "created_at": utcnow(),
     }
     with writing(session):
-        insert_ignore(
+        new_id = insert_ignore(
             session,
             QI,
             values,
             ["session_id", "family"],
             where=QI.c.graded_at.is_(None) & QI.c.session_id.is_not(None),
         )
-        record = pending_question(session, session_id, family)
+        if new_id is not None:  # ours: the row is what was just written (no read back)
+            record: QuestionRecord | None = QuestionRecord(
+                id=new_id, user_id=user_id, family=family, seed=seed, difficulty=difficulty,
+                session_id=session_id, exam_id=None, position=0, graded_at=None, status=None,
+                score=None, attempts=0, hints_used=0,
+            )  # fmt: skip
+        else:
+            record = pending_question(session, session_id, family)
         session.commit()
     assert record is not None
     return record
