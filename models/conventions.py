@@ -501,7 +501,7 @@ TOOL_NAMES: tuple[str, ...] = tuple(t.name for t in TOOLS)
 # What each part of a figure is called in the one-line explanation.
 _PART_WORDS = {
     "bias": "bias additions",
-    "norm": "BatchNorm (per element)",
+    "norm": "BatchNorm",
     "activation": "activations",
     "pool": "pooling",
     "functional": "ReLU and pooling counted again by patched functionals",
@@ -563,7 +563,7 @@ def _explain(tool: Tool, parts: Mapping[str, int], service: int, figure: int) ->
         return f"Same as the service's {tool.unit}: {base}, nothing else."
     listed = ", ".join(f"{_PART_WORDS.get(k, k)} +{v:,}" for k, v in extras)
     sign = "+" if diff >= 0 else "−"
-    share = f"{abs(diff) / service:.2%}" if service else "n/a"
+    share = f"{100 * abs(diff) / service:.2g}%" if service else "n/a"  # 0.0013%, 1.1%
     return (
         f"{sign}{abs(diff):,} {tool.unit} ({sign}{share}) against the service's: {base}, plus "
         f"{listed}."

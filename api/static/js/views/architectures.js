@@ -423,7 +423,7 @@ function counterTable(data) {
       h("td", { text: t.reports }),
       h("td", {
         class: "num mono",
-        text: `${t.difference >= 0 ? "+" : "−"}${int(Math.abs(t.difference))} (${(100 * t.relative).toFixed(2)}%)`,
+        text: `${t.difference >= 0 ? "+" : "−"}${int(Math.abs(t.difference))} (${Number((100 * t.relative).toPrecision(2))}%)`,
       }),
       h(
         "td",
