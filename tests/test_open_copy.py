@@ -188,12 +188,13 @@ def test_no_get_route_a_student_can_reach_shows_a_truth_of_an_open_copy(client) 
     session = client.post("/sessions", json={"size": 5}, headers=student)
     assert session.status_code == 201, session.text
     quiz = _assess(client, teacher, cid, count=3, allow_hints=True)
+    me = client.get("/users/me", headers=student).json()["id"]
 
     def sweep(exam_id: int | None) -> list[str]:
         values = {
             "course_id": cid, "assessment_id": quiz["id"], "exam_id": exam_id,
             "question_id": qid, "session_id": session.json()["id"], "name": "tinynet",
-            "topic": "conv-arithmetic", "card_id": "x", "note_id": "x",
+            "topic": "conv-arithmetic", "card_id": "x", "note_id": "x", "user_id": me,
         }  # fmt: skip
         bodies = []
         for path in _get_routes(client):
