@@ -599,7 +599,7 @@ def test_course_assessment_in_the_browser(
     course_url = page.url
     page.fill("#a-title", "Quiz one")
     page.fill("#a-count", "2")
-    page.fill("#a-topics", "conv-arithmetic")
+    page.check("#a-topic-conv-arithmetic")  # topics are choices read from the API
     page.check("#a-hints")
     page.click("#assessment-form button[type=submit]")
     page.wait_for_selector("#assessments tbody tr")
@@ -624,6 +624,10 @@ def test_course_assessment_in_the_browser(
         kid.wait_for_selector("#take-form")
         assert exam["seed"] is None
         assert "Course assessment" in kid.text_content("main")
+        # Titled by its assessment, under the Courses tab (not "Exam 1" under Exam).
+        assert kid.text_content("main h1") == "Quiz one"
+        assert kid.get_attribute("nav [aria-current=page]", "data-nav") == "courses"
+        assert kid.locator("#countdown").is_hidden()  # no time limit, no countdown
         assert kid.locator("#exports").count() == 0  # no key before submitting
         # Hints on request: the first one shown, and what it costs.
         first = kid.locator("#take-form li[data-question-id]").first
@@ -633,8 +637,21 @@ def test_course_assessment_in_the_browser(
         assert first.locator("ol.hints li").first.text_content().strip() == hint["hint"].strip()
         assert "at most 0.75" in first.locator(".hint-panel p.hint").text_content()
         kid.screenshot(path=tmp_path / "assessment-take-phone.png", full_page=True)
-        for field in kid.locator("#take-form input.answer-input").all():
-            field.fill("1000")
+        # Answers are saved as typed: a reload resumes them, and the hint already shown.
+        with kid.expect_response(lambda r: r.url.endswith("/answers")) as saved:
+            for field in kid.locator("#take-form input.answer-input").all():
+                field.fill("1000")
+        assert saved.value.status == 200
+        kid.wait_for_timeout(1500)  # the last box is saved a pause after its last key
+        kid.wait_for_function(
+            "document.getElementById('save-status').textContent.startsWith('Saved')"
+        )
+        kid.reload()
+        kid.wait_for_selector("#take-form")
+        values = [f.input_value() for f in kid.locator("#take-form input.answer-input").all()]
+        assert values == ["1000"] * len(values) and values
+        assert first.locator("ol.hints li").first.text_content().strip() == hint["hint"].strip()
+        _layout_ok(kid, 390)
         with kid.expect_response(lambda r: r.url.endswith("/submit")) as submitted:
             kid.click("#submit-exam")
         result = submitted.value.json()
@@ -655,12 +672,84 @@ def test_course_assessment_in_the_browser(
     row = page.locator("#gradebook tbody tr").first
     cells = [c.text_content() for c in row.locator("td").all()]
     assert cells[:3] == ["kim", "Quiz one", "submitted"]
-    assert (float(cells[3]), float(cells[4])) == (result["score"], 2.0)
-    page.click("#assessments a:has-text('Item statistics')")
+    score, of = (float(x) for x in cells[3].split(" / "))
+    assert (score, of) == (result["score"], 2.0)
+    for width in (1280, 390):  # the course page and its gradebook hold together
+        page.set_viewport_size({"width": width, "height": 900})
+        _layout_ok(page, width)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.click("#assessments a:has-text('Statistics')")
     page.wait_for_selector("#item-stats tbody tr")
     assert page.locator("#item-stats tbody tr").count() == 2
     assert page.locator("#item-stats tbody tr td").nth(2).text_content() == "1"  # n
+    assert "(small n)" in page.locator("#item-stats tbody tr td").nth(4).text_content()
     page.screenshot(path=tmp_path / "item-stats.png", full_page=True)
+    # The instructor opens the student's copy from the gradebook and overrides an item.
+    page.goto(course_url)
+    page.wait_for_selector("#gradebook table")
+    page.click("#gradebook tbody a:has-text('kim')")
+    page.wait_for_selector("#review li[data-position]")
+    page.fill("#ov-score-0", "1")
+    page.fill("#ov-comment-0", "accepted on appeal")
+    with page.expect_response(lambda r: "/items/0" in r.url) as overridden:
+        page.click("#review li[data-position='0'] button[type=submit]")
+    assert overridden.value.json()["items"][0]["override"]["comment"] == "accepted on appeal"
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        _layout_ok(page, width)
+    # The explorer at both widths: no sideways scroll, and its scale reads whole numbers.
+    page.goto(server + "/#/architectures/mobilenet_v2")
+    page.wait_for_selector("#layers-chart-a", timeout=90_000)  # torch's first use, cold
+    mnv2 = _get(f"{server}/architectures/mobilenet_v2/profile")
+    tallest = max(layer["percent_macs"] for layer in mnv2["layers"])
+    label = page.text_content("#layers-chart-a-macs-scale")
+    assert f"{tallest}%" in label, (label, tallest)
+    box = page.evaluate(
+        """() => { const t = document.getElementById('layers-chart-a-macs-scale').getBBox();
+        const v = document.getElementById('layers-chart-a').viewBox.baseVal;
+        return [t.x, t.x + t.width, v.width]; }"""
+    )
+    assert 0 <= box[0] and box[1] <= box[2], box  # inside the chart: nothing cut off
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        _layout_ok(page, width)
+
+
+# Text nodes reading "null" (an Element.append(null)), the page's width, and table headers
+# whose words break across lines ("Questi ons").
+LAYOUT_PROBE = """() => {
+  const nulls = [];
+  const walker = document.createTreeWalker(document.getElementById("view"), NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    if (/\\bnull\\b/.test(walker.currentNode.textContent)) {
+      nulls.push(walker.currentNode.textContent.slice(0, 80));
+    }
+  }
+  const broken = [];
+  for (const th of document.querySelectorAll("#view th")) {
+    const texts = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+    while (texts.nextNode()) {
+      const node = texts.currentNode;
+      for (const m of node.textContent.matchAll(/\\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+        if (tops.size > 1) broken.push(m[0]);
+      }
+    }
+  }
+  return { width: document.documentElement.scrollWidth, nulls, broken };
+}"""
+
+
+def _layout_ok(page: Page, width: int) -> None:
+    """The view neither scrolls sideways, nor shows "null", nor breaks a header mid-word."""
+    page.wait_for_timeout(100)  # a resize reflows before the next frame
+    probe = page.evaluate(LAYOUT_PROBE)
+    assert probe["width"] <= width, f"the page is {probe['width']} px wide at {width} px"
+    assert probe["nulls"] == [], probe["nulls"]
+    assert probe["broken"] == [], f"headers broken inside a word at {width} px: {probe['broken']}"
 
 
 def _api(server: str, method: str, path: str, token: str, body: dict | None = None) -> Any:

@@ -78,6 +78,8 @@ export const api = {
   get: (path, opts) => send("GET", path, opts),
   post: (path, body, opts) => send("POST", path, { ...opts, body }),
   patch: (path, body, opts) => send("PATCH", path, { ...opts, body }),
+  put: (path, body, opts) => send("PUT", path, { ...opts, body }),
+  delete: (path, opts) => send("DELETE", path, opts),
   // Exports need the bearer header, so a plain link cannot fetch them: download a blob.
   async download(path) {
     const response = await send("GET", path, { raw: true });

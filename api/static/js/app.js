@@ -29,6 +29,18 @@ const routes = [
   { pattern: /^\/courses$/, view: courses.renderList, nav: "courses" },
   { pattern: /^\/courses\/(\d+)$/, view: courses.renderCourse, nav: "courses" },
   { pattern: /^\/assessments\/(\d+)\/stats$/, view: courses.renderStats, nav: "courses" },
+  // A student's copy of an assessment: taken in the exam view, under the Courses tab.
+  {
+    pattern: /^\/assessments\/\d+\/copy\/(\d+)$/,
+    view: exam.renderExam,
+    nav: "courses",
+  },
+  { pattern: /^\/assessments\/(\d+)\/preview$/, view: courses.renderPreview, nav: "courses" },
+  {
+    pattern: /^\/assessments\/(\d+)\/attempts\/(\d+)$/,
+    view: courses.renderReview,
+    nav: "courses",
+  },
   { pattern: /^\/lti\/assessments\/(\d+)$/, view: lti.renderAssessment, nav: "courses" },
   { pattern: /^\/lti\/deep-link\/(\d+)\/(\d+)$/, view: lti.renderDeepLink, nav: "courses" },
   {

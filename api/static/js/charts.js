@@ -176,22 +176,22 @@ export function layerChart(layers, { id, summary, onPick }) {
   stageBands(svg, layers, slot, half);
   svg.append(
     s("line", { x1: LPAD.left, x2: LW - LPAD.right, y1: mid, y2: mid, class: "grid" }),
+    // The scale is written inside the chart, from its left edge: a label anchored left of the
+    // plot would be cut at the SVG's edge ("36.55%" read "6.55%", a wrong number on screen).
     s("text", {
-      x: LPAD.left - 4,
-      y: LPAD.top + 8,
+      x: LPAD.left + 2,
+      y: LPAD.top - 4,
       class: "axis",
-      "text-anchor": "end",
-      text: `${topMacs}%`,
+      id: `${id}-macs-scale`,
+      text: `MACs ↑ (tallest ${topMacs}% of the total)`,
     }),
     s("text", {
-      x: LPAD.left - 4,
-      y: LH - LPAD.bottom,
+      x: LPAD.left + 2,
+      y: LH - 3,
       class: "axis",
-      "text-anchor": "end",
-      text: `${topParams}%`,
+      id: `${id}-params-scale`,
+      text: `parameters ↓ (tallest ${topParams}% of the total)`,
     }),
-    s("text", { x: LPAD.left + 2, y: LPAD.top - 4, class: "axis", text: "MACs ↑" }),
-    s("text", { x: LPAD.left + 2, y: LH - 3, class: "axis", text: "parameters ↓" }),
   );
   const barW = Math.max(slot * 0.8, 0.6);
   layers.forEach((l, i) => {

@@ -111,7 +111,15 @@ export function gradeView(grade, { answer } = {}) {
   if (answer !== undefined && answer !== null) {
     parts.push(h("p", {}, "Your answer: ", h("code", { text: answer })));
   }
-  if (grade.feedback) parts.push(h("p", { class: "feedback", text: grade.feedback }));
+  // The named mistakes are listed below with their sentence: the feedback keeps only what
+  // it says besides them, so no sentence is printed twice.
+  let feedback = grade.feedback || "";
+  for (const d of grade.diagnosis || []) {
+    if (d.message) feedback = feedback.replace(d.message, "");
+  }
+  feedback = feedback.replace(/\s+/g, " ").trim();
+  if (/^[\s.:;,—–-]*$/.test(feedback)) feedback = "";
+  if (feedback) parts.push(h("p", { class: "feedback", text: feedback }));
   if (grade.diagnosis && grade.diagnosis.length) {
     parts.push(
       h(
@@ -174,9 +182,19 @@ function teachingCards(ids) {
       {},
       ids.map((id) => {
         const li = h("li", { dataset: { card: id } });
-        const button = h("button", { type: "button", class: "quiet", text: id });
+        // Named by the card's question (its front), not its id; the id until it loads.
+        const button = h("button", { type: "button", class: "quiet", text: "Open the card" });
         button.addEventListener("click", () => open(id, li, button));
         li.append(button);
+        api
+          .get(`/cards/${encodeURIComponent(id)}`)
+          .then((card) => {
+            const first = String(card.front).split("\n")[0].replace(/[`*]/g, "").trim();
+            button.textContent = first.length > 90 ? `${first.slice(0, 89)}…` : first;
+          })
+          .catch(() => {
+            button.textContent = id;
+          });
         return li;
       }),
     ),

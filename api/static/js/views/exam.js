@@ -105,27 +105,60 @@ export async function renderBuilder(root) {
 
 export async function renderExam(root, id) {
   const exam = await api.get(`/exams/${id}`);
-  root.append(
-    h("h1", { text: `Exam ${exam.id}` }),
-    h(
-      "p",
-      { class: "muted" },
-      exam.assessment_id ? "Course assessment" : `Seed ${exam.seed}`,
-      ` · ${exam.count} questions`,
-      exam.topics ? ` · ${exam.topics.join(", ")}` : " · all topics",
-      exam.deadline ? ` · due by ${new Date(exam.deadline).toLocaleString()}` : "",
-    ),
-  );
+  // A copy of a course assessment is titled by its assessment (the Courses tab stays lit).
+  let title = `Exam ${exam.id}`;
+  if (exam.assessment_id) {
+    const assessment = await api.get(`/assessments/${exam.assessment_id}`);
+    title = assessment.title;
+  }
+  const meta = [
+    exam.assessment_id ? "Course assessment" : `Seed ${exam.seed}`,
+    `${exam.count} questions`,
+    exam.topics ? exam.topics.join(", ") : "all topics",
+  ];
+  if (exam.deadline) meta.push(`due by ${new Date(exam.deadline).toLocaleString()}`);
+  if (exam.extra_minutes) meta.push(`${exam.extra_minutes} extra minutes`);
+  root.append(h("h1", { text: title }), h("p", { class: "muted", text: meta.join(" · ") }));
   const body = h("div", { id: "exam-body" });
+  root.append(body);
   // A course assessment's answers are not exported before it is submitted.
-  const exportable = !exam.assessment_id || exam.submitted;
-  root.append(body, exportable ? exportsPanel(exam.id) : null);
+  if (!exam.assessment_id || exam.submitted) root.append(exportsPanel(exam.id));
   if (exam.submitted && exam.result) {
     body.append(resultView(exam, exam.result));
-  } else {
-    body.append(takeForm(exam, body));
+    return null;
   }
+  const taking = takeForm(exam, body);
+  body.append(taking.form);
+  return taking.stop;
 }
+
+// The answer as saved: typed into its box again after a reload or on another device.
+function restore(field, saved) {
+  if (saved === null || saved === undefined) return;
+  const radio = field.element.querySelector(`input[type=radio][value="${CSS.escape(saved)}"]`);
+  if (radio) radio.checked = true;
+  const input = field.element.querySelector("input.answer-input");
+  if (input) input.value = saved;
+}
+
+// The hints already paid for, listed again (their text comes with the exam).
+function withShownHints(panel, q) {
+  if (!panel) return null;
+  const list = panel.querySelector("ol.hints");
+  for (const text of q.shown_hints || []) list.append(h("li", {}, markdown(text)));
+  return panel;
+}
+
+function clock(ms) {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  const hh = Math.floor(s / 3600);
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, "0");
+  const ss = String(s % 60).padStart(2, "0");
+  return hh ? `${hh}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+const SAVE_DELAY_MS = 800; // after the last key: a save per pause, not per keystroke
+const GRACE_MS = 62_000; // the server submits the saved answers a minute after the deadline
 
 function takeForm(exam, body) {
   const fields = exam.questions.map((q, i) => ({
@@ -133,15 +166,19 @@ function takeForm(exam, body) {
     field: answerField(q.answer, `q-${q.id}`),
     i,
   }));
+  for (const { q, field } of fields) restore(field, q.saved_answer);
   const submit = h("button", {
     type: "submit",
     class: "primary",
     id: "submit-exam",
     text: "Submit the exam",
   });
+  const saveState = h("p", { class: "muted", id: "save-status", role: "status" });
+  const countdown = h("p", { class: "countdown", id: "countdown", hidden: true });
   const form = h(
     "form",
     { id: "take-form" },
+    countdown,
     h(
       "ol",
       { class: "exam-questions" },
@@ -155,20 +192,92 @@ function takeForm(exam, body) {
             h("span", { class: "muted", text: `${q.topic} · ${q.family}` }),
           ),
           h("div", { class: "prompt" }, markdown(q.prompt)),
-          exam.hints_allowed ? hintPanel(q) : null,
+          exam.hints_allowed ? withShownHints(hintPanel(q), q) : null,
           field.element,
         ),
       ),
     ),
     h("p", {
       class: "hint",
-      text: "Nothing is graded before you submit, and an exam is submitted once.",
+      text: exam.assessment_id
+        ? "Your answers are saved as you type; nothing is graded before you submit. At the deadline what is saved is submitted for you."
+        : "Your answers are saved as you type; nothing is graded before you submit, and an exam is submitted once.",
     }),
+    saveState,
     h("div", { class: "row" }, submit),
   );
+
+  // Saving as typed: the questions changed since the last save go in one PUT.
+  const saved = new Map(exam.questions.map((q) => [q.id, q.saved_answer ?? ""]));
+  let timer = null;
+  let saving = Promise.resolve();
+  let closed = false;
+  const save = () => {
+    timer = null;
+    const changes = {};
+    for (const { q, field } of fields) {
+      const value = field.value();
+      if (value !== saved.get(q.id)) changes[String(q.id)] = value;
+    }
+    if (!Object.keys(changes).length || closed) return saving;
+    saveState.textContent = "Saving…";
+    saving = saving.then(async () => {
+      try {
+        const out = await api.put(`/exams/${exam.id}/answers`, { answers: changes });
+        for (const [qid, value] of Object.entries(changes)) saved.set(Number(qid), value);
+        saveState.textContent = `Saved at ${new Date(out.server_time).toLocaleTimeString()}.`;
+      } catch (err) {
+        saveState.textContent = `Not saved: ${err instanceof Error ? err.message : err}`;
+        if (err && err.status === 409) reload();
+      }
+    });
+    return saving;
+  };
+  const later = () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(save, SAVE_DELAY_MS);
+  };
+  form.addEventListener("input", later);
+  form.addEventListener("change", later);
+  form.addEventListener("focusout", () => save());
+  const reload = () => window.dispatchEvent(new HashChangeEvent("hashchange"));
+
+  // The countdown runs on the server's clock: the device's may be wrong.
+  let ticker = null;
+  let finish = null;
+  if (exam.deadline) {
+    const skew = Date.parse(exam.server_time) - Date.now();
+    const deadline = Date.parse(exam.deadline);
+    countdown.hidden = false;
+    const tick = () => {
+      const left = deadline - (Date.now() + skew);
+      if (left > 0) {
+        countdown.textContent = `Time left: ${clock(left)}`;
+        countdown.classList.toggle("urgent", left < 60_000);
+        return;
+      }
+      clearInterval(ticker);
+      ticker = null;
+      countdown.textContent = exam.assessment_id
+        ? "Time is up: your saved answers are being submitted."
+        : "Time is up: a submission now is flagged late.";
+      if (!exam.assessment_id) return;
+      save().then(() => {
+        closed = true;
+        for (const { field } of fields) field.disable(true);
+        submit.disabled = true;
+        // The server submits what was saved once the grace has passed; then show the result.
+        finish = setTimeout(reload, Math.max(0, deadline + GRACE_MS - (Date.now() + skew)));
+      });
+    };
+    tick();
+    ticker = setInterval(tick, 1000);
+  }
+
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     hideError();
+    if (timer) clearTimeout(timer);
     const answers = {};
     for (const { q, field } of fields) {
       const value = field.value();
@@ -177,7 +286,10 @@ function takeForm(exam, body) {
     submit.disabled = true;
     setStatus("Grading…");
     try {
+      await saving;
       const result = await api.post(`/exams/${exam.id}/submit`, { answers });
+      closed = true;
+      stop();
       body.replaceChildren(resultView(exam, result));
       setStatus(`Score ${formatScore(result.score)} of ${result.max_score}.`);
       document.getElementById("exam-score")?.focus();
@@ -187,7 +299,15 @@ function takeForm(exam, body) {
       showError(err);
     }
   });
-  return form;
+  const stop = () => {
+    if (timer) {
+      clearTimeout(timer);
+      save();
+    }
+    if (ticker) clearInterval(ticker);
+    if (finish) clearTimeout(finish);
+  };
+  return { form, stop };
 }
 
 function resultView(exam, result) {
@@ -208,6 +328,13 @@ function resultView(exam, result) {
         ? h("p", {
             class: "warn",
             text: "Submitted after the time limit: scored, but flagged late.",
+          })
+        : null,
+      result.auto_submitted
+        ? h("p", {
+            class: "muted",
+            id: "auto-submitted",
+            text: "Submitted automatically at the deadline, with the answers you had saved.",
           })
         : null,
       h(
@@ -249,6 +376,15 @@ function resultView(exam, result) {
           { class: "panel", dataset: { questionId: r.question_id, status: r.status } },
           h("div", { class: "prompt" }, markdown(prompts.get(r.question_id) || "")),
           gradeView(r, { answer: r.answer }),
+          r.computed_score !== null && r.computed_score !== undefined
+            ? h(
+                "p",
+                { class: "override" },
+                h("strong", { text: "Your instructor set this score" }),
+                ` (the grader gave ${formatScore(r.computed_score)})`,
+                r.comment ? `: ${r.comment}` : ".",
+              )
+            : null,
         ),
       ),
     ),
