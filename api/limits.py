@@ -175,7 +175,6 @@ class Limiters:
     profiles: ResultCache  # finished architecture profiles (HTTP requests only)
     import_rate: RateLimit  # note imports, per user
     import_slots: Slots  # note imports at once
-    importing: set[int]  # users with an import running (one each)
     anki_slots: Slots  # Anki collections read at once
     join_user: RateLimit  # wrong join / invitation codes, per user
     join_address: RateLimit  # wrong join / invitation codes, per client address
@@ -189,7 +188,6 @@ class Limiters:
             profiles=ResultCache(2 * s.profile_cache_entries),
             import_rate=RateLimit(s.import_rate_per_minute, s.import_burst),
             import_slots=Slots(s.import_concurrency, "note imports"),
-            importing=set(),
             anki_slots=Slots(s.anki_concurrency, "Anki uploads"),
             join_user=RateLimit(s.join_failures_per_minute, s.join_failure_burst),
             join_address=RateLimit(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import anyio
@@ -226,12 +227,22 @@ def test_imports_are_rate_limited_per_user(make_client) -> None:
 
 
 def test_one_import_at_a_time_per_user(client) -> None:
+    """The rule holds across server processes: another process's running import is a lease
+    row in the database, and this process refuses the user's next import while it lives."""
+    from sqlmodel import Session
+
+    from api.db import utcnow
+    from api.store.uploads import end_lease, take_lease
+
     auth = register(client)
     client.post("/notes/import", content=_note([], 1).encode(), headers=auth | MD)
-    client.app.state.limiters.importing.add(1)  # as if user 1 had an import still running
+    now = utcnow()
+    with Session(client.app.state.engine) as s:  # as if another process were importing
+        take_lease(s, 1, "notes", "elsewhere", now, now + timedelta(minutes=5))
     r = client.post("/notes/import", content=_note([], 1).encode(), headers=auth | MD)
     assert r.status_code == 429 and "still running" in r.json()["detail"]
-    client.app.state.limiters.importing.discard(1)
+    with Session(client.app.state.engine) as s:
+        end_lease(s, 1, "notes", "elsewhere")
     r = client.post("/notes/import", content=_note([], 1).encode(), headers=auth | MD)
     assert r.status_code == 200
 

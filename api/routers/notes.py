@@ -24,7 +24,7 @@ from content.plain import parse_plain
 
 from ..deps import CurrentUser
 from ..errors import ERROR_RESPONSES
-from ..limits import TOO_MANY, Limiters, limiters, too_many
+from ..limits import TOO_MANY, limiters, one_upload, too_many
 from ..settings import Settings
 from ..store.imports import ImportRefused, Quota, import_note
 from ..store.tags import retag_topic
@@ -140,24 +140,13 @@ async def import_note_(
     text = await _read_note(request, settings.max_note_bytes)
     assert user.id is not None
     lim = limiters(request)
-    _admit(lim, user.id)
-    lim.importing.add(user.id)
-    try:
-        async with lim.import_slots.hold():  # parsing and storing: a worker thread
-            return await request.app.state.db.offload(
-                _import, settings, user.id, text, topic, title
-            )
-    finally:
-        lim.importing.discard(user.id)
-
-
-def _admit(lim: Limiters, user_id: int) -> None:
-    """Refuse (429) a second import of the same user at once, or one over the user's rate."""
-    if user_id in lim.importing:
-        raise too_many("an import of yours is still running", 2)
-    wait = lim.import_rate.wait_s(user_id)
+    wait = lim.import_rate.wait_s(user.id)
     if wait:
         raise too_many("too many imports", wait)
+    # One at a time per user, whichever process gets it (a lease row in the database).
+    async with one_upload(request.app.state.db, user.id, "notes"), lim.import_slots.hold():
+        # parsing and storing: a worker thread
+        return await request.app.state.db.offload(_import, settings, user.id, text, topic, title)
 
 
 async def _read_note(request: Request, max_bytes: int) -> str:
