@@ -91,3 +91,14 @@ def test_breakdown_shares_are_rounded_as_the_answer_is(family_id: str) -> None:
 def test_an_se_block_says_the_rescaling_costs_no_macs() -> None:
     for q in _variants("se_block_cost"):
         assert "rescaling" in q.prompt and "costs 0 MACs" in q.prompt
+
+
+_DOUBLED = re.compile(r"\b([A-Za-z]{2,}) \1\b")
+
+
+@pytest.mark.parametrize("family_id", sorted(FAMILIES))
+def test_no_word_is_written_twice(family_id: str) -> None:
+    """ "3,010,560 elements elements": a unit word added by the display and again by hand."""
+    for q in _variants(family_id):
+        for text in (q.prompt, q.solution, *q.hints):
+            assert not _DOUBLED.search(text), (q.seed, q.difficulty, _DOUBLED.search(text))

@@ -69,7 +69,7 @@ def _cost(rng: random.Random, difficulty: int) -> Draft:
     solution = (
         f"the reshapes and the transpose are views; the copy reads and writes every element "
         f"once: 2 × {batch}·{c}·{side}·{side} = "
-        f"{expected_display(spec.part_specs['elements'], moved)} elements; × {bpe} B = "
+        f"{expected_display(spec.part_specs['elements'], moved)}; × {bpe} B = "
         f"{expected_display(spec.part_specs['bytes'], moved * bpe)}"
     )
     mistakes: list[Mistake | None] = [
