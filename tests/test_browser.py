@@ -595,7 +595,17 @@ def test_course_assessment_in_the_browser(
     page.fill("#course-title", "Efficient CNNs")
     page.click("#create-course button[type=submit]")
     page.wait_for_selector("#course-code")
+    first_code = page.text_content("#course-code")
+    # A new join code replaces the old one; an invitation to co-teach is a code shown once.
+    page.click("#rotate-code")
+    page.wait_for_function(
+        "old => document.querySelector('#course-code').textContent !== old", arg=first_code
+    )
     code = page.text_content("#course-code")
+    assert code != first_code and len(code) == 8
+    page.click("#invite-instructor")
+    page.wait_for_selector("#invite-code-shown")
+    assert len(page.text_content("#invite-code-shown")) >= 20
     course_url = page.url
     page.fill("#a-title", "Quiz one")
     page.fill("#a-count", "2")

@@ -58,6 +58,25 @@ export async function renderList(root) {
       location.hash = `#/courses/${course.id}`;
     },
   );
+  const inviteCode = h("input", {
+    id: "accept-code",
+    required: true,
+    maxlength: 64,
+    autocomplete: "off",
+  });
+  const accept = submitting(
+    h(
+      "form",
+      { class: "panel", id: "accept-invite" },
+      h("h2", { text: "Co-teach a course" }),
+      field("accept-code", "Invitation code from an instructor", inviteCode),
+      h("div", { class: "row" }, h("button", { type: "submit", text: "Accept" })),
+    ),
+    async () => {
+      const course = await api.post("/courses/invites/accept", { code: inviteCode.value });
+      location.hash = `#/courses/${course.id}`;
+    },
+  );
   const list = courses.length
     ? h(
         "ul",
@@ -72,7 +91,12 @@ export async function renderList(root) {
         ),
       )
     : h("p", { class: "muted", text: "You are in no course yet." });
-  root.append(h("h1", { text: "Courses" }), list, h("div", { class: "grid2" }, create, join));
+  root.append(
+    h("h1", { text: "Courses" }),
+    list,
+    h("div", { class: "grid2" }, create, join),
+    accept,
+  );
 }
 
 // --- #/courses/:id ---------------------------------------------------------------------------
@@ -86,13 +110,7 @@ export async function renderCourse(root, id) {
   if (nets) root.append(nets); // none yet: nothing (append(null) would print "null")
   if (course.role === "instructor") {
     root.append(
-      h(
-        "p",
-        {},
-        "Join code: ",
-        h("strong", { id: "course-code", text: course.join_code }),
-        h("span", { class: "muted", text: " — students enter it under Courses." }),
-      ),
+      codePanel(id, course.join_code),
       assessmentTable(assessments, true),
       await assessmentForm(id, networks),
       await gradebook(id),
@@ -100,6 +118,58 @@ export async function renderCourse(root, id) {
   } else {
     root.append(assessmentTable(assessments, false));
   }
+}
+
+// The join code (replaceable: the old one stops working) and invitations to co-teach: a
+// code shown once, which the invitee accepts under Courses. Nobody is added without that.
+function codePanel(courseId, joinCode) {
+  const code = h("strong", { id: "course-code", text: joinCode });
+  const invite = h("p", { id: "invite-shown", class: "muted", hidden: true });
+  const rotate = h("button", { type: "button", id: "rotate-code", text: "New join code" });
+  rotate.addEventListener("click", async () => {
+    hideError();
+    try {
+      const course = await api.post(`/courses/${courseId}/join-code`, {});
+      code.textContent = course.join_code;
+    } catch (err) {
+      showError(err);
+    }
+  });
+  const inviteButton = h("button", {
+    type: "button",
+    id: "invite-instructor",
+    text: "Invite a co-instructor",
+  });
+  inviteButton.addEventListener("click", async () => {
+    hideError();
+    try {
+      const made = await api.post(`/courses/${courseId}/invites`, {});
+      invite.replaceChildren(
+        "Give this code to your co-instructor (shown once; one use; until ",
+        dateTime(made.expires_at),
+        "): ",
+        h("code", { id: "invite-code-shown", text: made.code }),
+      );
+      invite.hidden = false;
+    } catch (err) {
+      showError(err);
+    }
+  });
+  return h(
+    "div",
+    { id: "course-codes" },
+    h(
+      "p",
+      {},
+      "Join code: ",
+      code,
+      h("span", { class: "muted", text: " — students enter it under Courses. " }),
+      rotate,
+      " ",
+      inviteButton,
+    ),
+    invite,
+  );
 }
 
 // The course's own networks, each opening in the architecture explorer.
