@@ -220,3 +220,16 @@ def test_no_get_route_a_student_can_reach_shows_a_truth_of_an_open_copy(client) 
     # network total is stated (by a share question's hint) only where no copy asks it
     assert len(bodies) > 60
     assert not _leaked(bodies, truths)
+
+
+def test_an_edited_assessment_hides_what_it_now_asks(client) -> None:
+    teacher, student, cid, _added = _course(client)
+    r = client.post(f"/courses/{cid}/assessments", headers=teacher,
+                    json={"title": "q", "families": ["conv_params"], "count": 1})  # fmt: skip
+    assert r.status_code == 201, r.text
+    path = f"/courses/{cid}/architectures/tinynet/profile"
+    assert client.get(path, headers=student).status_code == 200  # not asked about
+    edit = {"architectures": ["tinynet"], "families": [], "count": 2}
+    r = client.patch(f"/assessments/{r.json()['id']}", json=edit, headers=teacher)
+    assert r.status_code == 200, r.text
+    assert client.get(path, headers=student).status_code == 409
