@@ -301,6 +301,7 @@ def public_question(
         "seed": question.seed,
         "difficulty": question.difficulty,
         "prompt": question.prompt,
+        "rules": question.rules,
         "params": dict(question.params),
         "answer": _spec_public(question.answer),
         "conventions": list(question.conventions),

@@ -75,6 +75,9 @@ class AnswerSpecPublic(BaseModel):
     choices: list[str] | None = None
     batch: bool | None = None
     parts: dict[str, Any] | None = None
+    form: str | None = Field(
+        default=None, description="How to write the answer, in a line (the answer kind's own)."
+    )
 
 
 class QuestionPublic(BaseModel):
@@ -86,7 +89,12 @@ class QuestionPublic(BaseModel):
     topic: str
     seed: int | None
     difficulty: int
-    prompt: str
+    prompt: str = Field(description="The question itself, first.")
+    rules: str = Field(
+        default="",
+        description="The conventions and the answering rule (form, precision, credit), stated "
+        "once and short: a page may fold them under the question.",
+    )
     params: dict[str, Any]
     answer: AnswerSpecPublic
     conventions: list[str]

@@ -14,6 +14,10 @@ Numbers::
     784 KiB   0.77 MiB   6.4 Mbit   23.3k params   1.2 GMACs   4.1 G FLOPs   11.1%   8.9x
     1/9   8/9   1:9                                   fractions, for ratios only
 
+A bare number in a question asked in percent is read in percent; one between 0 and 1 (``0.1016``)
+could be a fraction or a percentage and is refused ("write it as a percentage"); a fraction
+``p/q`` is read as one (``1/8`` is 12.5%).
+
 Thousands separators are ``,``, ``_`` or a space (thin and no-break spaces included), used
 consistently in groups of three: ``1,23,4`` and the decimal comma ``0,5`` are refused. A bare
 number is read in the question's unit. A unit of another dimension is read (``5 MB`` for a
@@ -270,6 +274,13 @@ def _parse_number(s: str, text: str, spec: AnswerSpec, form: str) -> ParsedNumbe
     if value and not _MIN_MAGNITUDE <= abs(value) <= _MAX_MAGNITUDE:
         raise AnswerFormatError(f"{_clip(s)!r} is out of range (beyond 1e{MAX_EXPONENT})", form)
 
+    if implied and spec.unit == "%" and 0 < abs(number) < 1:
+        # 0.1016 may be a share written as a fraction (10.16%) or 0.1016%: refused, so that it
+        # is never graded (or diagnosed) as a figure the student did not mean.
+        raise AnswerFormatError(
+            f"{_clip(s)!r} could be a fraction or a percentage: write it as a percentage, with %",
+            form,
+        )
     sig_figs, resolution = _precision(m, int_digits, frac_digits, exponent, suffix, applied, spec)
     return ParsedNumber(
         text=text,

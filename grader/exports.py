@@ -125,7 +125,7 @@ def _text(tag: str, content: str, html: bool = False) -> str:
 def _moodle_question(item: ExportItem) -> str:
     q, spec = item.question, item.question.answer
     name = _text("name", f"Q{item.position + 1} {q.family} (seed {q.seed}, level {q.difficulty})")
-    text = _text("questiontext", f"<p>{escape(q.prompt)}</p>", html=True)
+    text = _text("questiontext", f"<p>{escape(q.text)}</p>", html=True)
     general = _text("generalfeedback", f"<pre>{escape(q.solution)}</pre>", html=True)
     common = "\n".join(
         [name, text, general, "<defaultgrade>1</defaultgrade>", "<penalty>0</penalty>"]
@@ -190,7 +190,7 @@ def _moodle_question(item: ExportItem) -> str:
         f"{part}: {_cloze_field(pspec, _part(q.truth, part))}" for part, pspec in spec.parts or ()
     ]
     cloze = _text(
-        "questiontext", f"<p>{escape(q.prompt)}</p><p>{'<br/>'.join(fields)}</p>", html=True
+        "questiontext", f"<p>{escape(q.text)}</p><p>{'<br/>'.join(fields)}</p>", html=True
     )
     return f'<question type="cloze">\n{name}\n{cloze}\n{general}\n</question>'
 
@@ -235,7 +235,7 @@ def gift_escape(text: str) -> str:
 def _gift_question(item: ExportItem) -> str:
     q, spec = item.question, item.question.answer
     title = f"::Q{item.position + 1} {gift_escape(q.family)}::"
-    prompt = gift_escape(q.prompt)
+    prompt = gift_escape(q.text)
     feedback = f"####{gift_escape(q.solution)}"
     if spec.kind == "number":
         value = value_in_unit(spec, q.truth)
@@ -306,7 +306,8 @@ def to_markdown(title: str, items: Sequence[ExportItem], key: bool) -> str:
             lines += [q.prompt, ""]
             for i, choice in enumerate(q.answer.choices or ()):
                 lines.append(f"{chr(ord('a') + i)}) {choice}")
-            lines += ["", f"*{_answer_hint(q.answer)}*", "", "Answer: ____________________", ""]
+            rules = q.rules or _answer_hint(q.answer)
+            lines += ["", f"*{rules}*", "", "Answer: ____________________", ""]
         else:
             lines += [
                 f"**Answer:** {expected_text(q)}",
@@ -349,6 +350,7 @@ def to_json(
                 "seed": q.seed,
                 "difficulty": q.difficulty,
                 "prompt": q.prompt,
+                "rules": q.rules,
                 "params": _jsonable(dict(q.params)),
                 "answer": {
                     "kind": q.answer.kind,

@@ -50,7 +50,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
-from functools import lru_cache
 
 from .answers import (
     ParsedAnswer,
@@ -63,6 +62,7 @@ from .answers import (
 )
 from .display import Value, format_expected
 from .errors import AnswerFormatError, QuestionError
+from .kinds.number import in_band, tolerance
 from .mistakes import (
     BATCH_DIMENSION,
     BITS_VS_BYTES,
@@ -87,7 +87,7 @@ __all__ = [
     "verdict",
     "check_truth",
     "tolerance",
-    "tolerance_phrase",
+    "in_band",
     "indistinguishable",
 ]
 
@@ -266,43 +266,12 @@ def _unique(diagnoses: Iterable[Diagnosis]) -> list[Diagnosis]:
 # -- numbers: the precision rule -------------------------------------------------------------
 
 
-@lru_cache(maxsize=4096)
-def tolerance(spec: AnswerSpec, truth: Fraction) -> Fraction:
-    """How far from ``truth`` (base units) a correct answer may be: THE precision rule.
-
-    Half a unit of the ``min_sig_figs``-th significant figure of the truth in the question's
-    unit (inclusive); a ratio's own tolerance, relative or absolute; 0 for exact answers.
-    """
-    if spec.tolerance is not None:
-        tol = spec.tolerance_fraction or Fraction(0)
-        return tol * abs(truth) if spec.tolerance_kind == "relative" else tol
-    if spec.exact or truth == 0:
-        return Fraction(0)
-    unit = lookup_unit(spec.unit) if spec.unit else None
-    size = unit.multiplier if unit else Fraction(1)
-    place = _magnitude(abs(truth) / size) - spec.min_sig_figs + 1
-    return Fraction(10) ** place * size / 2
-
-
-def _magnitude(x: Fraction) -> int:
-    """⌊log10 x⌋ for x > 0, exactly (the float estimate corrected by exact comparisons)."""
-    e = math.floor(math.log10(float(x))) if x < 10**300 else 300
-    while Fraction(10) ** e > x:
-        e -= 1
-    while Fraction(10) ** (e + 1) <= x:
-        e += 1
-    return e
-
-
 def _says(spec: AnswerSpec, ans: ParsedNumber, target: Fraction) -> str | None:
     """How ``ans`` relates to ``target``: ``exact``, ``close`` (within the tolerance),
     ``rough`` (right to its own last digit only) or None."""
     if ans.value == target:
         return "exact"
-    claims_every_digit = ans.exact and target.denominator == 1 and spec.dimension != "ratio"
-    if claims_every_digit:
-        return None
-    if abs(ans.value - target) <= tolerance(spec, target):
+    if in_band(spec, target, ans.value):
         return "close"
     if ans.resolution is not None and 2 * abs(ans.value - target) <= ans.resolution:
         return "rough"
@@ -310,30 +279,12 @@ def _says(spec: AnswerSpec, ans: ParsedNumber, target: Fraction) -> str | None:
 
 
 def indistinguishable(spec: AnswerSpec, truth: Truth, value: Truth) -> bool:
-    """Whether ``value``, written in full, would be graded correct for ``truth``: a mistake
-    giving it cannot be told from the right answer, so a family should not name it."""
+    """Whether ``value`` would be graded correct for ``truth`` (equal, or a number inside the
+    band of the precision rule): a mistake giving it cannot be told from the right answer."""
     t, v = check_truth(spec, truth), check_truth(spec, value)
-    if not isinstance(t, Fraction) or not isinstance(v, Fraction):
-        return t == v
-    written = _in_full(v)
-    if written is None or spec.dimension == "ratio":
-        return abs(t - v) <= tolerance(spec, t)
-    base = BASE_UNIT.get(spec.dimension or "")
-    parsed = parse_answer(f"{written} {base}" if base else written, spec)
-    assert isinstance(parsed, ParsedNumber)
-    return _says(spec, parsed, t) in ("exact", "close")
-
-
-def _in_full(value: Fraction) -> str | None:
-    """``value`` as an exact decimal string, or None when it does not terminate."""
-    places = 0
-    while (value * 10**places).denominator != 1:
-        places += 1
-        if places > 12:
-            return None
-    digits = str(abs(value * 10**places).numerator).rjust(places + 1, "0")
-    sign = "-" if value < 0 else ""
-    return sign + (f"{digits[:-places]}.{digits[-places:]}" if places else digits)
+    if isinstance(t, Fraction) and isinstance(v, Fraction):
+        return in_band(spec, t, v)
+    return t == v
 
 
 def _grade_number(
@@ -345,10 +296,16 @@ def _grade_number(
     if verdict in ("exact", "close"):
         return _correct()
     if verdict == "rough":
-        # Right to its few digits, unless it is exactly what a known mistake gives: 14,000
-        # for 13,664 is a rounding, or the count with BatchNorm's buffers, which is 14,000.
-        exact = _named(family, lambda v: isinstance(v, Fraction) and ans.value == v)
-        return _incorrect(exact) if exact else _imprecise(spec, ans)
+        # Right to its few digits: the stated credit, whatever else the answer might be. If it
+        # is also exactly what a known mistake gives, the feedback says so.
+        out = _imprecise(spec, ans)
+        also = _named(family, lambda v: isinstance(v, Fraction) and ans.value == v)
+        if also:
+            out.diagnosis.extend(also)
+            out.feedback += " It is also exactly what this mistake gives: " + " ".join(
+                d.message for d in also
+            )
+        return out
     named = _named(family, lambda v: isinstance(v, Fraction) and _says(spec, ans, v) is not None)
     return _incorrect(named or _unique(_number_slips(spec, truth, ans)))
 
@@ -360,11 +317,6 @@ def _figures(n: int | None) -> str:
 def _imprecise(spec: AnswerSpec, ans: ParsedNumber) -> _Outcome:
     if spec.exact:
         message = "This agrees with the answer to the digits given, but give the exact number."
-    elif spec.tolerance is not None:
-        message = (
-            f"This agrees with the answer to the digits given, but not {tolerance_phrase(spec)}: "
-            "give more digits."
-        )
     else:
         message = (
             f"This agrees with the answer to the {_figures(ans.sig_figs)} given, "
@@ -376,17 +328,6 @@ def _imprecise(spec: AnswerSpec, ans: ParsedNumber) -> _Outcome:
         f"Partly right. {message}",
         [Diagnosis(INSUFFICIENT_PRECISION.code, message)],
     )
-
-
-def tolerance_phrase(spec: AnswerSpec) -> str:
-    """``within 1% of the true value`` or ``within 0.5 percentage points``: a ratio's tolerance
-    as the prompt states it."""
-    tol = float(spec.tolerance or 0)
-    if spec.tolerance_kind == "absolute":
-        if spec.unit == "%":
-            return f"within {tol * 100:g} percentage points"
-        return f"within ±{tol:g}"
-    return f"within {tol * 100:g}% of the true value (relative)"
 
 
 def _wrong_dimension(spec: AnswerSpec, truth: Fraction, ans: ParsedNumber) -> _Outcome:
@@ -448,7 +389,7 @@ def _number_slips(spec: AnswerSpec, truth: Fraction, ans: ParsedNumber) -> list[
     if spec.dimension in ("count", "channels", "position", "elements", "params", "pixels"):
         if any(ans.value == truth + d for d in (-1, 1)):
             found.append(Diagnosis(OFF_BY_ONE.code, OFF_BY_ONE.message))
-    if spec.tolerance is None and ans.resolution is not None and truth:
+    if ans.resolution is not None and truth:
         # The truth cut (not rounded) at the answer's own last digit.
         sign = 1 if truth > 0 else -1
         if ans.value == sign * math.floor(abs(truth) / ans.resolution) * ans.resolution:

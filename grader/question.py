@@ -6,10 +6,15 @@ cost no attempt) → ``grade`` (score 0–1, feedback). A family's generator rec
 :class:`Draft`; the truth in it must come from building the real torch layer, block or network
 on the meta device (``models``), never from a formula alone.
 
-``Family.generate`` closes every prompt with ``grader.instructions.answer_instructions``: the
-form of the answer, the precision rule and examples of the form (never of the value), worded
-in one place for every family. A draft's hints go from the first step to the numbers to put
-in the formula, and never contain the answer; its family names the note cards that teach it.
+``Family.generate`` writes a question as its text first (``Question.prompt``) and its rules
+apart (``Question.rules``, short, stated once, for a page to fold): the standard conventions
+the family's text stated (``grader.conventions.STANDARD``) and
+``grader.instructions.answer_instructions``, the form of the answer, the precision rule and
+examples of the form (never of the value: they depend on the spec alone), worded in one place
+for every family. ``Question.text`` is both together, for exports and print. A variant that
+would make the question unfair (``unfair``) is redrawn from the same seed, deterministically.
+A draft's hints go from the first step to the numbers to put in the formula, and never contain the
+answer; its family names the note cards that teach it.
 """
 
 from __future__ import annotations
@@ -19,15 +24,80 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .conventions import STANDARD
 from .display import format_expected
-from .grading import check_truth, grade
-from .instructions import answer_instructions
+from .errors import QuestionError
+from .grading import check_truth, grade, indistinguishable
+from .instructions import answer_instructions, examples_graded_correct
 from .types import AnswerSpec, Grade, Mistake, Truth, _jsonable
 
-__all__ = ["Draft", "Question", "Family", "MAX_SEED", "DIFFICULTIES"]
+__all__ = [
+    "Draft",
+    "Question",
+    "Family",
+    "MAX_SEED",
+    "DIFFICULTIES",
+    "MAX_REDRAWS",
+    "unfair",
+    "same_as_truth",
+    "inside_band",
+]
 
 MAX_SEED = 2**31 - 1
 DIFFICULTIES = (1, 2, 3)
+MAX_REDRAWS = 64
+
+
+def split_conventions(prompt: str) -> tuple[str, list[str]]:
+    """``prompt`` without the standard conventions it states (``grader.conventions.STANDARD``),
+    and those conventions in order: the question comes first, the conventions go to the
+    question's foldable rules."""
+    moved = [c for c in STANDARD if c in prompt]
+    for c in moved:
+        prompt = prompt.replace(c, " ")
+    return " ".join(prompt.split()), sorted(moved, key=STANDARD.index)
+
+
+def same_as_truth(spec: AnswerSpec, truth: Truth, value: Truth) -> bool:
+    """Whether a mistake's ``value`` equals the truth (for several parts: in every part it
+    names): the mistake changes nothing in this variant, so it is not one to name."""
+    t, v = check_truth(spec, truth), check_truth(spec, value, partial=True)
+    if isinstance(t, Mapping) and isinstance(v, Mapping):
+        return all(v[name] == t[name] for name in v)
+    return t == v
+
+
+def inside_band(spec: AnswerSpec, truth: Truth, value: Truth) -> list[str]:
+    """The parts (``""`` for a single answer) where a mistake's ``value`` differs from the
+    truth yet would be graded correct: inside the precision band (``grader.kinds.number``)."""
+    t, v = check_truth(spec, truth), check_truth(spec, value, partial=True)
+    if isinstance(t, Mapping) and isinstance(v, Mapping):
+        specs = spec.part_specs
+        return [
+            name
+            for name in v
+            if v[name] != t[name] and indistinguishable(specs[name], t[name], v[name])
+        ]
+    return [""] if t != v and indistinguishable(spec, truth, value) else []
+
+
+def unfair(draft: Draft) -> str | None:
+    """Why ``draft`` cannot be shown, or None: a mistake it names that the precision rule
+    cannot tell from the answer (inside the band), or an example of the answer's form (the
+    same for every variant) that its truth would grade as right. ``Family.generate`` then
+    draws again, deterministically, as PrairieLearn authors choose parameters so that
+    distractors differ."""
+    for m in draft.mistakes:
+        if same_as_truth(draft.answer, draft.truth, m.value):
+            continue
+        where = inside_band(draft.answer, draft.truth, m.value)
+        if where:
+            part = f" (part {where[0]})" if where[0] else ""
+            return f"the mistake {m.code!r}{part} lies within the precision band of the truth"
+    shown = examples_graded_correct(draft.answer, draft.truth)
+    if shown:
+        return f"the example {shown[0]!r} would be graded right"
+    return None
 
 
 @dataclass(frozen=True)
@@ -62,6 +132,14 @@ class Question:
     expected_seconds: float
     hints: tuple[str, ...] = ()
     cards: tuple[str, ...] = ()  # ids of the note cards that teach this family
+    # The standard conventions the question relies on and how to answer (form, precision
+    # rule, examples), short and once: what a page may fold under the question.
+    rules: str = ""
+
+    @property
+    def text(self) -> str:
+        """The question with its rules, in one text: what a printed exam or an export shows."""
+        return f"{self.prompt} {self.rules}" if self.rules else self.prompt
 
     def expected(self) -> tuple[Any, str]:
         """The truth as JSON-ready data and as a person writes it (for answer keys)."""
@@ -102,18 +180,33 @@ class Family:
             raise ValueError(f"seed must be in 0…{MAX_SEED}")
         if difficulty not in self.difficulties:
             raise ValueError(f"difficulty must be one of {self.difficulties}")
-        draft = self.generator(random.Random(f"{self.id}:{seed}:{difficulty}"), difficulty)
+        key = f"{self.id}:{seed}:{difficulty}"
+        draft = self.generator(random.Random(key), difficulty)
+        redraws = 0
+        while (problem := unfair(draft)) is not None:
+            # Deterministic: the same seed always lands on the same fair variant.
+            redraws += 1
+            if redraws > MAX_REDRAWS:
+                raise QuestionError(
+                    f"{self.id} (level {difficulty}, seed {seed}): no fair variant in "
+                    f"{MAX_REDRAWS} draws; the last one: {problem}"
+                )
+            draft = self.generator(random.Random(f"{key}:{redraws}"), difficulty)
+        question, moved = split_conventions(draft.prompt)
         return Question(
             family=self.id,
             topic=self.topic,
             seed=seed,
             difficulty=difficulty,
-            prompt=f"{draft.prompt} {answer_instructions(draft.answer, draft.truth)}",
+            prompt=question,
+            rules=" ".join([*moved, answer_instructions(draft.answer)]),
             params=dict(draft.params),
             answer=draft.answer,
             truth=draft.truth,
             solution=draft.solution,
-            mistakes=draft.mistakes,
+            mistakes=tuple(
+                m for m in draft.mistakes if not same_as_truth(draft.answer, draft.truth, m.value)
+            ),
             conventions=draft.conventions,
             expected_seconds=self.expected_seconds,
             hints=draft.hints,

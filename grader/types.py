@@ -24,25 +24,21 @@ from .units import BASE_UNIT, DIMENSIONS, lookup_unit
 
 __all__ = [
     "Kind",
-    "ToleranceKind",
     "Status",
     "Truth",
     "AnswerSpec",
     "Mistake",
     "Diagnosis",
     "Grade",
-    "DEFAULT_RATIO_TOLERANCE",
     "MAX_CHOICES",
     "MAX_PARTS",
     "choice_key",
 ]
 
 Kind = Literal["number", "shape", "choice", "parts"]
-ToleranceKind = Literal["relative", "absolute"]
 Status = Literal["correct", "partial", "incorrect", "invalid"]
 Truth: TypeAlias = "int | float | Fraction | Decimal | str | tuple[int, ...] | Mapping[str, Truth]"
 
-DEFAULT_RATIO_TOLERANCE = 0.01
 # Dimensions whose answers are small whole numbers: written in full, never rounded.
 EXACT_DIMENSIONS = frozenset({"count", "channels", "position", "pixels"})
 MAX_CHOICES = 26  # one letter each
@@ -59,14 +55,13 @@ class AnswerSpec:
     - ``dimension`` (numbers): one of ``grader.units.DIMENSIONS``.
     - ``unit`` (numbers): the unit the question asks in, which is also how a bare number is
       read; defaults to the dimension's base unit (``B``, ``params``, ``MACs``...).
-    - ``tolerance`` (ratios only): how far from the truth a correct answer may be, read as
-      ``tolerance_kind`` says: ``relative`` (a fraction of the truth; ratios default to 1%) or
-      ``absolute`` (in base units: ``AnswerSpec.percent(0.5)`` stores 0.005, half a
-      percentage point). Every other number
-      follows the significant-figure rule of ``grader.grading``.
+    - ``tolerance``: always None. Every number follows the one precision rule of
+      ``grader.kinds.number`` (significant figures); the field stays so that old callers fail
+      loudly rather than silently get another rule.
     - ``min_sig_figs``: the required significant figures d of that rule (3 by default).
-    - ``exact``: the answer must equal the truth (counts, channels, positions, pixels): no
-      rounding is ever needed to write it.
+    - ``exact``: the answer must equal the truth (counts, channels, positions, pixels, and any
+      figure a family asks for exactly because a mistake it names lies within the
+      significant-figure band).
     - ``precision_credit``: the score of an answer right to the digits given but too few.
     - ``choices`` (choice): the texts of the options, lettered a, b, c...
     - ``batch`` (shape): whether the expected shape starts with the batch dimension.
@@ -85,7 +80,6 @@ class AnswerSpec:
     choices: tuple[str, ...] | None = None
     batch: bool = False
     parts: tuple[tuple[str, AnswerSpec], ...] | None = None
-    tolerance_kind: ToleranceKind = "relative"
     exact: bool = False
 
     def __post_init__(self) -> None:
@@ -122,20 +116,11 @@ class AnswerSpec:
                 raise QuestionError(f"unit {unit_name!r} does not measure {self.dimension}")
             # Frozen: normalising an alias ("bytes") to the canonical name ("B") is the only write.
             object.__setattr__(self, "unit", unit.name)
-        if self.tolerance_kind not in ("relative", "absolute"):
-            raise QuestionError("tolerance_kind is 'relative' or 'absolute'")
-        tol = self.tolerance
-        if self.dimension != "ratio":
-            if tol is not None:
-                raise QuestionError("only ratios have a tolerance; numbers follow the sig-fig rule")
-            return
-        if tol is None:
-            object.__setattr__(self, "tolerance", DEFAULT_RATIO_TOLERANCE)
-            object.__setattr__(self, "tolerance_kind", "relative")
-        elif not isinstance(tol, int | float) or isinstance(tol, bool) or not 0 <= tol < 1:
-            raise QuestionError("a ratio's tolerance is a number in [0, 1)")
-        if self.exact:
-            raise QuestionError("a ratio cannot be exact: it has a tolerance")
+        if self.tolerance is not None:
+            raise QuestionError(
+                "numbers have no tolerance of their own: every number follows the "
+                "significant-figure rule (min_sig_figs), or is exact"
+            )
 
     def _check_choices(self) -> None:
         choices = tuple(self.choices or ())
@@ -189,21 +174,19 @@ class AnswerSpec:
 
     @classmethod
     def ratio(
-        cls, tolerance: float = DEFAULT_RATIO_TOLERANCE, unit: str | None = None
+        cls, tolerance: float | None = None, unit: str | None = None, *, min_sig_figs: int = 3
     ) -> AnswerSpec:
-        """A ratio, correct within ``tolerance`` relative error; ``unit`` may be ``%`` or ``×``."""
-        return cls("number", dimension="ratio", unit=unit, tolerance=tolerance)
+        """A ratio, graded like every number (significant figures); ``unit`` may be ``%`` or
+        ``×``. ``tolerance`` is accepted from callers written before the one rule, and
+        ignored."""
+        return cls("number", dimension="ratio", unit=unit, min_sig_figs=min_sig_figs)
 
     @classmethod
-    def percent(cls, points: float = 0.5) -> AnswerSpec:
-        """A share asked in percent, correct within ``points`` percentage points."""
-        return cls(
-            "number",
-            dimension="ratio",
-            unit="%",
-            tolerance=points / 100,
-            tolerance_kind="absolute",
-        )
+    def percent(cls, points: float | None = None, *, min_sig_figs: int = 3) -> AnswerSpec:
+        """A share asked in percent, graded like every number (significant figures of the
+        percentage: 10.2% is right for 10.16%). ``points`` is accepted from callers written
+        before the one rule, and ignored."""
+        return cls("number", dimension="ratio", unit="%", min_sig_figs=min_sig_figs)
 
     @classmethod
     def shape(cls, batch: bool = False) -> AnswerSpec:
@@ -226,12 +209,6 @@ class AnswerSpec:
     def part_specs(self) -> dict[str, AnswerSpec]:
         """The parts by name (empty unless the kind is ``parts``)."""
         return dict(self.parts or ())
-
-    @property
-    def tolerance_fraction(self) -> Fraction | None:
-        """The tolerance as an exact fraction (``0.01`` is 1/100, not its binary float); an
-        absolute tolerance is in base units (ratio 1), so 0.5 points is 1/200."""
-        return None if self.tolerance is None else Fraction(repr(float(self.tolerance)))
 
 
 def choice_key(text: str) -> str:

@@ -588,7 +588,7 @@ REQUIRED = {
     "inverted_residual_steps": ("multiply-accumulates", "Batch size 1"),
     "arch_largest_layer": ("batch 1",),
     "vgg_largest_layer": ("batch 1",),
-    "arch_fc_param_share": ("nn.Linear", "percentage points"),
+    "arch_fc_param_share": ("nn.Linear", "in percent"),
 }
 METRIC_WORDS = {
     "params": "weights and biases",
@@ -602,9 +602,9 @@ def test_prompts_state_their_conventions(family_id):
     for qs in by_level(family_id).values():
         for q in qs:
             for phrase in REQUIRED[family_id]:
-                assert phrase in q.prompt, (phrase, q.prompt)
+                assert phrase in q.text, (phrase, q.text)
             if "metric" in q.params:
-                assert METRIC_WORDS[q.params["metric"]] in q.prompt
+                assert METRIC_WORDS[q.params["metric"]] in q.text
             # Every number in the prompt is in params (spot-check: the integers).
             for value in q.params.values():
                 if isinstance(value, int) and not isinstance(value, bool) and value > 1:

@@ -88,12 +88,12 @@ def _examples(prompt: str) -> list[str]:
 def test_no_example_in_a_prompt_is_graded_correct(fid: str) -> None:
     shown = 0
     for q in questions(fid):
-        assert "e.g." not in q.prompt and "such as" not in q.prompt, q.prompt
-        assert q.prompt.count(EXAMPLES_LEAD) <= 1
-        if EXAMPLES_LEAD not in q.prompt:
-            assert q.answer.kind == "choice" or q.answer.exact, q.prompt
+        assert "e.g." not in q.text and "such as" not in q.text, q.text
+        assert q.text.count(EXAMPLES_LEAD) <= 1 and EXAMPLES_LEAD not in q.prompt
+        if EXAMPLES_LEAD not in q.rules:
+            assert q.answer.kind == "choice" or q.answer.exact, q.text
             continue
-        for example in _examples(q.prompt):
+        for example in _examples(q.rules):
             g = q.grade(example)
             assert g.status != "invalid", (example, g.feedback)  # it shows a readable form
             assert g.status != "correct", (q.seed, example, q.truth)
@@ -113,10 +113,8 @@ def _rule_phrases(spec: AnswerSpec) -> list[str]:
         return ["(a) ", "letter"]
     if spec.kind == "shape":
         return ["(N, C, H, W)" if spec.batch else "(C, H, W)"]
-    if spec.dimension == "ratio":
-        return ["percentage points" if spec.tolerance_kind == "absolute" else "(relative)"]
     if spec.exact:
-        return ["exact"]
+        return ["exact", "only the exact value is correct"]
     return [f"{spec.min_sig_figs} significant figures", "half a unit"]
 
 
@@ -124,7 +122,7 @@ def _rule_phrases(spec: AnswerSpec) -> list[str]:
 def test_prompts_state_the_precision_rule_and_solutions_end_at_the_truth(fid: str) -> None:
     for q in questions(fid):
         for phrase in _rule_phrases(q.answer):
-            assert phrase in q.prompt, (phrase, q.prompt)
+            assert phrase in q.rules, (phrase, q.rules)
         assert q.conventions and all(c.strip() for c in q.conventions)
         shown = format_expected(q.answer, check_truth(q.answer, q.truth))
         if q.answer.kind == "parts":

@@ -442,8 +442,8 @@ def test_bad_multi_part(text: object, problem: str) -> None:
         lambda: AnswerSpec.number("bytes", "parsecs"),
         lambda: AnswerSpec.number("params", min_sig_figs=0),
         lambda: AnswerSpec.number("params", precision_credit=2),
-        lambda: AnswerSpec.ratio(tolerance=-0.1),
-        lambda: AnswerSpec.ratio(tolerance=1.5),
+        lambda: AnswerSpec("number", dimension="ratio", tolerance=0.01),
+        lambda: AnswerSpec.ratio(min_sig_figs=0),
         lambda: AnswerSpec("number"),
         lambda: AnswerSpec("shape", dimension="params"),
         lambda: AnswerSpec("essay"),
@@ -467,14 +467,12 @@ def test_spec_defaults() -> None:
     assert AnswerSpec.number("bytes", "bytes").unit == "B"
     assert AnswerSpec.number("params").unit == "params"
     assert AnswerSpec.number("count").unit is None
-    assert AnswerSpec.ratio().tolerance == 0.01
-    assert AnswerSpec.ratio().tolerance_fraction == Fr(1, 100)
-    assert AnswerSpec.number("params").tolerance_fraction is None
-    assert AnswerSpec.percent(0.5).tolerance_fraction == Fr(1, 200)
-    assert AnswerSpec.percent(0.5).tolerance_kind == "absolute"
+    # One rule for every number: no spec carries a tolerance of its own.
+    assert AnswerSpec.ratio().tolerance is None and AnswerSpec.ratio().min_sig_figs == 3
+    assert AnswerSpec.percent(0.5) == AnswerSpec.ratio(unit="%")
     assert AnswerSpec.number("channels").exact and not AnswerSpec.number("params").exact
     with pytest.raises(QuestionError):
-        AnswerSpec.number("flops", tolerance=0.05)  # only ratios carry a tolerance
+        AnswerSpec.number("flops", tolerance=0.05)  # no number carries a tolerance
     assert MULTI.part_specs["macs"] == SPECS["macs"]
 
 

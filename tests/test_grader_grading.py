@@ -71,8 +71,10 @@ PRECISION = [
     ("74.0k", "incorrect", 0.0, []),  # 3 figures, wrong in the third
     ("74000", "partial", 0.5, ["insufficient_precision"]),  # zeros not claimed: 2 figures
     ("73800", "incorrect", 0.0, ["truncated"]),
-    ("73857", "incorrect", 0.0, ["off_by_one"]),
-    ("73855", "incorrect", 0.0, ["off_by_one"]),
+    ("73857", "correct", 1.0, []),  # within the band, however it is written (one rule)
+    ("73855", "correct", 1.0, []),
+    ("73906", "correct", 1.0, []),  # the band's edge, half a unit of the 3rd figure, included
+    ("73907", "incorrect", 0.0, []),
     ("73728", "incorrect", 0.0, ["forgot_bias"]),
     ("73.7k", "incorrect", 0.0, ["forgot_bias"]),  # a mistake matches to the digits given
     ("295424", "incorrect", 0.0, ["ignored_groups"]),
@@ -254,12 +256,12 @@ RATIOS = [
     ("1/9", "correct", 1.0, []),
     ("0.111", "correct", 1.0, []),
     ("0.1111", "correct", 1.0, []),
-    ("0.11", "correct", 1.0, []),  # 1% tolerance: 0.11 is 1% below
+    ("0.11", "partial", 0.5, ["insufficient_precision"]),  # right to 2 figures: too few
     ("11.1%", "correct", 1.0, []),
     ("11.11 %", "correct", 1.0, []),
     ("1:9", "correct", 1.0, []),
     ("1.11e-1", "correct", 1.0, []),
-    ("0.1", "partial", 0.5, ["insufficient_precision"]),  # right to its digit, not within 1%
+    ("0.1", "partial", 0.5, ["insufficient_precision"]),  # right to its digit only
     ("0.12", "incorrect", 0.0, []),
     ("0.109", "incorrect", 0.0, []),
     ("9", "incorrect", 0.0, ["inverted_ratio"]),
@@ -278,14 +280,16 @@ def test_ratios(answer: str, status: str, score: float, codes: list[str]) -> Non
     _check(grade(RATIO, NINTH, answer, [complement.at(1 - NINTH)]), status, score, codes)
 
 
-def test_ratio_tolerance_from_the_spec() -> None:
-    loose = AnswerSpec.ratio(tolerance=0.1)
-    _check(grade(loose, NINTH, "0.1"), "correct", 1.0, [])
-    _check(grade(loose, NINTH, "0.099"), "incorrect", 0.0, [])
-    exact = AnswerSpec.ratio(tolerance=0)  # no tolerance: only the exact value
-    _check(grade(exact, NINTH, "1/9"), "correct", 1.0, [])
-    _check(grade(exact, NINTH, "0.1111"), "partial", 0.5, ["insufficient_precision"])
-    _check(grade(exact, NINTH, "0.1112"), "incorrect", 0.0, [])
+def test_ratios_follow_the_one_significant_figure_rule() -> None:
+    # A tolerance passed by a caller written before the one rule changes nothing.
+    assert AnswerSpec.ratio(tolerance=0.1) == AnswerSpec.ratio() == RATIO
+    assert AnswerSpec.percent(0.5) == AnswerSpec.percent() == AnswerSpec.ratio(unit="%")
+    _check(grade(RATIO, NINTH, "0.1111"), "correct", 1.0, [])
+    _check(grade(RATIO, NINTH, "0.1116"), "correct", 1.0, [])  # 1/9 + 0.0005 is the edge
+    _check(grade(RATIO, NINTH, "0.11162"), "incorrect", 0.0, [])
+    four = AnswerSpec.ratio(min_sig_figs=4)
+    _check(grade(four, NINTH, "0.1111"), "correct", 1.0, [])
+    _check(grade(four, NINTH, "0.111"), "partial", 0.5, ["insufficient_precision"])
 
 
 def test_ratio_asked_in_percent_reads_bare_numbers_as_percent() -> None:
@@ -293,8 +297,12 @@ def test_ratio_asked_in_percent_reads_bare_numbers_as_percent() -> None:
     _check(grade(spec, NINTH, "11.1"), "correct", 1.0, [])
     _check(grade(spec, NINTH, "11.1%"), "correct", 1.0, [])
     _check(grade(spec, NINTH, "1/9"), "correct", 1.0, [])
-    # A bare number is read in the question's unit, here percent.
-    _check(grade(spec, NINTH, "0.111"), "incorrect", 0.0, ["percent_vs_fraction"])
+    # A bare number is read in the question's unit, here percent; one below 1 could be a
+    # fraction or a percentage, and is refused rather than graded as either.
+    g = grade(spec, NINTH, "0.111")
+    _check(g, "invalid", 0.0, [])
+    assert "write it as a percentage" in g.feedback
+    _check(grade(spec, NINTH, "0.111%"), "incorrect", 0.0, ["percent_vs_fraction"])
     assert format_expected(spec, NINTH) == "11.11% (1/9)"
 
 
@@ -666,24 +674,38 @@ def test_trailing_zeros_of_a_rounded_integer_are_not_claimed() -> None:
     _check(grade(kb, truth, "274,000 KB"), "correct", 1.0, [])
     _check(grade(kb, truth, "274 MB"), "correct", 1.0, [])
     _check(grade(kb, truth, "270,000 KB"), "partial", 0.5, ["insufficient_precision"])
-    # An integer in full with every digit claims them all: off by one is wrong.
-    _check(grade(PARAMS, CONV_PARAMS, "73,857"), "incorrect", 0.0, ["off_by_one"])
+    # One rule: an integer in full is judged by the band like any other writing.
+    _check(grade(PARAMS, CONV_PARAMS, "73,857"), "correct", 1.0, [])
+    exact = AnswerSpec.number("params", exact=True)  # a family asking for the figure exactly
+    _check(grade(exact, CONV_PARAMS, "73,857"), "incorrect", 0.0, ["off_by_one"])
+    _check(grade(exact, CONV_PARAMS, "73.9k"), "partial", 0.5, ["insufficient_precision"])
+    _check(grade(exact, CONV_PARAMS, "73,856"), "correct", 1.0, [])
     _check(grade(PARAMS, 999, "1000"), "partial", 0.5, ["insufficient_precision"])  # 1 figure
     _check(grade(AnswerSpec.number("channels"), 1024, "1020"), "incorrect", 0.0, [])
 
 
-def test_percentages_apply_their_tolerance_as_stated() -> None:
-    points = AnswerSpec.percent(1.0)
-    share = Fr(8936, 10000)
-    _check(grade(points, share, "88.4%"), "correct", 1.0, [])  # 0.96 points off
-    _check(grade(points, share, "88.3%"), "incorrect", 0.0, [])
-    relative = AnswerSpec.ratio(0.01, unit="%")
-    _check(grade(relative, share, "88.4%"), "incorrect", 0.0, [])  # 1.07% off, relatively
-    _check(grade(relative, share, "88.5%"), "correct", 1.0, [])
-    from grader.grading import tolerance_phrase
-
-    assert tolerance_phrase(points) == "within 1 percentage points"
-    assert tolerance_phrase(relative) == "within 1% of the true value (relative)"
+def test_percentages_follow_the_significant_figure_rule() -> None:
+    """Issue 22: for 10.16%, 10.2% is right, 10.6% wrong, 10% earns the stated partial
+    credit, and 0.1016 is refused (it could be a fraction), never diagnosed as a mistake."""
+    spec = AnswerSpec.percent()
+    share = Fr(1016, 10000)
+    share_of_other = define("share_of_other", "This is the share of the other quantity.")
+    mistakes = [share_of_other.at(Fr(1016, 1_000_000))]  # 0.1016%, as the issue's family had
+    _check(grade(spec, share, "10.2%", mistakes), "correct", 1.0, [])
+    _check(grade(spec, share, "10.16", mistakes), "correct", 1.0, [])
+    _check(grade(spec, share, "10.21%", mistakes), "correct", 1.0, [])  # the edge, included
+    _check(grade(spec, share, "10.22%", mistakes), "incorrect", 0.0, [])
+    _check(grade(spec, share, "10.6%", mistakes), "incorrect", 0.0, [])
+    _check(grade(spec, share, "10%", mistakes), "partial", 0.5, ["insufficient_precision"])
+    g = grade(spec, share, "0.1016", mistakes)
+    _check(g, "invalid", 0.0, [])
+    assert "write it as a percentage" in g.feedback
+    _check(grade(spec, share, "127/1250", mistakes), "correct", 1.0, [])  # a fraction, read so
+    # A 2% share is graded to its own 3 figures, not ±0.5 points (±25%).
+    small = Fr(204, 10000)
+    _check(grade(spec, small, "2.04%"), "correct", 1.0, [])
+    _check(grade(spec, small, "2.2%"), "incorrect", 0.0, [])
+    _check(grade(spec, small, "2%"), "partial", 0.5, ["insufficient_precision"])
 
 
 def test_pixels_are_read_with_their_unit() -> None:

@@ -72,16 +72,18 @@ def test_a_review_never_repeats_the_last_variant() -> None:
     assert distinct_variants(fam, 1, range(12)) >= 10
 
 
-def test_instructions_state_the_rule_with_wrong_valued_examples() -> None:
+def test_instructions_state_the_rule_with_fixed_examples() -> None:
     spec = AnswerSpec.number("params")
-    text = answer_instructions(spec, 23_296)
-    assert "3 significant figures" in text and "half a unit" in text and EXAMPLES_LEAD in text
-    examples = example_answers(spec, 23_296)
-    assert examples and all("23" not in e.replace(",", "")[:2] for e in examples)
+    text = answer_instructions(spec)
+    assert "3rd significant figure" in text and "half a unit" in text and EXAMPLES_LEAD in text
+    # The examples are the same for every truth: they never depend on the answer.
+    assert example_answers(spec, 23_296) == example_answers(spec, 5) == example_answers(spec)
+    assert answer_instructions(spec, 23_296) == text
     assert answer_instructions(AnswerSpec.number("channels"), 64).startswith(
-        "Answer with the exact whole number of channels"
+        "Answer with the exact whole number of channels: only the exact value is correct"
     )
     choice = answer_instructions(AnswerSpec.choice("conv1", "fc6"), 1)
     assert choice == "Choices: (a) conv1; (b) fc6. Answer with the letter or the text of a choice."
-    points = answer_instructions(AnswerSpec.percent(0.5), 0.8936)
-    assert "within 0.5 percentage points is correct" in points
+    percent = answer_instructions(AnswerSpec.percent())
+    assert percent.startswith("Answer in percent (a bare number is read in %): correct within")
+    assert "percentage points" not in percent

@@ -21,7 +21,7 @@ A family lists its mistakes through ``keep_mistakes``, which keeps every disting
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import lru_cache
 from types import MappingProxyType
@@ -32,9 +32,23 @@ from torch import nn
 
 import models
 
+from ..conventions import (
+    BATCH_1,
+    BN_EXCLUDED,
+    BN_INCLUDED,
+    CHANNELS_RULE,
+    CONV_BIAS_RULE,
+    FLOPS_RULE,
+    MACS_RULE,
+    MEMORY_RULE,
+    NO_BIAS,
+    PARAMS_RULE,
+    UNITS_RULE,
+)
 from ..display import format_expected, format_number
 from ..grading import check_truth, indistinguishable
 from ..mistakes import define
+from ..question import same_as_truth
 from ..types import AnswerSpec, Mistake, Truth
 
 __all__ = [
@@ -71,37 +85,15 @@ __all__ = [
     "unit_phrase",
     "expected_display",
     "keep_mistakes",
+    "figures_to_tell_apart",
     "FORMS",
     "Comparison",
 ]
 
 M = TypeVar("M", bound=nn.Module)
 
-# -- conventions (docs/conventions.md), worded once so that every prompt states them alike --
-
-BATCH_1 = "Batch size 1 unless stated."
-PARAMS_RULE = (
-    "Parameters are the learnable weights and biases; buffers (BatchNorm's running mean and "
-    "variance) are not parameters."
-)
-BN_INCLUDED = (
-    "BatchNorm is included: its scale γ and shift β are parameters (2 per channel); its running "
-    "mean and variance are buffers."
-)
-BN_EXCLUDED = "Leave BatchNorm out: count only the convolutions' weights."
-CONV_BIAS_RULE = "Every convolution has a bias (one per output channel)."
-NO_BIAS = "The convolutions have no bias."
-MACS_RULE = (
-    "MACs are the multiply-accumulates of convolutions and linear layers; bias additions are "
-    "not counted, and BatchNorm, activations, pooling and additions cost 0 MACs."
-)
-FLOPS_RULE = "FLOPs = 2 × MACs (one multiply and one add per MAC)."
-MEMORY_RULE = (
-    "Activation memory = output elements × bytes per element (float32 4, float16 and "
-    "bfloat16 2, int8 1)."
-)
-UNITS_RULE = "KB = 1000 B and MB = 1000² B; KiB = 1024 B and MiB = 1024² B."
-CHANNELS_RULE = "Channels are counted after the concatenation, for one sample."
+# The conventions every prompt states alike live in ``grader.conventions`` (imported above);
+# those that apply to any question (``STANDARD``) go to the question's foldable ``rules``.
 
 # -- mistakes shared by several families (each code is defined once, here or in a family) ---
 
@@ -334,22 +326,43 @@ class Comparison:
 # -- mistakes -------------------------------------------------------------------------------
 
 
+def figures_to_tell_apart(
+    spec: AnswerSpec, truth: Truth, candidates: Iterable[Mistake | None]
+) -> AnswerSpec:
+    """``spec`` asking for as many significant figures as it takes to tell every candidate
+    mistake from the truth (at least the spec's own; exact when even 15 do not): for a
+    question whose mistakes are small against a large total, such as a network's count
+    without its biases. The prompt states the figures asked for."""
+    values = [
+        check_truth(spec, m.value)
+        for m in candidates
+        if m is not None and not isinstance(m.value, Mapping)
+    ]
+    t = check_truth(spec, truth)
+    for figures in range(spec.min_sig_figs, 16):
+        tighter = replace(spec, min_sig_figs=figures)
+        if not any(v != t and indistinguishable(tighter, truth, v) for v in values):  # type: ignore[arg-type]
+            return tighter
+    return replace(spec, exact=True)
+
+
 def keep_mistakes(
     spec: AnswerSpec, truth: Truth, candidates: Iterable[Mistake | None]
 ) -> tuple[Mistake, ...]:
-    """The mistakes worth naming.
+    """The mistakes this variant can make.
 
     Dropped: ``None`` (not applicable to this variant), non-positive numbers and shapes with a
-    non-positive dimension (a formula applied where the layer could not exist), values the
-    grader would accept as the truth (``grading.indistinguishable``), and repeats of the same
-    code and value. Two *different* mistakes giving one value are both kept: the grader names
-    every mistake that explains an answer.
+    non-positive dimension (a formula applied where the layer could not exist), values equal
+    to the truth (the mistake changes nothing here), and repeats of the same code and value.
+    Two *different* mistakes giving one value are both kept: the grader names every mistake
+    that explains an answer. A mistake inside the precision band of the truth is kept: the
+    variant is then unfair, and ``Family.generate`` draws another (``grader.question.unfair``).
     """
     kept: list[Mistake] = []
     for m in candidates:
         if m is None or not _possible(spec, m.value):
             continue
-        if _indistinguishable(spec, truth, m.value):
+        if same_as_truth(spec, truth, m.value):
             continue
         if any(k.code == m.code and k.value == m.value for k in kept):
             continue
@@ -365,11 +378,3 @@ def _possible(spec: AnswerSpec, value: Truth) -> bool:
     if isinstance(value, int | Fraction | float) and not isinstance(value, bool):
         return value > 0 or spec.dimension in ("position",) and value == 0
     return True
-
-
-def _indistinguishable(spec: AnswerSpec, truth: Truth, value: Truth) -> bool:
-    if spec.kind == "parts":
-        assert isinstance(truth, Mapping) and isinstance(value, Mapping)
-        specs = spec.part_specs
-        return all(indistinguishable(specs[k], truth[k], v) for k, v in value.items())
-    return indistinguishable(spec, truth, value)

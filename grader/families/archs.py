@@ -42,6 +42,7 @@ from ._base import (
     bn_buffer_count,
     bn_param_count,
     expected_display,
+    figures_to_tell_apart,
     keep_mistakes,
     n,
 )
@@ -243,13 +244,15 @@ def _total(net: Network, metric: str) -> Draft:
     kinds = {s.name: (s.macs, s.params) for s in by_type(prof)}
     fc = kinds.get("linear", (0, 0))[metric == "params"]
     largest = max(_shares(by_stage(prof)), key=lambda s: _value(s, metric)).name
+    candidates = _total_mistakes(net, metric, truth, fc)
+    spec = figures_to_tell_apart(spec, truth, candidates)
     return Draft(
         prompt=f"{ask} {rules}",
         params=net.params(),
         answer=spec,
         truth=truth,
         solution=f"{breakdown_text(prof, metric)}\ntotal = {expected_display(spec, truth)}",
-        mistakes=keep_mistakes(spec, truth, _total_mistakes(net, metric, truth, fc)),
+        mistakes=keep_mistakes(spec, truth, candidates),
         conventions=(PARAMS_RULE,) if metric == "params" else (MACS_RULE, BATCH_1),
         hints=(_TOTAL_HINT[metric], f"The largest stage here is {largest}."),
     )

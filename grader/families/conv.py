@@ -462,7 +462,7 @@ def params_solution(s: ConvSetup) -> str:
 def _params(rng: random.Random, difficulty: int) -> Draft:
     s, spatial = _params_setup(rng, difficulty)
     truth = param_count(s.build())
-    spec = AnswerSpec.number("params")
+    spec = AnswerSpec.number("params", exact=True)
     prompt = f"How many learnable parameters does {s.text()} have?"
     if spatial:
         prompt += f" It is applied to {s.input_text()}."
@@ -514,7 +514,7 @@ def _cost(rng: random.Random, difficulty: int, flops: bool) -> Draft:
     prof = measure(s.build(), s.input_shape, nb)
     macs = prof.macs
     truth = prof.flops if flops else macs
-    spec = AnswerSpec.number("flops" if flops else "macs")
+    spec = AnswerSpec.number("flops" if flops else "macs", exact=True)
     _, c, ho, wo = prof.output_shape
     what = "FLOPs" if flops else "MACs"
     rule = f"{MACS_RULE} {FLOPS_RULE}" if flops else MACS_RULE
@@ -659,9 +659,7 @@ def _steps(rng: random.Random, difficulty: int) -> Draft:
         "params": param_count(layer),
         "macs": prof.macs,
     }
-    spec = AnswerSpec.multi(
-        {"output": AnswerSpec.shape(), "params": _P, "macs": AnswerSpec.number("macs")}
-    )
+    spec = AnswerSpec.multi({"output": AnswerSpec.shape(), "params": _P, "macs": _M})
     prompt = (
         f"Work through the convolution {s.text()} applied to {s.input_text()}, step by step: "
         f"(a) output, the shape of its output; (b) params, its learnable parameters; (c) macs, "
@@ -674,7 +672,7 @@ def _steps(rng: random.Random, difficulty: int) -> Draft:
             + f"; output = {expected_display(AnswerSpec.shape(), truth['output'])}",
             f"{params_solution(s)} = {expected_display(_P, truth['params'])}",
             f"MACs = H_out·W_out·params without bias = {ho}·{wo}·{n(s.weights())} = "
-            + expected_display(AnswerSpec.number("macs"), truth["macs"]),
+            + expected_display(_M, truth["macs"]),
         ]
     )
     return Draft(
@@ -694,7 +692,8 @@ def _steps(rng: random.Random, difficulty: int) -> Draft:
     )
 
 
-_P = AnswerSpec.number("params")
+_P = AnswerSpec.number("params", exact=True)
+_M = AnswerSpec.number("macs", exact=True)
 
 
 def _steps_mistakes(s: ConvSetup, truth: dict[str, Any]) -> list[Mistake | None]:

@@ -66,7 +66,7 @@ def _cost(rng: random.Random, difficulty: int) -> Draft:
         f"applies the same linear map to that pixel's {cin}-channel vector."
     )
     if difficulty == 1:
-        spec, truth = AnswerSpec.number("params"), param_count(layer)
+        spec, truth = AnswerSpec.number("params", exact=True), param_count(layer)
         prompt = f"{scene} How many learnable parameters does it have? {PARAMS_RULE}"
         solution = f"C_out·C_in{' + C_out' if bias else ''} = {cout}·{cin}" + (
             f" + {cout}" if bias else ""

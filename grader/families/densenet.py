@@ -274,7 +274,7 @@ def _layer_draft(rng: random.Random, difficulty: int) -> Draft:
     params, bn, buffers, macs = _layer_cost(c_in, k, bn_size, side)
     truth = {"params": params, "macs": macs}
     spec = AnswerSpec.multi(
-        {"params": AnswerSpec.number("params"), "macs": AnswerSpec.number("macs")}
+        {"params": AnswerSpec.number("params", exact=True), "macs": AnswerSpec.number("macs")}
     )
     prompt = (
         f"Take {where}, on {side}×{side} maps. It is BN-ReLU-1×1 conv to bn_size·k = "

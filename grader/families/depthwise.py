@@ -144,7 +144,7 @@ def _draw_separable(rng: random.Random, difficulty: int) -> SeparableSetup:
 def _params(rng: random.Random, difficulty: int) -> Draft:
     s = _draw_separable(rng, difficulty)
     truth = param_count(s.build())
-    spec = AnswerSpec.number("params")
+    spec = AnswerSpec.number("params", exact=True)
     dw, pw, biases, bn = s.terms()
     parts = [
         f"depthwise C_in·k·k = {s.cin}·{s.k}·{s.k} = {n(dw)}",

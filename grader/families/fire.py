@@ -75,7 +75,7 @@ FIRE_META_INDEX = define(
     "This uses the wrong index i: fire2 is module i = 0, so fireN has i = N − 2.",
 )
 
-_SPEC_PARAMS = AnswerSpec.number("params")
+_SPEC_PARAMS = AnswerSpec.number("params", exact=True)
 _SPEC_CHANNELS = AnswerSpec.number("channels")
 _PCTS = (Fraction(1, 4), Fraction(1, 2), Fraction(3, 4))
 _SQUEEZE_RATIOS = (Fraction(1, 8), Fraction(1, 4), Fraction(1, 2), Fraction(3, 4))

@@ -74,7 +74,7 @@ def _saved(rng: random.Random, difficulty: int) -> Draft:
     fc = param_count(flatten_head(c, h, w, classes, bias))
     gap = param_count(gap_head(c, classes, bias))
     truth = fc - gap
-    spec = AnswerSpec.number("params")
+    spec = AnswerSpec.number("params", exact=True)
     with_bias = "with bias" if bias else "without bias"
     prompt = (
         f"A classifier head maps a {dims((c, h, w))} feature map (C×H×W) to {classes} "

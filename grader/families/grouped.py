@@ -84,7 +84,7 @@ def _grouped_setup(rng: random.Random, difficulty: int) -> ConvSetup:
 def _params(rng: random.Random, difficulty: int) -> Draft:
     s = _grouped_setup(rng, difficulty)
     truth = param_count(s.build())
-    spec = AnswerSpec.number("params")
+    spec = AnswerSpec.number("params", exact=True)
     prompt = f"How many learnable parameters does the grouped convolution {s.text()} have? "
     prompt += PARAMS_RULE
     solution = f"{params_solution(s)} = {expected_display(spec, truth)}"

@@ -72,7 +72,7 @@ INCEPTION_5X5_AS_3X3 = define(
     "This counts the 5×5 filters as 3×3: each has 5·5 = 25 weights per input channel.",
 )
 
-_SPEC_PARAMS = AnswerSpec.number("params")
+_SPEC_PARAMS = AnswerSpec.number("params", exact=True)
 _SPEC_CHANNELS = AnswerSpec.number("channels")
 _SAME = "Every convolution uses 'same' padding (k // 2) and stride 1"
 _POOL = "the max pool is 3×3 with stride 1 and padding 1"

@@ -127,7 +127,7 @@ def draw_linear(rng: random.Random, difficulty: int, *, batch: bool = False) -> 
 def _params(rng: random.Random, difficulty: int) -> Draft:
     s = draw_linear(rng, difficulty)
     truth = param_count(s.build())
-    spec = AnswerSpec.number("params")
+    spec = AnswerSpec.number("params", exact=True)
     scene, layer = s.describe()
     prompt = f"{scene}How many learnable parameters does {layer} have? {PARAMS_RULE}"
     weights = s.in_features * s.out_features
@@ -175,7 +175,7 @@ def _macs(rng: random.Random, difficulty: int) -> Draft:
     nb = 1 if per_sample else s.batch
     prof = measure(s.build(), s.input_shape, nb)
     truth = prof.macs
-    spec = AnswerSpec.number("macs")
+    spec = AnswerSpec.number("macs", exact=True)
     if s.batch == 1:
         scope = "on one input"
     elif per_sample:

@@ -67,7 +67,7 @@ INVERTED_ONE_BLOCK = define(
     "This is only the stage's first block; the stage repeats the block n times.",
 )
 
-_SPEC_PARAMS = AnswerSpec.number("params")
+_SPEC_PARAMS = AnswerSpec.number("params", exact=True)
 _SPEC_MACS = AnswerSpec.number("macs")
 _NO_BIAS = NO_BIAS
 _ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)  # the paper's width multipliers

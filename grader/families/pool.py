@@ -244,7 +244,7 @@ def _params(rng: random.Random, difficulty: int) -> Draft:
         op = "maximum" if p.mode == "max" else "mean"
         what = f"takes the {op} of each {p.kernel_size}×{p.kernel_size} window of each channel"
     truth = param_count(module)
-    spec = AnswerSpec.number("params")
+    spec = AnswerSpec.number("params", exact=True)
     prompt = (
         f"How many learnable parameters does {text} have? It is applied to a "
         f"{dims((channels, height, width))} input (C×H×W). {PARAMS_RULE}"

@@ -72,7 +72,7 @@ RESNEXT_COUNTED_ONE_PATH = define(
     "D = C·⌊d·P/64⌋ channels.",
 )
 
-_SPEC = AnswerSpec.number("params")
+_SPEC = AnswerSpec.number("params", exact=True)
 _STAGE_PLANES = (64, 128, 256, 512)
 _NO_BIAS = "The convolutions have no bias."
 _BLOCK_HINTS = (

@@ -56,7 +56,7 @@ SE_COUNTED_ONE_BLOCK = define(
     "This counts one SE block per stage; there is one after every residual block.",
 )
 
-_SPEC = AnswerSpec.number("params")
+_SPEC = AnswerSpec.number("params", exact=True)
 _RULES = (
     "The pooling, ReLU, sigmoid and the channel-wise multiplication have no parameters; both "
     "fully connected layers have a bias."

@@ -7,28 +7,22 @@ import { formatScore, h, hideError, markdown, showError } from "./dom.js";
 
 const LETTERS = "abcdefghijklmnopqrstuvwxyz";
 
-// What a readable answer looks like; the grader accepts more forms than these, but a hint
-// keeps a first answer from coming back "invalid".
+// What a readable answer looks like: the answer kind's own line, sent by the API with the
+// spec (each kind's module in grader/kinds writes it), so the page never restates a rule.
 export function answerHint(spec) {
-  switch (spec.kind) {
-    case "number":
-      return spec.unit
-        ? `A number in ${spec.unit} (e.g. 1,234,567, 1.2e6, 73.9k; other units are converted).`
-        : "A number (e.g. 1,234, 0.25, 25%, 1/4).";
-    case "shape":
-      return spec.batch
-        ? "A shape with the batch first, e.g. (N, C, H, W) or 8x64x56x56."
-        : "A shape, e.g. (C, H, W) or 64x56x56.";
-    case "parts": {
-      const names = Object.keys(spec.parts || {});
-      const example = names.map((n) => `${n}: …`).join("; ");
-      return `One value per part, labelled: ${example}.`;
-    }
-    case "choice":
-      return "Pick one.";
-    default:
-      return "";
-  }
+  return spec.form || "";
+}
+
+// The conventions and the answering rule of a question, stated once and folded under it, so
+// that the question itself stays in view (on a phone the answer box would push it away).
+export function rulesView(question) {
+  if (!question.rules) return null;
+  return h(
+    "details",
+    { class: "rules" },
+    h("summary", { text: "Conventions and how to answer" }),
+    h("p", { text: question.rules }),
+  );
 }
 
 // Returns {element, value(), focus()}; a choice question gets radio buttons (answered by

@@ -3,7 +3,7 @@
 
 import { api } from "../api.js";
 import { formatScore, h, hideError, markdown, setStatus, showError } from "../dom.js";
-import { answerField, gradeView, hintPanel } from "../questions.js";
+import { answerField, gradeView, hintPanel, rulesView } from "../questions.js";
 
 const EXPORTS = [
   { format: "moodle", label: "Moodle XML" },
@@ -192,6 +192,7 @@ function takeForm(exam, body) {
             h("span", { class: "muted", text: `${q.topic} · ${q.family}` }),
           ),
           h("div", { class: "prompt" }, markdown(q.prompt)),
+          rulesView(q),
           exam.hints_allowed ? withShownHints(hintPanel(q), q) : null,
           field.element,
         ),

@@ -3,7 +3,7 @@
 
 import { api } from "../api.js";
 import { dateTime, h, hideError, markdown, setStatus, showError } from "../dom.js";
-import { answerField, gradeView, hintPanel } from "../questions.js";
+import { answerField, gradeView, hintPanel, rulesView } from "../questions.js";
 
 const RATINGS = [
   { key: "1", name: "again", label: "Again" },
@@ -506,6 +506,7 @@ function questionView(stage, sessionId, item, onAnswered) {
       }),
     ),
     h("div", { class: "prompt", id: "prompt" }, markdown(q.prompt)),
+    rulesView(q),
     hintPanel(q),
     form,
     result,
