@@ -266,15 +266,11 @@ def random_seed() -> int:
 
 
 def _spec_public(spec: Any) -> dict[str, Any]:
-    out: dict[str, Any] = {"kind": spec.kind}
-    if spec.kind == "number":
-        out |= {"unit": spec.unit, "dimension": spec.dimension}
-    if spec.choices is not None:
-        out["choices"] = list(spec.choices)
-    if spec.parts is not None:
-        out["parts"] = {name: _spec_public(s) for name, s in spec.parts}
-    if spec.kind == "shape":
-        out["batch"] = spec.batch
+    """The answer's public description, written by its kind (``grader.kinds``): its form,
+    unit, choices or parts, and the line the page shows under the answer box."""
+    from grader.kinds import kind_of
+
+    out: dict[str, Any] = kind_of(spec).schema(spec)
     return out
 
 

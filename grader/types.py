@@ -20,7 +20,6 @@ from fractions import Fraction
 from typing import Any, Literal, TypeAlias
 
 from .errors import QuestionError
-from .units import BASE_UNIT, DIMENSIONS, lookup_unit
 
 __all__ = [
     "Kind",
@@ -43,8 +42,6 @@ Truth: TypeAlias = "int | float | Fraction | Decimal | str | tuple[int, ...] | M
 EXACT_DIMENSIONS = frozenset({"count", "channels", "position", "pixels"})
 MAX_CHOICES = 26  # one letter each
 MAX_PARTS = 8
-_PART_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}", re.ASCII)
-_KINDS = ("number", "shape", "choice", "parts")
 
 
 @dataclass(frozen=True)
@@ -83,67 +80,15 @@ class AnswerSpec:
     exact: bool = False
 
     def __post_init__(self) -> None:
-        if self.kind not in _KINDS:
-            raise QuestionError(f"unknown answer kind {self.kind!r}; known: {', '.join(_KINDS)}")
+        from .kinds import KINDS  # the kinds import this module: imported when first needed
+
+        if self.kind not in KINDS:
+            raise QuestionError(f"unknown answer kind {self.kind!r}; known: {', '.join(KINDS)}")
         if not isinstance(self.min_sig_figs, int) or not 1 <= self.min_sig_figs <= 15:
             raise QuestionError("min_sig_figs must be an integer from 1 to 15")
         if not 0 <= self.precision_credit <= 1:
             raise QuestionError("precision_credit must be between 0 and 1")
-        if self.kind == "number":
-            self._check_number()
-        elif self.dimension is not None or self.unit is not None or self.tolerance is not None:
-            raise QuestionError(f"a {self.kind} answer has no dimension, unit or tolerance")
-        elif self.exact:
-            raise QuestionError(f"a {self.kind} answer cannot be exact")
-        if (self.kind == "choice") != (self.choices is not None):
-            raise QuestionError("choices are given exactly when the kind is 'choice'")
-        if self.choices is not None:
-            self._check_choices()
-        if (self.kind == "parts") != (self.parts is not None):
-            raise QuestionError("parts are given exactly when the kind is 'parts'")
-        if self.parts is not None:
-            self._check_parts()
-
-    def _check_number(self) -> None:
-        if self.dimension not in DIMENSIONS:
-            raise QuestionError(
-                f"a number needs a dimension among {', '.join(DIMENSIONS)}; got {self.dimension!r}"
-            )
-        unit_name = self.unit if self.unit is not None else BASE_UNIT[self.dimension]
-        if unit_name is not None:
-            unit = lookup_unit(unit_name)
-            if unit is None or unit.dimension != self.dimension:
-                raise QuestionError(f"unit {unit_name!r} does not measure {self.dimension}")
-            # Frozen: normalising an alias ("bytes") to the canonical name ("B") is the only write.
-            object.__setattr__(self, "unit", unit.name)
-        if self.tolerance is not None:
-            raise QuestionError(
-                "numbers have no tolerance of their own: every number follows the "
-                "significant-figure rule (min_sig_figs), or is exact"
-            )
-
-    def _check_choices(self) -> None:
-        choices = tuple(self.choices or ())
-        if not 2 <= len(choices) <= MAX_CHOICES:
-            raise QuestionError(f"a choice question has 2 to {MAX_CHOICES} choices")
-        if not all(isinstance(c, str) and choice_key(c) for c in choices):
-            raise QuestionError("every choice is a non-empty string")
-        if len({choice_key(c) for c in choices}) != len(choices):
-            raise QuestionError(
-                "two choices read the same once case, spaces and dashes are ignored"
-            )
-        object.__setattr__(self, "choices", choices)
-
-    def _check_parts(self) -> None:
-        parts = tuple(self.parts or ())
-        names = [name for name, _ in parts]
-        if not 1 <= len(parts) <= MAX_PARTS:
-            raise QuestionError(f"a multi-part answer has 1 to {MAX_PARTS} parts")
-        if len(set(names)) != len(names) or not all(_PART_NAME.fullmatch(n) for n in names):
-            raise QuestionError("part names are distinct lower-case identifiers")
-        if any(not isinstance(s, AnswerSpec) or s.kind == "parts" for _, s in parts):
-            raise QuestionError("each part is a non-multi-part AnswerSpec")
-        object.__setattr__(self, "parts", parts)
+        KINDS[self.kind].check_spec(self)
 
     # -- constructors -------------------------------------------------------------------------
 

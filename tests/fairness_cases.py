@@ -135,7 +135,8 @@ def fixed_relations(
 
     ``seen`` holds, for each variant, the truth and the numbers shown (givens left out). A
     ratio (within 1%) or an offset (exact) that holds in at least ``share`` of the variants,
-    over at least ``min_truths`` different truths, is a rule a student can invert: reported.
+    over at least ``min_truths`` different truths (for a ratio, spread over more than 10%),
+    is a rule a student can invert: reported.
     """
     truths = {t for t, _ in seen}
     if len(truths) < min_truths:
@@ -159,7 +160,10 @@ def fixed_relations(
             lo += 1
         window = ratios[lo : hi + 1]
         seeds = {i for _, i, _ in window}
-        if len(seeds) >= need and len({t for _, _, t in window}) >= min_truths:
+        spread = {t for _, _, t in window}
+        # A truth that barely varies (a ratio always near 1) keeps any constant near a fixed
+        # ratio: only truths spread wider than the window can show a rule.
+        if len(seeds) >= need and len(spread) >= min_truths and max(spread) >= 1.1 * min(spread):
             found.append(f"shown ≈ truth × {ratios[hi][0]:.4g}")
             break
     return found

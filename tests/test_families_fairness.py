@@ -89,6 +89,9 @@ def test_the_leak_detector_finds_scaled_and_shifted_truths() -> None:
     assert fixed_relations(shifted) == ["shown = truth + 3"]
     fair = [(t, [Fraction(1_234_567), Fraction(rng.randint(1, 10**6))]) for t in truths]
     assert fixed_relations(fair) == []
+    # A truth that hardly varies (a ratio near 1) next to a constant is no rule.
+    near_one = [(1 + Fraction(rng.randint(-90, 90), 10_000), [Fraction("0.123")]) for _ in truths]
+    assert fixed_relations(near_one) == []
     # Numbers are read the ways prompts write them.
     assert numbers_in("2,036,982 or 2.04M or 2.04e6; 12.3% of 3×227×227") == [
         2_036_982, 2_040_000, 2_040_000, Fraction("12.3"), 3, 227, 227

@@ -25,31 +25,30 @@ export function rulesView(question) {
   );
 }
 
-// Returns {element, value(), focus()}; a choice question gets radio buttons (answered by
-// letter, which the grader reads), anything else one text input.
-export function answerField(spec, id) {
-  const hintId = `${id}-hint`;
-  const hint = h("p", { class: "hint", id: hintId, text: answerHint(spec) });
-  if (spec.kind === "choice" && spec.choices) {
-    const radios = spec.choices.map((choice, i) =>
-      h("input", { type: "radio", name: id, id: `${id}-${i}`, value: LETTERS[i] }),
-    );
-    const element = h(
-      "fieldset",
-      { class: "choices", "aria-describedby": hintId },
-      h("legend", { text: "Your answer" }),
-      spec.choices.map((choice, i) =>
-        h("label", { for: `${id}-${i}`, class: "choice" }, radios[i], ` (${LETTERS[i]}) ${choice}`),
-      ),
-      hint,
-    );
-    return {
-      element,
-      value: () => radios.find((r) => r.checked)?.value ?? "",
-      focus: () => radios[0]?.focus(),
-      disable: (off) => radios.forEach((r) => (r.disabled = off)),
-    };
-  }
+// Each answer kind's widget (grader/kinds has the kind itself): {element, value(), focus(),
+// disable()}. A kind without a widget of its own gets one text input, which the grader reads.
+function choiceWidget(spec, id, hint) {
+  const radios = spec.choices.map((choice, i) =>
+    h("input", { type: "radio", name: id, id: `${id}-${i}`, value: LETTERS[i] }),
+  );
+  const element = h(
+    "fieldset",
+    { class: "choices", "aria-describedby": hint.id },
+    h("legend", { text: "Your answer" }),
+    spec.choices.map((choice, i) =>
+      h("label", { for: `${id}-${i}`, class: "choice" }, radios[i], ` (${LETTERS[i]}) ${choice}`),
+    ),
+    hint,
+  );
+  return {
+    element,
+    value: () => radios.find((r) => r.checked)?.value ?? "",
+    focus: () => radios[0]?.focus(),
+    disable: (off) => radios.forEach((r) => (r.disabled = off)),
+  };
+}
+
+function textWidget(spec, id, hint) {
   const input = h("input", {
     id,
     name: id,
@@ -57,7 +56,7 @@ export function answerField(spec, id) {
     autocomplete: "off",
     spellcheck: "false",
     maxlength: 500,
-    "aria-describedby": hintId,
+    "aria-describedby": hint.id,
     class: "answer-input",
   });
   const element = h(
@@ -73,6 +72,15 @@ export function answerField(spec, id) {
     focus: () => input.focus(),
     disable: (off) => (input.disabled = off),
   };
+}
+
+const WIDGETS = { choice: choiceWidget };
+
+// The answer field of a question's spec: its kind's widget, with the kind's own line on how
+// to write the answer (from the API) under it.
+export function answerField(spec, id) {
+  const hint = h("p", { class: "hint", id: `${id}-hint`, text: answerHint(spec) });
+  return (WIDGETS[spec.kind] || textWidget)(spec, id, hint);
 }
 
 const STATUS_TEXT = {
