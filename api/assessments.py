@@ -110,7 +110,8 @@ def preview(assessment: AssessmentRecord) -> list[dict[str, Any]]:
         shown = public_question(cast(Any, _Unstored(p.position)), q)
         out.append({
             "position": p.position, "family": q.family, "topic": q.topic,
-            "difficulty": q.difficulty, "prompt": q.prompt, "params": shown["params"],
+            "difficulty": q.difficulty, "prompt": q.prompt, "rules": q.rules,
+            "params": shown["params"],
             "answer": shown["answer"], "conventions": shown["conventions"],
             "hints": list(q.hints), "expected": _jsonable(expected),
             "expected_display": display, "solution": q.solution,

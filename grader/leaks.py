@@ -177,7 +177,7 @@ class CopyHints:
         """``also``: questions whose answers count too though the student is not shown them
         (other students' variants of the copy's positions, whose truths they may share)."""
         self._answers = copy_answers([*copy, *also])
-        self._givens = _Givens(q.prompt for q in copy)
+        self._givens = _Givens(q.text for q in copy)
 
     def of(self, question: Question) -> tuple[str, ...]:
         """``question``'s safe hints (``question`` should be one of the copy's)."""

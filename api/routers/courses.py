@@ -211,6 +211,7 @@ class PreviewItem(BaseModel):
     topic: str
     difficulty: int
     prompt: str
+    rules: str = ""
     params: dict[str, Any]
     answer: AnswerSpecPublic
     conventions: list[str]
