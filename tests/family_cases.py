@@ -96,7 +96,13 @@ def correct_forms(spec: AnswerSpec, truth: Truth) -> list[str]:
     base = BASE_UNIT[spec.dimension or ""]
     if spec.exact:
         return [exact] + ([f"{exact} {base}"] if base else [])
-    return [f"{int(value):,}", f"{exact} {base}", sig(value, 3) + f" {base}", sig(value, 5)]
+    figures = spec.min_sig_figs
+    return [
+        f"{int(value):,}",
+        f"{exact} {base}",
+        sig(value, figures) + f" {base}",
+        sig(value, figures + 2),
+    ]
 
 
 def parts_forms(spec: AnswerSpec, truth: Any) -> list[str | dict[str, str]]:

@@ -86,6 +86,7 @@ __all__ = [
     "expected_display",
     "keep_mistakes",
     "figures_to_tell_apart",
+    "outside_band",
     "FORMS",
     "Comparison",
 ]
@@ -327,23 +328,52 @@ class Comparison:
 
 
 def figures_to_tell_apart(
-    spec: AnswerSpec, truth: Truth, candidates: Iterable[Mistake | None]
+    spec: AnswerSpec, truth: Truth, candidates: Iterable[Mistake | None], most: int = 15
 ) -> AnswerSpec:
-    """``spec`` asking for as many significant figures as it takes to tell every candidate
-    mistake from the truth (at least the spec's own; exact when even 15 do not): for a
-    question whose mistakes are small against a large total, such as a network's count
-    without its biases. The prompt states the figures asked for."""
+    """``spec`` asking for as many significant figures as it takes (up to ``most``) to tell
+    every candidate mistake from the truth, and at least the spec's own: for a question whose
+    mistakes are small against a large total, such as a network's MACs without its classifier.
+    With the default ``most`` it becomes exact when even 15 figures do not suffice. The
+    prompt states the figures asked for; ``outside_band`` then keeps the mistakes they tell."""
     values = [
         check_truth(spec, m.value)
         for m in candidates
         if m is not None and not isinstance(m.value, Mapping)
     ]
     t = check_truth(spec, truth)
-    for figures in range(spec.min_sig_figs, 16):
-        tighter = replace(spec, min_sig_figs=figures)
-        if not any(v != t and indistinguishable(tighter, truth, v) for v in values):  # type: ignore[arg-type]
-            return tighter
-    return replace(spec, exact=True)
+
+    def needs(value: object) -> int | None:
+        """The fewest figures that tell ``value`` from the truth (None: not even 15)."""
+        for figures in range(spec.min_sig_figs, 16):
+            if not indistinguishable(replace(spec, min_sig_figs=figures), truth, value):  # type: ignore[arg-type]
+                return figures
+        return None
+
+    needed = [needs(v) for v in values if v != t]
+    if most >= 15 and None in needed:
+        return replace(spec, exact=True)
+    told = [f for f in needed if f is not None and f <= most]
+    return replace(spec, min_sig_figs=max(told, default=spec.min_sig_figs))
+
+
+def outside_band(
+    spec: AnswerSpec, truth: Truth, candidates: Iterable[Mistake | None]
+) -> list[Mistake | None]:
+    """The candidates a student could be told apart from the truth at the precision asked.
+
+    The others are not named: at that precision they are not errors (ResNet-50's 1,000
+    classifier biases in 25.6M parameters asked to 3 figures). Use it only where the precision
+    is the question's own choice, never to hide the mistake a family exists to catch (ask for
+    that figure exactly instead)."""
+    out: list[Mistake | None] = []
+    for m in candidates:
+        if m is None or not _possible(spec, m.value) or same_as_truth(spec, truth, m.value):
+            out.append(m)
+        elif not isinstance(m.value, Mapping) and indistinguishable(spec, truth, m.value):
+            continue
+        else:
+            out.append(m)
+    return out
 
 
 def keep_mistakes(

@@ -45,6 +45,7 @@ from ._base import (
     figures_to_tell_apart,
     keep_mistakes,
     n,
+    outside_band,
 )
 
 __all__ = [
@@ -244,8 +245,11 @@ def _total(net: Network, metric: str) -> Draft:
     kinds = {s.name: (s.macs, s.params) for s in by_type(prof)}
     fc = kinds.get("linear", (0, 0))[metric == "params"]
     largest = max(_shares(by_stage(prof)), key=lambda s: _value(s, metric)).name
+    # Up to 4 figures to tell the classifier, BatchNorm and buffers apart; a mistake smaller
+    # still (a network's few classifier biases) is below the precision asked, so not named.
     candidates = _total_mistakes(net, metric, truth, fc)
-    spec = figures_to_tell_apart(spec, truth, candidates)
+    spec = figures_to_tell_apart(spec, truth, candidates, most=4)
+    candidates = outside_band(spec, truth, candidates)
     return Draft(
         prompt=f"{ask} {rules}",
         params=net.params(),

@@ -18,6 +18,7 @@ from functools import lru_cache
 
 from models import Bottleneck, ResNeXtBlock
 
+from ..grading import indistinguishable
 from ..mistakes import COUNTED_BN_BUFFERS, IGNORED_GROUPS, INVERTED_RATIO, MACS_VS_FLOPS, define
 from ..question import Draft, Family
 from ..types import AnswerSpec, Mistake, Truth
@@ -535,9 +536,15 @@ def _vs_draft(rng: random.Random, difficulty: int) -> Draft:
         + expected_display(spec.part_specs["ratio"], truth["ratio"]),
     ]
     dense = resnext + _dense_3x3_extra(width, card, side, quantity)
+    # The blocks are designed to cost about the same: when the ratio is within the precision
+    # asked of 1, its reciprocal is the same answer at that precision, so it is not named.
+    inverted = Fraction(resnet, resnext)
+    ratio_spec = spec.part_specs["ratio"]
     mistakes = [
         RESNEXT_DENSE_3X3.at({"resnext": dense, "ratio": Fraction(dense, resnet)}),
-        INVERTED_RATIO.at({"ratio": Fraction(resnet, resnext)}),
+        None
+        if indistinguishable(ratio_spec, truth["ratio"], inverted)
+        else INVERTED_RATIO.at({"ratio": inverted}),
     ]
     return Draft(
         prompt=prompt,
