@@ -86,6 +86,7 @@ __all__ = [
     "expected_display",
     "keep_mistakes",
     "figures_to_tell_apart",
+    "parts_to_tell_apart",
     "outside_band",
     "FORMS",
     "Comparison",
@@ -354,6 +355,24 @@ def figures_to_tell_apart(
         return replace(spec, exact=True)
     told = [f for f in needed if f is not None and f <= most]
     return replace(spec, min_sig_figs=max(told, default=spec.min_sig_figs))
+
+
+def parts_to_tell_apart(
+    spec: AnswerSpec, truth: Truth, candidates: Iterable[Mistake | None], most: int = 15
+) -> AnswerSpec:
+    """A multi-part ``spec`` whose every number part asks for the figures it takes to tell
+    the candidates' values for that part from its truth (``figures_to_tell_apart`` part by
+    part; exact when even 15 figures do not)."""
+    given = [(m, m.value) for m in candidates if m is not None and isinstance(m.value, Mapping)]
+    assert isinstance(truth, Mapping)
+    parts = {}
+    for name, part in spec.parts or ():
+        if part.kind != "number":
+            parts[name] = part
+            continue
+        values = [Mistake(m.code, m.message, v[name]) for m, v in given if name in v]
+        parts[name] = figures_to_tell_apart(part, truth[name], values, most)
+    return AnswerSpec.multi(parts)
 
 
 def outside_band(

@@ -28,9 +28,11 @@ from ..types import AnswerSpec, Mistake
 from ._base import (
     UNITS_RULE,
     expected_display,
+    figures_to_tell_apart,
     keep_mistakes,
     n,
     param_count,
+    parts_to_tell_apart,
     unit_bytes,
     unit_phrase,
 )
@@ -138,6 +140,8 @@ def _size(rng: random.Random, difficulty: int) -> Draft:
         else None,
         FORGOT_BIAS.at(Fraction((count - biases) * bits, 8)) if biases else None,
     ]
+    # A layer's biases are a small share of its storage: ask for the figures that show them.
+    spec = figures_to_tell_apart(spec, truth, candidates)
     return Draft(
         prompt=prompt,
         params={**params, "bits": bits},
@@ -208,6 +212,8 @@ def _codebook(rng: random.Random, difficulty: int) -> Draft:
         INVERTED_RATIO.at({"ratio": compressed / original}),
         KIB_VS_KB.at({"original": kib_vs_kb_value(original, unit)}),
     ]
+    # The codebook is small against the indices: each part asks for the figures that show it.
+    spec = parts_to_tell_apart(spec, truth, mistakes)
     return Draft(
         prompt=prompt,
         params={**params, "bits": bits},

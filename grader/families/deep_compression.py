@@ -17,7 +17,16 @@ from torch import nn
 from ..mistakes import BITS_VS_BYTES, KIB_VS_KB, define
 from ..question import Draft, Family
 from ..types import AnswerSpec, Mistake
-from ._base import UNITS_RULE, call, expected_display, keep_mistakes, n, param_count, unit_phrase
+from ._base import (
+    UNITS_RULE,
+    call,
+    expected_display,
+    keep_mistakes,
+    n,
+    param_count,
+    parts_to_tell_apart,
+    unit_phrase,
+)
 from .conv import kib_vs_kb_value
 
 __all__ = ["DEEP_COMPRESSION_SIZE", "FAMILIES", "pipeline_bits"]
@@ -125,6 +134,9 @@ def _size(rng: random.Random, difficulty: int) -> Draft:
         KIB_VS_KB.at({"pruned": kib_vs_kb_value(truth["pruned"], unit),
                       "quantised": kib_vs_kb_value(truth["quantised"], unit)}),
     ]  # fmt: skip
+    # The codebook is a few hundred bytes against tens of kilobytes: each part asks for the
+    # figures it takes to tell every mistake named here from its answer.
+    spec = parts_to_tell_apart(spec, truth, mistakes)
     return Draft(
         prompt=prompt,
         params={
