@@ -142,3 +142,37 @@ def test_an_overdue_copy_is_submitted_once(cluster: Cluster) -> None:
         assert answered == 1  # the one saved answer, graded once
         assert cluster.scalar("SELECT max(attempts) FROM question_instance WHERE exam_id = :e",
                               e=exam["id"]) == 1  # fmt: skip
+
+
+def test_overrides_at_once_all_count_and_a_regrade_applies_once(cluster: Cluster) -> None:
+    teacher, course_id, (ada,) = _course(cluster, 1)
+    base = cluster.urls[0]
+    ada_id = httpx.get(f"{base}/users/me", headers=ada).json()["id"]
+    for _ in range(ROUNDS):
+        quiz = _quiz(cluster, teacher, course_id, count=4, families=["conv_params"])
+        exam = httpx.post(f"{base}/assessments/{quiz}/start", headers=ada).json()
+        answers = {str(q["id"]): "7" for q in exam["questions"]}
+        r = httpx.post(f"{base}/exams/{exam['id']}/submit", json={"answers": answers},
+                       headers=ada, timeout=60)  # fmt: skip
+        assert r.status_code == 200 and r.json()["score"] == 0.0
+        path = f"/assessments/{quiz}/attempts/{ada_id}/items"
+        out = cluster.race(4, "PATCH", lambda i, p=path: f"{p}/{i}",
+                           bodies=[{"score": 0.25 * (i + 1)} for i in range(4)],
+                           headers=teacher)  # fmt: skip
+        assert statuses(out) == [200] * 4
+        # Each took the copy's row lock and summed the items: none is lost.
+        assert cluster.scalar("SELECT score FROM exam WHERE id = :e", e=exam["id"]) == 2.5
+        # An older grader's grade on one item; two regrades applied at once change it once.
+        qid = exam["questions"][0]["id"]
+        with cluster.engine.begin() as conn:
+            conn.execute(text("UPDATE question_instance SET status = 'correct', score = 1 "
+                              "WHERE id = :q"), {"q": qid})  # fmt: skip
+        out = cluster.race(3, "POST", f"/assessments/{quiz}/regrade",
+                           bodies=[{"dry_run": False}] * 3, headers=teacher)  # fmt: skip
+        assert all(r.status_code in (200, 409) for r in out), [r.text for r in out]
+        assert sum(r.status_code == 200 and r.json()["applied"] for r in out) == 1
+        history = cluster.scalar("SELECT count(*) FROM grade_history WHERE question_id = :q "
+                                 "AND reason = 'regrade'", q=qid)  # fmt: skip
+        assert history == 1
+        assert cluster.scalar("SELECT score FROM question_instance WHERE id = :q", q=qid) == 0.0
+        assert cluster.scalar("SELECT score FROM exam WHERE id = :e", e=exam["id"]) == 2.5
