@@ -18,6 +18,7 @@ import queue
 import random
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
@@ -165,7 +166,7 @@ class _Pools:
     """Variants drawn ahead, per (family, difficulty) in use.
 
     A pool serves once it holds ``READY`` members (enough that one differs from the last
-    variant), fills up to ``SIZE`` in a background thread at low priority, and once full has
+    variant), fills up to ``SIZE`` in a background thread, and once full has
     one random member replaced every ``ROTATE`` draws on average. Members are ordinary
     variants (``family.generate(seed, difficulty)`` with a random seed), so a pooled variant
     is exactly the one its stored seed regenerates. Retired or unknown families get none.
@@ -232,13 +233,12 @@ class _Pools:
         self._wanted.put(key)
 
     def _fill(self) -> None:
-        """The background thread: one new variant per request, at low priority."""
-        try:
-            import os
+        """The background thread: one new variant per request, then a pause.
 
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-        except (AttributeError, OSError):  # not Linux, or not allowed: normal priority
-            pass
+        Not at a lower OS priority: the thread holds the GIL while it generates, and a
+        descheduled holder would stall the event loop behind it (priority inversion). The
+        pause after each variant hands the GIL back to the requests between generations.
+        """
         while True:
             key = self._wanted.get()
             with self._lock:
@@ -255,6 +255,7 @@ class _Pools:
                 short = len(self._members.get(key, ())) < self.SIZE
             if short:
                 self._request(key)
+            time.sleep(0.005)
 
 
 _POOLS = _Pools()
