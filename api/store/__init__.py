@@ -5,7 +5,8 @@
 - ``study``: study sessions, review states and the review log (and progress read from them).
 - ``questions``: generated question instances and their graded attempts.
 - ``exams``: exams, their questions and submissions.
-- ``courses``: courses, members, assessments and each student's copy of them.
+- ``courses``: courses, members, invitations, assessments and each student's copy of them.
+- ``uploads``: the lease that runs a user's uploads one at a time across server processes.
 
 Rules every module follows:
 
