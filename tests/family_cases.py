@@ -30,9 +30,13 @@ def question(fid: str, seed: int, difficulty: int) -> Question:
 
 
 def questions(fid: str, difficulty: int | None = None) -> list[Question]:
-    """The family's variants over ``SEEDS``, at one difficulty or at all of them."""
+    """The family's variants over ``SEEDS``, at one difficulty or at all of them: the first
+    of the fairness tests' variants (``fairness_cases``, generated once and kept on disk)."""
+    from .fairness_cases import FAIRNESS_SEEDS, variants
+
+    assert SEEDS == range(len(SEEDS)) and len(SEEDS) <= len(FAIRNESS_SEEDS)
     levels = FAMILIES[fid].difficulties if difficulty is None else (difficulty,)
-    return [question(fid, seed, d) for d in levels for seed in SEEDS]
+    return [q for d in levels for q in variants(fid, d)[: len(SEEDS)]]
 
 
 # -- writing numbers --------------------------------------------------------------------------
