@@ -114,7 +114,8 @@ def _answer_hint(spec: AnswerSpec) -> str:
 
 
 def to_markdown(title: str, items: Sequence[ExportItem], key: bool) -> str:
-    """A printable exam, or (``key=True``) its answer key with the worked solutions."""
+    """A printable exam, or (``key=True``) its answer key: each prompt with its answer and
+    worked solution."""
     lines = [f"# {title}{' — answer key' if key else ''}", ""]
     for item in items:
         q = item.question
@@ -126,8 +127,10 @@ def to_markdown(title: str, items: Sequence[ExportItem], key: bool) -> str:
                 lines.append(f"{chr(ord('a') + i)}) {choice}")
             rules = q.rules or _answer_hint(q.answer)
             lines += ["", f"*{rules}*", "", "Answer: ____________________", ""]
-        else:
+        else:  # the prompt too: a key is checked against the question it answers
             lines += [
+                q.prompt,
+                "",
                 f"**Answer:** {expected_text(q)}",
                 "",
                 "```text",

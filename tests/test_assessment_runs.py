@@ -388,3 +388,23 @@ def test_item_statistics_mark_small_samples_and_break_facility_down(client) -> N
             having in p for p, _ in exams.values())  # fmt: skip
     # Four variants of a family with a dozen parameters differ in some (kernel, stride, bias…).
     assert item["by_parameter"]
+
+
+def test_the_assessment_export_prints_a_paper_or_a_key_with_its_prompts(client) -> None:
+    teacher, course, _ = _class(client, students=0)
+    quiz = _assessment(client, teacher, course["id"], count=2, families=["conv_params"])
+    path = f"/assessments/{quiz['id']}/export"
+    preview = client.get(f"/assessments/{quiz['id']}/preview", headers=teacher).json()
+    key = client.get(path, params={"format": "markdown"}, headers=teacher).text
+    paper = client.get(path, params={"format": "markdown", "part": "exam"}, headers=teacher).text
+    # The export's variants are the LMS copy's, not the preview's: compare the structure.
+    assert key.count("**Answer:**") == 2 and "Answer: ____" not in key
+    assert paper.count("Answer: ____") == 2 and "**Answer:**" not in paper
+    assert key.count("## Question") == paper.count("## Question") == len(preview) == 2
+    prompts = [block.split("\n\n")[1] for block in key.split("## Question ")[1:]]
+    assert all(p.strip() and not p.startswith("**Answer") for p in prompts)  # prompt first
+    r = client.get(path, params={"format": "gift", "part": "exam"}, headers=teacher)
+    assert r.status_code == 422 and "part=key" in r.json()["detail"]
+    plain = client.get(path, params={"format": "json", "part": "exam"}, headers=teacher).json()
+    fields = set().union(*(q.keys() for q in plain["questions"]))
+    assert fields.isdisjoint({"expected", "expected_display", "solution", "seed"})

@@ -31,6 +31,7 @@ from ..deps import CurrentUser, DbDep, GradeEventsDep
 from ..errors import ERROR_RESPONSES
 from ..exams import (
     EXPORT_TYPES,
+    KEYLESS,
     exam_public,
     export_text,
     regrade_copy,
@@ -659,13 +660,20 @@ async def export_assessment(
     user: CurrentUser,
     db: DbDep,
     format: Annotated[Literal["moodle", "gift", "markdown", "json"], Query()] = "moodle",
+    part: Annotated[
+        Literal["exam", "key"],
+        Query(description="key: with the answers; exam: the questions only (markdown, json)"),
+    ] = "key",
 ) -> Response:
     """The assessment for an LMS, with its answer key (instructors only): the class's
-    families and positions, with variants no student of the course is given."""
+    families and positions, with variants no student of the course is given. ``part=exam``
+    gives a printable paper without the answers (markdown and json)."""
     assert user.id is not None
     record, _role = await db.run(store.assessment_for, assessment_id, user.id, True)
     await ensure_families(db, record.request.get("course_families") or [])
-    text = await run_in_threadpool(_export, record, format)
+    if part == "exam" and format not in KEYLESS:
+        raise HTTPException(422, f"{format} files always carry the answers; use part=key")
+    text = await run_in_threadpool(_export, record, format, part == "key")
     media, ext = EXPORT_TYPES[format]
     return Response(
         text,
@@ -674,7 +682,7 @@ async def export_assessment(
     )
 
 
-def _export(record: store.AssessmentRecord, format: str) -> str:
+def _export(record: store.AssessmentRecord, format: str, key: bool = True) -> str:
     from grader.exports import ExportItem
 
     items = [
@@ -682,7 +690,7 @@ def _export(record: store.AssessmentRecord, format: str) -> str:
         for p in logic.export_questions(record)
     ]
     meta = {"assessment_id": record.id, "request": record.request}
-    return export_text(record.title, items, format, True, meta)
+    return export_text(record.title, items, format, key, meta)
 
 
 # --- review, overrides and regrades ---------------------------------------------------------
