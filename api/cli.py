@@ -195,9 +195,8 @@ def create_user(
     if as_json and token_only:
         raise typer.BadParameter("--json and --token-only exclude each other")
     from sqlalchemy.engine import make_url
-    from sqlmodel import Session
 
-    from .db import make_engine
+    from .db import Database, make_engine
     from .migrate import upgrade
     from .settings import Settings
     from .store.users import create_user as make_user
@@ -220,8 +219,7 @@ def create_user(
     typer.echo(f"database: {where}", err=True)
     engine = make_engine(settings.database_url, settings.sqlite_busy_timeout_ms)
     upgrade(engine)
-    with Session(engine, expire_on_commit=False) as session:
-        created = make_user(session, name)
+    created = Database(engine).call(make_user, name)
     if as_json:
         typer.echo(json.dumps({"id": created.id, "name": created.name, "token": created.token}))
     elif token_only:

@@ -52,7 +52,6 @@ __all__ = [
     "end_read",
     "insert_ignore",
     "is_postgres",
-    "run_db",
     "startup_lock",
     "writes",
     "writing",
@@ -115,7 +114,7 @@ def make_engine(
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
             # SQLite connections are cheap; never make a caller wait for one. The event loop
-            # runs SQLite work inline (run_db) and must not block on a connection that only
+            # runs SQLite work inline (Database.run) and must not block on a connection that only
             # a finished request, waiting for that same loop, would give back.
             kwargs |= {"pool_size": 10, "max_overflow": -1}
     else:
@@ -297,7 +296,7 @@ def writing(session: Session) -> Iterator[Session]:
     On an error, or when the block ends without committing, the transaction is rolled back
     right here, in the thread that began it. So the writer lock never outlives the block,
     and a thread holding it never waits for anything else to let go: in particular not for
-    the event loop, which may itself be waiting for the lock (``run_db``). Write through
+    the event loop, which may itself be waiting for the lock (``Database.run``). Write through
     this rather than ``begin_write``.
     """
     begin_write(session)
@@ -342,23 +341,6 @@ _GUARDED: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 T = TypeVar("T")
-
-
-async def run_db(engine: Engine, fn: Callable[..., T], *args: Any) -> T:
-    """Run a short database function from async code: inline for SQLite, else in a thread.
-
-    SQLite is in-process and its statements take microseconds, while handing them to a
-    worker thread costs more than the work (the thread and the event loop trade the GIL at
-    every call; bench/load.py measured about 1 ms per request). A networked database
-    (PostgreSQL) is waited for in a worker thread, so the event loop stays free.
-
-    ``fn`` must end its transaction (commit, or ``end_read``) before it returns. Waiting
-    for the writer lock here blocks the event loop, which is safe because every holder
-    lets go in its own thread without needing the loop (see ``writing``).
-    """
-    if engine.dialect.name == "sqlite":
-        return fn(*args)
-    return await anyio.to_thread.run_sync(fn, *args)
 
 
 WRITES = "__flopcards_writes__"

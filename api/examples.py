@@ -12,12 +12,11 @@ import logging
 import threading
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
 
-from content.runner import ExampleCache, outputs_match
+from content.runner import ExampleCache
 
-from .db import begin_write, utcnow
-from .tables import CardExample, CardRow
+from .db import Database
+from .store.notes import pending_examples, record_example_run
 
 __all__ = ["ExampleRunner"]
 
@@ -29,6 +28,7 @@ class ExampleRunner:
 
     def __init__(self, engine: Engine, cache: ExampleCache, timeout_s: float = 30.0) -> None:
         self.engine = engine
+        self.db = Database(engine)
         self.cache = cache
         self.timeout_s = timeout_s
         self._stop = threading.Event()
@@ -57,14 +57,7 @@ class ExampleRunner:
 
     def pending(self) -> list[tuple[int, str]]:
         """(example id, code) of public examples with no result for their current code."""
-        with Session(self.engine) as s:
-            rows = s.exec(
-                select(CardExample.id, CardExample.code)
-                .join(CardRow, col(CardRow.id) == col(CardExample.card_id))
-                .where(col(CardRow.owner_id).is_(None), col(CardExample.ran_at).is_(None))
-                .order_by(col(CardExample.id))
-            ).all()
-        return [(i, code) for i, code in rows if i is not None]
+        return self.db.call(pending_examples)
 
     def run_pending(self) -> int:
         """Run every pending example now, in this thread; return how many were handled."""
@@ -75,21 +68,15 @@ class ExampleRunner:
             result, cached = self.cache.run(code, self.timeout_s)
             self.ran += not cached
             self.from_cache += cached
-            with Session(self.engine) as s:
-                begin_write(s)
-                row = s.get(CardExample, example_id)
-                if row is None or row.code != code:
-                    continue  # re-synced meanwhile: the new code gets its own turn
-                row.output = result.output
-                row.ok = result.succeeded and outputs_match(result.output, row.expected_output)
-                row.duration_ms = result.duration_ms
-                row.ran_at = utcnow()
-                s.add(row)
-                s.commit()
-                if not row.ok:
-                    log.warning(
-                        "example %s of card %s drifted from its output", row.id, row.card_id
-                    )
+            stored = self.db.call(
+                record_example_run, example_id, code, result.output, result.succeeded,
+                result.duration_ms,
+            )  # fmt: skip
+            if stored is None:
+                continue  # re-synced meanwhile: the new code gets its own turn
+            card_id, ok = stored
+            if not ok:
+                log.warning("example %s of card %s drifted from its output", example_id, card_id)
             done += 1
         return done
 

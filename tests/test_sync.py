@@ -114,3 +114,56 @@ def test_check_notes_cli(tmp_path) -> None:
     assert "x.md:5: 'A:' without a 'Q:' before it" in res.output
     assert "x.md:8: duplicate card id 'x-a' (first used on line 6)" in res.output
     assert "y.md:5: note is not valid UTF-8" in res.output
+
+
+def test_one_writer_carries_example_runs_over_by_code_hash(tmp_path) -> None:
+    """The writer the sync and imports share (api.store.notes.write_cards): a card whose
+    examples changed keeps the stored run of each example whose code did not change; a
+    card whose examples did not change is not touched; a retired card comes back."""
+    from sqlalchemy import select, update
+
+    from api.db import Database, make_engine, utcnow, writing
+    from api.migrate import upgrade
+    from api.store.notes import CARD, EXAMPLE, code_hash, stored_cards, write_cards
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'n.db'}")
+    upgrade(engine)
+    db = Database(engine)
+    fields = {"topic": "t", "front": "q", "back": "a", "tags": [], "source": "t.md:1",
+              "position": 0, "retired": False}  # fmt: skip
+    first = {"c1": (fields, [("print(1)", "1"), ("print(2)", "2")]), "c2": (fields, [("x", "")])}
+
+    def write(session, wanted, retire):
+        with writing(session):
+            existing = stored_cards(session, CARD.c.owner_id.is_(None))
+            counts = write_cards(session, owner_id=None, wanted=wanted, existing=existing,
+                                 retire=retire, now=utcnow())  # fmt: skip
+            session.commit()
+        return counts
+
+    assert db.call(write, first, []).added == 2
+    ran = utcnow()
+
+    def run_all(session):  # as the example runner records its runs
+        with writing(session):
+            session.connection().execute(
+                update(EXAMPLE).values(output="1", ok=True, duration_ms=5, ran_at=ran)
+            )
+            session.commit()
+
+    db.call(run_all)
+    second = {"c1": (fields, [("print(1)", "1"), ("print(3)", "3")]), "c2": (fields, [("x", "")])}
+    counts = db.call(write, second, [])
+    assert (counts.added, counts.updated, counts.unchanged, counts.retired) == (0, 0, 2, 0)
+
+    def examples(session):
+        query = select(EXAMPLE).order_by(EXAMPLE.c.card_id, EXAMPLE.c.position)
+        return [tuple(r) for r in session.connection().execute(query)]
+
+    rows = {(r[1], r[2]): r for r in db.call(examples)}  # (card_id, position)
+    kept, fresh, untouched = rows[("c1", 0)], rows[("c1", 1)], rows[("c2", 0)]
+    assert kept[3:] == ("print(1)", "1", code_hash("print(1)"), "1", True, 5, ran)
+    assert fresh[3:] == ("print(3)", "3", code_hash("print(3)"), None, None, None, None)
+    assert untouched[6:] == ("1", True, 5, ran)  # its run was stored by run_all, left alone
+    assert db.call(write, {"c2": second["c2"]}, ["c1"]).retired == 1
+    assert db.call(write, second, []).updated == 1  # c1 back from retirement

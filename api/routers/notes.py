@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel
-from sqlmodel import Session
 
 from content import NOTE_LIMITS, ParsedNote, parse_note
 from content.plain import parse_plain
@@ -26,8 +26,8 @@ from ..deps import CurrentUser
 from ..errors import ERROR_RESPONSES
 from ..limits import TOO_MANY, limiters, one_upload, too_many
 from ..settings import Settings
-from ..store.imports import ImportRefused, Quota, import_note
-from ..store.tags import retag_topic
+from ..store.imports import ImportRefused, Quota
+from ..store.tags import store_import
 
 router = APIRouter(prefix="/notes", tags=["notes"])
 
@@ -64,17 +64,17 @@ def _parse(text: str, topic: str | None, title: str | None) -> ParsedNote:
     return parse_plain(text, topic or "imported", title, limits=NOTE_LIMITS)
 
 
-def _import(
-    session: Session,
+async def _import(
+    request: Request,
     settings: Settings,
     user_id: int,
     text: str,
     topic: str | None,
     title: str | None,
 ) -> ImportResult:
-    """Parse and store a note (a bulk unit of work: ``Database.offload`` runs it in a worker
-    thread); refusals raise ``HTTPException``."""
-    note = _parse(text, topic, title)
+    """Parse the note in a worker thread, then store it (``api.store.tags.store_import``, a
+    bulk unit of work: ``Database.offload``); refusals are raised here, on the event loop."""
+    note = await anyio.to_thread.run_sync(_parse, text, topic, title)
     first = settings.max_import_errors
     if note.topic is None:
         raise HTTPException(422, _unimportable(note, first, "the note names no valid topic"))
@@ -83,8 +83,7 @@ def _import(
         raise HTTPException(422, f"{len(note.cards)} cards: at most {limit} per import")
     quota = Quota(settings.user_max_cards, settings.user_max_bytes)
     try:
-        counts = import_note(session, user_id, note, quota)
-        retag_topic(session, user_id, note.topic)  # card_tag for GET /cards?tag=
+        counts = await request.app.state.db.offload(store_import, user_id, note, quota)
     except ImportRefused as exc:
         if note.cards:
             raise HTTPException(exc.status, exc.message) from exc
@@ -145,8 +144,8 @@ async def import_note_(
         raise too_many("too many imports", wait)
     # One at a time per user, whichever process gets it (a lease row in the database).
     async with one_upload(request.app.state.db, user.id, "notes"), lim.import_slots.hold():
-        # parsing and storing: a worker thread
-        return await request.app.state.db.offload(_import, settings, user.id, text, topic, title)
+        # parsing (a worker thread), then storing (Database.offload)
+        return await _import(request, settings, user.id, text, topic, title)
 
 
 async def _read_note(request: Request, max_bytes: int) -> str:

@@ -33,7 +33,7 @@ from ..questions import (
 )
 from ..scheduler import FSRS, GRADE_RATINGS, RATINGS, Schedulers, format_interval
 from ..schemas import CardPublic, GradePublic, QuestionPublic
-from ..store.cards import topic_exists
+from ..store.cards import unknown_topics
 from ..store.questions import session_question
 from ..store.study import (
     QUESTION_PREFIX,
@@ -208,10 +208,6 @@ def _session_families(body: SessionCreate, topics: list[str]) -> list[str]:
     return sorted(f.id for f in fams.values() if not topics or f.topic in topics)
 
 
-def _unknown_topics(session, topics: list[str], user_id: int) -> list[str]:
-    return [t for t in topics if not topic_exists(session, t, user_id)]
-
-
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
@@ -222,7 +218,7 @@ async def start_session(body: SessionCreate, user: CurrentUser, db: DbDep) -> Se
     """Start a study session over some topics (all when none are given)."""
     assert user.id is not None
     topics = sorted(set(body.topics or []))
-    unknown = await db.run(_unknown_topics, topics, user.id)
+    unknown = await db.run(unknown_topics, topics, user.id)
     if unknown:
         raise HTTPException(422, f"unknown topic(s): {', '.join(unknown)}")
     fams = await anyio.to_thread.run_sync(_session_families, body, topics)

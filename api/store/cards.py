@@ -34,6 +34,7 @@ __all__ = [
     "list_topics",
     "topic_cards",
     "topic_exists",
+    "unknown_topics",
     "user_topics",
     "studiable_ids",
 ]
@@ -254,6 +255,13 @@ def topic_exists(session: Session, topic: str, user_id: int | None) -> bool:
     if _public_topic(session, topic) is not None:
         return True
     return user_id is not None and topic in user_topics(session, user_id)
+
+
+def unknown_topics(session: Session, topics: list[str], user_id: int) -> list[str]:
+    """Those of ``topics`` that are neither a live public topic nor one of the user's."""
+    unknown = [t for t in topics if not topic_exists(session, t, user_id)]
+    session.commit()
+    return unknown
 
 
 def studiable_ids(session: Session, user_id: int) -> list[str]:

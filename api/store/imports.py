@@ -11,8 +11,9 @@ note-level data stored once.
 - The quota counts every card the user has imported, retired ones too (they stay in the
   database, with their review history), and their UTF-8 bytes: questions, answers, tags and
   examples. It is checked inside the write transaction, so two imports cannot both pass it.
-- Statements are SQLAlchemy Core, in bulk: 2,000 cards are one select, one ``executemany``
-  per kind of change, and one commit (the ORM flushed row by row and took seconds).
+- The card rows are written by ``api.store.notes.write_cards``, the writer the start-up
+  sync uses too: SQLAlchemy Core, in bulk (2,000 cards are one select, one ``executemany``
+  per kind of change, and one commit).
 
 Functions here take a ``Session`` and run in a worker thread; they raise ``ImportRefused``
 (answered 413 or 422 by the HTTP layer), never an ``HTTPException``.
@@ -25,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Table, bindparam, cast, delete, func, insert, select, update
+from sqlalchemy import Table, cast, func, insert, select, update
 from sqlalchemy.types import LargeBinary
 from sqlmodel import Session
 
@@ -33,6 +34,7 @@ from content import Card, ParsedNote
 
 from ..db import utcnow, writing
 from ..tables import CardExample, CardRow, TopicRow
+from .notes import StoredCard, stored_cards, write_cards
 
 __all__ = [
     "ImportCounts",
@@ -138,38 +140,14 @@ def _usage(session: Session, user_id: int) -> tuple[int, int]:
     return int(count), int(text) + int(conn.execute(examples).scalar_one())
 
 
-@dataclass(frozen=True)
-class _Existing:
-    """A stored card of the topic being imported, as far as the upsert compares it."""
-
-    fields: dict[str, Any]
-    bytes: int
-    examples: list[tuple[str, str]]
-
-
-def _existing(session: Session, user_id: int, topic: str) -> dict[str, _Existing]:
+def _existing(session: Session, user_id: int, topic: str) -> dict[str, StoredCard]:
     """The user's stored cards of ``topic`` with their examples, by stored id."""
-    conn = session.connection()
-    cols = [CARD.c[k] for k in ("id", "front", "back", "tags", "source", "position", "retired")]
-    rows = conn.execute(select(*cols).where(CARD.c.owner_id == user_id, CARD.c.topic == topic))
-    cards = {r.id: dict(r._mapping) for r in rows}
-    examples: dict[str, list[Any]] = {cid: [] for cid in cards}
-    query = (
-        select(EXAMPLE.c.card_id, EXAMPLE.c.code, EXAMPLE.c.expected_output)
-        .select_from(EXAMPLE.join(CARD, CARD.c.id == EXAMPLE.c.card_id))
-        .where(CARD.c.owner_id == user_id, CARD.c.topic == topic)
-        .order_by(EXAMPLE.c.card_id, EXAMPLE.c.position)
-    )
-    for ex in conn.execute(query):
-        examples[ex.card_id].append(ex)
-    return {
-        cid: _Existing(
-            {k: v for k, v in fields.items() if k != "id"},
-            card_bytes(fields["front"], fields["back"], fields["tags"], examples[cid]),
-            [(e.code, e.expected_output) for e in examples[cid]],
-        )
-        for cid, fields in cards.items()
-    }
+    return stored_cards(session, (CARD.c.owner_id == user_id) & (CARD.c.topic == topic))
+
+
+def _bytes(card: StoredCard) -> int:
+    fields = card.fields
+    return card_bytes(fields["front"], fields["back"], fields["tags"], card.examples)
 
 
 def _clashes(session: Session, user_id: int, topic: str, ids: list[str]) -> str | None:
@@ -181,13 +159,13 @@ def _clashes(session: Session, user_id: int, topic: str, ids: list[str]) -> str 
 
 
 def _check_quota(
-    session: Session, user_id: int, quota: Quota, replaced: list[_Existing], cards: list[Card]
+    session: Session, user_id: int, quota: Quota, replaced: list[StoredCard], cards: list[Card]
 ) -> None:
     """Refuse (413) an import that would take the user's cards or bytes past the quota."""
     count, size = _usage(session, user_id)
     count += len(cards) - len(replaced)
     size += sum(card_bytes(c.front, c.back, (), c.examples) for c in cards)
-    size -= sum(e.bytes for e in replaced)
+    size -= sum(_bytes(e) for e in replaced)
     if count > quota.cards:
         raise ImportRefused(
             413,
@@ -222,14 +200,20 @@ def import_note(session: Session, user_id: int, note: ParsedNote, quota: Quota) 
             raise ImportRefused(422, f"card id '{card_id}' is already used in another topic")
         replaced = [existing[cid] for cid in wanted if cid in existing]
         _check_quota(session, user_id, quota, replaced, list(note.cards))
-        counts = _upsert(session, user_id, note, wanted, existing, now)
+        cards = {cid: (_card_fields(card, topic, position), _examples(card))
+                 for position, (cid, card) in enumerate(wanted.items())}  # fmt: skip
+        retire = [cid for cid in existing if cid not in wanted]
+        written = write_cards(session, owner_id=user_id, wanted=cards, existing=existing,
+                              retire=retire, now=now)  # fmt: skip
+        counts = ImportCounts(written.added, written.updated, written.unchanged, written.retired)
         _store_note(session, user_id, note)
         session.commit()
     return counts
 
 
-def _card_fields(card: Card, position: int) -> dict[str, Any]:
+def _card_fields(card: Card, topic: str, position: int) -> dict[str, Any]:
     return {
+        "topic": topic,
         "front": card.front,
         "back": card.back,
         "tags": [],  # a card keeps only tags of its own; the note's are on its note row
@@ -239,81 +223,8 @@ def _card_fields(card: Card, position: int) -> dict[str, Any]:
     }
 
 
-def _upsert(
-    session: Session,
-    user_id: int,
-    note: ParsedNote,
-    wanted: dict[str, Card],
-    existing: dict[str, _Existing],
-    now: Any,
-) -> ImportCounts:
-    """Insert, update and retire card rows, and replace changed examples, in bulk."""
-    conn = session.connection()
-    new, changed, same = [], [], 0
-    for position, (cid, card) in enumerate(wanted.items()):
-        fields = _card_fields(card, position)
-        old = existing.get(cid)
-        if old is None:
-            new.append(
-                {
-                    "id": cid,
-                    "topic": note.topic,
-                    "owner_id": user_id,
-                    **fields,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-        elif old.fields != fields:
-            changed.append({"cid": cid, **fields, "updated_at": now})
-        else:
-            same += 1
-    if new:
-        conn.execute(insert(CARD), new)
-    if changed:
-        conn.execute(update(CARD).where(CARD.c.id == bindparam("cid")), changed)
-    _replace_examples(session, wanted, existing)
-    gone = [
-        {"cid": cid, "updated_at": now}
-        for cid, old in existing.items()
-        if cid not in wanted and not old.fields["retired"]
-    ]
-    if gone:
-        retire = update(CARD).where(CARD.c.id == bindparam("cid")).values(retired=True)
-        conn.execute(retire, gone)
-    return ImportCounts(len(new), len(changed), same, len(gone))
-
-
-def _replace_examples(
-    session: Session, wanted: dict[str, Card], existing: dict[str, _Existing]
-) -> None:
-    """Give each card the examples of its note, touching only the cards whose changed."""
-    from ..sync import code_hash  # here: api.sync reads note tags through this module
-
-    stale = []
-    rows = []
-    for cid, card in wanted.items():
-        examples = [(e.code, e.expected_output) for e in card.examples]
-        old = existing.get(cid)
-        if old is not None and old.examples == examples:
-            continue
-        if old is not None and old.examples:
-            stale.append(cid)
-        rows += [
-            {
-                "card_id": cid,
-                "position": i,
-                "code": code,
-                "expected_output": expected,
-                "code_hash": code_hash(code),
-            }
-            for i, (code, expected) in enumerate(examples)
-        ]
-    conn = session.connection()
-    if stale:
-        conn.execute(delete(EXAMPLE).where(EXAMPLE.c.card_id.in_(stale)))
-    if rows:
-        conn.execute(insert(EXAMPLE), rows)
+def _examples(card: Card) -> list[tuple[str, str]]:
+    return [(e.code, e.expected_output) for e in card.examples]
 
 
 def _store_note(session: Session, user_id: int, note: ParsedNote) -> None:

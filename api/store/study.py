@@ -48,7 +48,7 @@ from ..study_rules import (
     new_allowed,
     review,
 )
-from ..tables import CardFlag, CardTag, ReviewLog, ReviewState, StudySession, UserSettings
+from ..tables import CardFlag, ReviewLog, ReviewState, StudySession, UserSettings
 from . import Conflict, NotFound, from_row
 from .cards import CARD, CardRecord, card_columns, studiable_by
 from .courses import open_assessment_families, question_item
@@ -58,6 +58,7 @@ from .questions import (
     QuestionRecord,
     answered_once,
 )
+from .tags import TAG
 
 __all__ = [
     "QUESTION_PREFIX",
@@ -104,7 +105,6 @@ _LOG: Table = ReviewLog.__table__  # type: ignore[attr-defined]
 _STUDY: Table = StudySession.__table__  # type: ignore[attr-defined]
 _SETTINGS: Table = UserSettings.__table__  # type: ignore[attr-defined]
 FLAG: Table = CardFlag.__table__  # type: ignore[attr-defined]
-TAG: Table = CardTag.__table__  # type: ignore[attr-defined]
 
 
 _STATE_FIELDS = tuple(ItemState.__dataclass_fields__)

@@ -25,11 +25,13 @@ from sqlalchemy import Table, cast, delete, func, insert, select, update
 from sqlalchemy.types import LargeBinary
 from sqlmodel import Session
 
+from content import ParsedNote
+
 from ..db import utcnow, writing
-from ..tables import CardExample
+from ..tables import CardExample, CardTag
 from . import Forbidden, NotFound, StoreError, from_row
 from .cards import CARD, CardRecord, card_columns, readable_by
-from .study import TAG
+from .imports import ImportCounts, Quota, import_note
 
 __all__ = [
     "MAX_CARD_TAGS",
@@ -37,12 +39,14 @@ __all__ = [
     "retag",
     "retag_public",
     "retag_topic",
+    "store_import",
     "card_tags",
     "edit_card",
     "OverQuota",
 ]
 
 _EXAMPLE: Table = CardExample.__table__  # type: ignore[attr-defined]
+TAG: Table = CardTag.__table__  # type: ignore[attr-defined]
 MAX_CARD_TAGS = 32  # a card's own tags, as a note's
 MAX_TAG_CHARS = 40
 _CHUNK = 500
@@ -104,6 +108,15 @@ def retag_public(session: Session) -> int:
     if changed:
         _rewrite(session, changed)
     return len(changed)
+
+
+def store_import(session: Session, user_id: int, note: ParsedNote, quota: Quota) -> ImportCounts:
+    """Store a user's imported note (``api.store.imports.import_note``), then its cards'
+    ``card_tag`` rows (for ``GET /cards?tag=``); raises ``ImportRefused``."""
+    assert note.topic is not None
+    counts = import_note(session, user_id, note, quota)
+    retag_topic(session, user_id, note.topic)
+    return counts
 
 
 def retag_topic(session: Session, user_id: int, topic: str) -> None:
