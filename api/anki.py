@@ -37,6 +37,7 @@ from io import BytesIO as _BytesIO
 import genanki
 from markdown_it import MarkdownIt
 
+from .refusals import Invalid
 from .store.cards import CardRecord
 from .store.study import CardSchedule, LoggedReview
 
@@ -250,8 +251,8 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, lzma.LZMAEr
                KeyError)  # fmt: skip
 
 
-class AnkiRefused(Exception):
-    """A file that cannot be read as an Anki collection (a 4xx for the user)."""
+class AnkiRefused(Invalid):
+    """A file that cannot be read as an Anki collection (422)."""
 
 
 def _collection_bytes(data: bytes, limits: HistoryLimits) -> bytes:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .db import Database
 from .grade_events import GradeEvents
+from .refusals import Unauthorized
 from .security import hash_token, token_matches, well_formed
 from .settings import Settings
 from .store.users import user_by_token_hash
@@ -51,11 +52,7 @@ async def get_current_user(
     Served from the app's user cache when it can be; only a cache miss goes to the
     database.
     """
-    unauthorized = HTTPException(
-        status_code=status.HTTP_401_UNAUTHORIZED,
-        detail="missing or invalid bearer token",
-        headers={"WWW-Authenticate": "Bearer"},
-    )
+    unauthorized = Unauthorized("missing or invalid bearer token")
     if credentials is None or not well_formed(credentials.credentials):
         raise unauthorized  # none, or not a token at all (too long, spaces, non-ASCII)
     token = credentials.credentials

@@ -2,8 +2,8 @@
 
 - ``RequestValidationError`` (malformed JSON, wrong types) → 422 with pydantic's detail list.
 - ``HTTPException`` → its status and detail.
-- The store's refusals (``api.store``): ``NotFound`` → 404, ``Conflict`` → 409,
-  ``Forbidden`` → 403, ``Gone`` → 410 (a stored question of a retired family).
+- Every refusal (``api.refusals``: the store's ``NotFound``, ``Conflict``, …, quotas, rates,
+  bad notes) → the status its class carries, by one handler.
 - Bodies over the configured limit → 413, checked before the body is read into memory.
 - The database unreachable (``OperationalError``: a restart, the network) → 503 with
   ``Retry-After``; nothing was written.
@@ -24,7 +24,8 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .store import Conflict, Forbidden, Gone, NotFound, StoreError
+from .refusals import Refusal, refusal_classes
+from .refusals import responses as refusal_responses
 
 __all__ = [
     "install_error_handlers",
@@ -38,27 +39,9 @@ __all__ = [
 log = logging.getLogger("flopcards")
 
 
-def _detail_schema(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"detail": {}},
-                    "required": ["detail"],
-                }
-            }
-        },
-    }
-
-
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: _detail_schema("The body could not be read (e.g. not UTF-8)"),
-    401: _detail_schema("Missing or invalid bearer token"),
-    404: _detail_schema("Not found (or not yours)"),
-    413: _detail_schema("Request body too large"),
-}
+# Each refusal's response, by status, generated from the tree (``api.refusals.responses``
+# for an operation's own list and descriptions).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = refusal_responses(*refusal_classes().values())
 
 # Declared on every operation: any request can be unreadable or too large.
 GLOBAL_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -96,9 +79,6 @@ def widen_validation_schema(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-_STORE_STATUS: dict[type, int] = {NotFound: 404, Conflict: 409, Forbidden: 403, Gone: 410}
-
-
 def install_error_handlers(app: FastAPI) -> None:
     """Register the JSON error handlers on ``app``."""
 
@@ -114,10 +94,10 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = jsonable_encoder(exc.errors(), custom_encoder={BaseException: str})
         return JSONResponse({"detail": [_safe(err) for err in errors]}, status_code=422)
 
-    @app.exception_handler(StoreError)
-    async def _store(_: Request, exc: StoreError) -> JSONResponse:
-        # The store's refusals: NotFound (also for someone else's rows) and Conflict.
-        return JSONResponse({"detail": str(exc)}, status_code=_STORE_STATUS[type(exc)])
+    @app.exception_handler(Refusal)
+    async def _refused(_: Request, exc: Refusal) -> JSONResponse:
+        # Every refusal, at the status its class carries (NotFound also for others' rows).
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(OperationalError)
     async def _unavailable(_: Request, exc: OperationalError) -> JSONResponse:

@@ -23,6 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 from .db import Database, utcnow
 from .grade_events import GradeEvents, ScoreChange
 from .questions import family_of, grade_record, public_question, variant
+from .refusals import Invalid
 from .schemas import (
     AnswerSpecPublic,
     ExamPublic,
@@ -415,7 +416,7 @@ def check_export(exam: ExamRecord, format: str, part: str) -> None:
     """Refuse what cannot be exported: a key for an unsubmitted copy of an assessment, or
     a keyless Moodle/GIFT file (those formats carry the answers by design)."""
     if part == "exam" and format not in KEYLESS:
-        raise ValueError(f"{format} files always carry the answers; use part=key")
+        raise Invalid(f"{format} files always carry the answers; use part=key")
     if part == "key" and exam.assessment_id is not None and exam.submitted_at is None:
         raise Forbidden("the answer key of an assessment is available once you submit it")
 

@@ -20,7 +20,6 @@ and its value under the given settings: the README's "Limits" section is checked
 from __future__ import annotations
 
 import gc
-import math
 import secrets
 import threading
 import time
@@ -33,10 +32,11 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
-from fastapi import HTTPException, Request
+from fastapi import Request
 from starlette.datastructures import State
 
 from .db import Database, utcnow
+from .refusals import TooMany
 from .settings import Settings
 
 __all__ = [
@@ -76,10 +76,9 @@ TOO_MANY: dict[int | str, dict[str, Any]] = {
 }
 
 
-def too_many(detail: str, retry_after_s: float) -> HTTPException:
+def too_many(detail: str, retry_after_s: float) -> TooMany:
     """A 429 whose ``Retry-After`` is a whole number of seconds, at least 1."""
-    seconds = max(1, math.ceil(retry_after_s))
-    return HTTPException(429, f"{detail}; retry after {seconds} s", {"Retry-After": str(seconds)})
+    return TooMany(detail, retry_after_s)
 
 
 class RateLimit:

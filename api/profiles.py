@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 from typing import Any, Literal
 
-from fastapi import HTTPException
 from pydantic import BaseModel, Field
+
+from .refusals import Invalid
 
 log = logging.getLogger("flopcards")
 
@@ -165,13 +166,13 @@ def profile_layers(input_shape: list[Any], layers: list[dict[str, Any]], batch: 
         module = build_from_spec(input_shape, layers, batch)
         return profile(module, tuple(input_shape), batch, dtype)
     except SpecError as exc:
-        raise HTTPException(422, [spec_error(exc)]) from exc
+        raise Invalid([spec_error(exc)]) from exc
     except ProfileError as exc:
         # Validation refuses everything torch refuses (the property tests check it); should a
         # case slip through, it is still the client's input, not a server fault.
         log.warning("a validated spec failed on the meta device: %s", exc)
         detail = {"loc": ["body", "layers"], "msg": str(exc)[:500], "type": "profile_error"}
-        raise HTTPException(422, [detail]) from exc
+        raise Invalid([detail]) from exc
 
 
 def spec_error(exc: Any) -> dict[str, Any]:

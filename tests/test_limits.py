@@ -12,11 +12,11 @@ from pathlib import Path
 
 import anyio
 import pytest
-from fastapi import HTTPException
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from api.limits import RateLimit, Slots, limit_table
+from api.refusals import TooMany
 from api.settings import Settings
 from api.store.imports import owned_topic_id
 from api.tables import CardExample, CardRow, TopicRow
@@ -260,10 +260,10 @@ def test_slots_refuse_rather_than_queue() -> None:
     async def scenario() -> None:
         slots = Slots(1, "uncached profiles")
         async with slots.hold():
-            with pytest.raises(HTTPException) as exc:
+            with pytest.raises(TooMany) as exc:
                 async with slots.hold():
                     pass
-            assert exc.value.status_code == 429 and exc.value.headers == {"Retry-After": "2"}
+            assert exc.value.status == 429 and exc.value.headers == {"Retry-After": "2"}
             assert exc.value.detail == "1 uncached profiles already running; retry after 2 s"
         async with slots.hold():
             assert slots.busy == 1

@@ -17,10 +17,11 @@ import genanki
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 
-from ..anki import AnkiRefused, read_review_history
+from ..anki import read_review_history
 from ..deps import CurrentUser, DbDep
 from ..errors import ERROR_RESPONSES
 from ..limits import TOO_MANY, limiters, one_upload
+from ..refusals import response
 from ..store.cards import studiable_ids
 from ..store.study import import_histories
 
@@ -49,9 +50,9 @@ class HistoryImported(BaseModel):
         }
     },
     responses={
-        409: ERROR_RESPONSES[404] | {"description": "A card was studied meanwhile"},
-        415: ERROR_RESPONSES[404] | {"description": "Not a binary upload"},
-        422: ERROR_RESPONSES[404] | {"description": "Not a readable Anki collection"},
+        409: response(409, "A card was studied meanwhile"),
+        415: response(415, "Not a binary upload"),
+        422: response(422, "Not a readable Anki collection"),
         **TOO_MANY,
     },
 )
@@ -66,10 +67,8 @@ async def import_review_history(request: Request, user: CurrentUser, db: DbDep) 
     async with lim.anki_slots.hold(), one_upload(db, user.id, "anki"):
         ids = await db.run(studiable_ids, user.id)
         guids = {genanki.guid_for(card_id): card_id for card_id in ids}
-        try:
-            histories = await anyio.to_thread.run_sync(read_review_history, data, guids)
-        except AnkiRefused as exc:
-            raise HTTPException(422, str(exc)) from exc
+        # AnkiRefused: 422
+        histories = await anyio.to_thread.run_sync(read_review_history, data, guids)
         schedulers = request.app.state.schedulers
         done = await db.offload(import_histories, schedulers, user.id, histories)
     return HistoryImported(cards_matched=len(histories), **done.__dict__)

@@ -34,6 +34,7 @@ from ..profiles import (
     shares,
     totals,
 )
+from ..refusals import response
 
 # `models` imports torch (seconds); it is imported on first use, and warmed in the background
 # at start-up, so the server answers /health long before torch is loaded.
@@ -454,7 +455,7 @@ class ProfileRequest(BaseModel):
     "/profile",
     response_model=ProfilePublic,
     responses={
-        422: ERROR_RESPONSES[404] | {"description": "Invalid spec, naming the layer"},
+        422: response(422, "Invalid spec, naming the layer"),
         **TOO_MANY,
     },
 )
@@ -467,7 +468,7 @@ async def profile_spec(request: Request, body: ProfileRequest) -> Response:
     "/profile/conventions",
     response_model=ConventionsPublic,
     responses={
-        422: ERROR_RESPONSES[404] | {"description": "Invalid spec, naming the layer"},
+        422: response(422, "Invalid spec, naming the layer"),
         **TOO_MANY,
     },
 )

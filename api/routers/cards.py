@@ -14,10 +14,11 @@ from content import NOTE_LIMITS
 from ..db import utcnow
 from ..deps import CurrentUser, DbDep, OptionalUser
 from ..errors import ERROR_RESPONSES
+from ..refusals import response
 from ..schemas import CardDetail, CardFlagsPublic, CardPublic, ExamplePublic
 from ..store.cards import CardRecord, card_detail, list_cards
 from ..store.flags import FlagRecord, flagged, flags_for, next_midnight, set_flags
-from ..store.tags import MAX_CARD_TAGS, MAX_TAG_CHARS, OverQuota, edit_card
+from ..store.tags import MAX_CARD_TAGS, MAX_TAG_CHARS, edit_card
 from ..tables import User
 
 router = APIRouter(prefix="/cards", tags=["cards"])
@@ -62,7 +63,7 @@ def _public(card: CardRecord, user: User | None, flags: dict[str, FlagRecord]) -
     )
 
 
-@router.get("", response_model=CardList, responses={422: ERROR_RESPONSES[404]})
+@router.get("", response_model=CardList, responses={422: ERROR_RESPONSES[422]})
 async def list_cards_(
     db: DbDep,
     user: OptionalUser,
@@ -100,7 +101,7 @@ async def get_card(card_id: CardId, db: DbDep, user: OptionalUser) -> CardDetail
     response_model=CardDetail,
     responses={
         401: ERROR_RESPONSES[401],
-        403: ERROR_RESPONSES[404] | {"description": "A public card"},
+        403: response(403, "A public card"),
         404: ERROR_RESPONSES[404],
         413: ERROR_RESPONSES[413],
     },
@@ -117,10 +118,7 @@ async def edit(
     if "tags" in changes:
         changes["tags"] = list(dict.fromkeys(changes["tags"]))
     quota = request.app.state.settings.user_max_bytes
-    try:
-        await db.run(edit_card, user.id, card_id, changes, quota)
-    except OverQuota as exc:
-        raise HTTPException(413, str(exc)) from exc
+    await db.run(edit_card, user.id, card_id, changes, quota)  # OverQuota: 413
     return await get_card(card_id, db, user)
 
 

@@ -43,6 +43,7 @@ from ..exams import review as exam_review
 from ..limits import TOO_MANY, RateLimit, client_key, limiters, run_profile, too_many
 from ..profiles import ProfilePublic, profile_layers, profile_public
 from ..questions import variant
+from ..refusals import Invalid, response
 from ..schemas import AnswerSpecPublic, ExamPublic
 from ..security import hash_token
 from ..store import Gone, NotFound
@@ -65,9 +66,7 @@ router = APIRouter(
 
 Id = Annotated[int, Path(ge=1, le=2**62)]
 Topic = Annotated[str, Field(min_length=1, max_length=64)]
-FORBIDDEN: dict[int | str, dict[str, Any]] = {
-    403: ERROR_RESPONSES[404] | {"description": "Instructors only"}
-}
+FORBIDDEN: dict[int | str, dict[str, Any]] = {403: response(403, "Instructors only")}
 
 
 class CourseCreate(BaseModel):
@@ -396,7 +395,7 @@ async def accept_invite(
     "/courses/{course_id:int}/assessments",
     status_code=status.HTTP_201_CREATED,
     response_model=AssessmentPublic,
-    responses=FORBIDDEN | {422: ERROR_RESPONSES[404] | {"description": "Nothing matches"}},
+    responses=FORBIDDEN | {422: response(422, "Nothing matches")},
 )
 async def create_assessment(
     course_id: Id, body: AssessmentCreate, user: CurrentUser, db: DbDep
@@ -455,7 +454,7 @@ def _check_plan(request: dict[str, Any]) -> None:
     try:
         logic.class_positions(request, "probe")
     except ExamPlanError as exc:
-        raise HTTPException(422, str(exc)) from exc
+        raise Invalid(str(exc)) from exc
 
 
 @router.patch(
@@ -463,8 +462,8 @@ def _check_plan(request: dict[str, Any]) -> None:
     response_model=AssessmentPublic,
     responses=FORBIDDEN
     | {
-        409: ERROR_RESPONSES[404] | {"description": "A student has started it"},
-        422: ERROR_RESPONSES[404] | {"description": "Unknown topic, family or architecture"},
+        409: response(409, "A student has started it"),
+        422: response(422, "Unknown topic, family or architecture"),
     },
 )
 async def edit_assessment(
@@ -500,7 +499,7 @@ async def edit_assessment(
     "/assessments/{assessment_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=FORBIDDEN | {409: ERROR_RESPONSES[404] | {"description": "A student has started it"}},
+    responses=FORBIDDEN | {409: response(409, "A student has started it")},
 )
 async def delete_assessment(assessment_id: Id, user: CurrentUser, db: DbDep) -> Response:
     """Delete an assessment (instructors only) while no student has started it (409 after)."""
@@ -578,7 +577,7 @@ async def get_assessment(assessment_id: Id, user: CurrentUser, db: DbDep) -> Ass
 @router.post(
     "/assessments/{assessment_id}/start",
     response_model=ExamPublic,
-    responses=FORBIDDEN | {409: ERROR_RESPONSES[404] | {"description": "Not open"}},
+    responses=FORBIDDEN | {409: response(409, "Not open")},
 )
 async def start_assessment(assessment_id: Id, user: CurrentUser, db: DbDep) -> ExamPublic:
     """Start the assessment: your own exam (starting again returns the same one). Take it
@@ -731,7 +730,7 @@ async def review_attempt(
 
 @router.patch(
     "/assessments/{assessment_id}/attempts/{user_id}/items/{position}",
-    responses=FORBIDDEN | {409: ERROR_RESPONSES[404] | {"description": "Not submitted yet"}},
+    responses=FORBIDDEN | {409: response(409, "Not submitted yet")},
 )
 async def override_item(
     assessment_id: Id,
@@ -761,7 +760,7 @@ async def override_item(
 
 @router.post(
     "/assessments/{assessment_id}/regrade",
-    responses=FORBIDDEN | {409: ERROR_RESPONSES[404] | {"description": "Grades changed meanwhile"}},
+    responses=FORBIDDEN | {409: response(409, "Grades changed meanwhile")},
 )
 async def regrade(
     assessment_id: Id, body: RegradeIn, user: CurrentUser, db: DbDep, events: GradeEventsDep
@@ -857,7 +856,7 @@ def _validated(body: ArchitectureCreate) -> dict[str, Any]:
     "/courses/{course_id:int}/architectures",
     status_code=status.HTTP_201_CREATED,
     response_model=CourseArchitecturePublic,
-    responses=FORBIDDEN | {409: ERROR_RESPONSES[404] | {"description": "Name taken"}},
+    responses=FORBIDDEN | {409: response(409, "Name taken")},
 )
 async def add_architecture(
     course_id: Id, body: ArchitectureCreate, user: CurrentUser, db: DbDep, request: Request

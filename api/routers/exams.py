@@ -33,6 +33,7 @@ from ..exams import (
     settle,
 )
 from ..questions import families, random_seed, variant
+from ..refusals import Invalid, response
 from ..schemas import ExamPublic, ExamResult
 from ..store import exams as store
 from ..store.exams import PlannedQuestion, load_exam
@@ -46,10 +47,10 @@ router = APIRouter(
 MAX_SEED = 2**31 - 1
 ExamId = Annotated[int, Path(ge=1, le=2**62)]
 PAUSED: dict[int | str, dict[str, Any]] = {
-    409: ERROR_RESPONSES[404] | {"description": "Already submitted, or practice paused"}
+    409: response(409, "Already submitted, or practice paused")
 }
 WITHHELD: dict[int | str, dict[str, Any]] = {
-    409: ERROR_RESPONSES[404]
+    409: ERROR_RESPONSES[409]
     | {"description": "Answers withheld: an assessment open for you asks about its families"}
 }
 
@@ -107,7 +108,7 @@ def _plan(body: ExamCreate, seed: int) -> list[PlannedQuestion]:
         plan = plan_exam(fams, seed=seed, count=body.count, topics=body.topics,
                          family_ids=body.families, difficulty=body.difficulty)  # fmt: skip
     except ExamPlanError as exc:
-        raise HTTPException(422, str(exc)) from exc
+        raise Invalid(str(exc)) from exc
     for p in plan:
         variant(p.family, p.seed, p.difficulty)
     return [PlannedQuestion(p.position, p.family, p.seed, p.difficulty) for p in plan]
@@ -117,7 +118,7 @@ def _plan(body: ExamCreate, seed: int) -> list[PlannedQuestion]:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ExamPublic,
-    responses=PAUSED | {422: ERROR_RESPONSES[404] | {"description": "Nothing matches"}},
+    responses=PAUSED | {422: response(422, "Nothing matches")},
 )
 async def create_exam(body: ExamCreate, user: CurrentUser, db: DbDep) -> ExamPublic:
     """Build a seeded practice exam (a seed is drawn and returned when none is given)."""
@@ -161,8 +162,8 @@ def _question_ids(answers: dict[str, str], exam_id: int, ids: set[int]) -> dict[
     "/{exam_id}/answers",
     response_model=SavedOut,
     responses={
-        409: ERROR_RESPONSES[404] | {"description": "Submitted, or past the deadline"},
-        422: ERROR_RESPONSES[404] | {"description": "Not a question of it"},
+        409: response(409, "Submitted, or past the deadline"),
+        422: response(422, "Not a question of it"),
     },
 )
 async def save_answers(
@@ -188,7 +189,7 @@ async def save_answers(
 @router.post(
     "/{exam_id}/submit",
     response_model=ExamResult,
-    responses=PAUSED | {422: ERROR_RESPONSES[404] | {"description": "Not a question of it"}},
+    responses=PAUSED | {422: response(422, "Not a question of it")},
 )
 async def submit_exam(
     exam_id: ExamId, body: SubmitIn, user: CurrentUser, db: DbDep, events: GradeEventsDep
@@ -222,7 +223,7 @@ async def submit_exam(
     responses=WITHHELD
     | {
         200: {"content": {m: {} for m, _ in EXPORT_TYPES.values()}},
-        403: ERROR_RESPONSES[404],
+        403: ERROR_RESPONSES[403],
     },
 )
 async def export_exam(
@@ -244,10 +245,7 @@ async def export_exam(
     part = part or ("exam" if format == "markdown" else "key")
     exam, instances = await db.run(load_exam, exam_id, user.id)
     await ensure_families(db, [i.family for i in instances])
-    try:
-        check_export(exam, format, part)
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from exc
+    check_export(exam, format, part)
     check_withheld(exam, instances, await closed_families(db, user.id), truths=part == "key")
     items = await run_in_threadpool(export_items, instances)
     title = f"flopcards exam {exam_id}" + ("" if exam.assessment_id else f" (seed {exam.seed})")

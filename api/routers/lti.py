@@ -25,6 +25,7 @@ from ..db import Database, utcnow
 from ..deps import CurrentUser, DbDep, SettingsDep, get_current_user
 from ..errors import ERROR_RESPONSES
 from ..lti_services import ServiceError, frame_ancestors_of
+from ..refusals import response
 from ..security import hash_token, secret_matches, well_formed
 from ..settings import Settings
 from ..store import Conflict, NotFound
@@ -118,7 +119,7 @@ def _platform_public(p: store.PlatformRecord) -> PlatformPublic:
     "/lti/platforms",
     status_code=status.HTTP_201_CREATED,
     response_model=PlatformPublic,
-    responses={401: ERROR_RESPONSES[401], 403: ERROR_RESPONSES[404]},
+    responses={401: ERROR_RESPONSES[401], 403: ERROR_RESPONSES[403]},
 )
 async def add_platform(
     body: PlatformIn,
@@ -147,7 +148,7 @@ async def add_platform(
 @router.get(
     "/lti/platforms",
     response_model=list[PlatformPublic],
-    responses={401: ERROR_RESPONSES[401], 403: ERROR_RESPONSES[404]},
+    responses={401: ERROR_RESPONSES[401], 403: ERROR_RESPONSES[403]},
 )
 async def list_platforms(_admin: AdminDep, db: DbDep) -> list[PlatformPublic]:
     """Every registered platform (admin token)."""
@@ -397,9 +398,9 @@ class DeepLinkIn(BaseModel):
     responses={
         200: {"content": {"text/html": {}, "application/json": {}}},
         401: ERROR_RESPONSES[401],
-        403: ERROR_RESPONSES[404],
+        403: ERROR_RESPONSES[403],
         404: ERROR_RESPONSES[404],
-        409: ERROR_RESPONSES[404],
+        409: ERROR_RESPONSES[409],
     },
 )
 async def deep_link(
@@ -422,7 +423,7 @@ async def deep_link(
 @router.post(
     "/lti/deep-link/form",
     response_class=HTMLResponse,
-    responses=dict.fromkeys((403, 404, 409), ERROR_RESPONSES[404]),
+    responses={s: ERROR_RESPONSES[s] for s in (403, 404, 409)},
 )
 async def deep_link_form(
     request: Request,
@@ -468,10 +469,10 @@ async def _deep_link_response(
 @router.post(
     "/courses/{course_id:int}/lti/roster",
     responses={
-        403: ERROR_RESPONSES[404],
+        403: ERROR_RESPONSES[403],
         404: ERROR_RESPONSES[404],
-        409: ERROR_RESPONSES[404],
-        502: ERROR_RESPONSES[404] | {"description": "The LMS could not be reached"},
+        409: ERROR_RESPONSES[409],
+        502: response(502, "The LMS could not be reached"),
     },
 )
 async def sync_roster(
@@ -512,7 +513,7 @@ class PassbackPublic(BaseModel):
 @router.get(
     "/courses/{course_id:int}/lti/grades",
     response_model=list[PassbackPublic],
-    responses={403: ERROR_RESPONSES[404], 404: ERROR_RESPONSES[404]},
+    responses={403: ERROR_RESPONSES[403], 404: ERROR_RESPONSES[404]},
 )
 async def grades(
     course_id: Annotated[int, Path(ge=1, le=2**62)], user: CurrentUser, db: DbDep

@@ -25,6 +25,7 @@ from content.plain import parse_plain
 from ..deps import CurrentUser
 from ..errors import ERROR_RESPONSES
 from ..limits import TOO_MANY, limiters, one_upload, too_many
+from ..refusals import response
 from ..settings import Settings
 from ..store.imports import ImportRefused, Quota
 from ..store.tags import store_import
@@ -86,8 +87,9 @@ async def _import(
         counts = await request.app.state.db.offload(store_import, user_id, note, quota)
     except ImportRefused as exc:
         if note.cards:
-            raise HTTPException(exc.status, exc.message) from exc
-        raise HTTPException(exc.status, _unimportable(note, first, exc.message)) from exc
+            raise
+        # Nothing was importable: say why, with the note's first errors.
+        raise type(exc)(_unimportable(note, first, exc.message)) from exc
     return ImportResult(
         topic=note.topic,
         cards_added=counts.added,
@@ -115,11 +117,11 @@ def _unimportable(note: ParsedNote, first: int, message: str) -> dict[str, objec
         }
     },
     responses={
-        400: ERROR_RESPONSES[404] | {"description": "Body is not UTF-8 text"},
+        400: response(400, "Body is not UTF-8 text"),
         401: ERROR_RESPONSES[401],
-        413: ERROR_RESPONSES[404] | {"description": "Note too large, or over the user's quota"},
-        415: ERROR_RESPONSES[404] | {"description": "Not text/markdown or text/plain"},
-        422: ERROR_RESPONSES[404] | {"description": "Empty note, or nothing importable"},
+        413: response(413, "Note too large, or over the user's quota"),
+        415: response(415, "Not text/markdown or text/plain"),
+        422: response(422, "Empty note, or nothing importable"),
         **TOO_MANY,
     },
 )

@@ -182,7 +182,7 @@ def _topic_set(raw: list[str] | None) -> set[str] | None:
     return topics or None
 
 
-@router.get("/readiness", response_model=ReadinessOut, responses={422: ERROR_RESPONSES[404]})
+@router.get("/readiness", response_model=ReadinessOut, responses={422: ERROR_RESPONSES[422]})
 async def readiness(
     user: CurrentUser,
     db: DbDep,

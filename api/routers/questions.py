@@ -24,6 +24,7 @@ from ..questions import (
     random_seed,
     variant,
 )
+from ..refusals import response
 from ..schemas import GradePublic, QuestionPublic
 from ..store.courses import course_architectures
 from ..store.exams import load_exam
@@ -104,7 +105,7 @@ async def list_families() -> list[FamilyPublic]:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=QuestionPublic,
-    responses={422: ERROR_RESPONSES[404] | {"description": "Seed or difficulty out of range"}},
+    responses={422: response(422, "Seed or difficulty out of range")},
 )
 async def create_question(body: QuestionCreate, user: CurrentUser, db: DbDep) -> Any:
     """Draw a variant of a family (a random one unless a seed is given) and store it."""
@@ -169,8 +170,8 @@ class HintOut(BaseModel):
     "/{question_id}/hint",
     response_model=HintOut,
     responses={
-        403: ERROR_RESPONSES[404] | {"description": "No hints in this exam"},
-        409: ERROR_RESPONSES[404]
+        403: response(403, "No hints in this exam"),
+        409: ERROR_RESPONSES[409]
         | {"description": "Answered, every hint shown, or practice paused by an open assessment"},
     },
 )

@@ -31,6 +31,7 @@ from ..questions import (
     public_question,
     variant,
 )
+from ..refusals import response
 from ..scheduler import FSRS, GRADE_RATINGS, RATINGS, Schedulers, format_interval
 from ..schemas import CardPublic, GradePublic, QuestionPublic
 from ..store.cards import unknown_topics
@@ -212,7 +213,7 @@ def _session_families(body: SessionCreate, topics: list[str]) -> list[str]:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=SessionPublic,
-    responses={422: ERROR_RESPONSES[404] | {"description": "Unknown topic or family"}},
+    responses={422: response(422, "Unknown topic or family")},
 )
 async def start_session(body: SessionCreate, user: CurrentUser, db: DbDep) -> SessionPublic:
     """Start a study session over some topics (all when none are given)."""
@@ -309,7 +310,7 @@ async def _question_item(db: Database, pick: Pick, user_id: int) -> QuestionPubl
     "/{session_id}/answer",
     response_model=AnswerOut,
     response_model_exclude_none=True,
-    responses={409: ERROR_RESPONSES[404] | {"description": "Session complete or nothing pending"}},
+    responses={409: response(409, "Session complete or nothing pending")},
 )
 async def answer(
     session_id: SessionId, body: AnswerIn, user: CurrentUser, request: Request

@@ -21,6 +21,7 @@ from ..db import utcnow
 from ..deps import CurrentUser, DbDep
 from ..errors import ERROR_RESPONSES
 from ..fsrs_fit import MAX_FIT_REVIEWS, History, sufficiency
+from ..refusals import response
 from ..scheduler import DEFAULT_PARAMETERS
 from ..store.settings import (
     FIT_STALE_AFTER,
@@ -131,7 +132,7 @@ async def change_settings(body: SettingsPatch, user: CurrentUser, db: DbDep) -> 
     "/fsrs/optimize",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=FitOut,
-    responses={409: ERROR_RESPONSES[404] | {"description": "Too little history, or running"}},
+    responses={409: response(409, "Too little history, or running")},
 )
 async def optimize(user: CurrentUser, db: DbDep, request: Request) -> FitOut:
     """Fit FSRS parameters to your review log in the background; poll ``GET`` for the

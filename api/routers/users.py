@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 
 from ..deps import CurrentUser, DbDep, SettingsDep
 from ..errors import ERROR_RESPONSES
+from ..refusals import response
 from ..security import secret_matches, well_formed
 from ..settings import Settings
 from ..store.users import create_user
@@ -31,7 +32,7 @@ def _is_admin(request: Request, settings: Settings) -> bool:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=UserCreated,
-    responses={403: ERROR_RESPONSES[404] | {"description": "Registration is closed"}},
+    responses={403: response(403, "Registration is closed")},
 )
 async def register(
     body: UserCreate, db: DbDep, settings: SettingsDep, request: Request

@@ -17,36 +17,23 @@ Rules every module follows:
 - A rule that must hold under concurrency is kept by the database: a conditional ``UPDATE``
   checked by its row count, ``INSERT … ON CONFLICT``, a unique constraint or a row lock
   (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's single writer serialises the same
-  transaction). A lost race raises :class:`Conflict`, which the HTTP layer answers with 409.
+  transaction). A lost race raises :class:`Conflict` (409, ``api.refusals``).
 """
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from ..refusals import Conflict, Forbidden, Gone, NotFound, Refusal
+
 __all__ = ["Conflict", "Forbidden", "Gone", "NotFound", "StoreError", "from_row"]
 
 T = TypeVar("T")
 
 
-class StoreError(Exception):
-    """Base of the store's refusals (the HTTP layer maps them to 4xx)."""
-
-
-class NotFound(StoreError):
-    """No such row, or not the caller's: answered 404 so existence does not leak."""
-
-
-class Conflict(StoreError):
-    """The row's state forbids the change (already submitted, session full, answered)."""
-
-
-class Forbidden(StoreError):
-    """A member of a course asked for what only its instructors may do (403)."""
-
-
-class Gone(StoreError):
-    """A stored question whose family no longer exists (410): it cannot be regenerated."""
+# The store's refusals are the service's one tree (``api.refusals``): each carries its HTTP
+# status, and one handler answers them all. ``StoreError`` is the tree's root.
+StoreError = Refusal
 
 
 def from_row(cls: type[T], row: Any) -> T:

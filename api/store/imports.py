@@ -16,7 +16,7 @@ note-level data stored once.
   per kind of change, and one commit).
 
 Functions here take a ``Session`` and run in a worker thread; they raise ``ImportRefused``
-(answered 413 or 422 by the HTTP layer), never an ``HTTPException``.
+(a refusal of ``api.refusals``: 413 or 422), never an ``HTTPException``.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from sqlmodel import Session
 from content import Card, ParsedNote
 
 from ..db import utcnow, writing
+from ..refusals import Invalid, Refusal, TooLarge
 from ..tables import CardExample, CardRow, TopicRow
 from .notes import StoredCard, stored_cards, write_cards
 
@@ -56,13 +57,17 @@ TOPIC: Table = TopicRow.__table__  # type: ignore[attr-defined]
 IMPORTED = "import"  # source_file of a user's note row
 
 
-class ImportRefused(Exception):
-    """An import that cannot be stored; ``status`` is the HTTP answer (413 or 422)."""
+class ImportRefused(Refusal):
+    """An import that cannot be stored: over the quota (``ImportTooLarge``, 413) or with
+    nothing storable (``ImportInvalid``, 422)."""
 
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+
+class ImportTooLarge(ImportRefused, TooLarge):
+    """The import would take the user past their quota."""
+
+
+class ImportInvalid(ImportRefused, Invalid):
+    """Nothing in the note can be stored (no card, or an id used in another topic)."""
 
 
 @dataclass(frozen=True)
@@ -167,14 +172,12 @@ def _check_quota(
     size += sum(card_bytes(c.front, c.back, (), c.examples) for c in cards)
     size -= sum(_bytes(e) for e in replaced)
     if count > quota.cards:
-        raise ImportRefused(
-            413,
+        raise ImportTooLarge(
             f"this import would bring your imported cards to {count:,}, over your quota of "
             f"{quota.cards:,} (retired cards count too)",
         )
     if size > quota.bytes:
-        raise ImportRefused(
-            413,
+        raise ImportTooLarge(
             f"this import would bring your imported text to {size:,} bytes, over your quota "
             f"of {quota.bytes:,} bytes (retired cards count too)",
         )
@@ -193,11 +196,11 @@ def import_note(session: Session, user_id: int, note: ParsedNote, quota: Quota) 
     with writing(session):
         existing = _existing(session, user_id, topic)
         if not wanted and not existing:  # would only leave an empty note row behind
-            raise ImportRefused(422, "the note has no card to import")
+            raise ImportInvalid("the note has no card to import")
         clash = _clashes(session, user_id, topic, [cid for cid in wanted if cid not in existing])
         if clash is not None:
             card_id = clash.split("~", 1)[-1]
-            raise ImportRefused(422, f"card id '{card_id}' is already used in another topic")
+            raise ImportInvalid(f"card id '{card_id}' is already used in another topic")
         replaced = [existing[cid] for cid in wanted if cid in existing]
         _check_quota(session, user_id, quota, replaced, list(note.cards))
         cards = {cid: (_card_fields(card, topic, position), _examples(card))

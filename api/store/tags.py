@@ -28,8 +28,9 @@ from sqlmodel import Session
 from content import ParsedNote
 
 from ..db import utcnow, writing
+from ..refusals import TooLarge
 from ..tables import CardExample, CardTag
-from . import Forbidden, NotFound, StoreError, from_row
+from . import Forbidden, NotFound, from_row
 from .cards import CARD, CardRecord, card_columns, readable_by
 from .imports import ImportCounts, Quota, import_note
 
@@ -52,7 +53,7 @@ MAX_TAG_CHARS = 40
 _CHUNK = 500
 
 
-class OverQuota(StoreError):
+class OverQuota(TooLarge):
     """An edit that would take the user's imported text past their quota (413)."""
 
 
