@@ -42,7 +42,7 @@ from .inputs import RejectUnencodable
 from .lti import KeySets
 from .lti_services import GradeOutbox, PlatformCalls, frame_ancestors_of, passback_listener
 from .migrate import upgrade
-from .questions import mark_generation_warm
+from .questions import fill_pools, mark_generation_warm
 from .routers import (
     anki,
     architectures,
@@ -240,6 +240,8 @@ def _warm_up() -> None:
         for name in architecture_names():
             profile_architecture(name)
         mark_generation_warm()
+        # Variant pools for new items (api.questions): drawn ahead, not on a step's path.
+        log.info("variant pools filled: %d variants", fill_pools())
         gc.freeze()
     except Exception:  # warming is an optimisation; a failure must not stop the service
         log.exception("warm-up failed")

@@ -36,6 +36,7 @@ __all__ = [
     "family_of",
     "fresh",
     "pooled",
+    "fill_pools",
     "variant",
     "cached_variant",
     "generation_is_warm",
@@ -152,6 +153,12 @@ def fresh(family_id: str, difficulty: int, last: tuple[int, int] | None) -> Ques
     return question
 
 
+def fill_pools(difficulty: int = 1) -> int:
+    """Fill every registry family's pool at ``difficulty`` (new items ask level 1): the
+    start-up warm-up calls it, so the first students of a class find their variants drawn."""
+    return sum(_POOLS.fill(family_id, difficulty) for family_id in families())
+
+
 def pooled(family_id: str, difficulty: int, last: tuple[int, int] | None) -> Question | None:
     """A fresh variant (as ``fresh`` gives) from the family's pool, without generating: cheap
     enough for the event loop. None when the pool cannot answer yet (it is filling, or the
@@ -172,7 +179,7 @@ class _Pools:
     is exactly the one its stored seed regenerates. Retired or unknown families get none.
     """
 
-    SIZE = 24
+    SIZE = 16
     READY = 6
     ROTATE = 12
     _rng = random.SystemRandom()  # the operating system's generator, as for every seed
@@ -219,6 +226,16 @@ class _Pools:
                 members.append(question)
             else:
                 members[self._rng.randrange(len(members))] = question
+
+    def fill(self, family_id: str, difficulty: int) -> int:
+        """Fill one pool up to ``SIZE`` here and now; the number of variants generated."""
+        made = 0
+        while len(self._members.get((family_id, difficulty), ())) < self.SIZE:
+            question = family_of(family_id).generate(self._rng.randrange(2**31), difficulty)
+            _VARIANTS.put((family_id, question.seed, difficulty), question)
+            self.add(family_id, difficulty, question)
+            made += 1
+        return made
 
     def _request(self, key: tuple[str, int]) -> None:
         with self._lock:

@@ -67,3 +67,10 @@ def test_no_pool_for_an_unknown_family() -> None:
     assert pools.draw("no_such_family", 1, None) is None
     time.sleep(0.2)
     assert pools._members.get(("no_such_family", 1)) is None
+
+
+def test_fill_fills_a_pool_here_and_now() -> None:
+    pools = questions._Pools()
+    assert pools.fill("conv_flops", 1) == pools.SIZE
+    assert pools.fill("conv_flops", 1) == 0
+    assert pools.draw("conv_flops", 1, None) is not None
