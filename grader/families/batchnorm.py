@@ -283,8 +283,11 @@ def _params_buffers(rng: random.Random, difficulty: int) -> Draft:
             "statistics and its batch counter are buffers.",
             "BatchNorm2d(C): 2C parameters (γ, β) and 2C + 1 buffer elements; folding keeps the "
             "conv weights and gives each conv C_out biases.",
-            f"Here the BatchNorm layers have {channels} channels in all, and there "
-            f"{'is' if len(bns) == 1 else 'are'} {len(bns)} of them.",
+            # Each layer by its own width (givens of the prompt), never their total: the total
+            # is half the buffer count, one step from the answer.
+            "Here the BatchNorm layers are "
+            + ", ".join(f"BatchNorm2d({b.num_features})" for b in bns)
+            + ".",
         ),
     )
 
