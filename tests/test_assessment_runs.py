@@ -65,6 +65,24 @@ def test_answers_are_saved_as_typed_and_resumed_with_the_hints_shown(client) -> 
     assert r.status_code == 409 and "submitted" in r.json()["detail"]
 
 
+def test_no_hint_once_the_time_has_run_out(client) -> None:
+    """Between the deadline and the automatic submission the copy is still open, but a hint
+    could no longer help an answer that counts: 409, and none is counted."""
+    teacher, course, (ada, _bob) = _class(client)
+    quiz = _assessment(client, teacher, course["id"], count=1, allow_hints=True,
+                       time_limit_min=10)  # fmt: skip
+    exam = client.post(f"/assessments/{quiz['id']}/start", headers=ada).json()
+    q1 = exam["questions"][0]["id"]
+    assert client.post(f"/questions/{q1}/hint", headers=ada).status_code == 200
+    _age(client, exam["id"], 10 + GRACE.total_seconds() / 120)  # past the deadline, in the grace
+    r = client.post(f"/questions/{q1}/hint", headers=ada)
+    assert r.status_code == 409 and "past its deadline" in r.json()["detail"]
+    with Session(client.app.state.engine) as s:
+        used = s.exec(text("SELECT hints_used FROM question_instance WHERE id = :q"),
+                      params={"q": q1}).one()[0]  # fmt: skip
+    assert used == 1
+
+
 def test_the_server_submits_the_saved_answers_at_the_deadline(client) -> None:
     teacher, course, (ada, bob) = _class(client)
     quiz = _assessment(client, teacher, course["id"], count=2, time_limit_min=10)

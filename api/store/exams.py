@@ -321,6 +321,13 @@ def load_copy(
     return loaded
 
 
+def exam_for_update(session: Session, exam_id: int) -> ExamRecord | None:
+    """The exam's own row (with its deadline), read inside the caller's write transaction
+    and locked on PostgreSQL; no commit (the caller's unit of work goes on)."""
+    loaded = _load(session, exam_id, lock=True)
+    return None if loaded is None else loaded[0]
+
+
 def load_exam_by_id(session: Session, exam_id: int) -> tuple[ExamRecord, list[QuestionRecord]]:
     """An exam by id, whoever owns it (for the server's own work: the deadline sweep)."""
     loaded = _load(session, exam_id)

@@ -317,7 +317,7 @@ def take_hint(
         if question is None or question.user_id != user_id:
             raise NotFound(f"no question {question_id}")
         if question.exam_id is not None:
-            _check_exam_hints(session, question.exam_id)
+            _check_exam_hints(session, question.exam_id, now)
         elif question.family in open_assessment_families(session, user_id, now):
             raise Conflict(
                 f"practice of {question.family} is paused until you submit the assessment using it"
@@ -342,25 +342,22 @@ def take_hint(
     return int(taken)
 
 
-def _check_exam_hints(session: Session, exam_id: int) -> None:
-    """Hints in an exam only in an open copy of an assessment that allows them."""
-    from ..tables import Assessment, Exam
+def _check_exam_hints(session: Session, exam_id: int, now: datetime) -> None:
+    """Hints in an exam only in an open copy of an assessment that allows them: none once
+    it is submitted or its time has run out (the copy waits for its automatic submission
+    then, and a hint could no longer change an answer that counts)."""
+    from .exams import exam_for_update
 
-    exam: Table = Exam.__table__  # type: ignore[attr-defined]
-    assessment: Table = Assessment.__table__  # type: ignore[attr-defined]
-    row = (
-        session.connection()
-        .execute(
-            select(exam.c.submitted_at, assessment.c.allow_hints)
-            .select_from(exam.outerjoin(assessment, assessment.c.id == exam.c.assessment_id))
-            .where(exam.c.id == exam_id)
-        )
-        .one()
-    )
-    if row.submitted_at is not None:
+    exam = exam_for_update(session, exam_id)
+    if exam is None:
+        raise NotFound(f"no exam {exam_id}")
+    if exam.submitted_at is not None:
         raise Conflict(f"exam {exam_id} was already submitted")
-    if not row.allow_hints:
+    if not exam.allow_hints:
         raise Forbidden("hints are not allowed in this exam")
+    deadline = exam.deadline
+    if deadline is not None and now > deadline:
+        raise Conflict(f"exam {exam_id} is past its deadline")
 
 
 def last_variant(session: Session, user_id: int, family: str) -> tuple[int, int] | None:
