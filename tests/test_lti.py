@@ -539,3 +539,26 @@ def test_a_final_score_that_changes_is_sent_again_and_only_then(make_client, lms
         assert latest["timestamp"] > lms.scores[line][0]["timestamp"]
         time.sleep(0.5)
         assert len(lms.scores[line]) == 2
+
+
+def test_an_override_through_the_api_reaches_the_lms(make_client, lms) -> None:
+    """An instructor's override (``PATCH …/items/{position}``) writes the copy's new final
+    score to the outbox in the override's own transaction; the LMS gets it once."""
+    with make_client(**LTI_SETTINGS) as client:
+        _register(client, lms)
+        teacher, learner, _item = _deep_link_and_learner(client, lms)
+        exam, answers = _answer_first(client, learner)
+        auth = {"Authorization": f"Bearer {learner['token']}"}
+        done = client.post(f"/exams/{exam['id']}/submit", json={"answers": answers}, headers=auth)
+        assert done.status_code == 200, done.text
+        line = f"li-{learner['assessment_id']}"
+        _wait(lambda: lms.scores.get(line))
+        first = lms.scores[line][0]["scoreGiven"]
+        boss = {"Authorization": f"Bearer {teacher['token']}"}
+        path = f"/assessments/{learner['assessment_id']}/attempts/{learner['user_id']}/items/1"
+        r = client.patch(path, json={"score": 1.0, "comment": "method right"}, headers=boss)
+        assert r.status_code == 200, r.text
+        _wait(lambda: len(lms.scores[line]) == 2)
+        assert lms.scores[line][-1]["scoreGiven"] == first + 1.0
+        time.sleep(0.5)
+        assert len(lms.scores[line]) == 2  # the after-commit announcement adds nothing

@@ -537,6 +537,7 @@ def override_item(
             values = dict.fromkeys(values)
         conn.execute(update(QI).where(QI.c.id == item.id).values(**values))
         _refresh_score(session, exam_id)
+        enqueue_score(session, exam_id, now)  # the new final score to the LMS, same commit
         reloaded = _load(session, exam_id)
         session.commit()
     assert reloaded is not None
@@ -595,6 +596,7 @@ def apply_regrade(
                 _regrade_attempt(session, it, status, score, now)
             conn.execute(update(_EXAM).where(_EXAM.c.id == exam_id).values(result=result))
             _refresh_score(session, exam_id)
+            enqueue_score(session, exam_id, now)  # to the LMS in the same commit
             reloaded = _load(session, exam_id)
             assert reloaded is not None
             out.append(reloaded[0])
