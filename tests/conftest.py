@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,13 +34,15 @@ BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
 @contextmanager
-def pg_database(prefix: str = "flopcards_t") -> Iterator[str]:
-    """A new, empty database on the test PostgreSQL server; dropped afterwards."""
+def pg_database(prefix: str = "flopcards_t", template: str | None = None) -> Iterator[str]:
+    """A new database on the test PostgreSQL server (empty, or a copy of ``template``);
+    dropped afterwards."""
     assert PG_URL is not None
     name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template}"' if template else ""
     with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"{copy}')
     try:
         yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     finally:
@@ -48,13 +51,46 @@ def pg_database(prefix: str = "flopcards_t") -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """One database per engine migrated to the newest revision, once per run: each test's
+    database starts as a copy of it (a file copy on SQLite, ``CREATE DATABASE … TEMPLATE``
+    on PostgreSQL), since running every migration for every test's app was about half of
+    an app's start-up. Start-up then finds the schema current, exactly as on a restart;
+    tests of the migrations themselves ask for an empty database (``empty_db`` mark)."""
+    from api.db import make_engine
+    from api.migrate import upgrade
+
+    path = tmp_path_factory.mktemp("template") / "flopcards.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    templates = {"sqlite": str(path)}
+    if not PG_URL:
+        yield templates
+        return
+    with pg_database("flopcards_tmpl") as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        templates["postgresql"] = make_url(url).database or ""
+        yield templates
+
+
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh database for this test: a SQLite file, or a new PostgreSQL database."""
+    """A database for this test, already at the newest schema revision (a copy of the run's
+    migrated template), or empty for a test marked ``empty_db``: a SQLite file, or a new
+    PostgreSQL database."""
+    empty = request.node.get_closest_marker("empty_db") is not None
+    templates = {} if empty else request.getfixturevalue("migrated_templates")
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'flopcards.db'}"
+        path = tmp_path / "flopcards.db"
+        if not empty:
+            shutil.copyfile(templates["sqlite"], path)
+        yield f"sqlite:///{path}"
         return
-    with pg_database() as url:
+    with pg_database(template=templates.get("postgresql")) as url:
         yield url
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import inspect, text
 from sqlmodel import Session, select
 
@@ -22,6 +23,7 @@ from api.tables import (
 )
 
 
+@pytest.mark.empty_db
 def test_upgrade_from_first_migration_keeps_everything(make_client, db_url) -> None:
     engine = make_engine(db_url)
     upgrade(engine, "0001")
@@ -95,6 +97,7 @@ def test_upgrade_from_first_migration_keeps_everything(make_client, db_url) -> N
             assert s.get(CardRow, "alpha-kib").back == "KiB."
 
 
+@pytest.mark.empty_db
 def test_migrations_build_exactly_the_tables_the_code_declares(db_url) -> None:
     # A migration that forgets a column, an index or a constraint of api/tables.py (or one
     # the code no longer declares) shows here as a difference.
