@@ -79,10 +79,17 @@ def correct_forms(spec: AnswerSpec, truth: Truth) -> list[str]:
         letter = chr(ord("a") + index)
         return [letter, f"({letter.upper()})", choices[index].upper()]
     value = Fraction(truth)  # type: ignore[arg-type]
+    # Rounded forms keep more figures than the question asks (a family that tells its
+    # mistakes apart by asking 7 figures gets 7 or more here).
+    d = spec.min_sig_figs or 3
+    f6, f5, f4 = max(6, d + 3), max(5, d + 2), max(4, d + 1)
     if spec.dimension == "ratio":
         frac = f"{value.numerator}/{value.denominator}"
-        dec, pct = sig(value, 6, False), sig(value * 100, 6, False)
-        return {"%": [frac, f"{pct}%", pct], "×": [frac, f"{dec}×", dec]}.get(
+        dec, pct = sig(value, f6, False), sig(value * 100, f6, False)
+        # A bare number below 1 in a percent question is ambiguous (0.84 or 0.84 %?) and
+        # refused as unreadable, so the bare form is written only from 1 % up.
+        bare_pct = pct if value * 100 >= 1 else f"{pct} %"
+        return {"%": [frac, f"{pct}%", bare_pct], "×": [frac, f"{dec}×", dec]}.get(
             spec.unit or "", [frac, dec, f"{pct}%"]
         )
     exact = exact_text(value)
@@ -93,9 +100,9 @@ def correct_forms(spec: AnswerSpec, truth: Truth) -> list[str]:
         other_size = lookup_unit(other).multiplier  # type: ignore[union-attr]
         return [
             f"{exact} bytes",
-            f"{sig(value / size, 5)} {spec.unit}",
-            sig(value / size, 4),  # a bare number is read in the question's unit
-            f"{sig(value / other_size, 6)} {other}",
+            f"{sig(value / size, f5)} {spec.unit}",
+            sig(value / size, f4),  # a bare number is read in the question's unit
+            f"{sig(value / other_size, f6)} {other}",
         ]
     base = BASE_UNIT[spec.dimension or ""]
     if spec.exact:
