@@ -16,6 +16,7 @@ from fsrs.scheduler import DEFAULT_PARAMETERS
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from api.db import begin_write
 from api.scheduler import FSRS, RATINGS
 from api.store.study import apply_review
 
@@ -58,6 +59,9 @@ def simulate(
     reviews = 0
     with Session(engine) as session:
         for day in range(days):
+            # One write transaction a day, begun as a writer: a deferred one that upgrades
+            # fails at once if a background writer (the example runner) committed meanwhile.
+            begin_write(session)
             begin = start + timedelta(days=day)
             for item in item_ids[day * new_per_day : (day + 1) * new_per_day]:
                 memory[item], due[item] = Card(), begin

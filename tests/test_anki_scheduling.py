@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session
 
-from api.db import utcnow
+from api.db import utcnow, writing
 from api.scheduler import FSRS
 from api.store.study import apply_review, load_state
 
@@ -33,7 +33,7 @@ def _uid(client, auth) -> int:
 
 def _study(client, uid: int) -> None:
     now = utcnow()
-    with Session(client.app.state.engine) as s:
+    with Session(client.app.state.engine) as s, writing(s):
         for item, days, rating in (("alpha-kib", 20, "easy"), ("alpha-kib", 10, "good"),
                                    ("alpha-one-by-one", 0.01, "good"),
                                    ("alpha-float32-bytes", 1, "good")):  # fmt: skip

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session
 
-from api.db import utcnow
+from api.db import utcnow, writing
 from api.scheduler import FSRS
 from api.store.flags import next_midnight
 from api.store.study import apply_review
@@ -100,7 +100,7 @@ def test_flags_on_cards_one_cannot_see_are_404(client, path) -> None:
 def _lapse_history(engine, uid: int, card: str, lapses: int) -> None:
     """A card in review that has lapsed ``lapses`` times, due now."""
     now, fsrs = utcnow(), FSRS()
-    with Session(engine) as s:
+    with Session(engine) as s, writing(s):
         at = now - timedelta(days=200)
         apply_review(s, fsrs, user_id=uid, item_id=card, kind="card", rating="easy",
                      elapsed_ms=1, now=at)  # fmt: skip

@@ -71,13 +71,13 @@ def test_register_study_restart_and_find_everything(make_client, db_url) -> None
 
 
 def test_due_reviews_come_before_new_cards(client) -> None:
-    from api.db import utcnow
+    from api.db import utcnow, writing
     from api.store.study import apply_review
 
     auth = register(client)
     sid = client.post("/sessions", json={"size": 3, "new_limit": 5}, headers=auth).json()["id"]
     engine = client.app.state.engine
-    with Session(engine) as s:
+    with Session(engine) as s, writing(s):
         uid = s.exec(select(User)).one().id
         past = datetime(2020, 1, 1, tzinfo=utcnow().tzinfo)
         apply_review(s, client.app.state.fsrs, user_id=uid, item_id="beta-growth", kind="card",

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
-from api.db import utcnow
+from api.db import utcnow, writing
 from api.store.study import apply_review
 from api.tables import ReviewState, User
 
@@ -14,7 +14,7 @@ from .conftest import register
 
 
 def _review(client, item_id: str, rating: str, when) -> None:
-    with Session(client.app.state.engine) as s:
+    with Session(client.app.state.engine) as s, writing(s):
         uid = s.exec(select(User)).one().id
         apply_review(s, client.app.state.fsrs, user_id=uid, item_id=item_id, kind="card",
                      rating=rating, elapsed_ms=100, now=when)  # fmt: skip

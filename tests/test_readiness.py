@@ -8,7 +8,7 @@ from datetime import timedelta
 from fsrs import Card, Scheduler, State
 from sqlmodel import Session
 
-from api.db import utcnow
+from api.db import utcnow, writing
 from api.progress import start_of_day
 from api.scheduler import FSRS
 from api.store.study import apply_review, load_state
@@ -28,7 +28,7 @@ HISTORY = [
 def _study(client, auth, retention: float = 0.9) -> int:
     uid = client.get("/users/me", headers=auth).json()["id"]
     now, fsrs = utcnow(), FSRS(retention)
-    with Session(client.app.state.engine) as s:
+    with Session(client.app.state.engine) as s, writing(s):
         for item, kind, reviews in HISTORY:
             for days, rating in reviews:
                 apply_review(s, fsrs, user_id=uid, item_id=item, kind=kind, rating=rating,

@@ -11,7 +11,7 @@ from fsrs import Card, Rating, Scheduler
 from fsrs.scheduler import DEFAULT_PARAMETERS
 from sqlmodel import Session
 
-from api.db import utcnow
+from api.db import utcnow, writing
 from api.scheduler import FSRS
 from api.store.study import apply_review, card_for_fsrs, interval_days, load_state
 
@@ -112,7 +112,7 @@ def test_new_per_day_counts_across_sessions(client) -> None:
 
 def test_optimize_refuses_with_what_is_missing(client) -> None:
     auth = register(client)
-    with Session(client.app.state.engine) as s:
+    with Session(client.app.state.engine) as s, writing(s):
         now = utcnow()
         for day, item in enumerate(["alpha-kib", "alpha-kib", "beta-fire"]):
             apply_review(s, FSRS(), user_id=_uid(client, auth), item_id=item, kind="card",
@@ -167,7 +167,7 @@ def test_fit_on_a_simulated_learner_is_used_then_reset(client) -> None:
           f"{fit['seconds']} s")  # fmt: skip
 
     # From now on schedules use the fitted parameters: a card in review, rated good.
-    with Session(engine) as s:
+    with Session(engine) as s, writing(s):
         now = utcnow()
         for days, rating in ((60, "easy"), (52, "good")):
             apply_review(s, FSRS(), user_id=uid, item_id="beta-fire", kind="card",
