@@ -53,7 +53,6 @@ __all__ = [
     "insert_ignore",
     "is_postgres",
     "startup_lock",
-    "writes",
     "writing",
     "writer_lock",
     "make_engine",
@@ -343,17 +342,6 @@ _GUARDED: weakref.WeakSet[Engine] = weakref.WeakSet()
 T = TypeVar("T")
 
 
-WRITES = "__flopcards_writes__"
-
-
-def writes(fn: Callable[..., T]) -> Callable[..., T]:
-    """Say up front that a store function writes (optional since ``writing`` routes a write
-    wherever it is opened: ``Database.run`` only skips the inline attempt). Kept for the
-    functions that carry it; new code need not."""
-    setattr(fn, WRITES, True)
-    return fn
-
-
 def _key(fn: Callable[..., Any]) -> Any:
     """What identifies a store function across calls: its code (a closure made per request
     shares its code with the others), else the object itself."""
@@ -408,7 +396,7 @@ class Database:
         """Run ``fn`` from async code: inline or in a worker thread (see the class)."""
         if self.inline_writes:
             return self.call(fn, *args)
-        if self.inline and not getattr(fn, WRITES, False) and _key(fn) not in self._writers:
+        if self.inline and _key(fn) not in self._writers:
             try:
                 return self._call(fn, args, on_loop=True)
             except _WriteOffTheLoop:

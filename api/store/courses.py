@@ -31,7 +31,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from ..db import insert_ignore, writes, writing
+from ..db import insert_ignore, writing
 from ..tables import (
     Accommodation,
     Assessment,
@@ -130,7 +130,6 @@ def _new_code() -> str:
     return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
 
 
-@writes
 def create_course(session: Session, user_id: int, title: str, now: datetime) -> CourseRecord:
     """A new course with the caller as its instructor."""
     with writing(session):
@@ -148,7 +147,6 @@ def create_course(session: Session, user_id: int, title: str, now: datetime) -> 
     return CourseRecord(int(course_id), title, code, now, INSTRUCTOR)
 
 
-@writes
 def join_course(session: Session, user_id: int, code: str, now: datetime) -> CourseRecord:
     """Join the course of ``code`` as a student (a member keeps the role they have)."""
     with writing(session):
@@ -204,7 +202,6 @@ def course(session: Session, course_id: int, user_id: int) -> CourseRecord:
     return CourseRecord(**row._mapping, role=role)
 
 
-@writes
 def add_instructor(
     session: Session, course_id: int, actor_id: int, user_id: int, now: datetime
 ) -> None:
@@ -232,7 +229,6 @@ class InviteRecord:
     expires_at: datetime
 
 
-@writes
 def create_invite(
     session: Session, course_id: int, actor_id: int, code_hash: str, now: datetime,
     expires_at: datetime,
@@ -249,7 +245,6 @@ def create_invite(
     return InviteRecord(int(result.inserted_primary_key[0]), course_id, INSTRUCTOR, expires_at)
 
 
-@writes
 def accept_invite(session: Session, user_id: int, code_hash: str, now: datetime) -> CourseRecord:
     """Accept an invitation: the caller joins its course as an instructor (a student of it
     is promoted). Each invitation is accepted once, before it expires: a conditional update
@@ -279,7 +274,6 @@ def accept_invite(session: Session, user_id: int, code_hash: str, now: datetime)
     return CourseRecord(**row._mapping, role=found.role)
 
 
-@writes
 def rotate_join_code(session: Session, course_id: int, actor_id: int) -> CourseRecord:
     """A new join code for the course (instructors only): the old one stops working at
     once. Codes are unique (the index decides); a collision, one in 32^8, draws again."""
@@ -338,7 +332,6 @@ def members(session: Session, course_id: int, actor_id: int) -> list[MemberRecor
 # --- assessments ---------------------------------------------------------------------------
 
 
-@writes
 def create_assessment(
     session: Session, course_id: int, actor_id: int, fields: dict[str, Any], now: datetime
 ) -> AssessmentRecord:
@@ -366,7 +359,6 @@ def create_assessment(
 _LOCKED = "a student has started assessment {}: it can no longer be changed or deleted"
 
 
-@writes
 def edit_assessment(
     session: Session, assessment_id: int, actor_id: int, fields: dict[str, Any], version: int
 ) -> AssessmentRecord:
@@ -399,7 +391,6 @@ def edit_assessment(
     return record
 
 
-@writes
 def delete_assessment(session: Session, assessment_id: int, actor_id: int) -> None:
     """Delete an assessment (instructors only) while no student has started it (the same
     conditional rule as :func:`edit_assessment`)."""
@@ -457,7 +448,6 @@ def accommodations(
     return rows
 
 
-@writes
 def set_accommodation(
     session: Session,
     assessment_id: int,
@@ -892,7 +882,6 @@ class ArchitectureRecord:
 _ARCH_COLUMNS = tuple(_ARCH.c[f] for f in ArchitectureRecord.__dataclass_fields__)
 
 
-@writes
 def add_architecture(
     session: Session, course_id: int, actor_id: int, name: str, spec: dict[str, Any],
     now: datetime,

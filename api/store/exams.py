@@ -21,7 +21,7 @@ from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session
 
-from ..db import insert_ignore, writes, writing
+from ..db import insert_ignore, writing
 from ..tables import Accommodation, Assessment, Exam, GradeHistory
 from . import Conflict, NotFound, from_row
 from .lti import enqueue_score
@@ -156,7 +156,6 @@ _NO_ATTEMPT = (
 )
 
 
-@writes
 def create_exam(
     session: Session,
     user_id: int,
@@ -344,7 +343,6 @@ _SAVE = (
 )
 
 
-@writes
 def save_answers(
     session: Session,
     exam_id: int,
@@ -436,7 +434,6 @@ class SavedChanged(Conflict):
     """An answer was saved after an automatic submission was graded: grade again."""
 
 
-@writes
 def submit_exam(session: Session, exam_id: int, user_id: int, submission: Submission) -> None:
     """Store a submission once; Conflict when the exam was already submitted, SavedChanged
     when an automatic submission no longer matches the saved answers."""
@@ -499,7 +496,6 @@ def diagnoses(session: Session, question_ids: list[int]) -> dict[int, list[str]]
     return out
 
 
-@writes
 def override_item(
     session: Session,
     exam_id: int,
@@ -560,7 +556,6 @@ def _same(column: Any, value: Any) -> Any:
     return column.is_(None) if value is None else column == value
 
 
-@writes
 def apply_regrade(
     session: Session,
     copies: list[tuple[int, list[Regraded], dict[str, Any]]],

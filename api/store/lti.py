@@ -28,7 +28,7 @@ from sqlalchemy import Table, and_, bindparam, delete, insert, or_, select, upda
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session
 
-from ..db import insert_ignore, is_postgres, writes, writing
+from ..db import insert_ignore, is_postgres, writing
 from ..lti import Launch, SigningKey, new_key_pair
 from ..security import hash_token, new_token
 from ..tables import (
@@ -143,7 +143,6 @@ def _platforms(session: Session, where: Any = None) -> list[PlatformRecord]:
     return [PlatformRecord(**r._mapping, deployments=tuple(deployments[r.id])) for r in rows]
 
 
-@writes
 def add_platform(
     session: Session, fields: dict[str, str], deployment_ids: list[str], now: datetime
 ) -> tuple[PlatformRecord, bool]:
@@ -217,7 +216,6 @@ def _current_key(session: Session) -> SigningKey | None:
 _KEY_LOCK = int.from_bytes(b"ltikey", "big")
 
 
-@writes
 def ensure_key(session: Session, now: datetime) -> SigningKey:
     """The tool's signing key, generated the first time it is needed: a second after the
     first start (``api.lti_services.GradeOutbox``), or by a first request before that.
@@ -245,7 +243,6 @@ def ensure_key(session: Session, now: datetime) -> SigningKey:
     return key
 
 
-@writes
 def rotate_key(session: Session, now: datetime) -> SigningKey:
     """Add a new signing key; the previous ones are superseded (still published for a while,
     until every token they signed has expired)."""
@@ -288,7 +285,6 @@ class LoginRecord:
     expires_at: datetime
 
 
-@writes
 def start_login(
     session: Session,
     state_hash: str,
@@ -441,7 +437,6 @@ class LaunchResult:
     assessment_id: int | None
 
 
-@writes
 def record_launch(
     session: Session,
     platform_id: int,
@@ -524,7 +519,6 @@ class SessionGrant:
     role: str
 
 
-@writes
 def redeem_code(
     session: Session, code_hash: str, now: datetime, token_lifetime: timedelta
 ) -> SessionGrant:
@@ -644,7 +638,6 @@ def enqueue_score(session: Session, exam_id: int, now: datetime) -> bool:
     return True
 
 
-@writes
 def enqueue_change(session: Session, exam_id: int, now: datetime) -> bool:
     """:func:`enqueue_score` in a transaction of its own (for a score change announced after
     its commit, ``api.grade_events``)."""
@@ -684,7 +677,6 @@ _DUE = (
 )
 
 
-@writes
 def claim_due(session: Session, now: datetime, lease: timedelta, limit: int) -> list[GradeJob]:
     """Lease up to ``limit`` due scores for delivery; a row leased by another worker (or
     replica) is skipped until its lease runs out. An empty outbox costs one indexed read,
@@ -713,7 +705,6 @@ def claim_due(session: Session, now: datetime, lease: timedelta, limit: int) -> 
     return jobs
 
 
-@writes
 def grade_sent(session: Session, job_id: int, version: int, now: datetime) -> bool:
     """The platform accepted ``version`` of the score: sent, unless it changed meanwhile
     (then the newer score stays pending). True when marked sent."""
@@ -731,7 +722,6 @@ def grade_sent(session: Session, job_id: int, version: int, now: datetime) -> bo
     return sent
 
 
-@writes
 def grade_failed(
     session: Session, job_id: int, version: int, error: str, next_try_at: datetime
 ) -> None:
@@ -820,7 +810,6 @@ def roster_source(session: Session, course_id: int, actor_id: int) -> RosterSour
     return from_row(RosterSource, row)
 
 
-@writes
 def sync_members(
     session: Session,
     course_id: int,

@@ -21,7 +21,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session
 
-from ..db import insert_ignore, utcnow, writes, writing
+from ..db import insert_ignore, utcnow, writing
 from ..tables import QuestionAttempt, QuestionInstance
 from . import Conflict, Forbidden, NotFound, from_row
 
@@ -112,7 +112,6 @@ def _record_statement(once: bool) -> Any:
 _RECORD = {once: _record_statement(once) for once in (False, True)}
 
 
-@writes
 def add_question(
     session: Session, user_id: int, family: str, seed: int, difficulty: int
 ) -> QuestionRecord:
@@ -158,7 +157,6 @@ def pending_question(session: Session, session_id: int, family: str) -> Question
     return None if row is None else from_row(QuestionRecord, row)
 
 
-@writes
 def session_question(
     session: Session, user_id: int, session_id: int, family: str, seed: int, difficulty: int
 ) -> QuestionRecord:
@@ -218,7 +216,6 @@ def record_grade(
     return True
 
 
-@writes
 def grade_practice(session: Session, question_id: int, user_id: int, grade: GradeRecord) -> None:
     """Record one more attempt at a practice question (practice allows several)."""
     with writing(session):
@@ -300,7 +297,6 @@ def list_attempts(
     return rows, int(total)
 
 
-@writes
 def take_hint(
     session: Session, question_id: int, user_id: int, available: int, now: datetime
 ) -> int:

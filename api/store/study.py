@@ -34,7 +34,7 @@ from sqlalchemy import Table, and_, bindparam, exists, func, insert, or_, select
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session
 
-from ..db import insert_ignore, utcnow, writes, writing
+from ..db import insert_ignore, utcnow, writing
 from ..scheduler import FSRS, RATINGS, STATE_NAMES, Outcome, Schedulers
 from ..study_rules import (
     DEFAULT_NEW_PER_DAY,
@@ -265,7 +265,6 @@ _CARDS_BY_IDS = (
 # --- sessions ----------------------------------------------------------------------------
 
 
-@writes
 def create_study(session: Session, user_id: int, fields: dict[str, Any]) -> StudyRow:
     """Store a new study session (``fields``: topics, size, new_limit, include_questions,
     families, tags, item_ids)."""
@@ -499,7 +498,6 @@ def _has_tag(session: Session, card: Any, tags: list[str]) -> bool:
     return card.owner_id is not None and card.topic in note_topics(session, card.owner_id, tags)
 
 
-@writes
 def answer_card(
     session: Session,
     schedulers: Schedulers,
@@ -530,7 +528,6 @@ def answer_card(
     return applied
 
 
-@writes
 def answer_question(
     session: Session,
     schedulers: Schedulers,

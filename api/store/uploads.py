@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import Table, delete, select, update
 from sqlmodel import Session
 
-from ..db import insert_ignore, writes, writing
+from ..db import insert_ignore, writing
 from ..tables import UploadLease
 from . import Conflict
 
@@ -31,7 +31,6 @@ class Busy(Conflict):
         self.retry_after_s = retry_after_s
 
 
-@writes
 def take_lease(
     session: Session, user_id: int, kind: str, token: str, now: datetime, expires_at: datetime
 ) -> None:
@@ -51,7 +50,6 @@ def take_lease(
         session.commit()
 
 
-@writes
 def end_lease(session: Session, user_id: int, kind: str, token: str) -> None:
     """Let go of the lease taken with ``token`` (a successor's is left alone)."""
     with writing(session):

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from ..db import utcnow, writes, writing
+from ..db import utcnow, writing
 from ..security import hash_token, new_token
 from ..tables import User, UserCreated, UserToken
 
 __all__ = ["add_user", "create_user", "user_by_token_hash"]
 
 
-@writes
 def add_user(session: Session, name: str, token_hash: str) -> User:
     """Store a new user; the caller made the token and hashed it."""
     with writing(session):
@@ -43,7 +42,6 @@ def user_by_token_hash(session: Session, digest: str) -> User | None:
     return user
 
 
-@writes
 def create_user(session: Session, name: str) -> UserCreated:
     """Create a user with a fresh token; the token is returned only here, never stored."""
     token = new_token()
