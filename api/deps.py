@@ -8,9 +8,9 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .db import Database
-from .grade_events import GradeEvents
 from .refusals import Unauthorized
 from .security import hash_token, token_matches, well_formed
+from .services.grade_events import GradeEvents
 from .settings import Settings
 from .store.users import user_by_token_hash
 from .tables import User
@@ -36,7 +36,7 @@ async def get_settings(request: Request) -> Settings:
 
 
 async def get_grade_events(request: Request) -> GradeEvents:
-    """Where a copy's final-score changes are announced (``api.grade_events``)."""
+    """Where a copy's final-score changes are announced (``api.services.grade_events``)."""
     return request.app.state.grade_events
 
 

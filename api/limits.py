@@ -255,7 +255,7 @@ def _with_models_loaded(fn: Callable[..., T], *args: Any) -> T:
 
 
 # How long an upload's lease lasts: far more than an upload may take (reading is bounded by
-# ``api.anki.HISTORY_LIMITS.seconds``), so only a crashed process's lease ever expires.
+# ``api.services.anki.HISTORY_LIMITS.seconds``), so only a crashed process's lease ever expires.
 UPLOAD_LEASE_S = 300.0
 
 
@@ -309,10 +309,10 @@ def _bound(model: Any, field: str) -> int:
 def _learner_limits() -> list[Limit]:
     """The learner's controls: settings, tags, sessions of listed items, readiness, the
     history of attempts, FSRS fits and Anki review histories."""
-    from .anki import HISTORY_LIMITS as h
-    from .fsrs_fit import MAX_FIT_REVIEWS, MAX_PER_ITEM
     from .routers import attempts, progress, sessions
     from .routers import settings as prefs
+    from .services.anki import HISTORY_LIMITS as h
+    from .services.fsrs_fit import MAX_FIT_REVIEWS, MAX_PER_ITEM
     from .store.tags import MAX_CARD_TAGS, MAX_TAG_CHARS
 
     return [
@@ -350,11 +350,11 @@ def limit_table(settings: Settings) -> list[Limit]:
     from content import NOTE_LIMITS as n
     from models import spec
 
-    from .lti_services import MAX_ROSTER_PAGES
     from .routers import lti
     from .routers.exams import ExamCreate
     from .routers.questions import GradeIn
     from .routers.sessions import SessionCreate
+    from .services.lti_services import MAX_ROSTER_PAGES
     from .tables import UserBase
 
     s, env = settings, "FLOPCARDS_"

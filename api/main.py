@@ -34,15 +34,8 @@ from .errors import (
     install_error_handlers,
     widen_validation_schema,
 )
-from .examples import ExampleRunner
-from .exams import sweep_forever
-from .fsrs_fit import FitRunner
-from .grade_events import GradeEvents
 from .inputs import RejectUnencodable
-from .lti import KeySets
-from .lti_services import GradeOutbox, PlatformCalls, frame_ancestors_of, passback_listener
 from .migrate import upgrade
-from .questions import fill_pools, mark_generation_warm
 from .routers import (
     anki,
     architectures,
@@ -60,10 +53,17 @@ from .routers import (
 )
 from .routers import lti as lti_router
 from .routers import settings as settings_router
-from .scheduler import FSRS, Schedulers
 from .security import UserCache
+from .services.examples import ExampleRunner
+from .services.exams import sweep_forever
+from .services.fsrs_fit import FitRunner
+from .services.grade_events import GradeEvents
+from .services.lti import KeySets
+from .services.lti_services import GradeOutbox, PlatformCalls, frame_ancestors_of, passback_listener
+from .services.questions import fill_pools, mark_generation_warm
+from .services.scheduler import FSRS, Schedulers
+from .services.sync import sync_content
 from .settings import Settings
-from .sync import sync_content
 
 __all__ = ["create_app"]
 
@@ -240,7 +240,7 @@ def _warm_up() -> None:
         for name in architecture_names():
             profile_architecture(name)
         mark_generation_warm()
-        # Variant pools for new items (api.questions): drawn ahead, not on a step's path.
+        # Variant pools for new items (api.services.questions): drawn ahead, not on a step's path.
         log.info("variant pools filled: %d variants", fill_pools())
         gc.freeze()
     except Exception:  # warming is an optimisation; a failure must not stop the service

@@ -436,7 +436,7 @@ class CardTag(SQLModel, table=True):
     tag: str = Field(primary_key=True, max_length=64, index=True)
 
 
-# --- LTI 1.3 (api.lti: platforms launch the tool, grades go back through an outbox) ---------
+# --- LTI 1.3 (api.services.lti: platforms launch the tool, grades go back through an outbox) ---
 
 
 class LtiPlatform(SQLModel, table=True):

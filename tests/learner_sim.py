@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from api.db import begin_write
-from api.scheduler import FSRS, RATINGS
+from api.services.scheduler import FSRS, RATINGS
 from api.store.study import apply_review
 
 __all__ = ["TRUE_PARAMETERS", "simulate"]

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import Session
 
 from api.db import utcnow, writing
-from api.scheduler import FSRS
+from api.services.scheduler import FSRS
 from api.store.study import apply_review, load_state
 
 from .conftest import register
@@ -120,7 +120,7 @@ def test_anki_history_is_replayed_through_the_users_scheduler(client, tmp_path) 
     fsrs, card = FSRS(0.85), None
     from datetime import UTC, datetime
 
-    from api.scheduler import RATINGS
+    from api.services.scheduler import RATINGS
     from api.store.study import card_for_fsrs
 
     for ms, ease in answers:

@@ -18,8 +18,8 @@ import genanki
 import pytest
 from sqlmodel import Session
 
-from api.anki import AnkiRefused, HistoryLimits, read_review_history
 from api.db import utcnow
+from api.services.anki import AnkiRefused, HistoryLimits, read_review_history
 from api.store.uploads import Busy, end_lease, take_lease
 
 from .conftest import register

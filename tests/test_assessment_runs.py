@@ -12,8 +12,8 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from api.db import utcnow
-from api.exams import GRACE, sweep
-from api.questions import variant
+from api.services.exams import GRACE, sweep
+from api.services.questions import variant
 
 from .conftest import register
 from .test_courses import _assessment, _class, _me, _right_answer, _truth
@@ -139,7 +139,7 @@ def test_practice_exams_are_never_submitted_for_you(client) -> None:
 
 
 def test_preview_shows_the_questions_with_their_key_on_variants_no_student_gets(client) -> None:
-    from api.assessments import class_positions
+    from api.services.assessments import class_positions
     from grader.assessment import student_plan
 
     teacher, course, (ada,) = _class(client, students=1)

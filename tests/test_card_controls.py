@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session
 
 from api.db import utcnow, writing
-from api.scheduler import FSRS
+from api.services.scheduler import FSRS
 from api.store.flags import next_midnight
 from api.store.study import apply_review
 

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from api.db import utcnow
-from api.questions import variant
+from api.services.questions import variant
 
 from .conftest import register
 

@@ -78,7 +78,7 @@ def test_test_answers_on_every_family(fid: str) -> None:
 
 DISPATCHERS = ["grader/answers.py", "grader/grading.py", "grader/display.py",
                "grader/instructions.py", "grader/exports.py", "grader/types.py",
-               "api/questions.py", "api/static/js/questions.js"]  # fmt: skip
+               "api/services/questions.py", "api/static/js/questions.js"]  # fmt: skip
 SWITCH = re.compile(r"""\.kind\s*(?:==|!=|===|!==|\bin\b)|switch\s*\(\s*spec\.kind""")
 
 

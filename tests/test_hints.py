@@ -3,7 +3,7 @@ fresh variants: a review never repeats the variant the student saw last."""
 
 from __future__ import annotations
 
-from api.questions import variant
+from api.services.questions import variant
 
 from .conftest import register
 

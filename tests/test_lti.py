@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
-from api.questions import variant
 from api.security import hash_token
+from api.services.questions import variant
 
 from .lti_platform import INSTRUCTOR, LEARNER, LTI, Launch, Platform, rsa_pem
 
@@ -468,7 +468,7 @@ def test_racing_launches_of_one_login_make_one_launch(make_client, lms) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from api.db import utcnow
-    from api.lti import verify_launch
+    from api.services.lti import verify_launch
     from api.store import Conflict
     from api.store import lti as store
 
@@ -502,13 +502,13 @@ def test_racing_launches_of_one_login_make_one_launch(make_client, lms) -> None:
 
 
 def test_a_final_score_that_changes_is_sent_again_and_only_then(make_client, lms) -> None:
-    """An override or regrade announces the copy's new final score (``api.grade_events``);
+    """An override or regrade announces the copy's new final score (``api.services.grade_events``);
     the LMS gets it as the student's latest score. The same score announced again is not
     sent twice."""
     import anyio
 
     from api.db import utcnow
-    from api.grade_events import ScoreChange
+    from api.services.grade_events import ScoreChange
 
     with make_client(**LTI_SETTINGS) as client:
         _register(client, lms)

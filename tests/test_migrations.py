@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from api.db import make_engine, utcnow
 from api.migrate import current_revision, head_revision, upgrade
-from api.scheduler import FSRS
+from api.services.scheduler import FSRS
 from api.store.study import apply_review
 from api.tables import (
     CardRow,

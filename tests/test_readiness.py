@@ -9,8 +9,8 @@ from fsrs import Card, Scheduler, State
 from sqlmodel import Session
 
 from api.db import utcnow, writing
-from api.progress import start_of_day
-from api.scheduler import FSRS
+from api.services.progress import start_of_day
+from api.services.scheduler import FSRS
 from api.store.study import apply_review, load_state
 
 from .conftest import register

@@ -12,7 +12,7 @@ from fsrs.scheduler import DEFAULT_PARAMETERS
 from sqlmodel import Session
 
 from api.db import utcnow, writing
-from api.scheduler import FSRS
+from api.services.scheduler import FSRS
 from api.store.study import apply_review, card_for_fsrs, interval_days, load_state
 
 from .conftest import register

@@ -1,4 +1,4 @@
-"""The study rules (api/study_rules.py), without a database: the new state and log of an
+"""The study rules (api/services/study_rules.py), without a database: the new state and log of an
 answer, lapses and leeches, the new-item allowance, a family's difficulty by maturity and
 the rating a grade earns."""
 
@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fsrs import Card, Rating, Scheduler
 
-from api.scheduler import FSRS
-from api.study_rules import (
+from api.services.scheduler import FSRS
+from api.services.study_rules import (
     Answer,
     ItemState,
     StudyContext,

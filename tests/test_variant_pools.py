@@ -1,4 +1,4 @@
-"""Variant pools (api.questions): a study step takes a fresh variant drawn ahead, never the
+"""Variant pools (api.services.questions): a study step takes a fresh variant drawn ahead, never the
 student's last one, and a pooled variant is exactly what its stored seed regenerates."""
 
 from __future__ import annotations

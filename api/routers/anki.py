@@ -4,7 +4,7 @@ The body is an Anki package (.apkg or .colpkg, exported with "Support older Anki
 or a bare collection file, within the request body limit. A card matches when its note is
 one of ours (its GUID is that of a card you may study: Anki keeps the GUIDs of the packages
 this service exports). Each matched card you have not studied here gets its Anki answers
-replayed through your own scheduler. Reading the file is ``api.anki``'s (nothing in it is
+replayed through your own scheduler. Reading the file is ``api.services.anki``'s (nothing in it is
 executed, and reading it is bounded in time and memory); storing the replay is
 ``api.store.study``'s. One upload at a time per user (a lease in the database, so across
 server processes) and a few at once per process: 429 beyond.
@@ -17,11 +17,11 @@ import genanki
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel
 
-from ..anki import read_review_history
 from ..deps import CurrentUser, DbDep
 from ..errors import ERROR_RESPONSES
 from ..limits import TOO_MANY, limiters, one_upload
 from ..refusals import response
+from ..services.anki import read_review_history
 from ..store.cards import studiable_ids
 from ..store.study import import_histories
 

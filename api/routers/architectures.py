@@ -23,7 +23,8 @@ from pydantic import BaseModel, ConfigDict
 
 from ..errors import ERROR_RESPONSES
 from ..limits import TOO_MANY, limiters, run_profile
-from ..profiles import (
+from ..refusals import response
+from ..services.profiles import (
     CONVENTIONS,
     DType,
     ProfilePublic,
@@ -34,7 +35,6 @@ from ..profiles import (
     shares,
     totals,
 )
-from ..refusals import response
 
 # `models` imports torch (seconds); it is imported on first use, and warmed in the background
 # at start-up, so the server answers /health long before torch is loaded.
@@ -483,7 +483,7 @@ def _spec_conventions_json(body: ProfileRequest) -> str:
     from models import SpecError
     from models.conventions import spec_conventions
 
-    from ..profiles import spec_error
+    from ..services.profiles import spec_error
 
     try:
         figures = spec_conventions(body.input_shape, body.layers, body.batch)

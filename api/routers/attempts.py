@@ -15,12 +15,12 @@ import anyio.to_thread
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from ..assessments import closed_families
-from ..course_networks import ensure_families
 from ..deps import CurrentUser, DbDep
 from ..errors import ERROR_RESPONSES
-from ..questions import family_of, variant
 from ..schemas import DiagnosisPublic
+from ..services.assessments import closed_families
+from ..services.course_networks import ensure_families
+from ..services.questions import family_of, variant
 from ..store import Gone
 from ..store.questions import AttemptRecord, list_attempts
 

@@ -23,13 +23,17 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, model_validator
 
-from .. import assessments as logic
-from ..assessments import refuse_paused
-from ..course_networks import course_family_id, ensure_families, profile_of
 from ..db import utcnow
 from ..deps import CurrentUser, DbDep, GradeEventsDep
 from ..errors import ERROR_RESPONSES
-from ..exams import (
+from ..limits import TOO_MANY, RateLimit, client_key, limiters, run_profile, too_many
+from ..refusals import Invalid, response
+from ..schemas import AnswerSpecPublic, ExamPublic
+from ..security import hash_token
+from ..services import assessments as logic
+from ..services.assessments import refuse_paused
+from ..services.course_networks import course_family_id, ensure_families, profile_of
+from ..services.exams import (
     EXPORT_TYPES,
     KEYLESS,
     exam_public,
@@ -39,13 +43,9 @@ from ..exams import (
     settle,
     sweep,
 )
-from ..exams import review as exam_review
-from ..limits import TOO_MANY, RateLimit, client_key, limiters, run_profile, too_many
-from ..profiles import ProfilePublic, profile_layers, profile_public
-from ..questions import variant
-from ..refusals import Invalid, response
-from ..schemas import AnswerSpecPublic, ExamPublic
-from ..security import hash_token
+from ..services.exams import review as exam_review
+from ..services.profiles import ProfilePublic, profile_layers, profile_public
+from ..services.questions import variant
 from ..store import Gone, NotFound
 from ..store import courses as store
 from ..store import lti as lti_store

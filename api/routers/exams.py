@@ -1,7 +1,7 @@
 """Exams: seeded sets of generated questions, graded only on submission, exportable to
 Moodle XML, GIFT, printable markdown and JSON.
 
-HTTP only: plans and scores come from ``grader`` (through ``api.exams``), rows and the
+HTTP only: plans and scores come from ``grader`` (through ``api.services.exams``), rows and the
 one-submission rule from ``api.store.exams``.
 """
 
@@ -15,12 +15,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from ..assessments import closed_families, refuse_paused
-from ..course_networks import ensure_families
 from ..db import utcnow
 from ..deps import CurrentUser, DbDep, GradeEventsDep
 from ..errors import ERROR_RESPONSES
-from ..exams import (
+from ..refusals import Invalid, response
+from ..schemas import ExamPublic, ExamResult
+from ..services.assessments import closed_families, refuse_paused
+from ..services.course_networks import ensure_families
+from ..services.exams import (
     EXPORT_TYPES,
     GRACE,
     check_export,
@@ -32,9 +34,7 @@ from ..exams import (
     score_submission,
     settle,
 )
-from ..questions import families, random_seed, variant
-from ..refusals import Invalid, response
-from ..schemas import ExamPublic, ExamResult
+from ..services.questions import families, random_seed, variant
 from ..store import exams as store
 from ..store.exams import PlannedQuestion, load_exam
 

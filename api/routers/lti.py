@@ -1,8 +1,8 @@
 """LTI 1.3: registration, the tool's configuration and keys, login, launch, deep linking, the
 browser's session, and the course roster (docs/lti.md).
 
-HTTP only: JWT checks and the tool's messages are ``api.lti``'s, rows ``api.store.lti``'s,
-calls to platforms ``api.lti_services``' (run in worker threads, never on the event loop).
+HTTP only: JWT checks and the tool's messages are ``api.services.lti``'s, rows ``api.store.lti``'s,
+calls to platforms ``api.services.lti_services``' (run in worker threads, never on the event loop).
 A refused login or launch answers a small HTML page naming the reason, with a 4xx status:
 it is shown inside the LMS, to a person.
 """
@@ -20,13 +20,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field, field_validator
 
-from .. import lti
 from ..db import Database, utcnow
 from ..deps import CurrentUser, DbDep, SettingsDep, get_current_user
 from ..errors import ERROR_RESPONSES
-from ..lti_services import ServiceError, frame_ancestors_of
 from ..refusals import response
 from ..security import hash_token, secret_matches, well_formed
+from ..services import lti
+from ..services.lti_services import ServiceError, frame_ancestors_of
 from ..settings import Settings
 from ..store import Conflict, NotFound
 from ..store import lti as store

@@ -2,7 +2,7 @@
 stages, the streak, leeches, exam readiness, and the whole review log as JSON or CSV. Days
 are UTC days.
 
-HTTP only: the figures are computed by ``api.progress`` from what ``api.store.progress``
+HTTP only: the figures are computed by ``api.services.progress`` from what ``api.store.progress``
 reads.
 """
 
@@ -22,10 +22,10 @@ from pydantic import BaseModel
 from ..db import utcnow
 from ..deps import CurrentUser, DbDep
 from ..errors import ERROR_RESPONSES
-from ..progress import readiness as compute_readiness
-from ..progress import start_of_day, summarize
-from ..questions import families
-from ..scheduler import STATE_NAMES
+from ..services.progress import readiness as compute_readiness
+from ..services.progress import start_of_day, summarize
+from ..services.questions import families
+from ..services.scheduler import STATE_NAMES
 from ..store.progress import ItemFact, card_fronts, progress_facts, readiness_facts
 from ..store.settings import get_settings
 from ..store.study import review_log

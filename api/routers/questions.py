@@ -8,13 +8,15 @@ from fastapi import APIRouter, HTTPException, Path, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from ..assessments import refuse_paused
-from ..course_networks import COURSE_FAMILY, ensure_families, register
 from ..db import Database, utcnow
 from ..deps import CurrentUser, DbDep
 from ..errors import ERROR_RESPONSES
-from ..exams import copy_hints
-from ..questions import (
+from ..refusals import response
+from ..schemas import GradePublic, QuestionPublic
+from ..services.assessments import refuse_paused
+from ..services.course_networks import COURSE_FAMILY, ensure_families, register
+from ..services.exams import copy_hints
+from ..services.questions import (
     families,
     family_or_404,
     grade_dict,
@@ -24,8 +26,6 @@ from ..questions import (
     random_seed,
     variant,
 )
-from ..refusals import response
-from ..schemas import GradePublic, QuestionPublic
 from ..store.courses import course_architectures
 from ..store.exams import load_exam
 from ..store.questions import (

@@ -20,7 +20,9 @@ from pydantic import BaseModel, Field
 from ..db import Database, utcnow
 from ..deps import CurrentUser, DbDep
 from ..errors import ERROR_RESPONSES
-from ..questions import (
+from ..refusals import response
+from ..schemas import CardPublic, GradePublic, QuestionPublic
+from ..services.questions import (
     cached_variant,
     families,
     fresh,
@@ -31,9 +33,8 @@ from ..questions import (
     public_question,
     variant,
 )
-from ..refusals import response
-from ..scheduler import FSRS, GRADE_RATINGS, RATINGS, Schedulers, format_interval
-from ..schemas import CardPublic, GradePublic, QuestionPublic
+from ..services.scheduler import FSRS, GRADE_RATINGS, RATINGS, Schedulers, format_interval
+from ..services.study_rules import question_difficulty, rating_for
 from ..store.cards import unknown_topics
 from ..store.questions import session_question
 from ..store.study import (
@@ -54,7 +55,6 @@ from ..store.study import (
     session_counts,
     state_name,
 )
-from ..study_rules import question_difficulty, rating_for
 
 if TYPE_CHECKING:
     from grader.question import Question

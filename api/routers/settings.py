@@ -2,7 +2,7 @@
 parameters fitted to their own review log (in the background), or reset to the defaults.
 
 HTTP only: the rows are kept by ``api.store.settings``; the fit runs in a process of its own
-(``api.fsrs_fit``), never on the event loop.
+(``api.services.fsrs_fit``), never on the event loop.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..db import utcnow
 from ..deps import CurrentUser, DbDep
 from ..errors import ERROR_RESPONSES
-from ..fsrs_fit import MAX_FIT_REVIEWS, History, sufficiency
 from ..refusals import response
-from ..scheduler import DEFAULT_PARAMETERS
+from ..services.fsrs_fit import MAX_FIT_REVIEWS, History, sufficiency
+from ..services.scheduler import DEFAULT_PARAMETERS
 from ..store.settings import (
     FIT_STALE_AFTER,
     SettingsRecord,

@@ -12,10 +12,10 @@ from pydantic import BaseModel
 from content import Card, Example
 from content.writer import render_note
 
-from ..anki import build_apkg
 from ..db import utcnow
 from ..deps import DbDep, OptionalUser
 from ..errors import ERROR_RESPONSES
+from ..services.anki import build_apkg
 from ..store.cards import list_topics, topic_cards
 from ..store.settings import get_settings
 from ..store.study import card_schedules

@@ -336,7 +336,7 @@ def create_assessment(
     session: Session, course_id: int, actor_id: int, fields: dict[str, Any], now: datetime
 ) -> AssessmentRecord:
     """A new assessment of the course (instructors only); ``fields`` are its columns (a
-    ``secret`` drawn here unless given: ``api.assessments.new_secret``)."""
+    ``secret`` drawn here unless given: ``api.services.assessments.new_secret``)."""
     with writing(session):
         course_role(session, course_id, actor_id, instructor=True)
         values = (
@@ -733,7 +733,8 @@ def submitted_copies(session: Session, assessment_id: int) -> list[StudentCopy]:
 # them (``closes_at``, or their accommodation's later one), started or not. Every route that
 # returns truth-bearing data (new practice questions, grades, hints, a course network's
 # profile and spec, the attempts history, other exams' results and answer keys) asks this one
-# query which families are closed-book for the caller (``api.assessments.closed_families``).
+# query which families are closed-book for the caller
+# (``api.services.assessments.closed_families``).
 #
 # On the study loop's path (every question picked or answered): built once, with bind
 # parameters, like the study statements (building a select costs more than running it).

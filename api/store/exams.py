@@ -392,7 +392,7 @@ def open_copies(
 ) -> list[int]:
     """Ids of unsubmitted copies of assessments that have a deadline (closing time, time
     limit or an accommodation's closing time), oldest first: the deadline sweep's
-    candidates (``api.exams.settle``)."""
+    candidates (``api.services.exams.settle``)."""
     timed = (
         _ASSESSMENT.c.closes_at.is_not(None)
         | _ASSESSMENT.c.time_limit_min.is_not(None)

@@ -29,8 +29,8 @@ from sqlalchemy.engine import CursorResult
 from sqlmodel import Session
 
 from ..db import insert_ignore, is_postgres, writing
-from ..lti import Launch, SigningKey, new_key_pair
 from ..security import hash_token, new_token
+from ..services.lti import Launch, SigningKey, new_key_pair
 from ..tables import (
     Assessment,
     Course,
@@ -218,7 +218,7 @@ _KEY_LOCK = int.from_bytes(b"ltikey", "big")
 
 def ensure_key(session: Session, now: datetime) -> SigningKey:
     """The tool's signing key, generated the first time it is needed: a second after the
-    first start (``api.lti_services.GradeOutbox``), or by a first request before that.
+    first start (``api.services.lti_services.GradeOutbox``), or by a first request before that.
     Generating takes a fraction of a second of CPU: callers run this in a worker thread."""
     key = _current_key(session)
     session.commit()
@@ -640,7 +640,7 @@ def enqueue_score(session: Session, exam_id: int, now: datetime) -> bool:
 
 def enqueue_change(session: Session, exam_id: int, now: datetime) -> bool:
     """:func:`enqueue_score` in a transaction of its own (for a score change announced after
-    its commit, ``api.grade_events``)."""
+    its commit, ``api.services.grade_events``)."""
     with writing(session):
         written = enqueue_score(session, exam_id, now)
         session.commit()

@@ -1,6 +1,6 @@
 """What progress and readiness are computed from: the user's item states (cards and question
 families), the cards they may study, their flags and summaries of their review log, read in
-one transaction. The computations themselves are in ``api.progress``.
+one transaction. The computations themselves are in ``api.services.progress``.
 """
 
 from __future__ import annotations

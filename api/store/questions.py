@@ -265,7 +265,7 @@ def list_attempts(
     """A page of the user's graded answers, newest first, and how many match. Answers to an
     exam's questions appear only once the exam is submitted (an attempt row is written only
     then, and the filter says so again); answers to the families in ``withheld`` (the
-    open-copy rule's, ``api.assessments.closed_families``) not at all: a past answer marked
+    open-copy rule's, ``api.services.assessments.closed_families``) not at all: a past answer marked
     correct states the truth."""
     from sqlalchemy import exists, func, or_
 

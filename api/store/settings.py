@@ -22,8 +22,8 @@ from sqlalchemy import Table, select, update
 from sqlmodel import Session
 
 from ..db import insert_ignore, utcnow, writing
-from ..scheduler import DEFAULT_RETENTION
-from ..study_rules import DEFAULT_NEW_PER_DAY  # the rule's default, kept there
+from ..services.scheduler import DEFAULT_RETENTION
+from ..services.study_rules import DEFAULT_NEW_PER_DAY  # the rule's default, kept there
 from ..tables import UserSettings
 from . import Conflict
 

@@ -35,8 +35,8 @@ from sqlalchemy.engine import CursorResult
 from sqlmodel import Session
 
 from ..db import insert_ignore, utcnow, writing
-from ..scheduler import FSRS, RATINGS, STATE_NAMES, Outcome, Schedulers
-from ..study_rules import (
+from ..services.scheduler import FSRS, RATINGS, STATE_NAMES, Outcome, Schedulers
+from ..services.study_rules import (
     DEFAULT_NEW_PER_DAY,
     LEECH_LAPSES,
     Answer,
@@ -415,7 +415,7 @@ def _write_state(
     answer: Answer,
     now: datetime,
 ) -> tuple[ItemState | None, ItemState, Reviewed]:
-    """Apply the study rules (``api.study_rules.review``) to the locked current state and
+    """Apply the study rules (``api.services.study_rules.review``) to the locked current state and
     write the new one; (state before, state after, what the rules returned)."""
     context = StudyContext(fsrs=fsrs)
     before = _locked_state(session, user_id, item_id)
@@ -575,7 +575,7 @@ class Pick:
 
 
 def _new_allowed(study: StudyRow) -> bool:
-    """Room for a new item (``api.study_rules.new_allowed``) with the user's daily cap."""
+    """Room for a new item (``api.services.study_rules.new_allowed``) with the user's daily cap."""
     per_day = DEFAULT_NEW_PER_DAY if study.new_per_day is None else study.new_per_day
     return new_allowed(
         study.new_seen, study.new_limit, study.new_today, StudyContext(new_per_day=per_day)
@@ -634,7 +634,7 @@ def pick_next(session: Session, session_id: int, user_id: int, now: datetime) ->
     pick = None if study.answered >= study.size else _pick(session, study, now)
     item = None
     if pick is not None and pick.family is not None:
-        # Practice of an open assessment's families is paused (api.assessments): checked in
+        # Practice of an open assessment's families is paused (api.services.assessments): checked in
         # the statement that reads the picked question, and the pick made again without the
         # paused families when it is one of them.
         item = question_item(session, user_id, study.id, pick.family, now)

@@ -13,9 +13,9 @@ from sqlalchemy.engine import Engine
 
 from content import LoadedContent
 
-from .db import Database
-from .store.notes import code_hash
-from .store.sync import SyncReport, sync_public
+from ..db import Database
+from ..store.notes import code_hash
+from ..store.sync import SyncReport, sync_public
 
 __all__ = ["SyncReport", "sync_content", "code_hash"]
 

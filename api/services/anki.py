@@ -37,9 +37,9 @@ from io import BytesIO as _BytesIO
 import genanki
 from markdown_it import MarkdownIt
 
-from .refusals import Invalid
-from .store.cards import CardRecord
-from .store.study import CardSchedule, LoggedReview
+from ..refusals import Invalid
+from ..store.cards import CardRecord
+from ..store.study import CardSchedule, LoggedReview
 
 __all__ = [
     "build_apkg",

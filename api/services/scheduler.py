@@ -41,7 +41,7 @@ RATINGS: dict[str, Rating] = {
     "good": Rating.Good,
     "easy": Rating.Easy,
 }
-# What a graded question can earn (api.questions.rating_for): never "easy".
+# What a graded question can earn (api.services.questions.rating_for): never "easy".
 GRADE_RATINGS = ("again", "hard", "good")
 STATE_NAMES: dict[int, str] = {
     int(State.Learning): "learning",

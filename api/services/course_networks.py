@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 
-from .db import Database
-from .store.courses import ArchitectureRecord, architectures_by_id
+from ..db import Database
+from ..store.courses import ArchitectureRecord, architectures_by_id
 
 if TYPE_CHECKING:
     from grader.question import Family

@@ -18,17 +18,17 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from .db import Database, utcnow
-from .questions import families, family_of, public_question, variant
-from .store import Conflict, Gone
-from .store.courses import (
+from ..db import Database, utcnow
+from ..store import Conflict, Gone
+from ..store.courses import (
     AccommodationRecord,
     AssessmentRecord,
     GradeRow,
     ItemRow,
     open_assessment_families,
 )
-from .store.exams import PlannedQuestion
+from ..store.exams import PlannedQuestion
+from .questions import families, family_of, public_question, variant
 
 __all__ = [
     "class_positions",
@@ -317,7 +317,7 @@ async def closed_families(db: Database, user_id: int) -> set[str]:
 
 async def refuse_paused(db: Database, user_id: int, used: set[str]) -> None:
     """409 when a request would use a family of an assessment open for the user (started
-    or not): its truth would stand in for theirs (see ``api.assessments``)."""
+    or not): its truth would stand in for theirs (see ``api.services.assessments``)."""
     paused = used & await closed_families(db, user_id)
     if paused:
         names = ", ".join(sorted(paused))

@@ -9,7 +9,7 @@ newest of the tool's keys, whose public halves ``GET /lti/jwks`` publishes.
 
 Nothing here touches the database or the network on the event loop: the key set fetch is
 blocking and runs in a worker thread (``api.routers.lti``); the store keeps state, nonces
-and launches (``api.store.lti``); grades and rosters travel through ``api.lti_services``.
+and launches (``api.store.lti``); grades and rosters travel through ``api.services.lti_services``.
 """
 
 from __future__ import annotations

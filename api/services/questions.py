@@ -22,8 +22,8 @@ import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from .store import Gone, NotFound
-from .store.questions import GradeRecord, QuestionRecord
+from ..store import Gone, NotFound
+from ..store.questions import GradeRecord, QuestionRecord
 from .study_rules import rating_for  # the grade → rating rule (re-exported here)
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ def variant(family_id: str, seed: int, difficulty: int) -> Question:
 
 def family_of(family_id: str) -> Family:
     """A registry family, or a course network's this process has built
-    (``api.course_networks.ensure_families``). A family no longer in the registry (retired
+    (``api.services.course_networks.ensure_families``). A family no longer in the registry (retired
     when the question families were reorganised) is ``Gone``: its stored questions can no
     longer be shown."""
     from .course_networks import course_family

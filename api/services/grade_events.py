@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from .db import Database
+from ..db import Database
 
 __all__ = ["ScoreChange", "GradeEvents", "Listener"]
 

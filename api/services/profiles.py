@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from .refusals import Invalid
+from ..refusals import Invalid
 
 log = logging.getLogger("flopcards")
 

@@ -20,11 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi.concurrency import run_in_threadpool
 
-from .db import Database, utcnow
-from .grade_events import GradeEvents, ScoreChange
-from .questions import family_of, grade_record, public_question, variant
-from .refusals import Invalid
-from .schemas import (
+from ..db import Database, utcnow
+from ..refusals import Invalid
+from ..schemas import (
     AnswerSpecPublic,
     ExamPublic,
     ExamResult,
@@ -32,10 +30,12 @@ from .schemas import (
     QuestionResult,
     TopicScore,
 )
-from .store import Conflict, Forbidden, Gone
-from .store import exams as store
-from .store.exams import ExamRecord, ItemOverride, Regraded, Submission
-from .store.questions import QuestionRecord
+from ..store import Conflict, Forbidden, Gone
+from ..store import exams as store
+from ..store.exams import ExamRecord, ItemOverride, Regraded, Submission
+from ..store.questions import QuestionRecord
+from .grade_events import GradeEvents, ScoreChange
+from .questions import family_of, grade_record, public_question, variant
 
 if TYPE_CHECKING:
     from grader.question import Question
@@ -427,7 +427,7 @@ def check_withheld(
     """The open-copy rule on an exam's truths: Conflict when a response that carries them
     (``truths``: a submitted exam's result, an answer key) would state the truth of a family
     an assessment open for the student asks about (``closed``,
-    ``api.assessments.closed_families``). A response without truths is never refused."""
+    ``api.services.assessments.closed_families``). A response without truths is never refused."""
     paused = closed & {i.family for i in instances} if truths else set()
     if paused:
         raise Conflict(

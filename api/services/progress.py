@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from ..store.progress import ItemFact, ProgressFacts
 from .scheduler import FSRS, STATE_NAMES
-from .store.progress import ItemFact, ProgressFacts
 
 __all__ = [
     "Summary",

@@ -15,8 +15,8 @@ from sqlalchemy.engine import Engine
 
 from content.runner import ExampleCache
 
-from .db import Database
-from .store.notes import pending_examples, record_example_run
+from ..db import Database
+from ..store.notes import pending_examples, record_example_run
 
 __all__ = ["ExampleRunner"]
 

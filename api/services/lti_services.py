@@ -3,7 +3,7 @@
 Every call to a platform is blocking, bounded by ``lti_http_timeout_s``, and runs off the
 event loop: grade delivery in the :class:`GradeOutbox` thread, a roster sync in a worker
 thread (``anyio.to_thread``). Access tokens come from the platform's token URL (OAuth 2
-client credentials with a JWT assertion signed by the tool, ``api.lti.client_assertion``)
+client credentials with a JWT assertion signed by the tool, ``api.services.lti.client_assertion``)
 and are kept until shortly before they expire.
 
 The outbox (``api.store.lti``): a score is written in the transaction that makes it final;
@@ -24,7 +24,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .db import Database, utcnow
+from ..db import Database, utcnow
+from ..store import lti as store
 from .grade_events import ScoreChange
 from .lti import (
     AGS_SCORE_SCOPE,
@@ -34,7 +35,6 @@ from .lti import (
     frame_ancestors,
     role_of,
 )
-from .store import lti as store
 
 __all__ = [
     "PlatformCalls",
