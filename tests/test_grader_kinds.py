@@ -77,8 +77,9 @@ def test_test_answers_on_every_family(fid: str) -> None:
 
 
 DISPATCHERS = ["grader/answers.py", "grader/grading.py", "grader/display.py",
-               "grader/instructions.py", "grader/exports.py", "grader/types.py",
-               "api/services/questions.py", "api/static/js/questions.js"]  # fmt: skip
+               "grader/instructions.py", "grader/types.py",
+               "api/services/questions.py", "api/static/js/questions.js",
+               *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "grader/exports").glob("*.py"))]  # fmt: skip
 SWITCH = re.compile(r"""\.kind\s*(?:==|!=|===|!==|\bin\b)|switch\s*\(\s*spec\.kind""")
 
 

@@ -23,6 +23,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, model_validator
 
+from grader.exports import FormatName, Part
+
 from ..db import utcnow
 from ..deps import CurrentUser, DbDep, GradeEventsDep
 from ..errors import ERROR_RESPONSES
@@ -34,8 +36,6 @@ from ..services import assessments as logic
 from ..services.assessments import refuse_paused
 from ..services.course_networks import course_family_id, ensure_families, profile_of
 from ..services.exams import (
-    EXPORT_TYPES,
-    KEYLESS,
     exam_public,
     export_text,
     regrade_copy,
@@ -58,6 +58,7 @@ from ..store.exams import (
 )
 from ..store.exams import diagnoses as exam_diagnoses
 from ..store.exams import override_item as override_exam_item
+from .exports import DOWNLOAD, PART_HELP, FormatQuery, download, export_format
 
 router = APIRouter(
     tags=["courses"],
@@ -652,33 +653,24 @@ async def assessment_stats(
 @router.get(
     "/assessments/{assessment_id}/export",
     response_class=Response,
-    responses=FORBIDDEN | {200: {"content": {m: {} for m, _ in EXPORT_TYPES.values()}}},
+    responses=FORBIDDEN | DOWNLOAD | {422: response(422, "No paper in this format")},
 )
 async def export_assessment(
     assessment_id: Id,
     user: CurrentUser,
     db: DbDep,
-    format: Annotated[Literal["moodle", "gift", "markdown", "json"], Query()] = "moodle",
-    part: Annotated[
-        Literal["exam", "key"],
-        Query(description="key: with the answers; exam: the questions only (markdown, json)"),
-    ] = "key",
+    format: FormatQuery = FormatName("moodle"),
+    part: Annotated[Part, Query(description=PART_HELP)] = "key",
 ) -> Response:
     """The assessment for an LMS, with its answer key (instructors only): the class's
     families and positions, with variants no student of the course is given. ``part=exam``
-    gives a printable paper without the answers (markdown and json)."""
+    gives a paper without the answers (the formats that can leave them out)."""
     assert user.id is not None
     record, _role = await db.run(store.assessment_for, assessment_id, user.id, True)
     await ensure_families(db, record.request.get("course_families") or [])
-    if part == "exam" and format not in KEYLESS:
-        raise HTTPException(422, f"{format} files always carry the answers; use part=key")
-    text = await run_in_threadpool(_export, record, format, part == "key")
-    media, ext = EXPORT_TYPES[format]
-    return Response(
-        text,
-        media_type=media,
-        headers={"Content-Disposition": f'attachment; filename="assessment-{assessment_id}.{ext}"'},
-    )
+    fmt = export_format(format, part)
+    text = await run_in_threadpool(_export, record, fmt.name, part == "key")
+    return download(fmt, text, f"assessment-{assessment_id}", part == "key")
 
 
 def _export(record: store.AssessmentRecord, format: str, key: bool = True) -> str:

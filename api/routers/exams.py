@@ -8,12 +8,14 @@ one-submission rule from ``api.store.exams``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+
+from grader.exports import FORMATS, FormatName, Part
 
 from ..db import utcnow
 from ..deps import CurrentUser, DbDep, GradeEventsDep
@@ -23,7 +25,6 @@ from ..schemas import ExamPublic, ExamResult
 from ..services.assessments import closed_families, refuse_paused
 from ..services.course_networks import ensure_families
 from ..services.exams import (
-    EXPORT_TYPES,
     GRACE,
     check_export,
     check_withheld,
@@ -37,6 +38,15 @@ from ..services.exams import (
 from ..services.questions import families, random_seed, variant
 from ..store import exams as store
 from ..store.exams import PlannedQuestion, load_exam
+from .exports import (
+    DOWNLOAD,
+    PART_HELP,
+    FormatOut,
+    FormatQuery,
+    download,
+    export_format,
+    formats_out,
+)
 
 router = APIRouter(
     prefix="/exams",
@@ -132,6 +142,15 @@ async def create_exam(body: ExamCreate, user: CurrentUser, db: DbDep) -> ExamPub
     return await run_in_threadpool(exam_public, *exam)
 
 
+@router.get("/formats", response_model=list[FormatOut])
+async def export_formats() -> list[FormatOut]:
+    """The export formats (the registry, ``grader.exports``): name (the ``format`` of the
+    export routes), label, description, media type, file extension, whether a paper
+    without the answers can be written (``keyless``, ``part=exam``) and what a download
+    that names no part gives (``default_part``). Read by the page."""
+    return formats_out()
+
+
 @router.get("/{exam_id}", response_model=ExamPublic, responses=WITHHELD)
 async def get_exam(
     exam_id: ExamId, user: CurrentUser, db: DbDep, events: GradeEventsDep
@@ -221,31 +240,30 @@ async def submit_exam(
     "/{exam_id}/export",
     response_class=Response,
     responses=WITHHELD
-    | {
-        200: {"content": {m: {} for m, _ in EXPORT_TYPES.values()}},
-        403: ERROR_RESPONSES[403],
-    },
+    | DOWNLOAD
+    | {403: ERROR_RESPONSES[403], 422: response(422, "No paper in this format")},
 )
 async def export_exam(
     exam_id: ExamId,
     user: CurrentUser,
     db: DbDep,
-    format: Annotated[Literal["moodle", "gift", "markdown", "json"], Query()] = "json",
+    format: FormatQuery = FormatName("json"),
     part: Annotated[
-        Literal["exam", "key"] | None,
+        Part | None,
         Query(
-            description="key: with the answers; exam: the questions only (markdown and "
-            "json). Default: exam for markdown (a printable paper), key for the others."
+            description=PART_HELP
+            + " Default: the format's `default_part` (the paper for a format people print)."
         ),
     ] = None,
 ) -> Response:
-    """Export the exam (owner only): moodle, gift, markdown or json. A copy of a course
-    assessment exports its answers only once submitted."""
+    """Export the exam (owner only) in a registered format (`GET /exams/formats`). A copy
+    of a course assessment exports its answers only once submitted."""
     assert user.id is not None
-    part = part or ("exam" if format == "markdown" else "key")
     exam, instances = await db.run(load_exam, exam_id, user.id)
+    part = part or FORMATS[format].default_part
+    fmt = export_format(format, part)
     await ensure_families(db, [i.family for i in instances])
-    check_export(exam, format, part)
+    check_export(exam, part)
     check_withheld(exam, instances, await closed_families(db, user.id), truths=part == "key")
     items = await run_in_threadpool(export_items, instances)
     title = f"flopcards exam {exam_id}" + ("" if exam.assessment_id else f" (seed {exam.seed})")
@@ -254,11 +272,5 @@ async def export_exam(
         "seed": None if exam.assessment_id else exam.seed,
         "request": exam.request,
     }
-    text = await run_in_threadpool(export_text, title, items, format, part == "key", meta)
-    media, ext = EXPORT_TYPES[format]
-    suffix = "-key" if format == "markdown" and part == "key" else ""
-    return Response(
-        text,
-        media_type=media,
-        headers={"Content-Disposition": f'attachment; filename="exam-{exam_id}{suffix}.{ext}"'},
-    )
+    text = await run_in_threadpool(export_text, title, items, fmt.name, part == "key", meta)
+    return download(fmt, text, f"exam-{exam_id}", part == "key")

@@ -101,7 +101,7 @@ def export_questions(assessment: AssessmentRecord) -> list[PlannedQuestion]:
 def preview(assessment: AssessmentRecord) -> list[dict[str, Any]]:
     """The assessment as a student sees it, with its key, on variants no student is given
     (drawn for the label "preview", which is never a student id). CPU work: off the loop."""
-    from grader.exports import _jsonable
+    from grader.exports import jsonable as _jsonable
 
     out = []
     for p in _variants(assessment, "preview"):

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from fastapi.concurrency import run_in_threadpool
 
 from ..db import Database, utcnow
-from ..refusals import Invalid
 from ..schemas import (
     AnswerSpecPublic,
     ExamPublic,
@@ -54,8 +53,6 @@ __all__ = [
     "check_withheld",
     "score_submission",
     "export_text",
-    "EXPORT_TYPES",
-    "KEYLESS",
     "GRACE",
     "overdue",
     "settle",
@@ -403,20 +400,10 @@ async def sweep_forever(db: Database, events: GradeEvents, every_s: float) -> No
             log.exception("deadline sweep failed")
 
 
-EXPORT_TYPES = {
-    "moodle": ("application/xml", "xml"),
-    "gift": ("text/plain; charset=utf-8", "gift.txt"),
-    "markdown": ("text/markdown; charset=utf-8", "md"),
-    "json": ("application/json", "json"),
-}
-KEYLESS = {"markdown", "json"}  # formats that can leave the answers out (part=exam)
-
-
-def check_export(exam: ExamRecord, format: str, part: str) -> None:
-    """Refuse what cannot be exported: a key for an unsubmitted copy of an assessment, or
-    a keyless Moodle/GIFT file (those formats carry the answers by design)."""
-    if part == "exam" and format not in KEYLESS:
-        raise Invalid(f"{format} files always carry the answers; use part=key")
+def check_export(exam: ExamRecord, part: str) -> None:
+    """Refuse a key of an unsubmitted copy of an assessment (the student's own copy: the
+    answers wait for the submission). Whether the format can leave the key out is the
+    registry's (``api.exports.export_format``)."""
     if part == "key" and exam.assessment_id is not None and exam.submitted_at is None:
         raise Forbidden("the answer key of an assessment is available once you submit it")
 
@@ -437,16 +424,11 @@ def check_withheld(
 
 
 def export_text(title: str, items: list[Any], format: str, key: bool, meta: dict) -> str:
-    """The exam in an export format; ``items`` are ``grader.exports.ExportItem``s."""
-    from grader.exports import to_gift, to_json, to_markdown, to_moodle_xml
+    """The exam written in a registered export format; ``items`` are
+    ``grader.exports.ExportItem``s."""
+    from grader.exports import FORMATS, Paper
 
-    if format == "moodle":
-        return to_moodle_xml(title, items)
-    if format == "gift":
-        return to_gift(title, items)
-    if format == "markdown":
-        return to_markdown(title, items, key=key)
-    return to_json(title, items, meta, key=key)
+    return FORMATS[format].write(Paper(title, items, key, meta))
 
 
 def export_items(instances: list[QuestionRecord]) -> list[Any]:

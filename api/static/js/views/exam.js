@@ -1,16 +1,10 @@
 // Exams: generate a seeded exam, take it (one answer per question), submit it once, read the
-// per-question results, and download its exports (they carry the answer key).
+// per-question results, and download its exports (the formats come from GET /exams/formats,
+// the server's export registry: the page names none of them).
 
 import { api } from "../api.js";
 import { formatScore, h, hideError, markdown, setStatus, showError } from "../dom.js";
 import { answerField, gradeView, hintPanel, rulesView } from "../questions.js";
-
-const EXPORTS = [
-  { format: "moodle", label: "Moodle XML" },
-  { format: "gift", label: "GIFT" },
-  { format: "markdown", label: "Markdown" },
-  { format: "json", label: "JSON" },
-];
 
 export async function renderBuilder(root) {
   const topics = await api.get("/topics");
@@ -122,7 +116,9 @@ export async function renderExam(root, id) {
   const body = h("div", { id: "exam-body" });
   root.append(body);
   // A course assessment's answers are not exported before it is submitted.
-  if (!exam.assessment_id || exam.submitted) root.append(exportsPanel(exam.id));
+  if (!exam.assessment_id || exam.submitted) {
+    root.append(exportsPanel(exam.id, await api.get("/exams/formats")));
+  }
   if (exam.submitted && exam.result) {
     body.append(resultView(exam, exam.result));
     return null;
@@ -392,30 +388,34 @@ function resultView(exam, result) {
   );
 }
 
-function exportsPanel(examId) {
-  const button = ({ format, label }) =>
+// One button per registered format; a download names no part, so each gives the format's
+// default (a printable paper for a format people print, the answer key for the others).
+function exportsPanel(examId, formats) {
+  const button = ({ name, label, description }) =>
     h("button", {
       type: "button",
-      dataset: { format },
+      dataset: { format: name },
+      title: description,
       text: label,
       onclick: async () => {
         hideError();
         try {
-          const name = await api.download(`/exams/${examId}/export?format=${format}`);
-          setStatus(`Downloaded ${name}.`);
+          const file = await api.download(`/exams/${examId}/export?format=${name}`);
+          setStatus(`Downloaded ${file}.`);
         } catch (err) {
           showError(err);
         }
       },
     });
+  const papers = formats.filter((f) => f.default_part === "exam").map((f) => f.label);
+  const note = papers.length
+    ? `${papers.join(", ")}: a printable paper without the answers; the others include the answer key.`
+    : "Every export includes the answer key.";
   return h(
     "section",
     { class: "panel", id: "exports" },
     h("h2", { text: "Export" }),
-    h("p", {
-      class: "muted",
-      text: "For a class or a quiz tool; every export includes the answer key.",
-    }),
-    h("div", { class: "row" }, EXPORTS.map(button)),
+    h("p", { class: "muted", text: `For a class or a quiz tool. ${note}` }),
+    h("div", { class: "row" }, formats.map(button)),
   );
 }
