@@ -40,7 +40,12 @@ def test_every_entry_is_complete() -> None:
         assert fmt.label and fmt.description and "\n" not in fmt.description
         assert fmt.default_part in ("exam", "key")
         assert fmt.keyless or fmt.default_part == "key"  # a key-only format has no paper
+        assert fmt.filename("exam-7", False) == f"exam-7.{fmt.extension}"
+        if fmt.default_part == "exam":  # the paper and the key land side by side
+            assert fmt.filename("exam-7", True) == f"exam-7-key.{fmt.extension}"
     assert len({f.extension for f in FORMATS.values()}) == len(FORMATS)
+    guide = (ROOT / "docs" / "guide.md").read_text()  # each format's line for its users
+    assert all(f"(`{name}`)" in guide for name in FORMATS)
 
 
 class Peeked(AssertionError):

@@ -37,7 +37,6 @@ from ..services.assessments import refuse_paused
 from ..services.course_networks import course_family_id, ensure_families, profile_of
 from ..services.exams import (
     exam_public,
-    export_text,
     regrade_copy,
     score_change,
     settle,
@@ -45,7 +44,6 @@ from ..services.exams import (
 )
 from ..services.exams import review as exam_review
 from ..services.profiles import ProfilePublic, profile_layers, profile_public
-from ..services.questions import variant
 from ..store import Gone, NotFound
 from ..store import courses as store
 from ..store import lti as lti_store
@@ -669,19 +667,8 @@ async def export_assessment(
     record, _role = await db.run(store.assessment_for, assessment_id, user.id, True)
     await ensure_families(db, record.request.get("course_families") or [])
     fmt = export_format(format, part)
-    text = await run_in_threadpool(_export, record, fmt.name, part == "key")
+    text = await run_in_threadpool(logic.export_file, record, fmt, part == "key")
     return download(fmt, text, f"assessment-{assessment_id}", part == "key")
-
-
-def _export(record: store.AssessmentRecord, format: str, key: bool = True) -> str:
-    from grader.exports import ExportItem
-
-    items = [
-        ExportItem(p.position + 1, p.position, variant(p.family, p.seed, p.difficulty))
-        for p in logic.export_questions(record)
-    ]
-    meta = {"assessment_id": record.id, "request": record.request}
-    return export_text(record.title, items, format, key, meta)
 
 
 # --- review, overrides and regrades ---------------------------------------------------------

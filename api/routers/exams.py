@@ -272,5 +272,5 @@ async def export_exam(
         "seed": None if exam.assessment_id else exam.seed,
         "request": exam.request,
     }
-    text = await run_in_threadpool(export_text, title, items, fmt.name, part == "key", meta)
+    text = await run_in_threadpool(export_text, fmt, title, items, part == "key", meta)
     return download(fmt, text, f"exam-{exam_id}", part == "key")

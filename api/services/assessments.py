@@ -16,7 +16,7 @@ import io
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ..db import Database, utcnow
 from ..store import Conflict, Gone
@@ -30,10 +30,14 @@ from ..store.courses import (
 from ..store.exams import PlannedQuestion
 from .questions import families, family_of, public_question, variant
 
+if TYPE_CHECKING:
+    from grader.exports import ExportFormat
+
 __all__ = [
     "class_positions",
     "student_questions",
     "export_questions",
+    "export_file",
     "check_window",
     "gradebook_csv",
     "GRADEBOOK_FIELDS",
@@ -96,6 +100,19 @@ def export_questions(assessment: AssessmentRecord) -> list[PlannedQuestion]:
     """A copy of the assessment for an LMS: the class's families, with variants no student
     is given (drawn for the label "export", which is never a student id)."""
     return _variants(assessment, "export")
+
+
+def export_file(assessment: AssessmentRecord, fmt: ExportFormat, key: bool = True) -> str:
+    """The LMS copy (``export_questions``) written in an export format, with its key or
+    (``key=False``, keyless formats only) as a paper. CPU work: off the loop."""
+    from grader.exports import ExportItem, Paper
+
+    items = [
+        ExportItem(p.position + 1, p.position, variant(p.family, p.seed, p.difficulty))
+        for p in export_questions(assessment)
+    ]
+    meta = {"assessment_id": assessment.id, "request": assessment.request}
+    return fmt.write(Paper(assessment.title, items, key, meta))
 
 
 def preview(assessment: AssessmentRecord) -> list[dict[str, Any]]:

@@ -37,6 +37,7 @@ from .grade_events import GradeEvents, ScoreChange
 from .questions import family_of, grade_record, public_question, variant
 
 if TYPE_CHECKING:
+    from grader.exports import ExportFormat, ExportItem
     from grader.question import Question
 
 RETIRED = "This question's family was retired when the question families were reorganised."
@@ -423,15 +424,17 @@ def check_withheld(
         )
 
 
-def export_text(title: str, items: list[Any], format: str, key: bool, meta: dict) -> str:
-    """The exam written in a registered export format; ``items`` are
-    ``grader.exports.ExportItem``s."""
-    from grader.exports import FORMATS, Paper
+def export_text(
+    fmt: ExportFormat, title: str, items: list[ExportItem], key: bool, meta: dict[str, Any]
+) -> str:
+    """The exam written in a registered export format (``grader.exports.FORMATS``), with
+    its answer key or (``key=False``, keyless formats only) without. CPU work: off the loop."""
+    from grader.exports import Paper
 
-    return FORMATS[format].write(Paper(title, items, key, meta))
+    return fmt.write(Paper(title, items, key, meta))
 
 
-def export_items(instances: list[QuestionRecord]) -> list[Any]:
+def export_items(instances: list[QuestionRecord]) -> list[ExportItem]:
     """The exam's questions as export items (variants generated here)."""
     from grader.exports import ExportItem
 
