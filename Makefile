@@ -50,8 +50,9 @@ test: $(DEVSTAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	# The database tests run on SQLite and, where it can be started, on PostgreSQL too.
-	HYPOTHESIS_PROFILE=ci scripts/with-postgres.sh $(BIN)/pytest
+	# The database tests run on SQLite and, where it can be started, on PostgreSQL too;
+	# two workers, then the wall-clock-bound tests alone (scripts/run-tests.sh).
+	HYPOTHESIS_PROFILE=ci scripts/with-postgres.sh scripts/run-tests.sh $(BIN)/pytest
 
 lint: $(DEVSTAMP)
 	$(BIN)/ruff check --fix .

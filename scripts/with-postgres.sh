@@ -41,7 +41,7 @@ cleanup() {
 trap cleanup EXIT
 "${RUN[@]}" "$BIN/initdb" -D "$DATA/db" -U flopcards --auth=trust -E UTF8 >/dev/null
 "${RUN[@]}" "$BIN/pg_ctl" -D "$DATA/db" -l "$DATA/log" -w -o \
-  "-c listen_addresses=127.0.0.1 -p $PORT -k $DATA -c fsync=off -c max_connections=200" start >/dev/null
+  "-c listen_addresses=127.0.0.1 -p $PORT -k $DATA -c fsync=off -c max_connections=400" start >/dev/null
 export FLOPCARDS_TEST_DATABASE_URL="postgresql+psycopg://flopcards@127.0.0.1:$PORT/postgres"
 echo "with-postgres: PostgreSQL on 127.0.0.1:$PORT" >&2
 "$@"

@@ -9,6 +9,7 @@ them regenerates them. The cache is only ever a copy of what the current code ge
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
 import re
 from collections.abc import Iterator, Mapping
@@ -53,7 +54,7 @@ def variants(fid: str, level: int) -> list[Question]:
     if found is None or len(found) != len(FAIRNESS_SEEDS):
         found = [FAMILIES[fid].generate(seed, level) for seed in FAIRNESS_SEEDS]
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")  # parallel workers write their own
         tmp.write_bytes(pickle.dumps(found))
         tmp.replace(path)
     _MEMORY[key] = found

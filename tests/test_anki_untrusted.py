@@ -74,6 +74,7 @@ def test_a_sound_collection_is_read(client, tmp_path) -> None:
     assert (r.json()["cards_imported"], r.json()["reviews_imported"]) == (1, 2)
 
 
+@pytest.mark.serial  # a wall-clock bound: run alone (conftest)
 def test_the_generated_column_of_the_issue_is_refused_before_it_runs(client, tmp_path) -> None:
     """The issue's file: guid computed as a 100 MB string per row. Refused by its schema, in
     far less than one row's work (16.5 s for 40 rows before)."""
@@ -143,6 +144,7 @@ def _schema_of(path: Path, tables: int) -> bytes:
     return path.read_bytes()
 
 
+@pytest.mark.serial  # a wall-clock bound: run alone (conftest)
 def test_a_huge_schema_is_cut_off_by_the_deadline(tmp_path) -> None:
     body = _schema_of(tmp_path / "schema.anki2", 20_000)  # ~1.3 s of parsing on this machine
     started = time.monotonic()

@@ -614,6 +614,7 @@ def test_prompts_state_their_conventions(family_id):
                     )
 
 
+@pytest.mark.serial  # a wall-clock bound: run alone (conftest)
 def test_registry_wiring():
     expected = {
         "fire_module_params": ("squeezenet", "number"),

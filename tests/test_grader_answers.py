@@ -282,6 +282,7 @@ def test_non_text_is_refused() -> None:
             parse_answer(value, SPECS["params"])
 
 
+@pytest.mark.serial  # a wall-clock bound: run alone (conftest)
 def test_huge_exponents_are_refused_fast() -> None:
     nasty = [
         "1e999999999",

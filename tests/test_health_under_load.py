@@ -24,6 +24,9 @@ import pytest
 
 from .servers import free_port, spawn, wait_healthy
 
+# Wall-clock bounds: these run alone, after the parallel part of the suite (conftest).
+pytestmark = pytest.mark.serial
+
 P95_MS = 100.0  # idle: about 10 ms here
 MAX_MS = 400.0
 

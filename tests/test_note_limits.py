@@ -10,6 +10,9 @@ import pytest
 from content import NOTE_LIMITS, NoteLimits, parse_note
 from content.plain import parse_plain
 
+# Wall-clock bounds: these run alone, after the parallel part of the suite (conftest).
+pytestmark = pytest.mark.serial
+
 HEAD = "---\ntopic: t\ntitle: T\n"
 
 

@@ -388,6 +388,7 @@ def _vm_hwm() -> int:
     raise RuntimeError("no VmHWM")
 
 
+@pytest.mark.serial  # a wall-clock bound: run alone (conftest)
 def test_profiling_vgg16_does_not_allocate_its_weights():
     # vgg16 has 528 MB of float32 weights; building it on CPU raises the peak RSS by ~527 MiB.
     # Reset the peak (VmHWM) of this process, build + profile vgg16, read the peak again.
@@ -496,6 +497,7 @@ def test_one_module_profiled_from_several_threads():
     assert results == [expected] * 3
 
 
+@pytest.mark.serial  # a wall-clock bound: run alone (conftest)
 def test_profiling_is_fast():
     # Loose bounds for CI; bench/profile_bench.py compares against torchinfo properly.
     start = time.perf_counter()
