@@ -6,6 +6,10 @@ cost no attempt) → ``grade`` (score 0–1, feedback). A family's generator rec
 :class:`Draft`; the truth in it must come from building the real torch layer, block or network
 on the meta device (``models``), never from a formula alone.
 
+A generator lists every mistake that may apply to its variant (``None`` where one cannot);
+``Family.generate`` keeps those the variant can make (``keep_mistakes``), once, for every
+family.
+
 ``Family.generate`` writes a question as its text first (``Question.prompt``) and its rules
 apart (``Question.rules``, short, stated once, for a page to fold): the standard conventions
 the family's text stated (``grader.conventions.STANDARD``) and
@@ -20,8 +24,9 @@ answer; its family names the note cards that teach it.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from typing import Any
 
 from .conventions import STANDARD
@@ -39,6 +44,8 @@ __all__ = [
     "DIFFICULTIES",
     "MAX_REDRAWS",
     "unfair",
+    "keep_mistakes",
+    "possible",
     "same_as_truth",
     "inside_band",
 ]
@@ -81,6 +88,41 @@ def inside_band(spec: AnswerSpec, truth: Truth, value: Truth) -> list[str]:
     return [""] if t != v and indistinguishable(spec, truth, value) else []
 
 
+def possible(spec: AnswerSpec, value: Truth) -> bool:
+    """Whether ``value`` could be an answer at all: no non-positive number or shape dimension
+    (a formula applied where the layer could not exist), except a position, which may be 0."""
+    if isinstance(value, Mapping):
+        return all(possible(s, value[k]) for k, s in spec.part_specs.items() if k in value)
+    if isinstance(value, tuple):
+        return all(d > 0 for d in value)
+    if isinstance(value, int | Fraction | float) and not isinstance(value, bool):
+        return value > 0 or spec.dimension in ("position",) and value == 0
+    return True
+
+
+def keep_mistakes(
+    spec: AnswerSpec, truth: Truth, candidates: Iterable[Mistake | None]
+) -> tuple[Mistake, ...]:
+    """The mistakes this variant can make, from those its generator listed.
+
+    Dropped: ``None`` (not applicable to this variant), impossible values (``possible``),
+    values equal to the truth (the mistake changes nothing here), and repeats of the same code
+    and value. Two *different* mistakes giving one value are both kept: the grader names every
+    mistake that explains an answer. A mistake inside the precision band of the truth is kept:
+    the variant is then unfair (``unfair``), and ``Family.generate`` draws another.
+    """
+    kept: list[Mistake] = []
+    for m in candidates:
+        if m is None or not possible(spec, m.value):
+            continue
+        if same_as_truth(spec, truth, m.value):
+            continue
+        if any(k.code == m.code and k.value == m.value for k in kept):
+            continue
+        kept.append(m)
+    return tuple(kept)
+
+
 def unfair(draft: Draft) -> str | None:
     """Why ``draft`` cannot be shown, or None: a mistake it names that the precision rule
     cannot tell from the answer (inside the band), or an example of the answer's form (the
@@ -88,7 +130,7 @@ def unfair(draft: Draft) -> str | None:
     draws again, deterministically, as PrairieLearn authors choose parameters so that
     distractors differ."""
     for m in draft.mistakes:
-        if same_as_truth(draft.answer, draft.truth, m.value):
+        if m is None or same_as_truth(draft.answer, draft.truth, m.value):
             continue
         where = inside_band(draft.answer, draft.truth, m.value)
         if where:
@@ -109,7 +151,9 @@ class Draft:
     answer: AnswerSpec
     truth: Truth  # from the real module on the meta device
     solution: str  # the formula with the numbers put in, ending at the truth
-    mistakes: tuple[Mistake, ...] = ()  # answers that known mistakes would give
+    # Answers that known mistakes would give; None where one does not apply. Family.generate
+    # keeps those the variant can make (keep_mistakes), so a generator need not filter them.
+    mistakes: Sequence[Mistake | None] = ()
     conventions: tuple[str, ...] = ()  # short statements of the conventions used
     hints: tuple[str, ...] = ()  # first step, formula, numbers: never the answer
 
@@ -174,6 +218,12 @@ class Family:
     cards: tuple[str, ...] = ()  # ids ({#id}) of the content/notes cards that teach it
     warm_seeds: int = 0  # seeds per level the start-up warm-up walks (memoised block caches)
 
+    def _draw(self, key: str, difficulty: int) -> Draft:
+        """The generator's draft for ``key``, with the mistakes this variant can make: the one
+        place every family's listed mistakes are filtered (``keep_mistakes``)."""
+        draft = self.generator(random.Random(key), difficulty)
+        return replace(draft, mistakes=keep_mistakes(draft.answer, draft.truth, draft.mistakes))
+
     def generate(self, seed: int, difficulty: int = 1) -> Question:
         """The variant for ``seed`` and ``difficulty``: same inputs, same question."""
         if not 0 <= seed <= MAX_SEED:
@@ -181,7 +231,7 @@ class Family:
         if difficulty not in self.difficulties:
             raise ValueError(f"difficulty must be one of {self.difficulties}")
         key = f"{self.id}:{seed}:{difficulty}"
-        draft = self.generator(random.Random(key), difficulty)
+        draft = self._draw(key, difficulty)
         redraws = 0
         while (problem := unfair(draft)) is not None:
             # Deterministic: the same seed always lands on the same fair variant.
@@ -191,7 +241,7 @@ class Family:
                     f"{self.id} (level {difficulty}, seed {seed}): no fair variant in "
                     f"{MAX_REDRAWS} draws; the last one: {problem}"
                 )
-            draft = self.generator(random.Random(f"{key}:{redraws}"), difficulty)
+            draft = self._draw(f"{key}:{redraws}", difficulty)
         question, moved = split_conventions(draft.prompt)
         return Question(
             family=self.id,
@@ -204,9 +254,7 @@ class Family:
             answer=draft.answer,
             truth=draft.truth,
             solution=draft.solution,
-            mistakes=tuple(
-                m for m in draft.mistakes if not same_as_truth(draft.answer, draft.truth, m.value)
-            ),
+            mistakes=tuple(m for m in draft.mistakes if m is not None),
             conventions=draft.conventions,
             expected_seconds=self.expected_seconds,
             hints=draft.hints,

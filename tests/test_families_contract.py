@@ -24,9 +24,9 @@ from grader.display import format_expected
 from grader.families.archs import NETWORKS
 from grader.grading import check_truth
 from grader.instructions import EXAMPLES_LEAD
-from grader.question import Question
+from grader.question import Draft, Family, Question
 from grader.registry import FAMILIES
-from grader.types import AnswerSpec, Truth
+from grader.types import AnswerSpec, Mistake, Truth
 
 from .family_cases import (
     ALL_IDS,
@@ -52,6 +52,38 @@ def _forms(q: Question) -> list[Any]:
     if q.answer.kind == "parts":
         return parts_forms(q.answer, q.truth)
     return correct_forms(q.answer, q.truth)
+
+
+def test_generate_keeps_only_the_mistakes_a_variant_can_make() -> None:
+    """A generator lists every mistake that may apply; ``Family.generate`` keeps, in one place
+    for every family, those this variant can make, in the order listed."""
+
+    def gen(rng: Any, difficulty: int) -> Draft:
+        twice = Mistake("twice", "Counted twice.", 2000)
+        return Draft(
+            "How many parameters?",
+            {},
+            AnswerSpec.number("params"),
+            1000,
+            "1000",
+            mistakes=[
+                None,  # does not apply to this variant
+                Mistake("zero", "A layer that cannot exist.", 0),
+                Mistake("negative", "A layer that cannot exist.", -5),
+                Mistake("same", "Changes nothing here.", 1000),
+                twice,
+                Mistake("half", "Half of it.", 500),
+                twice,  # listed again: kept once
+                Mistake("doubled", "Another way to 2000.", 2000),  # another code: kept
+            ],
+        )
+
+    q = Family("kept", "t", "Kept", "number", gen).generate(0)
+    assert [(m.code, m.value) for m in q.mistakes] == [
+        ("twice", 2000),
+        ("half", 500),
+        ("doubled", 2000),
+    ]
 
 
 @pytest.mark.parametrize("fid", ALL_IDS)

@@ -15,7 +15,8 @@ block or network on the meta device, and reads every truth from it:
 Closed forms live in the worked solutions, the hints, the mistakes and the tests, never in a
 truth. Every prompt states its conventions with the sentences below (worded once); the
 precision rule and the form of the answer are appended by ``Family.generate`` from the spec.
-A family lists its mistakes through ``keep_mistakes``, which keeps every distinguishable one.
+A family lists every mistake that may apply (``None`` where one cannot);
+``Family.generate`` keeps those this variant can make (``grader.question.keep_mistakes``).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ from ..conventions import (
 from ..display import format_expected, format_number
 from ..grading import check_truth, indistinguishable
 from ..mistakes import define
-from ..question import same_as_truth
+from ..question import possible, same_as_truth
 from ..types import AnswerSpec, Mistake, Truth
 
 __all__ = [
@@ -84,7 +85,6 @@ __all__ = [
     "unit_bytes",
     "unit_phrase",
     "expected_display",
-    "keep_mistakes",
     "figures_to_tell_apart",
     "parts_to_tell_apart",
     "outside_band",
@@ -386,44 +386,10 @@ def outside_band(
     that figure exactly instead)."""
     out: list[Mistake | None] = []
     for m in candidates:
-        if m is None or not _possible(spec, m.value) or same_as_truth(spec, truth, m.value):
+        if m is None or not possible(spec, m.value) or same_as_truth(spec, truth, m.value):
             out.append(m)
         elif not isinstance(m.value, Mapping) and indistinguishable(spec, truth, m.value):
             continue
         else:
             out.append(m)
     return out
-
-
-def keep_mistakes(
-    spec: AnswerSpec, truth: Truth, candidates: Iterable[Mistake | None]
-) -> tuple[Mistake, ...]:
-    """The mistakes this variant can make.
-
-    Dropped: ``None`` (not applicable to this variant), non-positive numbers and shapes with a
-    non-positive dimension (a formula applied where the layer could not exist), values equal
-    to the truth (the mistake changes nothing here), and repeats of the same code and value.
-    Two *different* mistakes giving one value are both kept: the grader names every mistake
-    that explains an answer. A mistake inside the precision band of the truth is kept: the
-    variant is then unfair, and ``Family.generate`` draws another (``grader.question.unfair``).
-    """
-    kept: list[Mistake] = []
-    for m in candidates:
-        if m is None or not _possible(spec, m.value):
-            continue
-        if same_as_truth(spec, truth, m.value):
-            continue
-        if any(k.code == m.code and k.value == m.value for k in kept):
-            continue
-        kept.append(m)
-    return tuple(kept)
-
-
-def _possible(spec: AnswerSpec, value: Truth) -> bool:
-    if isinstance(value, Mapping):
-        return all(_possible(s, value[k]) for k, s in spec.part_specs.items() if k in value)
-    if isinstance(value, tuple):
-        return all(d > 0 for d in value)
-    if isinstance(value, int | Fraction | float) and not isinstance(value, bool):
-        return value > 0 or spec.dimension in ("position",) and value == 0
-    return True

@@ -43,7 +43,6 @@ from ._base import (
     bn_param_count,
     expected_display,
     figures_to_tell_apart,
-    keep_mistakes,
     n,
     outside_band,
 )
@@ -256,7 +255,7 @@ def _total(net: Network, metric: str) -> Draft:
         answer=spec,
         truth=truth,
         solution=f"{breakdown_text(prof, metric)}\ntotal = {expected_display(spec, truth)}",
-        mistakes=keep_mistakes(spec, truth, candidates),
+        mistakes=candidates,
         conventions=(PARAMS_RULE,) if metric == "params" else (MACS_RULE, BATCH_1),
         hints=(_TOTAL_HINT[metric], f"The largest stage here is {largest}."),
     )
@@ -315,7 +314,7 @@ def _share(rng: random.Random, net: Network, by: str, metrics: list[str]) -> Dra
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, mistakes),
+        mistakes=mistakes,
         conventions=(MACS_RULE, BATCH_1) if metric == "macs" else (PARAMS_RULE,),
         hints=(
             f"Count the {what} of that group and divide by the network's total.",
@@ -456,7 +455,7 @@ def _largest_draft(
         answer=spec,
         truth=answer.name,
         solution="\n".join(lines),
-        mistakes=keep_mistakes(spec, answer.name, mistakes),
+        mistakes=mistakes,
         conventions=(_RULES[metric], BATCH_1),
         hints=(
             "Work out the quantity for each layer offered; compare only those.",
@@ -521,7 +520,7 @@ def _fc_share_draft(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, mistakes),
+        mistakes=mistakes,
         conventions=(PARAMS_RULE,),
         hints=(
             "Add up the parameters of every nn.Linear layer, then divide by the total.",

@@ -23,7 +23,7 @@ import models
 from ..mistakes import COUNTED_BN_BUFFERS, FORGOT_BIAS, define
 from ..question import Draft, Family
 from ..types import AnswerSpec, Mistake
-from ._base import PARAMS_RULE, call, expected_display, keep_mistakes, n, on_meta, param_count
+from ._base import PARAMS_RULE, call, expected_display, n, on_meta, param_count
 
 __all__ = ["BN_FOLD_VALUES", "BN_PARAMS_BUFFERS", "FAMILIES", "fold_values"]
 
@@ -178,7 +178,7 @@ def _fold(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, mistakes),
+        mistakes=mistakes,
         conventions=(_FOLD_RULE,),
         hints=(
             "At inference BatchNorm is a fixed per-channel scale and shift; push the scale into "
@@ -276,7 +276,7 @@ def _params_buffers(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, mistakes),
+        mistakes=mistakes,
         conventions=(PARAMS_RULE,),
         hints=(
             "List what each layer stores: weights and biases are parameters; BatchNorm's running "

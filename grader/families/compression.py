@@ -29,7 +29,6 @@ from ._base import (
     UNITS_RULE,
     expected_display,
     figures_to_tell_apart,
-    keep_mistakes,
     n,
     param_count,
     parts_to_tell_apart,
@@ -148,7 +147,7 @@ def _size(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, candidates),
+        mistakes=candidates,
         conventions=(_STORAGE_RULE, UNITS_RULE),
         hints=(
             "Count the parameters first, then the bits they take, then the bytes.",
@@ -220,7 +219,7 @@ def _codebook(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, mistakes),
+        mistakes=mistakes,
         conventions=(_CODEBOOK_RULE, UNITS_RULE),
         hints=(
             "Count the parameters; each is 4 bytes before and a b-bit index after.",

@@ -39,7 +39,6 @@ from ._base import (
     call,
     dims,
     expected_display,
-    keep_mistakes,
     measure,
     n,
     param_count,
@@ -399,7 +398,7 @@ def _output_shape(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution="; ".join(lines),
-        mistakes=keep_mistakes(spec, truth, candidates),
+        mistakes=candidates,
         conventions=(_SHAPE_RULE, _FLOOR_RULE, BATCH_1),
         hints=(
             "Work out each spatial side on its own; the output has one channel per filter.",
@@ -486,7 +485,7 @@ def _params(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, candidates),
+        mistakes=candidates,
         conventions=(PARAMS_RULE,),
         hints=(
             "Parameters do not depend on the input: count one filter's weights, then every "
@@ -558,7 +557,7 @@ def _cost(rng: random.Random, difficulty: int, flops: bool) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, candidates),
+        mistakes=candidates,
         conventions=(MACS_RULE, FLOPS_RULE, BATCH_1) if flops else (MACS_RULE, BATCH_1),
         hints=(
             "Find the output's height and width first: each output value costs one filter's "
@@ -634,7 +633,7 @@ def _memory(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, candidates),
+        mistakes=candidates,
         conventions=(MEMORY_RULE, UNITS_RULE, BATCH_1),
         hints=(
             "Find the output shape first: the activation memory is the output tensor only.",
@@ -681,7 +680,7 @@ def _steps(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, _steps_mistakes(s, truth)),
+        mistakes=_steps_mistakes(s, truth),
         conventions=(_FLOOR_RULE, PARAMS_RULE, MACS_RULE, BATCH_1),
         hints=(
             "Start with the output size; the weights do not depend on it, the MACs do.",

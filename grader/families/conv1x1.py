@@ -23,7 +23,6 @@ from ._base import (
     PARAMS_RULE,
     call,
     expected_display,
-    keep_mistakes,
     measure,
     n,
     param_count,
@@ -100,7 +99,7 @@ def _cost(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=f"{solution} = {expected_display(spec, truth)}",
-        mistakes=keep_mistakes(spec, truth, mistakes),
+        mistakes=mistakes,
         conventions=(PARAMS_RULE,) if difficulty == 1 else (MACS_RULE, BATCH_1),
         hints=(
             "Treat the 1×1 convolution as a linear layer from C_in to C_out features, shared "
@@ -219,7 +218,7 @@ def _reduction(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, mistakes),
+        mistakes=mistakes,
         conventions=(NO_BIAS, MACS_RULE, BATCH_1),
         hints=(
             "Every layer here keeps the spatial size, so compare the work per pixel.",

@@ -18,7 +18,7 @@ from models.conventions import TOOLS, ToolFigure, spec_conventions
 from ..mistakes import define
 from ..question import Draft, Family
 from ..types import AnswerSpec, Mistake
-from ._base import BATCH_1, MACS_RULE, expected_display, keep_mistakes, n
+from ._base import BATCH_1, MACS_RULE, expected_display, n
 
 __all__ = ["COUNTER_CONVENTIONS", "FAMILIES", "RULES"]
 
@@ -127,7 +127,7 @@ def _counter(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, mistakes),
+        mistakes=mistakes,
         conventions=(MACS_RULE, BATCH_1),
         hints=(
             "Start from the convolution's MACs, then add what this tool's convention also "

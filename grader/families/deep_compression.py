@@ -21,7 +21,6 @@ from ._base import (
     UNITS_RULE,
     call,
     expected_display,
-    keep_mistakes,
     n,
     param_count,
     parts_to_tell_apart,
@@ -152,7 +151,7 @@ def _size(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, mistakes),
+        mistakes=mistakes,
         conventions=(UNITS_RULE, "1 byte = 8 bits; the dense layer stores 32 bits per weight."),
         hints=(
             "Count the surviving weights first; every later stage stores something per "

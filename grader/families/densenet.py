@@ -31,7 +31,6 @@ from ._base import (
     block_counts,
     block_output_shape,
     expected_display,
-    keep_mistakes,
     measure_block,
     on_meta,
 )
@@ -211,7 +210,7 @@ def _draft(rng: random.Random, difficulty: int) -> Draft:
         answer=_SPEC,
         truth=truth,
         solution="\n".join(lines),
-        mistakes=keep_mistakes(_SPEC, truth, [DENSENET_INNER_WIDTH.at(4 * d.k), *mistakes]),
+        mistakes=[DENSENET_INNER_WIDTH.at(4 * d.k), *mistakes],
         conventions=(CHANNELS_RULE,),
         hints=(
             "A dense block keeps everything it receives and adds k maps per layer.",
@@ -304,7 +303,7 @@ def _layer_draft(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, mistakes),
+        mistakes=mistakes,
         conventions=(NO_BIAS, BN_INCLUDED, PARAMS_RULE, MACS_RULE, BATCH_1),
         hints=(
             "First find how many channels the layer receives: the block input plus k for "

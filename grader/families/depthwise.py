@@ -29,7 +29,6 @@ from ._base import (
     Comparison,
     call,
     expected_display,
-    keep_mistakes,
     measure,
     n,
     param_count,
@@ -169,7 +168,7 @@ def _params(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=f"{'; '.join(parts)}; total = {terms} = {expected_display(spec, truth)}",
-        mistakes=keep_mistakes(spec, truth, _params_mistakes(s, truth)),
+        mistakes=_params_mistakes(s, truth),
         conventions=(PARAMS_RULE,),
         hints=(
             "Count the two convolutions apart: the depthwise one has one k×k filter per "
@@ -263,7 +262,7 @@ def _cost_ratio(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, candidates),
+        mistakes=candidates,
         conventions=(MACS_RULE,),
         hints=(
             "Both layers see the same output positions: compare the work per position.",

@@ -25,7 +25,6 @@ from ._base import (
     PARAMS_RULE,
     block_counts,
     expected_display,
-    keep_mistakes,
     n,
     on_meta,
     output_shape,
@@ -259,7 +258,7 @@ def _params_draft(rng: random.Random, difficulty: int) -> Draft:
         answer=_SPEC_PARAMS,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(_SPEC_PARAMS, truth, mistakes),
+        mistakes=mistakes,
         conventions=(PARAMS_RULE, CONV_BIAS_RULE),
         hints=_param_hints(f.c, f.s, f.e1, f.e3),
     )
@@ -315,7 +314,7 @@ def _channels_draft(rng: random.Random, difficulty: int) -> Draft:
         answer=_SPEC_CHANNELS,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(_SPEC_CHANNELS, truth, mistakes),
+        mistakes=mistakes,
         conventions=(CHANNELS_RULE,),
         hints=(
             "Follow the squeezed map: it feeds both expand layers, and only their outputs "
@@ -399,7 +398,7 @@ def _steps_draft(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, mistakes),
+        mistakes=mistakes,
         conventions=(PARAMS_RULE, CONV_BIAS_RULE, CHANNELS_RULE),
         hints=_param_hints(c, s, e1, e3)[:2]
         + ("The output concatenates the two expand outputs; the squeezed map is not in it.",),

@@ -13,7 +13,7 @@ from torch import nn
 from ..mistakes import define
 from ..question import Draft, Family
 from ..types import AnswerSpec
-from ._base import PARAMS_RULE, dims, expected_display, keep_mistakes, n, param_count
+from ._base import PARAMS_RULE, dims, expected_display, n, param_count
 
 __all__ = ["flatten_head", "gap_head", "GAP_VS_FC_PARAMS_SAVED", "FAMILIES"]
 
@@ -109,7 +109,7 @@ def _saved(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, candidates),
+        mistakes=candidates,
         conventions=(PARAMS_RULE,),
         hints=(
             "Count each head's parameters; pooling has none, so only the two linear layers differ.",

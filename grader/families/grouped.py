@@ -16,7 +16,6 @@ from ._base import (
     PARAMS_RULE,
     Comparison,
     expected_display,
-    keep_mistakes,
     measure,
     n,
     param_count,
@@ -103,7 +102,7 @@ def _params(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, candidates),
+        mistakes=candidates,
         conventions=(PARAMS_RULE,),
         hints=(
             "Each of the C_out filters sees only the input channels of its own group.",
@@ -157,7 +156,7 @@ def _savings(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, candidates),
+        mistakes=candidates,
         conventions=(rule,),
         hints=(
             f"Write both layers' {what} with the same formula; only the groups differ.",

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from ..mistakes import KIB_VS_KB, define
 from ..question import Draft, Family
 from ..types import AnswerSpec, Mistake
-from ._base import BATCH_1, MEMORY_RULE, UNITS_RULE, expected_display, keep_mistakes, n, unit_phrase
+from ._base import BATCH_1, MEMORY_RULE, UNITS_RULE, expected_display, n, unit_phrase
 from .conv import FORGOT_BATCH, draw_conv, kib_vs_kb_value
 
 __all__ = ["IM2COL_BUFFER", "FAMILIES", "unfold_shape"]
@@ -103,7 +103,7 @@ def _buffer(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, mistakes),
+        mistakes=mistakes,
         conventions=(MEMORY_RULE, UNITS_RULE, BATCH_1),
         hints=(
             "Find the output size first: each output position gets one column holding its "

@@ -30,7 +30,6 @@ from ._base import (
     PARAMS_RULE,
     block_counts,
     expected_display,
-    keep_mistakes,
     n,
     on_meta,
     output_shape,
@@ -208,7 +207,7 @@ def _channels_draft(rng: random.Random, difficulty: int) -> Draft:
         answer=_SPEC_CHANNELS,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(_SPEC_CHANNELS, truth, mistakes),
+        mistakes=mistakes,
         conventions=(CHANNELS_RULE,),
         hints=(
             "Find what each of the four branches outputs; the module concatenates them.",
@@ -313,7 +312,7 @@ def _params_draft(rng: random.Random, difficulty: int) -> Draft:
         answer=_SPEC_PARAMS,
         truth=m.truth,
         solution=solution,
-        mistakes=keep_mistakes(_SPEC_PARAMS, m.truth, m.mistakes),
+        mistakes=m.mistakes,
         conventions=(PARAMS_RULE, CONV_BIAS_RULE),
         hints=(
             "List every convolution of every branch, with the channels it sees and the "

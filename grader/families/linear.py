@@ -19,7 +19,6 @@ from ._base import (
     call,
     dims,
     expected_display,
-    keep_mistakes,
     measure,
     n,
     param_count,
@@ -154,7 +153,7 @@ def _params(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, candidates),
+        mistakes=candidates,
         conventions=(PARAMS_RULE,),
         hints=(
             (
@@ -212,7 +211,7 @@ def _macs(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, candidates),
+        mistakes=candidates,
         conventions=(MACS_RULE, BATCH_1),
         hints=(
             "Every weight is used once per input row: one multiply-accumulate each.",

@@ -21,7 +21,7 @@ import models
 from ..mistakes import KIB_VS_KB, WRONG_DTYPE_SIZE, define
 from ..question import Draft, Family
 from ..types import AnswerSpec, Mistake
-from ._base import UNITS_RULE, expected_display, keep_mistakes, n, on_meta, unit_phrase
+from ._base import UNITS_RULE, expected_display, n, on_meta, unit_phrase
 from .conv import kib_vs_kb_value
 
 __all__ = ["MOBILENET_V2_PEAK_MEMORY", "FAMILIES", "block_tensors", "peak_elements"]
@@ -165,7 +165,7 @@ def _memory(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, mistakes),
+        mistakes=mistakes,
         conventions=(_SCHEDULE, UNITS_RULE),
         hints=(
             "Write down the four tensors of each block (input, expanded, depthwise output, "

@@ -18,7 +18,7 @@ from torch import nn
 from ..mistakes import IGNORED_GROUPS, INVERTED_RATIO, define
 from ..question import Draft, Family
 from ..types import AnswerSpec, Mistake
-from ._base import call, expected_display, keep_mistakes, measure, n
+from ._base import call, expected_display, measure, n
 
 __all__ = ["memory_access", "SHUFFLENET_V2_MEM_ACCESS", "FAMILIES"]
 
@@ -117,7 +117,7 @@ def _single(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, candidates),
+        mistakes=candidates,
         conventions=(_DEFINITION,),
         hints=_HINTS + (f"Here h·w = {h}·{w}, c1 = {c1}, c2 = {c2}, g = {g}.",),
     )
@@ -191,7 +191,7 @@ def _balanced(rng: random.Random) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, candidates),
+        mistakes=candidates,
         conventions=(_DEFINITION,),
         hints=_HINTS + (f"Here h·w = {h}·{w}; the balanced layer has c1 = c2 = {c}.",),
     )

@@ -33,7 +33,6 @@ from ._base import (
     block_counts,
     conv,
     expected_display,
-    keep_mistakes,
     measure_block,
     n,
     on_meta,
@@ -242,7 +241,7 @@ def _params_draft(rng: random.Random, difficulty: int) -> Draft:
         answer=_SPEC_PARAMS,
         truth=truth,
         solution="\n".join(lines),
-        mistakes=keep_mistakes(_SPEC_PARAMS, truth, mistakes),
+        mistakes=mistakes,
         conventions=(PARAMS_RULE, BN_INCLUDED, _NO_BIAS),
         hints=(
             "Count the convolutions one at a time, then BatchNorm's 2 per channel after each.",
@@ -366,7 +365,7 @@ def _macs_draft(rng: random.Random, difficulty: int) -> Draft:
         answer=_SPEC_MACS,
         truth=truth,
         solution="\n".join(lines),
-        mistakes=keep_mistakes(_SPEC_MACS, truth, _macs_mistakes(blocks, truth, per_block)),
+        mistakes=_macs_mistakes(blocks, truth, per_block),
         conventions=(MACS_RULE, BATCH_1),
         hints=_MACS_HINTS
         + (f"The first block's depthwise conv outputs {first.out_side}×{first.out_side}.",),
@@ -426,7 +425,7 @@ def _steps_draft(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution="\n".join(lines),
-        mistakes=keep_mistakes(spec, truth, mistakes),
+        mistakes=mistakes,
         conventions=(MACS_RULE, BATCH_1),
         hints=_MACS_HINTS + (f"Here tC = {b.hidden}, H = {h} and H' = {h2}.",),
     )

@@ -16,7 +16,7 @@ import models
 from ..mistakes import define
 from ..question import Draft, Family
 from ..types import AnswerSpec, Mistake, Truth
-from ._base import MACS_RULE, expected_display, keep_mistakes, measure_block, n, on_meta
+from ._base import MACS_RULE, expected_display, measure_block, n, on_meta
 
 __all__ = ["MOBILENET_V1_MULTIPLIERS", "FAMILIES"]
 
@@ -115,7 +115,7 @@ def _multipliers(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, mistakes),
+        mistakes=mistakes,
         conventions=(MACS_RULE,),
         hints=(
             "Shrink the layer first: α multiplies both channel counts, ρ the side of the map; "

@@ -14,7 +14,7 @@ import random
 from ..mistakes import define
 from ..question import Draft, Family
 from ..types import AnswerSpec, Mistake
-from ._base import expected_display, keep_mistakes, n
+from ._base import expected_display, n
 
 __all__ = ["NAS_SEARCH_SPACE", "NAS_GPU_DAYS", "FAMILIES", "space_size", "cell_space_size"]
 
@@ -166,7 +166,7 @@ def _space(rng: random.Random, difficulty: int) -> Draft:
         answer=_COUNT,
         truth=truth,
         solution=solution + expected_display(_COUNT, truth),
-        mistakes=keep_mistakes(_COUNT, truth, mistakes),
+        mistakes=mistakes,
         conventions=("Independent choices multiply.",),
         hints=hints,
     )
@@ -247,7 +247,7 @@ def _budget(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, mistakes),
+        mistakes=mistakes,
         conventions=(_BUDGET_RULE,),
         hints=hints,
     )

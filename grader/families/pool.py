@@ -22,7 +22,6 @@ from ._base import (
     call,
     dims,
     expected_display,
-    keep_mistakes,
     measure,
     param_count,
 )
@@ -210,7 +209,7 @@ def _output_shape(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution="; ".join(lines),
-        mistakes=keep_mistakes(spec, truth, candidates),
+        mistakes=candidates,
         conventions=(_ROUNDING[p.ceil_mode], BATCH_1),
         hints=(
             "Pooling acts on each channel on its own: the channels stay, only the sides change.",
@@ -264,7 +263,7 @@ def _params(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, candidates),
+        mistakes=candidates,
         conventions=(PARAMS_RULE,),
         hints=(
             "Ask what the layer would have to learn: is a maximum or a mean weighted?",

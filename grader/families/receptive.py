@@ -17,7 +17,7 @@ from torch import nn
 from ..mistakes import OFF_BY_ONE, define
 from ..question import Draft, Family
 from ..types import AnswerSpec
-from ._base import expected_display, keep_mistakes
+from ._base import expected_display
 from .conv import FORGOT_DILATION, IGNORED_STRIDE
 
 __all__ = ["Layer", "build_stack", "receptive_field", "RECEPTIVE_FIELD", "FAMILIES"]
@@ -183,7 +183,7 @@ def _receptive(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution="; ".join(lines),
-        mistakes=keep_mistakes(spec, truth, candidates),
+        mistakes=candidates,
         conventions=(_DEFINITION,),
         hints=(
             "Walk the layers from the first: keep the field r and the jump, the distance in "

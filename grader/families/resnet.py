@@ -34,7 +34,6 @@ from ._base import (
     BlockCounts,
     block_counts,
     expected_display,
-    keep_mistakes,
     measure_block,
     n,
     on_meta,
@@ -209,7 +208,7 @@ def _bottleneck_draft(rng: random.Random, difficulty: int) -> Draft:
         answer=_SPEC,
         truth=truth,
         solution="\n".join(lines),
-        mistakes=keep_mistakes(_SPEC, truth, mistakes),
+        mistakes=mistakes,
         conventions=(PARAMS_RULE, rule, _NO_BIAS),
         hints=(
             *_BLOCK_HINTS,
@@ -345,7 +344,7 @@ def _resnext_draft(rng: random.Random, difficulty: int) -> Draft:
         answer=_SPEC,
         truth=truth,
         solution="\n".join(lines),
-        mistakes=keep_mistakes(_SPEC, truth, _resnext_mistakes(r, k, truth)),
+        mistakes=_resnext_mistakes(r, k, truth),
         conventions=(PARAMS_RULE, BN_INCLUDED if r.bn else BN_EXCLUDED, _NO_BIAS),
         hints=(
             *_BLOCK_HINTS,
@@ -457,7 +456,7 @@ def _bottleneck_macs_draft(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution="\n".join(lines),
-        mistakes=keep_mistakes(spec, truth, _bottleneck_macs_mistakes(b, truth)),
+        mistakes=_bottleneck_macs_mistakes(b, truth),
         conventions=(_NO_BIAS, MACS_RULE, BATCH_1),
         hints=(
             "Find the map each convolution works on: the stride shrinks it from its layer on.",
@@ -560,7 +559,7 @@ def _vs_draft(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution="\n".join(lines),
-        mistakes=keep_mistakes(spec, truth, mistakes),
+        mistakes=mistakes,
         conventions=(_NO_BIAS,),
         hints=(
             "Work out D first; then count each block convolution by convolution.",

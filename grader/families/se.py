@@ -23,7 +23,6 @@ from ._base import (
     PARAMS_RULE,
     block_counts,
     expected_display,
-    keep_mistakes,
     measure_block,
     n,
     on_meta,
@@ -121,7 +120,7 @@ def _draft(rng: random.Random, difficulty: int) -> Draft:
         answer=_SPEC,
         truth=truth,
         solution="\n".join(lines),
-        mistakes=keep_mistakes(_SPEC, truth, _per_block_mistakes(((c, 1),), r)),
+        mistakes=_per_block_mistakes(((c, 1),), r),
         conventions=(PARAMS_RULE, _RULES),
         hints=_HINTS + (f"Here C = {c} and r = {r}.",),
     )
@@ -189,7 +188,7 @@ def _stages_draft(rng: random.Random) -> Draft:
         answer=_SPEC,
         truth=truth,
         solution="\n".join(lines),
-        mistakes=keep_mistakes(_SPEC, truth, mistakes),
+        mistakes=mistakes,
         conventions=(PARAMS_RULE, _RULES),
         hints=_HINTS
         + (
@@ -269,7 +268,7 @@ def _cost_draft(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, mistakes),
+        mistakes=mistakes,
         conventions=(PARAMS_RULE, _RULES, MACS_RULE, _RESCALE_RULE, BATCH_1),
         hints=(
             "Only the two fully connected layers have weights, and they act on the pooled "

@@ -19,7 +19,7 @@ from models.nets import SHUFFLENET_V1_CHANNELS
 from ..mistakes import IGNORED_GROUPS, MACS_VS_FLOPS, OFF_BY_ONE, define
 from ..question import Draft, Family
 from ..types import AnswerSpec, Mistake
-from ._base import BATCH_1, MACS_RULE, expected_display, keep_mistakes, measure_block, on_meta
+from ._base import BATCH_1, MACS_RULE, expected_display, measure_block, on_meta
 
 __all__ = [
     "shuffled_order",
@@ -118,7 +118,7 @@ def _position(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, candidates),
+        mistakes=candidates,
         conventions=(_ZERO_BASED,),
         hints=(
             "Lay the channels out as a grid with one row per group (g rows of C/g); the "
@@ -280,7 +280,7 @@ def _unit_macs_draft(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution="\n".join(lines),
-        mistakes=keep_mistakes(spec, truth, _unit_mistakes(u, truth)),
+        mistakes=_unit_mistakes(u, truth),
         conventions=(MACS_RULE, BATCH_1),
         hints=(
             "Take the three convolutions one at a time; only the 3×3 and the 1×1 after it see "

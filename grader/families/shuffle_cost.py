@@ -17,7 +17,7 @@ from models.traffic import memory_traffic
 from ..mistakes import BITS_VS_BYTES, WRONG_DTYPE_SIZE, define
 from ..question import Draft, Family
 from ..types import AnswerSpec, Mistake
-from ._base import MEMORY_RULE, UNITS_RULE, expected_display, keep_mistakes, measure, unit_phrase
+from ._base import MEMORY_RULE, UNITS_RULE, expected_display, measure, unit_phrase
 from .shufflenet_v2 import WRITES_ONLY
 
 __all__ = ["CHANNEL_SHUFFLE_COST", "FAMILIES", "shuffle_traffic"]
@@ -99,7 +99,7 @@ def _cost(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, mistakes),
+        mistakes=mistakes,
         conventions=(MEMORY_RULE, UNITS_RULE),
         hints=(
             "Which of the steps actually move data? A view only changes how memory is indexed.",

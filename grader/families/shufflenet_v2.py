@@ -27,7 +27,6 @@ from ._base import (
     MACS_RULE,
     block_counts,
     expected_display,
-    keep_mistakes,
     measure,
     measure_block,
     n,
@@ -133,7 +132,7 @@ def _unit(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, mistakes),
+        mistakes=mistakes,
         conventions=(BN_EXCLUDED, MACS_RULE),
         hints=(
             "Only the branch has weights: find its width after the split first.",
@@ -193,7 +192,7 @@ def _fragmentation(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, mistakes),
+        mistakes=mistakes,
         conventions=(MACS_RULE, "Every convolution uses 'same' padding and stride 1."),
         hints=(
             "List the operators branch by branch: a reduction and the conv after it are two "
@@ -274,7 +273,7 @@ def _elementwise(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, mistakes),
+        mistakes=mistakes,
         conventions=("An operator reads each input once and writes its output once.",),
         hints=(
             "Go operator by operator: a ReLU reads and writes its tensor; the addition reads "

@@ -18,7 +18,7 @@ import torch
 from ..mistakes import KIB_VS_KB, define
 from ..question import Draft, Family
 from ..types import AnswerSpec, Mistake
-from ._base import UNITS_RULE, expected_display, keep_mistakes, n, unit_phrase
+from ._base import UNITS_RULE, expected_display, n, unit_phrase
 from .conv import kib_vs_kb_value
 
 __all__ = ["CSR_STORAGE", "CSR_BREAK_EVEN", "FAMILIES", "csr_bytes", "element_size"]
@@ -131,7 +131,7 @@ def _storage(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, mistakes),
+        mistakes=mistakes,
         conventions=(_RULE, UNITS_RULE),
         hints=(
             "List CSR's three arrays and their lengths; each has its own element size.",
@@ -186,7 +186,7 @@ def _break_even(rng: random.Random, difficulty: int) -> Draft:
         answer=spec,
         truth=truth,
         solution=solution,
-        mistakes=keep_mistakes(spec, truth, mistakes),
+        mistakes=mistakes,
         conventions=(_RULE,),
         hints=(
             "Write both sizes as functions of the number of nonzeros and set them equal.",
