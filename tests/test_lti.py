@@ -562,3 +562,52 @@ def test_an_override_through_the_api_reaches_the_lms(make_client, lms) -> None:
         assert lms.scores[line][-1]["scoreGiven"] == first + 1.0
         time.sleep(0.5)
         assert len(lms.scores[line]) == 2  # the after-commit announcement adds nothing
+
+
+LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
+
+
+@pytest.mark.parametrize(
+    ("roles", "role"),
+    [
+        # The context roles decide: a teacher elsewhere (institution role) who is a Learner
+        # here, and the Learner sub-role "Instructor", are students of this course.
+        ([LEARNER, LIS + "institution/person#Instructor"], "student"),
+        ([LIS + "membership/Learner#Instructor"], "student"),
+        ([LEARNER, LIS + "institution/person#Administrator"], "student"),
+        ([LEARNER, LIS + "system/person#Administrator"], "student"),
+        (["Learner"], "student"),
+        ([LIS + "membership/Instructor#TeachingAssistant"], "instructor"),
+        ([LIS + "membership#Administrator"], "instructor"),
+        (["Instructor"], "instructor"),
+        ([LIS + "institution/person#Administrator"], "instructor"),  # no role in the course
+        ([LIS + "institution/person#Instructor"], None),
+        (["http://example.com/roles#Instructor"], None),  # not the LIS vocabulary
+        ([LIS + "membership#Mentor"], None),
+        ("Instructor", None),
+    ],
+)
+def test_roles_map_by_the_course_role(roles, role) -> None:
+    from api.services.lti import role_of
+
+    assert role_of(roles) == role
+
+
+def test_a_learner_who_teaches_elsewhere_is_a_student_here(make_client, lms) -> None:
+    with make_client(**LTI_SETTINGS) as client:
+        _register(client, lms)
+        teacher = _session(client, _post(client, _id_token(client, lms, "t-1", [INSTRUCTOR])))
+        roles = [
+            LEARNER,
+            LIS + "institution/person#Instructor",
+            LIS + "membership/Learner#Instructor",
+        ]
+        learner = _session(client, _post(client, _id_token(client, lms, "s-1", roles)))
+        assert learner["role"] == "student" and learner["course_id"] == teacher["course_id"]
+        auth = {"Authorization": f"Bearer {learner['token']}"}
+        course = client.get(f"/courses/{learner['course_id']}", headers=auth).json()
+        assert course["role"] == "student"
+        body = {"title": "Mine", "families": ["conv_params"], "count": 1}
+        r = client.post(f"/courses/{learner['course_id']}/assessments", json=body, headers=auth)
+        assert r.status_code == 403
+        # Nor does a roster entry with those roles make anyone an instructor.

@@ -54,9 +54,18 @@ NRPS_SCOPE = "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.r
 RESOURCE_LINK, DEEP_LINKING = "LtiResourceLinkRequest", "LtiDeepLinkingRequest"
 MESSAGE_TYPES = (RESOURCE_LINK, DEEP_LINKING)
 
-# Roles (LIS vocabulary): context roles, their sub-roles, and institution roles. An
-# Instructor, Administrator or TeachingAssistant teaches; a Learner studies.
-_TEACHING = ("#Instructor", "#Administrator", "#TeachingAssistant")
+# Roles (LIS vocabulary, LTI Core appendix A.2). What someone is in *this course* is said by
+# the context roles (``…/membership#Role``, sub-roles ``…/membership/Role#Sub``, or the simple
+# names ``Instructor``, ``Learner`` the specification lets platforms send); institution and
+# system roles (``…/institution/person#Role``, ``…/system/person#Role``) say what they are
+# elsewhere: a teacher of another course who is a Learner here (Canvas sends
+# ``institution/person#Instructor`` for them) is a student here. A principal context role of
+# Instructor, Administrator or TeachingAssistant (any of their sub-roles included) teaches;
+# Learner (any sub-role, ``Learner#Instructor`` too) studies. Only with no context role at all
+# does an institution or system Administrator (an LMS admin opening the tool) teach.
+_LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
+_TEACHING = frozenset({"Instructor", "Administrator", "TeachingAssistant"})
+_ADMINS = (_LIS + "institution/person#Administrator", _LIS + "system/person#Administrator")
 
 CLOCK_LEEWAY_S = 60  # platforms' clocks drift; exp and iat are checked with this slack
 TOOL_TOKEN_LIFETIME_S = 300  # deep linking responses and client assertions the tool signs
@@ -173,15 +182,31 @@ class Launch:
         return number if 1 <= number <= 2**62 else None
 
 
+def _context_role(role: str) -> str | None:
+    """The principal context role a role names (``Instructor`` for
+    ``…/membership/Instructor#TeachingAssistant``), or None for another vocabulary."""
+    if role.startswith(_LIS + "membership#"):
+        return role.removeprefix(_LIS + "membership#")
+    if role.startswith(_LIS + "membership/"):
+        return role.removeprefix(_LIS + "membership/").partition("#")[0]
+    if role.isalpha():  # a simple name (LTI Core A.2.3: "Instructor", "Learner")
+        return role
+    return None
+
+
 def role_of(roles: Any) -> str | None:
-    """``instructor`` for a teaching role, ``student`` for a learner, None otherwise."""
+    """``instructor`` for a teaching role in the course, ``student`` for a learner in it,
+    None otherwise (the context roles decide; see ``_TEACHING``)."""
     if not isinstance(roles, list):
         return None
-    names = [r for r in roles if isinstance(r, str)]
-    if any(r.endswith(_TEACHING) or "membership/Instructor#" in r for r in names):
+    names = [r.strip() for r in roles if isinstance(r, str)]
+    context = {c for c in map(_context_role, names) if c is not None}
+    if context & _TEACHING:
         return "instructor"
-    if any(r.endswith("#Learner") or "membership/Learner#" in r for r in names):
+    if "Learner" in context:
         return "student"
+    if not context and any(r in _ADMINS for r in names):
+        return "instructor"
     return None
 
 
