@@ -610,4 +610,3 @@ def test_a_learner_who_teaches_elsewhere_is_a_student_here(make_client, lms) -> 
         body = {"title": "Mine", "families": ["conv_params"], "count": 1}
         r = client.post(f"/courses/{learner['course_id']}/assessments", json=body, headers=auth)
         assert r.status_code == 403
-        # Nor does a roster entry with those roles make anyone an instructor.
