@@ -753,3 +753,19 @@ def test_hints_cap_the_score_by_one_rule() -> None:
     assert apply_hints(right, 0) is right
     with pytest.raises(ValueError):
         max_score(-1)
+
+
+def test_zero_is_no_rounding_of_anything() -> None:
+    """Zero has no significant figure: ``0M`` or ``0G`` once earned the half credit of "right
+    to the 1 figure given" on every question under half a million (or a billion), and ``0%``
+    was diagnosed as a factor-of-100 slip. Zero is a claim of exactly 0."""
+    for answer in ("0M", "0G", "0e9", "0.0M", "-0M", "0 params", "0"):
+        _check(grade(PARAMS, CONV_PARAMS, answer), "incorrect", 0.0, [])
+    _check(grade(AnswerSpec.number("channels", exact=True), 256, "0k"), "incorrect", 0.0, [])
+    _check(grade(KIB, 802_816, "0 GiB"), "incorrect", 0.0, [])
+    _check(grade(AnswerSpec.percent(), Fr(1016, 10000), "0%"), "incorrect", 0.0, [])
+    _check(grade(RATIO, Fr(1, 8), "0"), "incorrect", 0.0, [])
+    # A zero truth is still answered by zero however it is written, and a rounding still
+    # earns the stated credit.
+    _check(grade(MACS, 0, "0 MMACs"), "correct", 1.0, [])
+    _check(grade(PARAMS, CONV_PARAMS, "0.07M"), "partial", 0.5, ["insufficient_precision"])

@@ -363,6 +363,10 @@ def _precision(
     an integer mantissa (``120e4``, ``800 KiB``) are likewise not claimed.
     """
     multiplier = unit.multiplier if unit else Fraction(1)
+    if not (int_digits + frac_digits).strip("0"):
+        # Zero has no significant figure, so it is "right to the digits it gives" for no
+        # other value: ``0M`` or ``0e9`` is a claim of exactly 0, not a rounding of 147,712.
+        return None, None
     scaled = bool(m.group("pow") or m.group("e") or m.group("pow2") or frac_digits)
     scaled = scaled or suffix != 1 or multiplier > 1 or spec.dimension == "ratio"
     digits = int_digits.lstrip("0")
