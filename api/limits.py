@@ -177,6 +177,7 @@ class Limiters:
     anki_slots: Slots  # Anki collections read at once
     join_user: RateLimit  # wrong join / invitation codes, per user
     join_address: RateLimit  # wrong join / invitation codes, per client address
+    register: RateLimit  # accounts created (POST /users), per client address
 
     @classmethod
     def from_settings(cls, s: Settings) -> Limiters:
@@ -192,6 +193,7 @@ class Limiters:
             join_address=RateLimit(
                 s.join_address_failures_per_minute, s.join_address_failure_burst
             ),
+            register=RateLimit(s.register_rate_per_minute, s.register_burst),
         )
 
 
@@ -417,6 +419,12 @@ def limit_table(settings: Settings) -> list[Limit]:
             "minute per client address",
             f"{env}JOIN_FAILURE_BURST, {env}JOIN_FAILURES_PER_MINUTE, "
             f"{env}JOIN_ADDRESS_FAILURE_BURST, {env}JOIN_ADDRESS_FAILURES_PER_MINUTE",
+            "429",
+        ),
+        Limit(
+            "registrations (POST /users without the admin token)",
+            f"{s.register_burst} then {s.register_rate_per_minute:g} a minute per client address",
+            f"{env}REGISTER_BURST, {env}REGISTER_RATE_PER_MINUTE",
             "429",
         ),
         Limit("profile: layers", f"{spec.MAX_LAYERS}", "", "422"),

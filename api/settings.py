@@ -117,6 +117,13 @@ class Settings(BaseSettings):
     anki_concurrency: int = Field(
         default=2, ge=1, description="Anki collections read at once per server process."
     )
+    register_rate_per_minute: float = Field(
+        default=10,
+        gt=0,
+        description="Accounts POST /users creates per client address (the admin token's are "
+        "not counted); a class behind one address registers within the burst.",
+    )
+    register_burst: int = Field(default=30, ge=1)
     profile_rate_per_minute: float = Field(
         default=30, gt=0, description="Uncached profiles per client address."
     )

@@ -337,3 +337,42 @@ def test_the_limits_page_lists_every_limit_with_its_value() -> None:
     ]
     expected = [[re.sub(r", FLOPCARDS_", "`, `FLOPCARDS_", c) for c in row] for row in expected]
     assert rows == expected
+
+
+def test_registrations_are_limited_per_client_behind_a_trusted_proxy(db_url) -> None:
+    """POST /users creates accounts, each with its own per-user limits (wrong join codes,
+    imports): unlimited, one client would lift them all. A burst per client address, then a
+    rate; the address is the one a trusted proxy forwards for, and a header from anyone else
+    changes nothing. The admin token's registrations are not counted."""
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+    from api.tables import User
+
+    settings = Settings(
+        database_url=db_url, run_examples=False, warm_up=False, admin_token="admin-secret",
+        register_burst=3, register_rate_per_minute=1, forwarded_allow_ips="10.0.0.9",
+    )  # fmt: skip
+    app = create_app(settings)
+
+    def users() -> int:
+        with Session(app.state.engine) as s:
+            return len(s.exec(select(User.id)).all())
+
+    def join(client: TestClient, forwarded: str | None = None) -> int:
+        headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+        return client.post("/users", json={"name": "x"}, headers=headers).status_code
+
+    with TestClient(app, client=("10.0.0.9", 5000)) as proxy:  # the trusted proxy
+        assert [join(proxy, "192.0.2.1") for _ in range(4)] == [201, 201, 201, 429]
+        r = proxy.post("/users", json={"name": "x"}, headers={"X-Forwarded-For": "192.0.2.1"})
+        assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+        assert "too many registrations" in r.json()["detail"]
+        assert join(proxy, "192.0.2.2") == 201  # another client behind the proxy: its own bucket
+        admin = {"Authorization": "Bearer admin-secret", "X-Forwarded-For": "192.0.2.1"}
+        assert proxy.post("/users", json={"name": "a"}, headers=admin).status_code == 201
+        assert users() == 5
+    with TestClient(app, client=("198.51.100.7", 5000)) as direct:  # not a trusted proxy
+        spoofed = [join(direct, f"203.0.113.{n}") for n in range(4)]
+        assert spoofed == [201, 201, 201, 429]  # a new X-Forwarded-For each time: one bucket
+        assert users() == 8

@@ -6,6 +6,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 
 from ..deps import CurrentUser, DbDep, SettingsDep
 from ..errors import ERROR_RESPONSES
+from ..limits import TOO_MANY, client_key, limiters, too_many
 from ..refusals import response
 from ..security import secret_matches, well_formed
 from ..settings import Settings
@@ -32,7 +33,7 @@ def _is_admin(request: Request, settings: Settings) -> bool:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=UserCreated,
-    responses={403: response(403, "Registration is closed")},
+    responses={403: response(403, "Registration is closed"), **TOO_MANY},
 )
 async def register(
     body: UserCreate, db: DbDep, settings: SettingsDep, request: Request
@@ -40,11 +41,18 @@ async def register(
     """Register a user; the answer carries the bearer token, shown this once only.
 
     When registration is closed, only a request bearing the admin token may register.
+    Registrations are rate-limited per client address (429; the admin token's are not):
+    each account has its own per-user limits, so unbounded accounts would lift them all.
     """
-    if not settings.open_registration and not _is_admin(request, settings):
+    admin = _is_admin(request, settings)
+    if not settings.open_registration and not admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "registration is closed on this server")
     if not body.name.strip():
         raise HTTPException(422, "name must not be blank")
+    if not admin:
+        wait = limiters(request).register.wait_s(client_key(request))
+        if wait:
+            raise too_many("too many registrations from this address", wait)
     return await db.run(create_user, body.name)
 
 
