@@ -417,19 +417,32 @@ def insert_ignore(
     Rows created on first use (a review state, a membership) go through this, so two
     requests creating the same row at once both succeed and exactly one inserts. ``where``
     names the predicate of a partial unique index. (The row count is no use here: drivers
-    report -1 for an INSERT with RETURNING.)
+    report -1 for an INSERT with RETURNING.) The statement is built once per (dialect,
+    table, columns, key, predicate) and the values bound: building it cost more than
+    running it (a study step's first answer to an item takes this path).
     """
-    from sqlalchemy.dialects import postgresql, sqlite
-
     dialect = session.get_bind().dialect.name
-    dialect_insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        dialect_insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=key, index_where=where)
-        .returning(*table.primary_key.columns)
-    )
-    return session.connection().execute(statement).scalar()
+    # ``where`` by identity (an expression's ``==`` builds SQL): pass a module constant.
+    cache_key = (dialect, table.name, tuple(values), tuple(key), id(where))
+    cached = _INSERT_IGNORE.get(cache_key)
+    if cached is not None:
+        statement = cached[1]
+    else:
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect_insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = (
+            dialect_insert(table)
+            .on_conflict_do_nothing(index_elements=key, index_where=where)
+            .returning(*table.primary_key.columns)
+        )
+        with _WRITER_LOCKS_GUARD:
+            _INSERT_IGNORE[cache_key] = (where, statement)  # keeps ``where`` (its id) alive
+    return session.connection().execute(statement, values).scalar()
+
+
+# Built insert-or-ignore statements (a handful: one per call site and dialect).
+_INSERT_IGNORE: dict[tuple[Any, ...], tuple[Any, Any]] = {}
 
 
 # Start-up (migrations, content sync) runs once at a time per database, whichever replica

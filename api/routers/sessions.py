@@ -10,6 +10,7 @@ are in ``api.store.study``.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -36,11 +37,12 @@ from ..services.questions import (
 from ..services.scheduler import FSRS, GRADE_RATINGS, RATINGS, Schedulers, format_interval
 from ..services.study_rules import question_difficulty, rating_for
 from ..store.cards import unknown_topics
-from ..store.questions import session_question
+from ..store.questions import QuestionRecord, session_question
 from ..store.study import (
     QUESTION_PREFIX,
     Applied,
     ItemState,
+    Judged,
     Pick,
     StudyRow,
     answer_card,
@@ -49,7 +51,6 @@ from ..store.study import (
     create_study,
     interval_days,
     load_study,
-    pending_for,
     pick_next,
     scheduler_of,
     session_counts,
@@ -272,7 +273,7 @@ async def next_item(session_id: SessionId, user: CurrentUser, request: Request) 
     """
     assert user.id is not None
     db, now = request.app.state.db, utcnow()
-    pick = await db.run(pick_next, session_id, user.id, now)
+    pick = await db.run(pick_next, session_id, user.id, now, _draw)
     if pick is None:
         return NextItem(done=True)
     fsrs = scheduler_of(request.app.state.schedulers, pick.study)
@@ -287,20 +288,23 @@ async def next_item(session_id: SessionId, user: CurrentUser, request: Request) 
                     question=question, intervals=intervals)  # fmt: skip
 
 
+def _draw(family: str, difficulty: int, last: tuple[int, int] | None) -> int | None:
+    """A pooled variant's seed for ``pick_next`` to store, or None (see ``pooled``)."""
+    drawn = pooled(family, difficulty, last)
+    return None if drawn is None else drawn.seed
+
+
 async def _question_item(db: Database, pick: Pick, user_id: int) -> QuestionPublic:
-    """The pending variant of the picked family, drawn and stored first if there is none."""
+    """The pending variant of the picked family; when ``pick_next`` could not draw one from
+    a pool, generated in a worker thread (other than the one the student saw last) and
+    stored first."""
     assert pick.family is not None
     instance = pick.pending
     if instance is None:
         difficulty = question_difficulty(pick.state)
-        # A variant other than the one the student saw last, chosen before the write: from
-        # the family's pool when it can answer, else generated in a worker thread.
-        drawn = pooled(pick.family, difficulty, pick.last)
-        if drawn is None:
-            drawn = await anyio.to_thread.run_sync(fresh, pick.family, difficulty, pick.last)
-        seed = drawn.seed
+        drawn = await anyio.to_thread.run_sync(fresh, pick.family, difficulty, pick.last)
         instance = await db.run(
-            session_question, user_id, pick.study.id, pick.family, seed, difficulty
+            session_question, user_id, pick.study.id, pick.family, drawn.seed, difficulty
         )
     question = await _variant(instance.family, instance.seed, instance.difficulty)
     return QuestionPublic.model_validate(public_question(instance, question))
@@ -332,21 +336,41 @@ async def answer(
 async def _answer_question(
     db: Database, fsrs: Schedulers, session_id: int, body: AnswerIn, user_id: int
 ) -> AnswerOut:
-    """Grade the pending variant of a question item and schedule the family by the grade."""
-    if body.answer is None:
+    """Grade the pending variant of a question item and schedule the family by the grade,
+    in one unit of work (``answer_question``); the variant is generated in a worker thread
+    first only when this process does not hold it (another replica served it, a restart)."""
+    answer_text = body.answer
+    if answer_text is None:
         raise HTTPException(422, "a question is answered with an answer text")
     family = body.item_id.removeprefix(QUESTION_PREFIX)
-    pending = await db.run(pending_for, session_id, user_id, family)
-    question = await _variant(pending.family, pending.seed, pending.difficulty)
-    grade = graded(question, body.answer, pending.hints_used)
-    public = GradePublic.model_validate(grade_dict(grade, question))
-    rating = rating_for(grade, body.elapsed_ms, question.expected_seconds)
-    if rating is None:  # unreadable: no attempt, no schedule change, nothing written
+
+    def judge(pending: QuestionRecord, generate: bool = False) -> Judged | None:
+        question = cached_variant(pending.family, pending.seed, pending.difficulty)
+        if question is None:
+            if not generate:
+                return None
+            question = variant(pending.family, pending.seed, pending.difficulty)
+        grade = graded(question, answer_text, pending.hints_used)
+        rating = rating_for(grade, body.elapsed_ms, question.expected_seconds)
+        public = GradePublic.model_validate(grade_dict(grade, question))
+        return Judged(grade_record(grade, answer_text), rating, public)
+
+    now = utcnow()
+    done = await db.run(answer_question, fsrs, user_id, session_id, family, judge,
+                        body.elapsed_ms, now)  # fmt: skip
+    if done.judged is None:  # not in memory: generate it off the loop, then answer again
+        pending = done.pending
+        await _variant(pending.family, pending.seed, pending.difficulty)
+        # Cached now; should it be evicted meanwhile (a cache of thousands), made again.
+        again = functools.partial(judge, generate=True)
+        done = await db.run(answer_question, fsrs, user_id, session_id, family, again,
+                            body.elapsed_ms, now)  # fmt: skip
+    assert done.judged is not None
+    public = done.judged.shown
+    if done.applied is None:  # unreadable: no attempt, no schedule change, nothing written
         return AnswerOut(item_id=body.item_id, kind="question", recorded=False, grade=public)
-    now, record = utcnow(), grade_record(grade, body.answer)
-    applied = await db.run(answer_question, fsrs, user_id, session_id, pending, record, rating,
-                           body.elapsed_ms, now)  # fmt: skip
-    return _out(body.item_id, "question", rating, applied, now, public)
+    assert done.judged.rating is not None
+    return _out(body.item_id, "question", done.judged.rating, done.applied, now, public)
 
 
 def _out(

@@ -75,7 +75,7 @@ class _VariantCache:
 
     def __init__(self, size: int) -> None:
         self._items: OrderedDict[tuple[str, int, int], Question] = OrderedDict()
-        self._size = size
+        self.size = size
         self._lock = threading.Lock()
 
     def get(self, key: tuple[str, int, int]) -> Question | None:
@@ -91,7 +91,7 @@ class _VariantCache:
         with self._lock:
             self._items[key] = question
             self._items.move_to_end(key)
-            while len(self._items) > self._size:
+            while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
 
@@ -233,6 +233,7 @@ class _Pools:
         while len(self._members.get((family_id, difficulty), ())) < self.SIZE:
             question = family_of(family_id).generate(self._rng.randrange(2**31), difficulty)
             _VARIANTS.put((family_id, question.seed, difficulty), question)
+            _shown(question)
             self.add(family_id, difficulty, question)
             made += 1
         return made
@@ -267,6 +268,7 @@ class _Pools:
                 log.debug("no variant pool for %s", key, exc_info=True)
                 continue
             _VARIANTS.put((key[0], question.seed, key[1]), question)
+            _shown(question)  # its hints checked and fields built here, not on a step
             self.add(key[0], key[1], question)
             with self._lock:
                 short = len(self._members.get(key, ())) < self.SIZE
@@ -301,27 +303,59 @@ def hints_shown(question: Question, copy: list[Question] | None = None) -> tuple
     return safe_hints(question, copy or [question])
 
 
+class _Shown:
+    """What every showing of one variant on its own shares: its safe hints and its public
+    fields. A pure function of the variant, computed once (for a pooled variant, by the
+    background thread that drew it), since checking the hints against the truth and
+    describing the answer cost a study step more than its queries."""
+
+    __slots__ = ("question", "hints", "fields")
+
+    def __init__(self, question: Question) -> None:
+        self.question = question
+        self.hints = hints_shown(question)
+        self.fields = {
+            "family": question.family,
+            "topic": question.topic,
+            "seed": question.seed,
+            "difficulty": question.difficulty,
+            "prompt": question.prompt,
+            "rules": question.rules,
+            "params": dict(question.params),
+            "answer": _spec_public(question.answer),
+            "conventions": list(question.conventions),
+        }
+
+
+_SHOWN: OrderedDict[tuple[str, int, int], _Shown] = OrderedDict()
+_SHOWN_LOCK = threading.Lock()
+
+
+def _shown(question: Question) -> _Shown:
+    """The variant's shared public part, from the cache when it is this very variant."""
+    key = (question.family, question.seed, question.difficulty)
+    with _SHOWN_LOCK:
+        entry = _SHOWN.get(key)
+        if entry is not None and entry.question is question:
+            _SHOWN.move_to_end(key)
+            return entry
+    entry = _Shown(question)
+    with _SHOWN_LOCK:
+        _SHOWN[key] = entry
+        while len(_SHOWN) > _VARIANTS.size:
+            _SHOWN.popitem(last=False)
+    return entry
+
+
 def public_question(
     instance: QuestionRecord, question: Question, hints: tuple[str, ...] | None = None
 ) -> dict[str, Any]:
     """A question as shown before grading: everything but the truth and the solution
-    (``hints``: the hints it may show, when the caller checked them against a whole copy)."""
-    if hints is None:
-        hints = hints_shown(question)
-    return {
-        "id": instance.id,
-        "family": question.family,
-        "topic": question.topic,
-        "seed": question.seed,
-        "difficulty": question.difficulty,
-        "prompt": question.prompt,
-        "rules": question.rules,
-        "params": dict(question.params),
-        "answer": _spec_public(question.answer),
-        "conventions": list(question.conventions),
-        "hints": len(hints),
-        "hints_used": instance.hints_used,
-    }
+    (``hints``: the hints it may show, when the caller checked them against a whole copy).
+    A new dict each call; its nested values are shared with the cache: read them only."""
+    shown = _shown(question)
+    count = len(shown.hints if hints is None else hints)
+    return {"id": instance.id, **shown.fields, "hints": count, "hints_used": instance.hints_used}
 
 
 def grade_dict(grade: Grade, question: Question) -> dict[str, Any]:

@@ -91,6 +91,8 @@ _LAST_VARIANT = (
     .limit(1)
 )
 _INSERT_ATTEMPT = insert(ATTEMPT)
+# The predicate of the partial unique index on a session's pending variant of a family.
+_PENDING_INDEX = QI.c.graded_at.is_(None) & QI.c.session_id.is_not(None)
 
 
 def _record_statement(once: bool) -> Any:
@@ -178,7 +180,7 @@ def session_question(
             QI,
             values,
             ["session_id", "family"],
-            where=QI.c.graded_at.is_(None) & QI.c.session_id.is_not(None),
+            where=_PENDING_INDEX,
         )
         if new_id is not None:  # ours: the row is what was just written (no read back)
             record: QuestionRecord | None = QuestionRecord(

@@ -26,6 +26,7 @@ deadlock.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -34,7 +35,7 @@ from sqlalchemy import Table, and_, bindparam, exists, func, insert, or_, select
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session
 
-from ..db import insert_ignore, utcnow, writing
+from ..db import insert_ignore, writing
 from ..services.scheduler import FSRS, RATINGS, STATE_NAMES, Outcome, Schedulers
 from ..services.study_rules import (
     DEFAULT_NEW_PER_DAY,
@@ -46,6 +47,7 @@ from ..services.study_rules import (
     card_for_fsrs,
     is_leech_lapse,
     new_allowed,
+    question_difficulty,
     review,
 )
 from ..tables import CardFlag, ReviewLog, ReviewState, StudySession, UserSettings
@@ -57,6 +59,7 @@ from .questions import (
     GradeRecord,
     QuestionRecord,
     answered_once,
+    session_question,
 )
 from .tags import TAG
 
@@ -85,7 +88,8 @@ __all__ = [
     "answer_question",
     "Pick",
     "pick_next",
-    "pending_for",
+    "Judged",
+    "Answered",
     "review_log",
     "LogEntry",
     "fit_history",
@@ -211,7 +215,7 @@ _COUNT_NEW = (
     .values(new_seen=_STUDY.c.new_seen + 1)
 )
 _QUESTION_DUES = (
-    select(_STATE.c.item_id, (_STATE.c.due <= _NOW).label("is_due"))
+    select(_STATE.c.item_id, (_STATE.c.due <= _NOW).label("is_due"), *_STATE_LABELLED)
     .where(_STATE.c.user_id == _USER, _STATE.c.kind == "question")
     .order_by(_STATE.c.due, _STATE.c.item_id)
 )
@@ -359,12 +363,27 @@ def question_dues(
     """Whether each of these question families is due for the user at ``now``, by item id
     ("q:<id>"), soonest due first; families never asked are absent. (The comparison is
     made by the database: reading every due time back would cost more than the query.)"""
+    return {
+        k: due for k, (due, _state) in _question_states(session, user_id, families, now).items()
+    }
+
+
+def _question_states(
+    session: Session, user_id: int, families: list[str], now: datetime
+) -> dict[str, tuple[bool, ItemState]]:
+    """``question_dues`` with each family's state, read in the same statement."""
     if not families:
         return {}
     wanted = {QUESTION_PREFIX + f for f in families}
     # All the user's question items, filtered here: a 32-item IN list costs more to bind.
     rows = session.connection().execute(_QUESTION_DUES, {"user_id": user_id, "now": now})
-    return {r.item_id: bool(r.is_due) for r in rows if r.item_id in wanted}
+    out = {}
+    for r in rows:
+        if r.item_id in wanted:
+            state = _state_from(r, "st_")
+            assert state is not None
+            out[r.item_id] = (bool(r.is_due), state)
+    return out
 
 
 def load_state(session: Session, user_id: int, item_id: str) -> ItemState | None:
@@ -528,36 +547,78 @@ def answer_card(
     return applied
 
 
+@dataclass(frozen=True)
+class Judged:
+    """A graded answer to a pending question: what is stored of it and the rating it earns
+    (None: unreadable, nothing is written), with whatever the caller wants back (``shown``)."""
+
+    record: GradeRecord
+    rating: str | None
+    shown: Any = None
+
+
+@dataclass(frozen=True)
+class Answered:
+    """What answering a question did: the variant it answered, the grade (None when the
+    judge could not grade it here and now) and the schedule (None when nothing was written)."""
+
+    pending: QuestionRecord
+    judged: Judged | None
+    applied: Applied | None
+
+
 def answer_question(
     session: Session,
     schedulers: Schedulers,
     user_id: int,
     session_id: int,
-    question: QuestionRecord,
-    grade: GradeRecord,
-    rating: str,
+    family: str,
+    judge: Callable[[QuestionRecord], Judged | None],
     elapsed_ms: int,
     now: datetime,
-) -> Applied:
-    """Answer a session's pending question: slot, the attempt (once), the family's state and
-    its log row in one commit."""
+) -> Answered:
+    """Answer the session's pending variant of ``family`` in one write transaction: the
+    checks (the family is the session's, not paused by an open assessment, a variant is
+    pending), the grade (``judge``: pure CPU, a fraction of a millisecond), then the slot,
+    the attempt (once), the family's state and its log row, committed together.
+
+    ``judge`` returns None when it cannot grade without generating the variant (not in this
+    process's memory): nothing is written and the caller generates it off the loop and asks
+    again. An unreadable answer (no rating) writes nothing either."""
     with writing(session):
         study = load_study(session, session_id, user_id)
+        if family not in study.families:
+            raise NotFound(f"no item '{QUESTION_PREFIX + family}' in session {session_id}")
+        item = question_item(session, user_id, study.id, family, now)
+        if item.any_open and family in open_assessment_families(session, user_id, now):
+            raise Conflict(
+                f"practice of {family} is paused until you submit the assessment using it"
+            )
+        if study.answered >= study.size:  # a quick refusal; take_slot is the rule
+            raise Conflict(f"session {study.id} is complete ({study.size} answers)")
+        pending = item.pending
+        if pending is None:
+            raise Conflict(
+                f"no pending question for '{QUESTION_PREFIX + family}': get it from next"
+            )
+        judged = judge(pending)
+        if judged is None or judged.rating is None:
+            return Answered(pending, judged, None)  # rolled back by writing: nothing written
         take_slot(session, study)
-        answered_once(session, question.id, user_id, grade)
+        answered_once(session, pending.id, user_id, judged.record)
         applied = apply_review(
             session,
             scheduler_of(schedulers, study),
             user_id=user_id,
-            item_id=QUESTION_PREFIX + question.family,
+            item_id=QUESTION_PREFIX + family,
             kind="question",
-            rating=rating,
+            rating=judged.rating,
             elapsed_ms=elapsed_ms,
             now=now,
             study_id=study.id,
         )
         session.commit()
-    return applied
+    return Answered(pending, judged, applied)
 
 
 @dataclass(frozen=True)
@@ -591,9 +652,9 @@ def _pick(session: Session, study: StudyRow, now: datetime) -> Pick | None:
     allow_new = _new_allowed(study)
     found = next_card(session, user_id, topics, now, allow_new, study.tags or None)
     card, card_state = found or (None, None)
-    dues = question_dues(session, user_id, study.families, now)
-    due_item = next((item_id for item_id, is_due in dues.items() if is_due), None)
-    due_state = None if due_item is None else load_state(session, user_id, due_item)
+    dues = _question_states(session, user_id, study.families, now)
+    due_item = next((item_id for item_id, (is_due, _) in dues.items() if is_due), None)
+    due_state = None if due_item is None else dues[due_item][1]
     if card_state is not None and (due_state is None or card_state.due <= due_state.due):
         return Pick(study, "card", card_state, card=card)
     if due_item is not None:
@@ -627,8 +688,21 @@ def _pick_listed(session: Session, study: StudyRow, now: datetime) -> Pick | Non
     return None
 
 
-def pick_next(session: Session, session_id: int, user_id: int, now: datetime) -> Pick | None:
-    """The session's next item (see ``_pick``), or None when the session is done."""
+# Draws a variant for a question item: (family, difficulty, the last variant's seed and
+# difficulty) -> the seed of one other than the last, or None when it cannot answer now.
+Draw = Callable[[str, int, "tuple[int, int] | None"], "int | None"]
+
+
+def pick_next(
+    session: Session, session_id: int, user_id: int, now: datetime, draw: Draw | None = None
+) -> Pick | None:
+    """The session's next item (see ``_pick``), or None when the session is done.
+
+    A question item with no pending variant gets one here when ``draw`` (an in-memory pool,
+    ``api.services.questions.pooled``) gives a seed: stored right after the read, in the same unit
+    of work, so a question's ``next`` costs one more transaction than a card's and nothing
+    more (on PostgreSQL, no second trip to a worker thread). Otherwise the pick comes back
+    without one, and the caller draws off the loop and stores it (``session_question``)."""
     day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
     study = load_study(session, session_id, user_id, day_start)
     pick = None if study.answered >= study.size else _pick(session, study, now)
@@ -654,27 +728,13 @@ def pick_next(session: Session, session_id: int, user_id: int, now: datetime) ->
         (card,) = with_note_tags(session, [pick.card])
         pick = replace(pick, card=card)
     session.commit()
+    if draw is not None and pick is not None and pick.family is not None and pick.pending is None:
+        difficulty = question_difficulty(pick.state)
+        seed = draw(pick.family, difficulty, pick.last)
+        if seed is not None:
+            stored = session_question(session, user_id, study.id, pick.family, seed, difficulty)
+            pick = replace(pick, pending=stored)
     return pick
-
-
-def pending_for(session: Session, session_id: int, user_id: int, family: str) -> QuestionRecord:
-    """The variant of ``family`` waiting for an answer in the session; NotFound or Conflict
-    when there is none."""
-    study = load_study(session, session_id, user_id)
-    if family not in study.families:
-        raise NotFound(f"no item '{QUESTION_PREFIX + family}' in session {session_id}")
-    now = utcnow()
-    item = question_item(session, user_id, study.id, family, now)
-    paused = item.any_open and family in open_assessment_families(session, user_id, now)
-    session.commit()
-    if paused:
-        raise Conflict(f"practice of {family} is paused until you submit the assessment using it")
-    if study.answered >= study.size:  # a quick refusal; take_slot is the rule
-        raise Conflict(f"session {study.id} is complete ({study.size} answers)")
-    pending = item.pending
-    if pending is None:
-        raise Conflict(f"no pending question for '{QUESTION_PREFIX + family}': get it from next")
-    return pending
 
 
 def state_name(state: int | None) -> str:
