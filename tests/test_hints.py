@@ -107,7 +107,7 @@ def test_a_review_never_repeats_the_last_variant(client, monkeypatch) -> None:
     # The operating system's generator is made to draw the same seed again and again: only
     # the fresh-variant rule can make the second review show something else.
     import grader.variants
-    from api import questions
+    from api.services import questions
 
     # The generated path (pooled variants never repeat either: tests/test_variant_pools.py).
     no_pool = questions._Pools()

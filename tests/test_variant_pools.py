@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from api import questions
+from api.services import questions
 from grader.registry import FAMILIES
 from grader.variants import same_variant
 
