@@ -610,3 +610,28 @@ def test_a_learner_who_teaches_elsewhere_is_a_student_here(make_client, lms) -> 
         body = {"title": "Mine", "families": ["conv_params"], "count": 1}
         r = client.post(f"/courses/{learner['course_id']}/assessments", json=body, headers=auth)
         assert r.status_code == 403
+
+
+def test_a_platform_that_rotates_its_key_is_refetched_at_once(make_client, lms) -> None:
+    """The platform's key set is cached; a launch signed by a key it does not hold (the LMS
+    rotated its key a moment after the tool fetched the set) makes the tool fetch it again,
+    with no cooldown, and the launch goes through. The old key then no longer verifies."""
+    with make_client(**LTI_SETTINGS) as client:
+        _register(client, lms)
+        first = _id_token(client, lms, "t-1", [INSTRUCTOR])
+        assert _post(client, first).status_code == 303  # the key set is fetched and cached
+        old_kid = jwt.get_unverified_header(first["id_token"])["kid"]
+        old_private = lms.private_pem
+        lms.private_pem, lms.public_pem = rsa_pem()  # the LMS rotates its key
+        lms.live_conf = lms.conf(client.get("/lti/jwks").json())
+        rotated = _id_token(client, lms, "t-1", [INSTRUCTOR])
+        assert jwt.get_unverified_header(rotated["id_token"])["kid"] != old_kid
+        r = _post(client, rotated)
+        assert r.status_code == 303, r.text
+        assert _session(client, r)["role"] == "instructor"
+        stale = _id_token(client, lms, "t-1", [INSTRUCTOR])
+        claims = jwt.decode(stale["id_token"], options={"verify_signature": False})
+        # Signed by the retired key: the LMS no longer publishes it.
+        forged = jwt.encode(claims, old_private, algorithm="RS256", headers={"kid": old_kid})
+        r = _post(client, {**stale, "id_token": forged})
+        assert r.status_code == 400 and "no key of the platform's key set" in html.unescape(r.text)

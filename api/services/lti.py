@@ -121,6 +121,11 @@ class KeySets:
     ``PyJWKClient`` keeps the fetched keys and fetches the set again when a token names a
     ``kid`` it does not hold (a platform that rotated its key). Its fetch is blocking, with
     ``timeout_s``: callers run :meth:`key_for` in a worker thread.
+
+    PyJWT's default cooldown (no refetch within 30 s of any fetch) would refuse the first
+    launches after a rotation whenever the set was fetched shortly before; it is off. A
+    refetch costs the platform one request per launch whose ``kid`` is unknown, and a launch
+    reaches here only with a login's state (a database row) and its browser's cookie.
     """
 
     def __init__(self, timeout_s: float = 5.0, lifespan_s: float = 3600.0) -> None:
@@ -134,7 +139,10 @@ class KeySets:
             client = self._clients.get(keyset_url)
             if client is None:
                 client = jwt.PyJWKClient(
-                    keyset_url, lifespan=self._lifespan, timeout=int(max(1, self._timeout))
+                    keyset_url,
+                    lifespan=self._lifespan,
+                    timeout=int(max(1, self._timeout)),
+                    cooldown_duration=0,
                 )
                 self._clients[keyset_url] = client
         try:
