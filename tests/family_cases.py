@@ -8,6 +8,7 @@ modules pay for each variant once.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from decimal import ROUND_HALF_EVEN, Context, Decimal
 from fractions import Fraction
 from typing import Any
@@ -21,6 +22,12 @@ SEEDS = range(64)
 LAYER_BLOCK_IDS = sorted(f.id for f in FAMILIES.values() if not f.architecture_level)
 ARCH_IDS = sorted(f.id for f in FAMILIES.values() if f.architecture_level)
 ALL_IDS = sorted(FAMILIES)
+
+# Asserts that one variant's truth equals an independent closed form: written in the tests from
+# the question's ``params`` and the papers, never by calling the family's own code. Each of
+# test_families_layers, _blocks and _efficiency has a table ``CLOSED_FORMS`` of them by family
+# id; ``test_families_contract`` requires one for every registered family.
+Check = Callable[[Question], None]
 
 
 @functools.cache

@@ -6,6 +6,9 @@ the same seeds (``family_cases.SEEDS``):
 - no example in a prompt is graded correct, and prompts carry no other examples;
 - the precision rule is stated in the prompt; hints (two or more) never contain the answer;
   solutions end at the truth; unreadable answers are ``invalid`` and nothing raises;
+- the truth equals an independent closed form, written in the tests from the question's
+  ``params`` and the papers (the tables ``CLOSED_FORMS`` of test_families_layers, _blocks and
+  _efficiency): a registered family without one fails here, it is not skipped;
 - variant pools: at least 50 distinct variants per level for every layer and block family;
 - every card a family names exists in the content deck; network families only ask about the
   networks of their own topic; at least eight families are multi-part.
@@ -28,10 +31,12 @@ from grader.question import Draft, Family, Question
 from grader.registry import FAMILIES
 from grader.types import AnswerSpec, Mistake, Truth
 
+from . import test_families_blocks, test_families_efficiency, test_families_layers
 from .family_cases import (
     ALL_IDS,
     LAYER_BLOCK_IDS,
     SEEDS,
+    Check,
     correct_forms,
     mistake_answer,
     parts_forms,
@@ -52,6 +57,32 @@ def _forms(q: Question) -> list[Any]:
     if q.answer.kind == "parts":
         return parts_forms(q.answer, q.truth)
     return correct_forms(q.answer, q.truth)
+
+
+CLOSED_FORM_TABLES = {
+    module.__name__: module.CLOSED_FORMS
+    for module in (test_families_layers, test_families_blocks, test_families_efficiency)
+}
+CLOSED_FORMS: dict[str, Check] = {
+    fid: check for table in CLOSED_FORM_TABLES.values() for fid, check in table.items()
+}
+
+
+def test_closed_form_tables_name_registered_families_once() -> None:
+    listed = [fid for table in CLOSED_FORM_TABLES.values() for fid in table]
+    assert len(listed) == len(set(listed)), sorted(f for f in listed if listed.count(f) > 1)
+    assert set(listed) <= set(FAMILIES), set(listed) - set(FAMILIES)
+
+
+@pytest.mark.parametrize("fid", ALL_IDS)
+def test_truth_matches_an_independent_closed_form(fid: str) -> None:
+    check = CLOSED_FORMS.get(fid)
+    assert check is not None, (
+        f"{fid} has no closed form: add a check to CLOSED_FORMS in tests/test_families_layers.py, "
+        "_blocks.py or _efficiency.py, from its params and the paper, not from its own code"
+    )
+    for q in questions(fid):
+        check(q)
 
 
 def test_generate_keeps_only_the_mistakes_a_variant_can_make() -> None:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import types
 from collections import Counter
 from itertools import count
+from pathlib import Path
 
 import pytest
 
+from grader import families
 from grader.errors import QuestionError
 from grader.exam import plan_exam
 from grader.families import conv, pool
@@ -44,6 +46,14 @@ def test_registry_lists_modules_not_ids() -> None:
     expected = sum(max(1, f.warm_seeds) * len(f.difficulties) for f in FAMILIES.values())
     assert warmed == expected
     assert any(f.warm_seeds for f in FAMILIES.values())
+
+
+def test_every_family_module_is_registered() -> None:
+    """A module under grader/families/ left out of ``MODULES`` would register nothing, and no
+    family test would see its families."""
+    folder = Path(families.__file__).parent
+    on_disk = {path.stem for path in folder.glob("*.py") if not path.stem.startswith("_")}
+    assert {m.__name__.rsplit(".", 1)[-1] for m in MODULES} == on_disk
 
 
 def test_exams_spread_over_the_families_of_a_topic() -> None:
