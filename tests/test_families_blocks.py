@@ -451,7 +451,7 @@ def bottleneck_macs(p: dict, d: int) -> dict[str, int]:
     c_in, planes, out, s, h = (p[k] for k in ("in_channels", "planes", "out_channels", "stride",
                                                "height"))  # fmt: skip
     h2 = (h - 1) // s + 1
-    v1 = s == 2 and "the paper's v1" in question("bottleneck_conv_macs", p["seed"], d).prompt
+    v1 = s == 2 and "the paper's v1" in p["prompt"]
     h1 = h2 if v1 else h
     macs = {"conv1": h1 * h1 * planes * c_in, "conv2": h2 * h2 * planes * planes * 9,
             "conv3": h2 * h2 * out * planes}  # fmt: skip
@@ -484,7 +484,7 @@ def densenet_layer(p: dict, d: int) -> dict[str, int]:
     return {"params": weights + 2 * (c + inner), "macs": h * h * weights}
 
 
-# Each block family's truth from ``params`` (and the seed) and the level, by the papers' formulas.
+# Each block family's truth from ``params`` (and its prompt) and the level, by the papers' formulas.
 BLOCK_TRUTHS: dict[str, Callable[[dict, int], object]] = {
     "fire_module_params": fire_params,
     "fire_output_channels": fire_channels,
@@ -507,7 +507,7 @@ BLOCK_IDS = sorted(BLOCK_TRUTHS)
 
 
 def check_block(q: Question) -> None:
-    expected = BLOCK_TRUTHS[q.family](dict(q.params) | {"seed": q.seed}, q.difficulty)
+    expected = BLOCK_TRUTHS[q.family](dict(q.params) | {"prompt": q.prompt}, q.difficulty)
     truth = dict(q.truth) if isinstance(q.truth, dict) else q.truth
     assert truth == expected, (q.seed, q.difficulty, q.params)
 
