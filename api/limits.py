@@ -20,6 +20,7 @@ and its value under the given settings: the README's "Limits" section is checked
 from __future__ import annotations
 
 import gc
+import ipaddress
 import secrets
 import threading
 import time
@@ -280,12 +281,28 @@ async def one_upload(db: Database, user_id: int, kind: str) -> AsyncIterator[Non
             await db.run(end_lease, user_id, kind, token)
 
 
+IPV6_CLIENT_PREFIX = 64  # the network one IPv6 subscriber is given, at the least
+
+
 def client_key(request: Request) -> str:
-    """The address a request came from: the peer of the connection, or, when the peer is a
-    proxy named in ``FLOPCARDS_FORWARDED_ALLOW_IPS``, the client it forwarded for (uvicorn's
-    proxy-headers middleware rewrites the peer; any other sender's ``X-Forwarded-For`` is
-    ignored, since any client can write one)."""
-    return request.client.host if request.client is not None else "unknown"
+    """The client a request came from, for the per-address limits: the peer of the
+    connection, or, when the peer is a proxy named in ``FLOPCARDS_FORWARDED_ALLOW_IPS``, the
+    client it forwarded for (uvicorn's proxy-headers middleware rewrites the peer; any other
+    sender's ``X-Forwarded-For`` is ignored, since any client can write one).
+
+    An IPv6 client is its /64: a home or a cloud machine gets at least that many addresses
+    and can send each request from another one, so keyed by address it would never be
+    limited. An IPv4 address written as IPv6 (``::ffff:a.b.c.d``) is that IPv4 address."""
+    host = request.client.host if request.client is not None else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/{IPV6_CLIENT_PREFIX}", strict=False))
+    return host
 
 
 @dataclass(frozen=True)

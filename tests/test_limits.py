@@ -376,3 +376,25 @@ def test_registrations_are_limited_per_client_behind_a_trusted_proxy(db_url) -> 
         spoofed = [join(direct, f"203.0.113.{n}") for n in range(4)]
         assert spoofed == [201, 201, 201, 429]  # a new X-Forwarded-For each time: one bucket
         assert users() == 8
+
+
+def test_an_ipv6_client_is_its_64_network_for_every_per_address_limit(db_url) -> None:
+    """One IPv6 host holds a whole /64: a new source address per request must not be a new
+    bucket. Another /64 is another client; ::ffff:a.b.c.d is the IPv4 client a.b.c.d."""
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+
+    settings = Settings(database_url=db_url, run_examples=False, warm_up=False,
+                        register_burst=2, register_rate_per_minute=1)  # fmt: skip
+    app = create_app(settings)
+
+    def register_from(host: str) -> int:
+        with TestClient(app, client=(host, 5000)) as c:
+            return c.post("/users", json={"name": "x"}).status_code
+
+    same_64 = ["2001:db8:1:2::1", "2001:db8:1:2:ffff::9", "2001:db8:1:2:abcd:1:2:3"]
+    assert [register_from(h) for h in same_64] == [201, 201, 429]
+    assert register_from("2001:db8:1:3::1") == 201  # the next /64: another client
+    assert [register_from(h) for h in ("192.0.2.1", "::ffff:192.0.2.1", "192.0.2.1")] == [
+        201, 201, 429]  # fmt: skip
