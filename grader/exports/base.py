@@ -16,9 +16,19 @@ from typing import Any, Literal
 
 from ..display import format_expected
 from ..grading import check_truth
+from ..kinds import kind_of
 from ..question import Question
 
-__all__ = ["ExportItem", "Paper", "ExportFormat", "Writer", "Part", "expected_text", "jsonable"]
+__all__ = [
+    "ExportItem",
+    "Paper",
+    "ExportFormat",
+    "Writer",
+    "Part",
+    "expected_text",
+    "jsonable",
+    "lms_text",
+]
 
 Part = Literal["exam", "key"]
 
@@ -98,3 +108,17 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     return value
+
+
+def lms_text(q: Question) -> str:
+    """The question as a platform that grades the export (Moodle XML, GIFT) shows it: the
+    prompt, its conventions, and the answer kind's rule as that platform applies it
+    (``AnswerKind.lms_instructions``) in place of this service's rule, which it does not
+    apply (no partial credit for fewer figures, fewer forms read): the rule stated is the
+    rule applied, there too."""
+    kind = kind_of(q.answer)
+    own = kind.instructions(q.answer)
+    if not q.rules.endswith(own):  # rules written some other way: state them as they are
+        return q.text
+    conventions = q.rules[: len(q.rules) - len(own)].strip()
+    return " ".join(t for t in (q.prompt, conventions, kind.lms_instructions(q.answer)) if t)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from ..kinds import kind_of
 from ..kinds.base import gift_escape
 from ..kinds.parts import PartsKind
-from .base import ExportFormat, ExportItem, Paper
+from .base import ExportFormat, ExportItem, Paper, lms_text
 
 __all__ = ["FORMAT", "write"]
 
@@ -15,7 +15,7 @@ __all__ = ["FORMAT", "write"]
 def _question(item: ExportItem) -> str:
     q, spec = item.question, item.question.answer
     kind = kind_of(spec)
-    prompt = gift_escape(q.text)
+    prompt = gift_escape(lms_text(q))
     feedback = f"####{gift_escape(q.solution)}"
     if isinstance(kind, PartsKind):  # GIFT has no multi-part question: one per part
 

@@ -8,20 +8,21 @@ from xml.sax.saxutils import escape
 
 from ..kinds import kind_of
 from ..kinds.base import MoodleHead, xml_text
-from .base import ExportFormat, ExportItem, Paper
+from .base import ExportFormat, ExportItem, Paper, lms_text
 
 __all__ = ["FORMAT", "write"]
 
 
 def _question(item: ExportItem) -> str:
     q = item.question
+    text = lms_text(q)
     head = MoodleHead(
         name=xml_text(
             "name", f"Q{item.position + 1} {q.family} (seed {q.seed}, level {q.difficulty})"
         ),
-        text=xml_text("questiontext", f"<p>{escape(q.text)}</p>", html=True),
+        text=xml_text("questiontext", f"<p>{escape(text)}</p>", html=True),
         general=xml_text("generalfeedback", f"<pre>{escape(q.solution)}</pre>", html=True),
-        prompt=q.text,
+        prompt=text,
     )
     return str(
         kind_of(q.answer).fragment("moodle", q.answer, q.truth, head=head, mistakes=q.mistakes)

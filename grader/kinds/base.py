@@ -247,6 +247,21 @@ class AnswerKind(ABC):
         """Answers of the form (never of the value: the same for every variant)."""
         return []
 
+    def lms_instructions(self, spec: AnswerSpec) -> str:
+        """The sentences a question exported to a learning platform that grades it (Moodle
+        XML, GIFT) states in place of ``instructions``: the rule that platform applies to
+        this kind's fragment, which reads fewer forms and gives no partial credit for fewer
+        figures. The same as ``instructions`` where nothing differs."""
+        return self.instructions(spec)
+
+    def lms_part_form(self, spec: AnswerSpec) -> str:
+        """``part_form`` as one field of an exported question asks for it."""
+        return self.part_form(spec)
+
+    def lms_part_rule(self, spec: AnswerSpec) -> str:
+        """``part_rule`` as a platform grading one field of a Cloze question applies it."""
+        return self.part_rule(spec)
+
     def examples_shown(self, spec: AnswerSpec) -> list[tuple[str | None, AnswerSpec, str]]:
         """Every example ``instructions`` shows, as (part or None, the spec it answers, text):
         what ``Family.generate`` checks against the truth."""

@@ -137,6 +137,12 @@ class ChoiceKind(AnswerKind):
     def part_form(self, spec: AnswerSpec) -> str:
         return "a letter from a to " + letter(len(spec.choices or ()) - 1)
 
+    def lms_instructions(self, spec: AnswerSpec) -> str:
+        return "Choose one of the options."  # the platform lists them and takes a click
+
+    def lms_part_form(self, spec: AnswerSpec) -> str:
+        return "one of the options"
+
     def form(self, spec: AnswerSpec) -> str:
         return "Pick one."
 

@@ -75,6 +75,9 @@ __all__ = [
     "in_band",
     "rule",
     "part_rule",
+    "lms_rule",
+    "lms_part_rule",
+    "lms_part_form",
     "form",
     "examples",
     "credit_phrase",
@@ -185,6 +188,60 @@ def part_rule(spec: AnswerSpec) -> str:
     if spec.exact:
         return f"Whole numbers: {_exact_sentence(spec)}."
     return f"Numbers: {_band_sentence(spec)}."
+
+
+# What a learning platform that grades an export reads (Moodle's numerical question, GIFT's
+# ``{#answer:tolerance}``): a plain number in the question's unit, within the band, and no
+# partial credit (it cannot see how many figures were written). The examples are the values
+# of ``examples`` written plainly, so the variants they could match are already redrawn.
+_LMS_WHERE = {"%": "in percent, without the % sign", "×": "as a factor, without the ×"}
+_LMS_EXAMPLES = {"%": "12.3", "×": "4.56", "": "0.123"}
+
+
+def _lms_where_and_example(spec: AnswerSpec) -> tuple[str, str]:
+    if spec.dimension == "ratio":
+        unit = spec.unit or ""
+        return _LMS_WHERE.get(unit, "as a decimal fraction"), _LMS_EXAMPLES.get(unit, "0.123")
+    if spec.dimension == "bytes":
+        return f"in {spec.unit}", "123"
+    example = "1234567 or 1.23e6" if spec.dimension in ("params", "macs", "flops") else "123"
+    return f"in {_NAMES.get(spec.dimension or '', spec.dimension or '')}", example
+
+
+def lms_rule(spec: AnswerSpec) -> str:
+    """The sentence an exported question states for a number: what the platform grading the
+    export applies (``rule`` is what this service applies)."""
+    if spec.exact:
+        what = _NAMES.get(spec.dimension or "", spec.dimension or "")
+        of = "" if spec.dimension in ("count", "position") else f" of {what}"
+        return (
+            f"Answer with the exact whole number{of}, in digits only: only the exact value "
+            "is correct."
+        )
+    where, example = _lms_where_and_example(spec)
+    return (
+        f"Answer {where} (a plain number, for example {example}): correct within half a "
+        f"unit of the {ordinal(spec.min_sig_figs)} significant figure; no credit otherwise."
+    )
+
+
+def lms_part_form(spec: AnswerSpec) -> str:
+    """``form`` as one field of an exported question asks for it."""
+    if spec.dimension == "ratio":
+        return {"%": "a percentage, without the % sign", "×": "a factor, without the ×"}.get(
+            spec.unit or "", "a ratio, as a decimal fraction"
+        )
+    return form(spec)
+
+
+def lms_part_rule(spec: AnswerSpec) -> str:
+    """``part_rule`` as a platform grading one field of an exported question applies it."""
+    if spec.exact:
+        return "Whole numbers: in digits only; only the exact value is correct."
+    return (
+        "Numbers: plain (digits, a decimal point, e-notation), correct within half a unit of "
+        f"the {ordinal(spec.min_sig_figs)} significant figure; no credit otherwise."
+    )
 
 
 def form(spec: AnswerSpec) -> str:
@@ -775,6 +832,15 @@ class NumberKind(AnswerKind):
 
     def part_rule(self, spec: AnswerSpec) -> str:
         return part_rule(spec)
+
+    def lms_instructions(self, spec: AnswerSpec) -> str:
+        return lms_rule(spec)
+
+    def lms_part_form(self, spec: AnswerSpec) -> str:
+        return lms_part_form(spec)
+
+    def lms_part_rule(self, spec: AnswerSpec) -> str:
+        return lms_part_rule(spec)
 
     def examples(self, spec: AnswerSpec, in_parts: bool = False) -> list[str]:
         return examples(spec, in_parts)

@@ -305,6 +305,19 @@ class PartsKind(AnswerKind):
     def examples(self, spec: AnswerSpec, in_parts: bool = False) -> list[str]:
         return []  # shown part by part in ``instructions``
 
+    def lms_instructions(self, spec: AnswerSpec) -> str:
+        # A Cloze question has a field per part; GIFT, a question per part.
+        parts = spec.parts or ()
+        listing = "; ".join(
+            f"({letter(i)}) {name}: {kind_of(part).lms_part_form(part)}"
+            for i, (name, part) in enumerate(parts)
+        )
+        rules = dict.fromkeys(kind_of(part).lms_part_rule(part) for _, part in parts)
+        return (
+            f"Answer each of the {len(parts)} parts on its own; each part is graded on its own "
+            f"and the score is their mean. Parts: {listing}. {' '.join(r for r in rules if r)}"
+        ).strip()
+
     def examples_shown(self, spec: AnswerSpec) -> list[tuple[str | None, AnswerSpec, str]]:
         return [
             (name, part, text)

@@ -168,6 +168,21 @@ class ShapeKind(AnswerKind):
     def part_form(self, spec: AnswerSpec) -> str:
         return "a shape (N, C, H, W)" if spec.batch else "a shape (C, H, W)"
 
+    def lms_instructions(self, spec: AnswerSpec) -> str:
+        # The platform compares text with the forms ``export_moodle`` and ``export_gift`` list.
+        if spec.batch:
+            return (
+                "Answer with the output shape (N, C, H, W), batch dimension first, written "
+                "like 2x12x34x56 (x between the dimensions, no spaces)."
+            )
+        return (
+            "Answer with the output shape (C, H, W), without the batch dimension, written "
+            "like 12x34x56 (x between the dimensions, no spaces)."
+        )
+
+    def lms_part_form(self, spec: AnswerSpec) -> str:
+        return "a shape written NxCxHxW" if spec.batch else "a shape written CxHxW"
+
     def examples(self, spec: AnswerSpec, in_parts: bool = False) -> list[str]:
         return list(_EXAMPLES[spec.batch])
 
