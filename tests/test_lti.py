@@ -635,3 +635,34 @@ def test_a_platform_that_rotates_its_key_is_refetched_at_once(make_client, lms) 
         forged = jwt.encode(claims, old_private, algorithm="RS256", headers={"kid": old_kid})
         r = _post(client, {**stale, "id_token": forged})
         assert r.status_code == 400 and "no key of the platform's key set" in html.unescape(r.text)
+
+
+def _resigned(lms: Platform, data: dict, changes: dict) -> dict:
+    """The launch with claims changed, signed again with the LMS's key (what an LMS
+    sending those claims would post)."""
+    claims = jwt.decode(data["id_token"], options={"verify_signature": False}) | changes
+    kid = jwt.get_unverified_header(data["id_token"])["kid"]
+    token = jwt.encode(claims, lms.private_pem, algorithm="RS256", headers={"kid": kid})
+    return {**data, "id_token": token}
+
+
+def test_a_placement_that_takes_no_resource_link_is_refused_at_launch(make_client, lms) -> None:
+    """A deep linking request whose ``accept_types`` lacks ``ltiResourceLink`` (a placement
+    for files or links) cannot receive what this tool places: refused with a page saying
+    so, before the instructor chooses anything, and nothing is created."""
+    dl = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
+    with make_client(**LTI_SETTINGS) as client:
+        _register(client, lms)
+        data = _id_token(client, lms, "t-1", [INSTRUCTOR], deep_link=True)
+        settings = jwt.decode(data["id_token"], options={"verify_signature": False})[dl]
+        assert "ltiResourceLink" in settings["accept_types"]
+        before = _counts(client)
+        files_only = _resigned(lms, data, {dl: settings | {"accept_types": ["file", "html"]}})
+        r = _post(client, files_only)
+        assert r.status_code == 400
+        assert "accepts no LTI resource link (it accepts: file, html)" in html.unescape(r.text)
+        assert _counts(client) == before
+        fine = _id_token(client, lms, "t-1", [INSTRUCTOR], deep_link=True)
+        links = _resigned(lms, fine, {dl: settings | {"accept_types": ["ltiResourceLink"]}})
+        teacher = _session(client, _post(client, links))
+        assert teacher["message_type"] == "LtiDeepLinkingRequest"

@@ -300,6 +300,15 @@ def verify_launch(
             raise LaunchRefused("a deep linking request needs deep_link_return_url")
         if role != "instructor":
             raise LaunchRefused("only instructors choose what to link", 403)
+        accepted = settings.get("accept_types")
+        if isinstance(accepted, list) and "ltiResourceLink" not in accepted:
+            # A placement for files or links only (e.g. a submission or an editor button):
+            # what this tool places, an activity with a grade, cannot go there.
+            shown = ", ".join(str(t)[:40] for t in accepted[:10]) or "none"
+            raise LaunchRefused(
+                "this placement accepts no LTI resource link (it accepts: "
+                f"{shown}): add flopcards as an activity instead"
+            )
         deep_linking = {
             "return_url": settings["deep_link_return_url"],
             "data": settings.get("data"),
