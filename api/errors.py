@@ -1,7 +1,8 @@
 """Error responses: every failure is JSON ``{"detail": ...}`` with a 4xx status, never a 500.
 
 - ``RequestValidationError`` (malformed JSON, wrong types) → 422 with pydantic's detail list.
-- ``HTTPException`` → its status and detail.
+- ``HTTPException`` → its status and detail (Starlette's own: 404 for an unknown path, 405;
+  and the request-reading middleware's, ``api.inputs``).
 - Every refusal (``api.refusals``: the store's ``NotFound``, ``Conflict``, …, quotas, rates,
   bad notes) → the status its class carries, by one handler.
 - Bodies over the configured limit → 413, checked before the body is read into memory.
@@ -24,30 +25,22 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .refusals import Refusal, refusal_classes
-from .refusals import responses as refusal_responses
+from .refusals import BadRequest, Refusal, TooLarge, refusals
 
 __all__ = [
     "install_error_handlers",
     "widen_validation_schema",
     "BodySizeLimit",
     "RejectNul",
-    "ERROR_RESPONSES",
     "GLOBAL_RESPONSES",
 ]
 
 log = logging.getLogger("flopcards")
 
 
-# Each refusal's response, by status, generated from the tree (``api.refusals.responses``
-# for an operation's own list and descriptions).
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = refusal_responses(*refusal_classes().values())
-
-# Declared on every operation: any request can be unreadable or too large.
-GLOBAL_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: ERROR_RESPONSES[400],
-    413: ERROR_RESPONSES[413],
-}
+# Declared on every operation: any request can be unreadable (a NUL in the URL) or too large
+# (``BodySizeLimit``); an operation's own 400 or 413 replaces these.
+GLOBAL_RESPONSES: dict[int | str, dict[str, Any]] = refusals(BadRequest, TooLarge)
 
 
 def widen_validation_schema(app: FastAPI) -> None:

@@ -110,7 +110,10 @@ class RejectUnencodable:
 
     The body is checked as the application reads it: the last chunk is handed over only
     once the whole body has been checked, and a refusal is raised from ``receive`` as an
-    ``HTTPException``, which FastAPI passes on to the app's JSON error handler.
+    ``HTTPException``, which FastAPI passes on to the app's JSON error handler. This is the
+    HTTP layer, in front of the routes, and it must be an ``HTTPException``: FastAPI re-raises
+    only that from a body read and turns anything else (a ``Refusal`` included) into a 400
+    "There was an error parsing the body".
     """
 
     def __init__(self, app: ASGIApp) -> None:

@@ -47,9 +47,7 @@ __all__ = [
     "Limiters",
     "limiters",
     "client_key",
-    "too_many",
     "run_profile",
-    "TOO_MANY",
     "Limit",
     "limit_table",
     "one_upload",
@@ -58,28 +56,6 @@ __all__ = [
 
 
 T = TypeVar("T")
-
-# The OpenAPI description of a 429, for the operations that can answer one.
-TOO_MANY: dict[int | str, dict[str, Any]] = {
-    429: {
-        "description": "Too many requests: over a rate limit, or too many such jobs running",
-        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds"}},
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"detail": {"type": "string"}},
-                    "required": ["detail"],
-                }
-            }
-        },
-    }
-}
-
-
-def too_many(detail: str, retry_after_s: float) -> TooMany:
-    """A 429 whose ``Retry-After`` is a whole number of seconds, at least 1."""
-    return TooMany(detail, retry_after_s)
 
 
 class RateLimit:
@@ -130,7 +106,7 @@ class Slots:
     async def hold(self) -> AsyncIterator[None]:
         """Hold a slot for the block, or raise a 429 when every slot is taken."""
         if self.busy >= self.size:
-            raise too_many(f"{self.size} {self.what} already running", self.retry_after_s)
+            raise TooMany(f"{self.size} {self.what} already running", self.retry_after_s)
         self.busy += 1
         try:
             yield
@@ -222,7 +198,7 @@ async def run_profile(request: Request, fn: Callable[..., T], *args: Any) -> T:
     async with lim.profile_slots.hold():
         wait = lim.profile_rate.wait_s(client_key(request))
         if wait:
-            raise too_many("too many uncached profiles from this address", wait)
+            raise TooMany("too many uncached profiles from this address", wait)
         return await anyio.to_thread.run_sync(_with_models_loaded, fn, *args)
 
 
@@ -266,14 +242,12 @@ UPLOAD_LEASE_S = 300.0
 async def one_upload(db: Database, user_id: int, kind: str) -> AsyncIterator[None]:
     """Hold the user's upload lease of ``kind`` for the block: a second upload of the same
     user meanwhile, to this process or another, gets a 429 (the lease is a database row)."""
-    from .store.uploads import Busy, end_lease, take_lease
+    from .store.uploads import end_lease, take_lease
 
     token = secrets.token_hex(16)
     now = utcnow()
-    try:
-        await db.run(take_lease, user_id, kind, token, now, now + timedelta(seconds=UPLOAD_LEASE_S))
-    except Busy as exc:
-        raise too_many(str(exc), exc.retry_after_s) from None
+    # Busy (a TooMany, 429) when another upload of the user's is running.
+    await db.run(take_lease, user_id, kind, token, now, now + timedelta(seconds=UPLOAD_LEASE_S))
     try:
         yield
     finally:

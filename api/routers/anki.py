@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import anyio.to_thread
 import genanki
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from ..deps import CurrentUser, DbDep
-from ..errors import ERROR_RESPONSES
-from ..limits import TOO_MANY, limiters, one_upload
-from ..refusals import response
-from ..services.anki import read_review_history
+from ..limits import limiters, one_upload
+from ..refusals import Conflict, TooMany, Unauthorized, WrongMediaType, refusals
+from ..services.anki import AnkiRefused, read_review_history
 from ..store.cards import studiable_ids
 from ..store.study import import_histories
+from ..store.uploads import Busy
 
-router = APIRouter(prefix="/anki", tags=["anki"], responses={401: ERROR_RESPONSES[401]})
+router = APIRouter(prefix="/anki", tags=["anki"], responses=refusals(Unauthorized))
 
 ACCEPTED = ("application/octet-stream", "application/zip", "application/apkg",
             "application/vnd.sqlite3")  # fmt: skip
@@ -49,19 +49,14 @@ class HistoryImported(BaseModel):
             "content": {m: {"schema": {"type": "string", "format": "binary"}} for m in ACCEPTED},
         }
     },
-    responses={
-        409: response(409, "A card was studied meanwhile"),
-        415: response(415, "Not a binary upload"),
-        422: response(422, "Not a readable Anki collection"),
-        **TOO_MANY,
-    },
+    responses=refusals(Conflict, WrongMediaType, AnkiRefused, TooMany, Busy),
 )
 async def import_review_history(request: Request, user: CurrentUser, db: DbDep) -> HistoryImported:
     """Replay an Anki collection's answers for the cards it shares with this service."""
     assert user.id is not None
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in ACCEPTED:
-        raise HTTPException(415, f"send the file as one of: {', '.join(ACCEPTED)}")
+        raise WrongMediaType(f"send the file as one of: {', '.join(ACCEPTED)}")
     data = await request.body()
     lim = limiters(request)
     async with lim.anki_slots.hold(), one_upload(db, user.id, "anki"):

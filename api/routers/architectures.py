@@ -18,12 +18,18 @@ from collections.abc import Callable
 from typing import Annotated, Any, NamedTuple
 
 import anyio.to_thread
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
 
-from ..errors import ERROR_RESPONSES
-from ..limits import TOO_MANY, limiters, run_profile
-from ..refusals import response
+from ..limits import limiters, run_profile
+from ..refusals import (
+    InvalidSpec,
+    OutOfRange,
+    TooMany,
+    UnknownArchitecture,
+    Unprofilable,
+    refusals,
+)
 from ..services.profiles import (
     CONVENTIONS,
     DType,
@@ -103,13 +109,13 @@ def _compare_names(names: str) -> list[str]:
 
     wanted = [n.strip() for n in names.split(",")]
     if any(not n for n in wanted) or len(wanted) > MAX_COMPARE:
-        raise HTTPException(422, f"names: 1 to {MAX_COMPARE} architecture names, comma-separated")
+        raise OutOfRange(f"names: 1 to {MAX_COMPARE} architecture names, comma-separated")
     if len(set(wanted)) != len(wanted):
-        raise HTTPException(422, "names: each architecture at most once")
+        raise OutOfRange("names: each architecture at most once")
     unknown = [n for n in wanted if n not in architecture_names()]
     if unknown:
         known = ", ".join(architecture_names())
-        raise HTTPException(404, f"no architecture {', '.join(unknown)}; known: {known}")
+        raise UnknownArchitecture(f"no architecture {', '.join(unknown)}; known: {known}")
     return wanted
 
 
@@ -130,7 +136,7 @@ def _summary(spec: Any, prof: Any) -> ArchitectureSummary:
 @router.get(
     "/architectures/compare",
     response_model=ComparisonPublic,
-    responses={404: ERROR_RESPONSES[404], **TOO_MANY},
+    responses=refusals(OutOfRange, UnknownArchitecture, Unprofilable, TooMany),
 )
 async def compare_architectures(
     request: Request,
@@ -159,7 +165,7 @@ async def compare_architectures(
 @router.get(
     "/architectures/{name}/profile",
     response_model=ProfilePublic,
-    responses={404: ERROR_RESPONSES[404], **TOO_MANY},
+    responses=refusals(UnknownArchitecture, Unprofilable, TooMany),
 )
 async def architecture_profile(
     request: Request,
@@ -173,8 +179,8 @@ async def architecture_profile(
     from models import architecture_names
 
     if name not in architecture_names():
-        raise HTTPException(
-            404, f"no architecture '{name}'; known: {', '.join(architecture_names())}"
+        raise UnknownArchitecture(
+            f"no architecture '{name}'; known: {', '.join(architecture_names())}"
         )
     key = _ProfileKey(name, input_size, batch, dtype, leaf_only)
     cache = limiters(request).profiles
@@ -222,7 +228,7 @@ def _compute_profiles(keys: list[_ProfileKey]) -> list[Any]:
             out.append(profile_architecture_uncached(name, size, batch, dtype, leaf_only=leaf_only))
         except (ModelsError, RuntimeError, ValueError) as exc:
             # Too small an input for the network's downsampling ends in a shape error.
-            raise HTTPException(422, f"cannot profile {name} at input {side}: {exc}") from exc
+            raise Unprofilable(f"cannot profile {name} at input {side}: {exc}") from exc
     return out
 
 
@@ -287,16 +293,14 @@ def _architecture_conventions_json(key: _ProfileKey) -> str:
     try:
         figures = tool_figures(trace_architecture(key.name, size, key.batch))
     except (ModelsError, RuntimeError, ValueError) as exc:
-        raise HTTPException(
-            422, f"cannot trace {key.name} at input {key.input_size}: {exc}"
-        ) from exc
+        raise Unprofilable(f"cannot trace {key.name} at input {key.input_size}: {exc}") from exc
     return _conventions_public(key.name, list(size), key.batch, figures)
 
 
 @router.get(
     "/architectures/{name}/conventions",
     response_model=ConventionsPublic,
-    responses={404: ERROR_RESPONSES[404], **TOO_MANY},
+    responses=refusals(UnknownArchitecture, Unprofilable, TooMany),
 )
 async def architecture_conventions(
     request: Request,
@@ -310,8 +314,8 @@ async def architecture_conventions(
     from models import architecture_names
 
     if name not in architecture_names():
-        raise HTTPException(
-            404, f"no architecture '{name}'; known: {', '.join(architecture_names())}"
+        raise UnknownArchitecture(
+            f"no architecture '{name}'; known: {', '.join(architecture_names())}"
         )
     key = _ProfileKey(name, input_size, batch, "float32", True)
     cache = limiters(request).profiles
@@ -454,10 +458,7 @@ class ProfileRequest(BaseModel):
 @router.post(
     "/profile",
     response_model=ProfilePublic,
-    responses={
-        422: response(422, "Invalid spec, naming the layer"),
-        **TOO_MANY,
-    },
+    responses=refusals(InvalidSpec, TooMany),
 )
 async def profile_spec(request: Request, body: ProfileRequest) -> Response:
     """Build the given layers on the meta device and profile them (nothing real is allocated)."""
@@ -467,10 +468,7 @@ async def profile_spec(request: Request, body: ProfileRequest) -> Response:
 @router.post(
     "/profile/conventions",
     response_model=ConventionsPublic,
-    responses={
-        422: response(422, "Invalid spec, naming the layer"),
-        **TOO_MANY,
-    },
+    responses=refusals(InvalidSpec, TooMany),
 )
 async def profile_spec_conventions(request: Request, body: ProfileRequest) -> Response:
     """What each well-known counter would report for the given layers (the body of
@@ -488,7 +486,7 @@ def _spec_conventions_json(body: ProfileRequest) -> str:
     try:
         figures = spec_conventions(body.input_shape, body.layers, body.batch)
     except SpecError as exc:
-        raise HTTPException(422, [spec_error(exc)]) from exc
+        raise InvalidSpec([spec_error(exc)]) from exc
     return _conventions_public("custom", list(body.input_shape), body.batch, figures)
 
 

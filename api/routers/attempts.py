@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from ..deps import CurrentUser, DbDep
-from ..errors import ERROR_RESPONSES
+from ..refusals import Unauthorized, refusals
 from ..schemas import DiagnosisPublic
 from ..services.assessments import closed_families
 from ..services.course_networks import ensure_families
@@ -24,7 +24,7 @@ from ..services.questions import family_of, variant
 from ..store import Gone
 from ..store.questions import AttemptRecord, list_attempts
 
-router = APIRouter(prefix="/questions", tags=["questions"], responses={401: ERROR_RESPONSES[401]})
+router = APIRouter(prefix="/questions", tags=["questions"], responses=refusals(Unauthorized))
 
 MAX_ATTEMPTS_PAGE = 100
 Status = Literal["correct", "partial", "incorrect"]

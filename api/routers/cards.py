@@ -4,21 +4,20 @@ token, the caller's flags on each card, suspending, burying and editing their ow
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from content import NOTE_LIMITS
 
 from ..db import utcnow
 from ..deps import CurrentUser, DbDep, OptionalUser
-from ..errors import ERROR_RESPONSES
-from ..refusals import response
+from ..refusals import Forbidden, Incomplete, NotFound, NullField, Unauthorized, refusals
 from ..schemas import CardDetail, CardFlagsPublic, CardPublic, ExamplePublic
 from ..store.cards import CardRecord, card_detail, list_cards
 from ..store.flags import FlagRecord, flagged, flags_for, next_midnight, set_flags
-from ..store.tags import MAX_CARD_TAGS, MAX_TAG_CHARS, edit_card
+from ..store.tags import MAX_CARD_TAGS, MAX_TAG_CHARS, OverQuota, edit_card
 from ..tables import User
 
 router = APIRouter(prefix="/cards", tags=["cards"])
@@ -63,7 +62,7 @@ def _public(card: CardRecord, user: User | None, flags: dict[str, FlagRecord]) -
     )
 
 
-@router.get("", response_model=CardList, responses={422: ERROR_RESPONSES[422]})
+@router.get("", response_model=CardList, responses=refusals(Incomplete))
 async def list_cards_(
     db: DbDep,
     user: OptionalUser,
@@ -77,7 +76,7 @@ async def list_cards_(
     """Live public cards (and, with a token, your imported ones and your flags on each),
     filtered by topic, text, tag and flag."""
     if flag is not None and user is None:
-        raise HTTPException(422, "flag filters your own flags: send your token")
+        raise Incomplete("flag filters your own flags: send your token")
     user_id = None if user is None else user.id
     condition = None if flag is None or user_id is None else flagged(user_id, flag, utcnow())
     rows, count = await db.run(list_cards, user_id, topic, q, limit, offset, tag, condition)
@@ -85,7 +84,7 @@ async def list_cards_(
     return CardList(data=[_public(r, user, flags) for r in rows], count=count)
 
 
-@router.get("/{card_id}", response_model=CardDetail, responses={404: ERROR_RESPONSES[404]})
+@router.get("/{card_id}", response_model=CardDetail, responses=refusals(NotFound))
 async def get_card(card_id: CardId, db: DbDep, user: OptionalUser) -> CardDetail:
     """One card (public, or your own) with its source line and its examples' real output."""
     card, examples = await db.run(card_detail, card_id, None if user is None else user.id)
@@ -99,12 +98,7 @@ async def get_card(card_id: CardId, db: DbDep, user: OptionalUser) -> CardDetail
 @router.patch(
     "/{card_id}",
     response_model=CardDetail,
-    responses={
-        401: ERROR_RESPONSES[401],
-        403: response(403, "A public card"),
-        404: ERROR_RESPONSES[404],
-        413: ERROR_RESPONSES[413],
-    },
+    responses=refusals(Unauthorized, Forbidden, NotFound, OverQuota, NullField),
 )
 async def edit(
     card_id: CardId, body: CardEdit, user: CurrentUser, db: DbDep, request: Request
@@ -114,7 +108,7 @@ async def edit(
     assert user.id is not None
     changes = body.model_dump(exclude_unset=True)
     if any(v is None for v in changes.values()):
-        raise HTTPException(422, "a field cannot be null; leave it out to keep it")
+        raise NullField("a field cannot be null; leave it out to keep it")
     if "tags" in changes:
         changes["tags"] = list(dict.fromkeys(changes["tags"]))
     quota = request.app.state.settings.user_max_bytes
@@ -122,10 +116,7 @@ async def edit(
     return await get_card(card_id, db, user)
 
 
-_FLAG_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: ERROR_RESPONSES[401],
-    404: ERROR_RESPONSES[404],
-}
+_FLAG_RESPONSES = refusals(Unauthorized, NotFound)
 
 
 async def _flag(db: DbDep, user: User, card_id: str, changes: dict) -> FlagsOut:

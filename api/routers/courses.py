@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Path, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, model_validator
@@ -27,9 +27,25 @@ from grader.exports import FormatName, Part
 
 from ..db import utcnow
 from ..deps import CurrentUser, DbDep, GradeEventsDep
-from ..errors import ERROR_RESPONSES
-from ..limits import TOO_MANY, RateLimit, client_key, limiters, run_profile, too_many
-from ..refusals import Invalid, response
+from ..limits import RateLimit, client_key, limiters, run_profile
+from ..refusals import (
+    AssessmentStarted,
+    Conflict,
+    Forbidden,
+    InstructorsDoNotTake,
+    InvalidSpec,
+    KeepsChanging,
+    KeyOnlyFormat,
+    NotFound,
+    NothingMatches,
+    NotStarted,
+    OutOfRange,
+    TooMany,
+    Unauthorized,
+    UnknownName,
+    Unprofilable,
+    refusals,
+)
 from ..schemas import AnswerSpecPublic, ExamPublic
 from ..security import hash_token
 from ..services import assessments as logic
@@ -44,7 +60,7 @@ from ..services.exams import (
 )
 from ..services.exams import review as exam_review
 from ..services.profiles import ProfilePublic, profile_layers, profile_public
-from ..store import Gone, NotFound
+from ..store import Gone
 from ..store import courses as store
 from ..store import lti as lti_store
 from ..store.exams import (
@@ -60,12 +76,11 @@ from .exports import DOWNLOAD, PART_HELP, FormatQuery, download, export_format
 
 router = APIRouter(
     tags=["courses"],
-    responses={401: ERROR_RESPONSES[401], 404: ERROR_RESPONSES[404]},
+    responses=refusals(Unauthorized, NotFound),
 )
 
 Id = Annotated[int, Path(ge=1, le=2**62)]
 Topic = Annotated[str, Field(min_length=1, max_length=64)]
-FORBIDDEN: dict[int | str, dict[str, Any]] = {403: response(403, "Instructors only")}
 
 
 class CourseCreate(BaseModel):
@@ -290,7 +305,7 @@ async def _guessing_guarded(request: Request, user_id: int) -> AsyncIterator[Non
         if wait:
             for back, back_key in taken:
                 back.refund(back_key)
-            raise too_many("too many wrong codes", wait)
+            raise TooMany("too many wrong codes", wait)
         taken.append((limit, key))
     try:
         yield
@@ -300,7 +315,7 @@ async def _guessing_guarded(request: Request, user_id: int) -> AsyncIterator[Non
         limit.refund(key)
 
 
-@router.post("/courses/join", response_model=CoursePublic, responses=dict(TOO_MANY))
+@router.post("/courses/join", response_model=CoursePublic, responses=refusals(TooMany))
 async def join_course(body: JoinIn, user: CurrentUser, db: DbDep, request: Request) -> CoursePublic:
     """Join a course as a student (404 for a wrong code; 429 after too many wrong ones)."""
     assert user.id is not None
@@ -309,7 +324,9 @@ async def join_course(body: JoinIn, user: CurrentUser, db: DbDep, request: Reque
         return _course_public(await db.run(store.join_course, user.id, code, utcnow()))
 
 
-@router.post("/courses/{course_id:int}/join-code", response_model=CoursePublic, responses=FORBIDDEN)
+@router.post(
+    "/courses/{course_id:int}/join-code", response_model=CoursePublic, responses=refusals(Forbidden)
+)
 async def rotate_join_code(course_id: Id, user: CurrentUser, db: DbDep) -> CoursePublic:
     """A new join code for the course (instructors only): the old one stops working. Who
     joined stays a member."""
@@ -332,7 +349,9 @@ async def get_course(course_id: Id, user: CurrentUser, db: DbDep) -> CoursePubli
 
 
 @router.get(
-    "/courses/{course_id:int}/members", response_model=list[MemberPublic], responses=FORBIDDEN
+    "/courses/{course_id:int}/members",
+    response_model=list[MemberPublic],
+    responses=refusals(Forbidden),
 )
 async def list_members(course_id: Id, user: CurrentUser, db: DbDep) -> list[MemberPublic]:
     """The course's members and their roles (instructors only)."""
@@ -345,7 +364,7 @@ async def list_members(course_id: Id, user: CurrentUser, db: DbDep) -> list[Memb
     "/courses/{course_id:int}/instructors",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=FORBIDDEN,
+    responses=refusals(Forbidden),
 )
 async def add_instructor(
     course_id: Id, body: InstructorIn, user: CurrentUser, db: DbDep
@@ -364,7 +383,7 @@ INVITE_TTL = timedelta(days=7)
     "/courses/{course_id:int}/invites",
     status_code=status.HTTP_201_CREATED,
     response_model=InviteCreated,
-    responses=FORBIDDEN,
+    responses=refusals(Forbidden),
 )
 async def create_invite(course_id: Id, user: CurrentUser, db: DbDep) -> InviteCreated:
     """Invite a co-instructor (instructors only): a code, valid for 7 days and one
@@ -378,7 +397,7 @@ async def create_invite(course_id: Id, user: CurrentUser, db: DbDep) -> InviteCr
                          expires_at=record.expires_at)  # fmt: skip
 
 
-@router.post("/courses/invites/accept", response_model=CoursePublic, responses=dict(TOO_MANY))
+@router.post("/courses/invites/accept", response_model=CoursePublic, responses=refusals(TooMany))
 async def accept_invite(
     body: InviteIn, user: CurrentUser, db: DbDep, request: Request
 ) -> CoursePublic:
@@ -394,7 +413,7 @@ async def accept_invite(
     "/courses/{course_id:int}/assessments",
     status_code=status.HTTP_201_CREATED,
     response_model=AssessmentPublic,
-    responses=FORBIDDEN | {422: response(422, "Nothing matches")},
+    responses=refusals(Forbidden, UnknownName, NothingMatches),
 )
 async def create_assessment(
     course_id: Id, body: AssessmentCreate, user: CurrentUser, db: DbDep
@@ -426,8 +445,8 @@ async def _request(
         unknown = [n for n in names if n not in nets]
         if unknown:
             valid = ", ".join(sorted(nets)) or "none yet (POST /courses/{id}/architectures)"
-            raise HTTPException(422, f"unknown architectures: {', '.join(unknown)}; "
-                                     f"this course has: {valid}")  # fmt: skip
+            raise UnknownName(f"unknown architectures: {', '.join(unknown)}; "
+                              f"this course has: {valid}")  # fmt: skip
         request["architectures"] = names
         course_families = [course_family_id(nets[n].id) for n in names]
         request["course_families"] = course_families
@@ -443,27 +462,23 @@ def _check_plan(request: dict[str, Any]) -> None:
     fams = logic.families()
     unknown = sorted(set(request.get("families") or ()) - set(fams))
     if unknown:
-        raise HTTPException(422, f"unknown families: {', '.join(unknown)}; "
-                                 "valid: GET /questions/families")  # fmt: skip
+        raise UnknownName(f"unknown families: {', '.join(unknown)}; "
+                          "valid: GET /questions/families")  # fmt: skip
     topics = {f.topic for f in fams.values()}
     unknown = sorted(set(request.get("topics") or ()) - topics)
     if unknown:
-        raise HTTPException(422, f"unknown topics: {', '.join(unknown)}; "
-                                 f"valid: {', '.join(sorted(topics))}")  # fmt: skip
+        raise UnknownName(f"unknown topics: {', '.join(unknown)}; "
+                          f"valid: {', '.join(sorted(topics))}")  # fmt: skip
     try:
         logic.class_positions(request, "probe")
     except ExamPlanError as exc:
-        raise Invalid(str(exc)) from exc
+        raise NothingMatches(str(exc)) from exc
 
 
 @router.patch(
     "/assessments/{assessment_id}",
     response_model=AssessmentPublic,
-    responses=FORBIDDEN
-    | {
-        409: response(409, "A student has started it"),
-        422: response(422, "Unknown topic, family or architecture"),
-    },
+    responses=refusals(Forbidden, AssessmentStarted, UnknownName, NothingMatches, OutOfRange),
 )
 async def edit_assessment(
     assessment_id: Id, body: AssessmentEdit, user: CurrentUser, db: DbDep
@@ -474,7 +489,7 @@ async def edit_assessment(
     assert user.id is not None
     record, _ = await db.run(store.assessment_for, assessment_id, user.id, True)
     if record.started_at is not None:
-        raise HTTPException(409, store._LOCKED.format(assessment_id))
+        raise AssessmentStarted(store._LOCKED.format(assessment_id))
     given = body.model_fields_set
     merged: dict[str, Any] = {
         "title": record.title, "opens_at": record.opens_at, "closes_at": record.closes_at,
@@ -483,7 +498,7 @@ async def edit_assessment(
                                               "architectures")},
     } | body.model_dump(include=given)  # fmt: skip
     if merged["opens_at"] and merged["closes_at"] and merged["closes_at"] <= merged["opens_at"]:
-        raise HTTPException(422, "closes_at must be after opens_at")
+        raise OutOfRange("closes_at must be after opens_at")
     fields: dict[str, Any] = {k: merged[k] for k in ("title", "opens_at", "closes_at",
                               "time_limit_min", "allow_hints") if k in given}  # fmt: skip
     if given & {"topics", "families", "count", "difficulty", "architectures"}:
@@ -498,7 +513,7 @@ async def edit_assessment(
     "/assessments/{assessment_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
-    responses=FORBIDDEN | {409: response(409, "A student has started it")},
+    responses=refusals(Forbidden, AssessmentStarted),
 )
 async def delete_assessment(assessment_id: Id, user: CurrentUser, db: DbDep) -> Response:
     """Delete an assessment (instructors only) while no student has started it (409 after)."""
@@ -510,7 +525,7 @@ async def delete_assessment(assessment_id: Id, user: CurrentUser, db: DbDep) -> 
 @router.get(
     "/assessments/{assessment_id}/preview",
     response_model=list[PreviewItem],
-    responses=FORBIDDEN,
+    responses=refusals(Forbidden),
 )
 async def preview_assessment(assessment_id: Id, user: CurrentUser, db: DbDep) -> list[PreviewItem]:
     """The assessment as a student sees it, with the key (instructors only): every
@@ -526,7 +541,7 @@ async def preview_assessment(assessment_id: Id, user: CurrentUser, db: DbDep) ->
 @router.get(
     "/assessments/{assessment_id}/accommodations",
     response_model=list[AccommodationPublic],
-    responses=FORBIDDEN,
+    responses=refusals(Forbidden),
 )
 async def list_accommodations(
     assessment_id: Id, user: CurrentUser, db: DbDep
@@ -540,7 +555,7 @@ async def list_accommodations(
 @router.put(
     "/assessments/{assessment_id}/accommodations/{user_id}",
     response_model=AccommodationPublic,
-    responses=FORBIDDEN,
+    responses=refusals(Forbidden),
 )
 async def set_accommodation(
     assessment_id: Id, user_id: Id, body: AccommodationIn, user: CurrentUser, db: DbDep
@@ -576,7 +591,7 @@ async def get_assessment(assessment_id: Id, user: CurrentUser, db: DbDep) -> Ass
 @router.post(
     "/assessments/{assessment_id}/start",
     response_model=ExamPublic,
-    responses=FORBIDDEN | {409: response(409, "Not open")},
+    responses=refusals(InstructorsDoNotTake, Conflict, KeepsChanging),
 )
 async def start_assessment(assessment_id: Id, user: CurrentUser, db: DbDep) -> ExamPublic:
     """Start the assessment: your own exam (starting again returns the same one). Take it
@@ -584,7 +599,7 @@ async def start_assessment(assessment_id: Id, user: CurrentUser, db: DbDep) -> E
     assert user.id is not None
     record, role = await db.run(store.assessment_for, assessment_id, user.id)
     if role != store.STUDENT:
-        raise HTTPException(403, "instructors do not take their assessments; export one instead")
+        raise InstructorsDoNotTake("instructors do not take their assessments; export one instead")
     for _ in range(3):
         now = utcnow()
         acc = await db.run(store.accommodation, assessment_id, user.id)
@@ -599,12 +614,12 @@ async def start_assessment(assessment_id: Id, user: CurrentUser, db: DbDep) -> E
             record, role = await db.run(store.assessment_for, assessment_id, user.id)
             continue
         return await run_in_threadpool(exam_public, *exam)
-    raise HTTPException(409, f"assessment {assessment_id} keeps changing; start again")
+    raise KeepsChanging(f"assessment {assessment_id} keeps changing; start again")
 
 
 @router.get(
     "/courses/{course_id:int}/gradebook",
-    responses=FORBIDDEN | {200: {"content": {"application/json": {}, "text/csv": {}}}},
+    responses={200: {"content": {"application/json": {}, "text/csv": {}}}, **refusals(Forbidden)},
 )
 async def gradebook(
     course_id: Id,
@@ -632,7 +647,7 @@ async def gradebook(
     )
 
 
-@router.get("/assessments/{assessment_id}/stats", responses=FORBIDDEN)
+@router.get("/assessments/{assessment_id}/stats", responses=refusals(Forbidden))
 async def assessment_stats(
     assessment_id: Id, user: CurrentUser, db: DbDep, events: GradeEventsDep
 ) -> dict[str, Any]:
@@ -651,7 +666,7 @@ async def assessment_stats(
 @router.get(
     "/assessments/{assessment_id}/export",
     response_class=Response,
-    responses=FORBIDDEN | DOWNLOAD | {422: response(422, "No paper in this format")},
+    responses=DOWNLOAD | refusals(Forbidden, KeyOnlyFormat),
 )
 async def export_assessment(
     assessment_id: Id,
@@ -688,7 +703,7 @@ class RegradeIn(BaseModel):
     dry_run: bool = Field(default=True, description="List the changes without applying them.")
 
 
-@router.get("/assessments/{assessment_id}/attempts/{user_id}", responses=FORBIDDEN)
+@router.get("/assessments/{assessment_id}/attempts/{user_id}", responses=refusals(Forbidden))
 async def review_attempt(
     assessment_id: Id, user_id: Id, user: CurrentUser, db: DbDep, events: GradeEventsDep
 ) -> dict[str, Any]:
@@ -709,7 +724,7 @@ async def review_attempt(
 
 @router.patch(
     "/assessments/{assessment_id}/attempts/{user_id}/items/{position}",
-    responses=FORBIDDEN | {409: response(409, "Not submitted yet")},
+    responses=refusals(Forbidden, NotStarted, Conflict),
 )
 async def override_item(
     assessment_id: Id,
@@ -726,7 +741,7 @@ async def override_item(
     assert user.id is not None
     record, copy = await db.run(store.student_copy, assessment_id, user.id, user_id)
     if copy.exam_id is None:
-        raise HTTPException(409, f"user {user_id} has not started assessment {assessment_id}")
+        raise NotStarted(f"user {user_id} has not started assessment {assessment_id}")
     await ensure_families(db, record.request.get("course_families") or [])
     await settle(db, events, await db.run(load_exam_by_id, copy.exam_id))
     exam = await db.run(override_exam_item, copy.exam_id, position, body.score, body.comment,
@@ -739,7 +754,7 @@ async def override_item(
 
 @router.post(
     "/assessments/{assessment_id}/regrade",
-    responses=FORBIDDEN | {409: response(409, "Grades changed meanwhile")},
+    responses=refusals(Forbidden, Conflict),
 )
 async def regrade(
     assessment_id: Id, body: RegradeIn, user: CurrentUser, db: DbDep, events: GradeEventsDep
@@ -827,7 +842,7 @@ def _validated(body: ArchitectureCreate) -> dict[str, Any]:
     something to ask about."""
     prof = profile_layers(body.input_shape, body.layers, 1, "float32")
     if not (prof.params or prof.macs):
-        raise HTTPException(422, "the network has neither parameters nor MACs to ask about")
+        raise Unprofilable("the network has neither parameters nor MACs to ask about")
     return {"input_shape": list(body.input_shape), "layers": body.layers}
 
 
@@ -835,7 +850,7 @@ def _validated(body: ArchitectureCreate) -> dict[str, Any]:
     "/courses/{course_id:int}/architectures",
     status_code=status.HTTP_201_CREATED,
     response_model=CourseArchitecturePublic,
-    responses=FORBIDDEN | {409: response(409, "Name taken")},
+    responses=refusals(Forbidden, Conflict, InvalidSpec, Unprofilable),
 )
 async def add_architecture(
     course_id: Id, body: ArchitectureCreate, user: CurrentUser, db: DbDep, request: Request

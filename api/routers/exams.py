@@ -8,9 +8,9 @@ one-submission rule from ``api.store.exams``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Path, Query, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
@@ -19,8 +19,21 @@ from grader.exports import FORMATS, FormatName, Part
 
 from ..db import utcnow
 from ..deps import CurrentUser, DbDep, GradeEventsDep
-from ..errors import ERROR_RESPONSES
-from ..refusals import Invalid, response
+from ..refusals import (
+    AlreadySubmitted,
+    AnswersWithheld,
+    Conflict,
+    Forbidden,
+    Gone,
+    KeyOnlyFormat,
+    NotFound,
+    NothingMatches,
+    NotInExam,
+    PracticePaused,
+    Unauthorized,
+    UnknownName,
+    refusals,
+)
 from ..schemas import ExamPublic, ExamResult
 from ..services.assessments import closed_families, refuse_paused
 from ..services.course_networks import ensure_families
@@ -51,18 +64,11 @@ from .exports import (
 router = APIRouter(
     prefix="/exams",
     tags=["exams"],
-    responses={401: ERROR_RESPONSES[401], 404: ERROR_RESPONSES[404]},
+    responses=refusals(Unauthorized, NotFound),
 )
 
 MAX_SEED = 2**31 - 1
 ExamId = Annotated[int, Path(ge=1, le=2**62)]
-PAUSED: dict[int | str, dict[str, Any]] = {
-    409: response(409, "Already submitted, or practice paused")
-}
-WITHHELD: dict[int | str, dict[str, Any]] = {
-    409: ERROR_RESPONSES[409]
-    | {"description": "Answers withheld: an assessment open for you asks about its families"}
-}
 
 
 class ExamCreate(BaseModel):
@@ -108,17 +114,17 @@ def _plan(body: ExamCreate, seed: int) -> list[PlannedQuestion]:
     fams = families()
     unknown = sorted(set(body.families or ()) - set(fams))
     if unknown:
-        raise HTTPException(422, f"unknown families: {', '.join(unknown)}")
+        raise UnknownName(f"unknown families: {', '.join(unknown)}")
     topics = {f.topic for f in fams.values()}
     unknown = sorted(set(body.topics or ()) - topics)
     if unknown:
-        raise HTTPException(422, f"unknown topics: {', '.join(unknown)}; "
-                                 f"valid: {', '.join(sorted(topics))}")  # fmt: skip
+        raise UnknownName(f"unknown topics: {', '.join(unknown)}; "
+                          f"valid: {', '.join(sorted(topics))}")  # fmt: skip
     try:
         plan = plan_exam(fams, seed=seed, count=body.count, topics=body.topics,
                          family_ids=body.families, difficulty=body.difficulty)  # fmt: skip
     except ExamPlanError as exc:
-        raise Invalid(str(exc)) from exc
+        raise NothingMatches(str(exc)) from exc
     for p in plan:
         variant(p.family, p.seed, p.difficulty)
     return [PlannedQuestion(p.position, p.family, p.seed, p.difficulty) for p in plan]
@@ -128,7 +134,7 @@ def _plan(body: ExamCreate, seed: int) -> list[PlannedQuestion]:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ExamPublic,
-    responses=PAUSED | {422: response(422, "Nothing matches")},
+    responses=refusals(PracticePaused, UnknownName, NothingMatches),
 )
 async def create_exam(body: ExamCreate, user: CurrentUser, db: DbDep) -> ExamPublic:
     """Build a seeded practice exam (a seed is drawn and returned when none is given)."""
@@ -151,7 +157,7 @@ async def export_formats() -> list[FormatOut]:
     return formats_out()
 
 
-@router.get("/{exam_id}", response_model=ExamPublic, responses=WITHHELD)
+@router.get("/{exam_id}", response_model=ExamPublic, responses=refusals(AnswersWithheld, Gone))
 async def get_exam(
     exam_id: ExamId, user: CurrentUser, db: DbDep, events: GradeEventsDep
 ) -> ExamPublic:
@@ -173,17 +179,14 @@ async def get_exam(
 def _question_ids(answers: dict[str, str], exam_id: int, ids: set[int]) -> dict[int, str]:
     stray = sorted(k for k in answers if not k.isdigit() or int(k) not in ids)
     if stray:
-        raise HTTPException(422, f"not questions of exam {exam_id}: {', '.join(stray)}")
+        raise NotInExam(f"not questions of exam {exam_id}: {', '.join(stray)}")
     return {int(k): v for k, v in answers.items()}
 
 
 @router.put(
     "/{exam_id}/answers",
     response_model=SavedOut,
-    responses={
-        409: response(409, "Submitted, or past the deadline"),
-        422: response(422, "Not a question of it"),
-    },
+    responses=refusals(AlreadySubmitted, Conflict, NotInExam, Gone),
 )
 async def save_answers(
     exam_id: ExamId, body: SaveIn, user: CurrentUser, db: DbDep, events: GradeEventsDep
@@ -208,7 +211,7 @@ async def save_answers(
 @router.post(
     "/{exam_id}/submit",
     response_model=ExamResult,
-    responses=PAUSED | {422: response(422, "Not a question of it")},
+    responses=refusals(AlreadySubmitted, PracticePaused, Conflict, NotInExam, Gone),
 )
 async def submit_exam(
     exam_id: ExamId, body: SubmitIn, user: CurrentUser, db: DbDep, events: GradeEventsDep
@@ -222,7 +225,7 @@ async def submit_exam(
     exam, instances = await settle(db, events, loaded)
     if exam.submitted_at is not None:  # a quick refusal; the store's update is the rule
         how = "automatically at its deadline" if exam.auto_submitted else "already"
-        raise HTTPException(409, f"exam {exam_id} was submitted {how}")
+        raise AlreadySubmitted(f"exam {exam_id} was submitted {how}")
     _question_ids(body.answers, exam_id, {i.id for i in instances})
     if exam.assessment_id is None:
         await refuse_paused(db, user.id, {i.family for i in instances})
@@ -239,9 +242,7 @@ async def submit_exam(
 @router.get(
     "/{exam_id}/export",
     response_class=Response,
-    responses=WITHHELD
-    | DOWNLOAD
-    | {403: ERROR_RESPONSES[403], 422: response(422, "No paper in this format")},
+    responses=DOWNLOAD | refusals(AnswersWithheld, Forbidden, KeyOnlyFormat, Gone),
 )
 async def export_exam(
     exam_id: ExamId,

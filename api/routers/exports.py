@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from grader.exports import FORMATS, ExportFormat, FormatName
 
-from ..refusals import Invalid
+from ..refusals import KeyOnlyFormat
 
 __all__ = [
     "FormatQuery",
@@ -68,7 +68,7 @@ def export_format(name: str, part: str) -> ExportFormat:
     always carries the answers."""
     fmt = FORMATS[name]
     if part == "exam" and not fmt.keyless:
-        raise Invalid(f"{fmt.name} files always carry the answers; use part=key")
+        raise KeyOnlyFormat(f"{fmt.name} files always carry the answers; use part=key")
     return fmt
 
 

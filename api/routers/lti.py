@@ -15,26 +15,34 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import anyio.to_thread
-from fastapi import APIRouter, Depends, Form, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Form, Path, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field, field_validator
 
 from ..db import Database, utcnow
 from ..deps import CurrentUser, DbDep, SettingsDep, get_current_user
-from ..errors import ERROR_RESPONSES
-from ..refusals import response
+from ..refusals import (
+    AdminTokenRequired,
+    Conflict,
+    Forbidden,
+    Incomplete,
+    NoAdminToken,
+    NotFound,
+    Unauthorized,
+    UpstreamFailed,
+    refusals,
+)
 from ..security import hash_token, secret_matches, well_formed
 from ..services import lti
 from ..services.lti_services import ServiceError, frame_ancestors_of
 from ..settings import Settings
-from ..store import Conflict, NotFound
 from ..store import lti as store
 from ..store.courses import assessment_for
 
 __all__ = ["router", "tool_config", "base_url"]
 
-router = APIRouter(tags=["lti"], responses={401: ERROR_RESPONSES[401]})
+router = APIRouter(tags=["lti"], responses=refusals(Unauthorized))
 
 LOGIN_TTL = timedelta(minutes=10)  # from the login redirect to the launch
 CODE_TTL = timedelta(seconds=60)  # from the launch to the page's POST /lti/session
@@ -61,16 +69,14 @@ async def require_admin(request: Request, settings: SettingsDep) -> None:
     """The configured admin token (``FLOPCARDS_ADMIN_TOKEN``), compared in constant time."""
     expected = settings.admin_token.get_secret_value() if settings.admin_token else ""
     if not expected:
-        raise HTTPException(
-            403, "no admin token is configured (FLOPCARDS_ADMIN_TOKEN): use "
-            "`flopcards lti add-platform` on the server",
-        )  # fmt: skip
+        raise NoAdminToken(
+            "no admin token is configured (FLOPCARDS_ADMIN_TOKEN): use "
+            "`flopcards lti add-platform` on the server"
+        )
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not well_formed(token) or not secret_matches(token, expected):
-        raise HTTPException(
-            401, "the admin bearer token is required", {"WWW-Authenticate": "Bearer"}
-        )
+        raise AdminTokenRequired("the admin bearer token is required")
 
 
 AdminDep = Annotated[None, Depends(require_admin)]
@@ -119,7 +125,7 @@ def _platform_public(p: store.PlatformRecord) -> PlatformPublic:
     "/lti/platforms",
     status_code=status.HTTP_201_CREATED,
     response_model=PlatformPublic,
-    responses={401: ERROR_RESPONSES[401], 403: ERROR_RESPONSES[403]},
+    responses=refusals(AdminTokenRequired, NoAdminToken, Incomplete),
 )
 async def add_platform(
     body: PlatformIn,
@@ -132,7 +138,7 @@ async def add_platform(
     """Register a platform (admin token). The same issuer and client id again adds its
     deployments and updates its URLs (200)."""
     if not body.deployments():
-        raise HTTPException(422, "give deployment_id (or deployment_ids)")
+        raise Incomplete("give deployment_id (or deployment_ids)")
     fields = body.model_dump(include={"issuer", "client_id", "auth_login_url", "token_url",
                                       "keyset_url"})  # fmt: skip
     record, created = await db.run(store.add_platform, fields, body.deployments(), utcnow())
@@ -148,7 +154,7 @@ async def add_platform(
 @router.get(
     "/lti/platforms",
     response_model=list[PlatformPublic],
-    responses={401: ERROR_RESPONSES[401], 403: ERROR_RESPONSES[403]},
+    responses=refusals(AdminTokenRequired, NoAdminToken),
 )
 async def list_platforms(_admin: AdminDep, db: DbDep) -> list[PlatformPublic]:
     """Every registered platform (admin token)."""
@@ -368,7 +374,7 @@ class LtiSession(BaseModel):
     expires_in: int
 
 
-@router.post("/lti/session", response_model=LtiSession, responses={404: ERROR_RESPONSES[404]})
+@router.post("/lti/session", response_model=LtiSession, responses=refusals(NotFound))
 async def session(body: CodeIn, db: DbDep, settings: SettingsDep) -> LtiSession:
     """Exchange a launch's one-time code (single use, one minute) for a bearer token. The
     page inside the LMS's frame signs in this way, without third-party cookies."""
@@ -397,10 +403,7 @@ class DeepLinkIn(BaseModel):
     response_class=HTMLResponse,
     responses={
         200: {"content": {"text/html": {}, "application/json": {}}},
-        401: ERROR_RESPONSES[401],
-        403: ERROR_RESPONSES[403],
-        404: ERROR_RESPONSES[404],
-        409: ERROR_RESPONSES[409],
+        **refusals(Unauthorized, Forbidden, NotFound, Conflict),
     },
 )
 async def deep_link(
@@ -423,7 +426,7 @@ async def deep_link(
 @router.post(
     "/lti/deep-link/form",
     response_class=HTMLResponse,
-    responses={s: ERROR_RESPONSES[s] for s in (403, 404, 409)},
+    responses=refusals(Forbidden, NotFound, Conflict),
 )
 async def deep_link_form(
     request: Request,
@@ -468,12 +471,7 @@ async def _deep_link_response(
 
 @router.post(
     "/courses/{course_id:int}/lti/roster",
-    responses={
-        403: ERROR_RESPONSES[403],
-        404: ERROR_RESPONSES[404],
-        409: ERROR_RESPONSES[409],
-        502: response(502, "The LMS could not be reached"),
-    },
+    responses=refusals(Forbidden, NotFound, Conflict, UpstreamFailed),
 )
 async def sync_roster(
     course_id: Annotated[int, Path(ge=1, le=2**62)],
@@ -494,7 +492,7 @@ async def sync_roster(
             calls.roster, platform, key, source.memberships_url, settings.lti_roster_max_members
         )
     except ServiceError as exc:
-        raise HTTPException(502, f"the LMS's roster could not be read: {exc}") from exc
+        raise UpstreamFailed(f"the LMS's roster could not be read: {exc}") from exc
     return await db.run(store.sync_members, course_id, user.id, source.issuer, members, utcnow())
 
 
@@ -513,7 +511,7 @@ class PassbackPublic(BaseModel):
 @router.get(
     "/courses/{course_id:int}/lti/grades",
     response_model=list[PassbackPublic],
-    responses={403: ERROR_RESPONSES[403], 404: ERROR_RESPONSES[404]},
+    responses=refusals(Forbidden, NotFound),
 )
 async def grades(
     course_id: Annotated[int, Path(ge=1, le=2**62)], user: CurrentUser, db: DbDep

@@ -16,19 +16,29 @@ import re
 from typing import Annotated
 
 import anyio.to_thread
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from content import NOTE_LIMITS, ParsedNote, parse_note
 from content.plain import parse_plain
 
 from ..deps import CurrentUser
-from ..errors import ERROR_RESPONSES
-from ..limits import TOO_MANY, limiters, one_upload, too_many
-from ..refusals import response
+from ..limits import limiters, one_upload
+from ..refusals import (
+    Blank,
+    Invalid,
+    NoteTooLarge,
+    NotUtf8,
+    OutOfRange,
+    TooMany,
+    Unauthorized,
+    WrongMediaType,
+    refusals,
+)
 from ..settings import Settings
-from ..store.imports import ImportRefused, Quota
+from ..store.imports import ImportInvalid, ImportRefused, ImportTooLarge, Quota
 from ..store.tags import store_import
+from ..store.uploads import Busy
 
 router = APIRouter(prefix="/notes", tags=["notes"])
 
@@ -78,10 +88,10 @@ async def _import(
     note = await anyio.to_thread.run_sync(_parse, text, topic, title)
     first = settings.max_import_errors
     if note.topic is None:
-        raise HTTPException(422, _unimportable(note, first, "the note names no valid topic"))
+        raise ImportInvalid(_unimportable(note, first, "the note names no valid topic"))
     if len(note.cards) > settings.max_import_cards:
         limit = settings.max_import_cards
-        raise HTTPException(422, f"{len(note.cards)} cards: at most {limit} per import")
+        raise OutOfRange(f"{len(note.cards)} cards: at most {limit} per import")
     quota = Quota(settings.user_max_cards, settings.user_max_bytes)
     try:
         counts = await request.app.state.db.offload(store_import, user_id, note, quota)
@@ -116,14 +126,19 @@ def _unimportable(note: ParsedNote, first: int, message: str) -> dict[str, objec
             "content": {media: {"schema": {"type": "string"}} for media in ACCEPTED},
         }
     },
-    responses={
-        400: response(400, "Body is not UTF-8 text"),
-        401: ERROR_RESPONSES[401],
-        413: response(413, "Note too large, or over the user's quota"),
-        415: response(415, "Not text/markdown or text/plain"),
-        422: response(422, "Empty note, or nothing importable"),
-        **TOO_MANY,
-    },
+    responses=refusals(
+        NotUtf8,
+        Unauthorized,
+        NoteTooLarge,
+        ImportTooLarge,
+        WrongMediaType,
+        Invalid,
+        Blank,
+        OutOfRange,
+        ImportInvalid,
+        TooMany,
+        Busy,
+    ),
 )
 async def import_note_(
     request: Request,
@@ -135,15 +150,15 @@ async def import_note_(
     settings: Settings = request.app.state.settings
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in ACCEPTED:
-        raise HTTPException(415, "send the note as text/markdown or text/plain")
+        raise WrongMediaType("send the note as text/markdown or text/plain")
     if topic is not None and not _TOPIC_RE.match(topic):
-        raise HTTPException(422, "topic must be lowercase letters, digits and dashes")
+        raise Invalid("topic must be lowercase letters, digits and dashes")
     text = await _read_note(request, settings.max_note_bytes)
     assert user.id is not None
     lim = limiters(request)
     wait = lim.import_rate.wait_s(user.id)
     if wait:
-        raise too_many("too many imports", wait)
+        raise TooMany("too many imports", wait)
     # One at a time per user, whichever process gets it (a lease row in the database).
     async with one_upload(request.app.state.db, user.id, "notes"), lim.import_slots.hold():
         # parsing (a worker thread), then storing (Database.offload)
@@ -154,13 +169,13 @@ async def _read_note(request: Request, max_bytes: int) -> str:
     """The body as text: at most ``max_bytes`` (413), UTF-8 (400), not blank, no NUL (422)."""
     raw = await request.body()
     if len(raw) > max_bytes:
-        raise HTTPException(413, f"note of {len(raw):,} bytes: at most {max_bytes:,}")
+        raise NoteTooLarge(f"note of {len(raw):,} bytes: at most {max_bytes:,}")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise HTTPException(400, f"note is not valid UTF-8 (byte {exc.start})") from exc
+        raise NotUtf8(f"note is not valid UTF-8 (byte {exc.start})") from exc
     if not text.strip():
-        raise HTTPException(422, "note is empty")
+        raise Blank("note is empty")
     if "\x00" in text:
-        raise HTTPException(422, "note contains NUL characters")
+        raise Invalid("note contains NUL characters")
     return text

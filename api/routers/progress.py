@@ -15,13 +15,13 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
 import anyio.to_thread
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
 from ..db import utcnow
 from ..deps import CurrentUser, DbDep
-from ..errors import ERROR_RESPONSES
+from ..refusals import OutOfRange, Unauthorized, refusals
 from ..services.progress import readiness as compute_readiness
 from ..services.progress import start_of_day, summarize
 from ..services.questions import families
@@ -30,7 +30,7 @@ from ..store.progress import ItemFact, card_fronts, progress_facts, readiness_fa
 from ..store.settings import get_settings
 from ..store.study import review_log
 
-router = APIRouter(prefix="/progress", tags=["progress"], responses={401: ERROR_RESPONSES[401]})
+router = APIRouter(prefix="/progress", tags=["progress"], responses=refusals(Unauthorized))
 
 MAX_READINESS_DAYS = 3650
 MAX_READINESS_TOPICS = 100
@@ -166,9 +166,9 @@ class ReadinessOut(BaseModel):
 
 def _readiness_date(day: date, today: date) -> date:
     if day < today:
-        raise HTTPException(422, f"date must be today ({today}) or later")
+        raise OutOfRange(f"date must be today ({today}) or later")
     if day > today + timedelta(days=MAX_READINESS_DAYS):
-        raise HTTPException(422, f"date must be within {MAX_READINESS_DAYS} days from today")
+        raise OutOfRange(f"date must be within {MAX_READINESS_DAYS} days from today")
     return day
 
 
@@ -178,11 +178,11 @@ def _topic_set(raw: list[str] | None) -> set[str] | None:
         return None
     topics = {t.strip() for value in raw for t in value.split(",") if t.strip()}
     if len(topics) > MAX_READINESS_TOPICS or any(len(t) > 64 for t in topics):
-        raise HTTPException(422, f"at most {MAX_READINESS_TOPICS} topics of 64 characters")
+        raise OutOfRange(f"at most {MAX_READINESS_TOPICS} topics of 64 characters")
     return topics or None
 
 
-@router.get("/readiness", response_model=ReadinessOut, responses={422: ERROR_RESPONSES[422]})
+@router.get("/readiness", response_model=ReadinessOut, responses=refusals(OutOfRange))
 async def readiness(
     user: CurrentUser,
     db: DbDep,

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, Path, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from ..db import Database, utcnow
 from ..deps import CurrentUser, DbDep
-from ..errors import ERROR_RESPONSES
-from ..refusals import response
+from ..refusals import (
+    Conflict,
+    Forbidden,
+    Gone,
+    Incomplete,
+    NoHints,
+    NotFound,
+    OutOfRange,
+    Unauthorized,
+    refusals,
+)
 from ..schemas import GradePublic, QuestionPublic
 from ..services.assessments import refuse_paused
 from ..services.course_networks import COURSE_FAMILY, ensure_families, register
@@ -43,7 +52,7 @@ if TYPE_CHECKING:
 router = APIRouter(
     prefix="/questions",
     tags=["questions"],
-    responses={401: ERROR_RESPONSES[401], 404: ERROR_RESPONSES[404]},
+    responses=refusals(Unauthorized, NotFound),
 )
 
 MAX_SEED = 2**31 - 1
@@ -105,14 +114,14 @@ async def list_families() -> list[FamilyPublic]:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=QuestionPublic,
-    responses={422: response(422, "Seed or difficulty out of range")},
+    responses=refusals(Conflict, OutOfRange, Incomplete),
 )
 async def create_question(body: QuestionCreate, user: CurrentUser, db: DbDep) -> Any:
     """Draw a variant of a family (a random one unless a seed is given) and store it."""
     assert user.id is not None
     family = await _family(body, user.id, db)
     if body.difficulty not in family.difficulties:
-        raise HTTPException(422, f"difficulty must be one of {list(family.difficulties)}")
+        raise OutOfRange(f"difficulty must be one of {list(family.difficulties)}")
     await refuse_paused(db, user.id, {family.id})
     seed = random_seed() if body.seed is None else body.seed
     question = await run_in_threadpool(variant, family.id, seed, body.difficulty)
@@ -125,8 +134,8 @@ async def _family(body: QuestionCreate, user_id: int, db: Database) -> Family:
     if body.architecture is None and body.course_id is None:
         return await run_in_threadpool(family_or_404, body.family)
     if body.architecture is None or body.course_id is None or body.family != COURSE_FAMILY:
-        raise HTTPException(422, f'a course network is asked about with family "{COURSE_FAMILY}"'
-                                 ", course_id and architecture together")  # fmt: skip
+        raise Incomplete(f'a course network is asked about with family "{COURSE_FAMILY}"'
+                               ", course_id and architecture together")  # fmt: skip
     (record,) = await db.run(course_architectures, body.course_id, user_id, body.architecture)
     return await run_in_threadpool(register, record)
 
@@ -169,11 +178,7 @@ class HintOut(BaseModel):
 @router.post(
     "/{question_id}/hint",
     response_model=HintOut,
-    responses={
-        403: response(403, "No hints in this exam"),
-        409: ERROR_RESPONSES[409]
-        | {"description": "Answered, every hint shown, or practice paused by an open assessment"},
-    },
+    responses=refusals(Forbidden, Conflict, NoHints, Gone),
 )
 async def hint(question_id: QuestionId, user: CurrentUser, db: DbDep) -> HintOut:
     """The next hint of one of your unanswered questions (practice, study session, or an
@@ -189,7 +194,7 @@ async def hint(question_id: QuestionId, user: CurrentUser, db: DbDep) -> HintOut
     await ensure_families(db, [i.family for i in copy])
     hints = await run_in_threadpool(_hints, instance, copy)
     if not hints:
-        raise HTTPException(409, f"question {question_id} has no hints")
+        raise NoHints(f"question {question_id} has no hints")
     used = await db.run(take_hint, question_id, user.id, len(hints), utcnow())
     return HintOut(hint=hints[used - 1], number=used, total=len(hints),
                    max_score=max_score(used))  # fmt: skip

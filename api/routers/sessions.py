@@ -15,13 +15,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import anyio.to_thread
-from fastapi import APIRouter, HTTPException, Path, Request, status
+from fastapi import APIRouter, Path, Request, status
 from pydantic import BaseModel, Field
 
 from ..db import Database, utcnow
 from ..deps import CurrentUser, DbDep
-from ..errors import ERROR_RESPONSES
-from ..refusals import response
+from ..refusals import Conflict, Incomplete, NotFound, Unauthorized, UnknownName, refusals
 from ..schemas import CardPublic, GradePublic, QuestionPublic
 from ..services.questions import (
     cached_variant,
@@ -63,7 +62,7 @@ if TYPE_CHECKING:
 router = APIRouter(
     prefix="/sessions",
     tags=["sessions"],
-    responses={401: ERROR_RESPONSES[401], 404: ERROR_RESPONSES[404]},
+    responses=refusals(Unauthorized, NotFound),
 )
 
 SessionId = Annotated[int, Path(ge=1, le=2**62)]
@@ -195,17 +194,17 @@ def _session_families(body: SessionCreate, topics: list[str]) -> list[str]:
     if listed:
         unknown = sorted(set(listed) - set(families()))
         if unknown:
-            raise HTTPException(422, f"unknown families: {', '.join(unknown)}")
+            raise UnknownName(f"unknown families: {', '.join(unknown)}")
         return sorted(set(listed))
     if not body.include_questions:
         if body.families:
-            raise HTTPException(422, "families are given only with include_questions")
+            raise Incomplete("families are given only with include_questions")
         return []
     fams = families()
     if body.families:
         unknown = sorted(set(body.families) - set(fams))
         if unknown:
-            raise HTTPException(422, f"unknown families: {', '.join(unknown)}")
+            raise UnknownName(f"unknown families: {', '.join(unknown)}")
         return sorted(set(body.families))
     return sorted(f.id for f in fams.values() if not topics or f.topic in topics)
 
@@ -214,7 +213,7 @@ def _session_families(body: SessionCreate, topics: list[str]) -> list[str]:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=SessionPublic,
-    responses={422: response(422, "Unknown topic or family")},
+    responses=refusals(UnknownName, Incomplete),
 )
 async def start_session(body: SessionCreate, user: CurrentUser, db: DbDep) -> SessionPublic:
     """Start a study session over some topics (all when none are given)."""
@@ -222,7 +221,7 @@ async def start_session(body: SessionCreate, user: CurrentUser, db: DbDep) -> Se
     topics = sorted(set(body.topics or []))
     unknown = await db.run(unknown_topics, topics, user.id)
     if unknown:
-        raise HTTPException(422, f"unknown topic(s): {', '.join(unknown)}")
+        raise UnknownName(f"unknown topic(s): {', '.join(unknown)}")
     fams = await anyio.to_thread.run_sync(_session_families, body, topics)
     fields = body.model_dump(include={"size", "new_limit", "include_questions"})
     fields |= {"topics": topics, "families": fams, "tags": sorted(set(body.tags or [])),
@@ -314,7 +313,7 @@ async def _question_item(db: Database, pick: Pick, user_id: int) -> QuestionPubl
     "/{session_id}/answer",
     response_model=AnswerOut,
     response_model_exclude_none=True,
-    responses={409: response(409, "Session complete or nothing pending")},
+    responses=refusals(Conflict, Incomplete),
 )
 async def answer(
     session_id: SessionId, body: AnswerIn, user: CurrentUser, request: Request
@@ -326,7 +325,7 @@ async def answer(
     if body.item_id.startswith(QUESTION_PREFIX):
         return await _answer_question(db, fsrs, session_id, body, user.id)
     if body.rating is None:
-        raise HTTPException(422, "a card is answered with a rating: again, hard, good or easy")
+        raise Incomplete("a card is answered with a rating: again, hard, good or easy")
     now = utcnow()
     applied = await db.run(answer_card, fsrs, user.id, session_id, body.item_id, body.rating,
                            body.elapsed_ms, now)  # fmt: skip
@@ -341,7 +340,7 @@ async def _answer_question(
     first only when this process does not hold it (another replica served it, a restart)."""
     answer_text = body.answer
     if answer_text is None:
-        raise HTTPException(422, "a question is answered with an answer text")
+        raise Incomplete("a question is answered with an answer text")
     family = body.item_id.removeprefix(QUESTION_PREFIX)
 
     def judge(pending: QuestionRecord, generate: bool = False) -> Judged | None:

@@ -14,13 +14,12 @@ from datetime import datetime
 from typing import Any, Literal
 
 import anyio.to_thread
-from fastapi import APIRouter, FastAPI, HTTPException, Request, status
+from fastapi import APIRouter, FastAPI, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..db import utcnow
 from ..deps import CurrentUser, DbDep
-from ..errors import ERROR_RESPONSES
-from ..refusals import response
+from ..refusals import Conflict, NullField, TooLittleHistory, Unauthorized, refusals
 from ..services.fsrs_fit import MAX_FIT_REVIEWS, History, sufficiency
 from ..services.scheduler import DEFAULT_PARAMETERS
 from ..store.settings import (
@@ -36,7 +35,7 @@ from ..store.study import fit_history
 
 log = logging.getLogger("flopcards")
 
-router = APIRouter(prefix="/users/me", tags=["settings"], responses={401: ERROR_RESPONSES[401]})
+router = APIRouter(prefix="/users/me", tags=["settings"], responses=refusals(Unauthorized))
 
 MIN_RETENTION, MAX_RETENTION = 0.70, 0.97
 MAX_NEW_PER_DAY = 1000
@@ -116,13 +115,13 @@ async def read_settings(user: CurrentUser, db: DbDep) -> SettingsOut:
     return _out(await db.run(get_settings, user.id))
 
 
-@router.patch("/settings", response_model=SettingsOut)
+@router.patch("/settings", response_model=SettingsOut, responses=refusals(NullField))
 async def change_settings(body: SettingsPatch, user: CurrentUser, db: DbDep) -> SettingsOut:
     """Change some settings; every schedule and interval preview uses them from now on."""
     assert user.id is not None
     changes = body.model_dump(exclude_unset=True)
     if any(v is None for v in changes.values()):
-        raise HTTPException(422, "a setting cannot be null; leave it out to keep it")
+        raise NullField("a setting cannot be null; leave it out to keep it")
     if not changes:
         return _out(await db.run(get_settings, user.id))
     return _out(await db.run(update_settings, user.id, changes))
@@ -132,7 +131,7 @@ async def change_settings(body: SettingsPatch, user: CurrentUser, db: DbDep) -> 
     "/fsrs/optimize",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=FitOut,
-    responses={409: response(409, "Too little history, or running")},
+    responses=refusals(TooLittleHistory, Conflict),
 )
 async def optimize(user: CurrentUser, db: DbDep, request: Request) -> FitOut:
     """Fit FSRS parameters to your review log in the background; poll ``GET`` for the
@@ -141,7 +140,7 @@ async def optimize(user: CurrentUser, db: DbDep, request: Request) -> FitOut:
     history: History = await db.offload(fit_history, user.id, MAX_HISTORY_ROWS)
     enough = await anyio.to_thread.run_sync(sufficiency, history)
     if not enough.enough:
-        raise HTTPException(409, _too_little(enough))
+        raise TooLittleHistory(_too_little(enough))
     current = (await db.run(get_settings, user.id)).fsrs_parameters
     job_id = uuid.uuid4().hex
     fit = await db.run(start_fit, user.id, job_id, min(len(history), MAX_FIT_REVIEWS))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel
@@ -14,7 +14,7 @@ from content.writer import render_note
 
 from ..db import utcnow
 from ..deps import DbDep, OptionalUser
-from ..errors import ERROR_RESPONSES
+from ..refusals import NotFound, TokenRequired, Unauthorized, refusals
 from ..services.anki import build_apkg
 from ..store.cards import list_topics, topic_cards
 from ..store.settings import get_settings
@@ -49,8 +49,7 @@ async def list_topics_(db: DbDep, user: OptionalUser) -> list[TopicPublic]:
     response_class=Response,
     responses={
         200: {"content": {"application/apkg": {}}},
-        401: ERROR_RESPONSES[401],
-        404: ERROR_RESPONSES[404],
+        **refusals(Unauthorized, TokenRequired, NotFound),
     },
 )
 async def export_anki(
@@ -66,7 +65,7 @@ async def export_anki(
     schedules, retention = None, 0.9
     if scheduling:
         if user is None or user.id is None:
-            raise HTTPException(401, "scheduling is yours: send your token")
+            raise TokenRequired("scheduling is yours: send your token")
         ids = [c.id for c in cards]
         schedules = await db.offload(card_schedules, user.id, ids, utcnow())
         retention = (await db.run(get_settings, user.id)).desired_retention
@@ -81,7 +80,7 @@ async def export_anki(
 @router.get(
     "/{topic}/cards.md",
     response_class=Response,
-    responses={200: {"content": {"text/markdown": {}}}, 404: ERROR_RESPONSES[404]},
+    responses={200: {"content": {"text/markdown": {}}}, **refusals(NotFound)},
 )
 async def export_markdown(topic: TopicId, db: DbDep, user: OptionalUser) -> Response:
     """The topic's cards in the note format; it parses back to the same cards."""

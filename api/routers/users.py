@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request, status
 
 from ..deps import CurrentUser, DbDep, SettingsDep
-from ..errors import ERROR_RESPONSES
-from ..limits import TOO_MANY, client_key, limiters, too_many
-from ..refusals import response
+from ..limits import client_key, limiters
+from ..refusals import (
+    Blank,
+    MalformedToken,
+    RegistrationClosed,
+    TooMany,
+    Unauthorized,
+    refusals,
+)
 from ..security import secret_matches, well_formed
 from ..settings import Settings
 from ..store.users import create_user
@@ -25,7 +31,7 @@ def _is_admin(request: Request, settings: Settings) -> bool:
     if scheme.lower() != "bearer":
         return False
     if not well_formed(token.strip()):
-        raise HTTPException(401, "malformed bearer token", {"WWW-Authenticate": "Bearer"})
+        raise MalformedToken("malformed bearer token")
     return secret_matches(token.strip(), settings.admin_token.get_secret_value())
 
 
@@ -33,7 +39,7 @@ def _is_admin(request: Request, settings: Settings) -> bool:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=UserCreated,
-    responses={403: response(403, "Registration is closed"), **TOO_MANY},
+    responses=refusals(MalformedToken, RegistrationClosed, Blank, TooMany),
 )
 async def register(
     body: UserCreate, db: DbDep, settings: SettingsDep, request: Request
@@ -46,17 +52,17 @@ async def register(
     """
     admin = _is_admin(request, settings)
     if not settings.open_registration and not admin:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "registration is closed on this server")
+        raise RegistrationClosed("registration is closed on this server")
     if not body.name.strip():
-        raise HTTPException(422, "name must not be blank")
+        raise Blank("name must not be blank")
     if not admin:
         wait = limiters(request).register.wait_s(client_key(request))
         if wait:
-            raise too_many("too many registrations from this address", wait)
+            raise TooMany("too many registrations from this address", wait)
     return await db.run(create_user, body.name)
 
 
-@router.get("/me", response_model=UserPublic, responses={401: ERROR_RESPONSES[401]})
+@router.get("/me", response_model=UserPublic, responses=refusals(Unauthorized))
 async def me(user: CurrentUser) -> User:
     """The user the bearer token belongs to."""
     return user

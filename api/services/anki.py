@@ -254,6 +254,8 @@ _ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, lzma.LZMAEr
 class AnkiRefused(Invalid):
     """A file that cannot be read as an Anki collection (422)."""
 
+    meaning = "Not a readable Anki collection, or a review history that cannot be replayed"
+
 
 def _collection_bytes(data: bytes, limits: HistoryLimits) -> bytes:
     """The SQLite collection inside an .apkg/.colpkg zip, or the file itself."""

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from ..db import Database, utcnow
+from ..refusals import PracticePaused
 from ..store import Conflict, Gone
 from ..store.courses import (
     AccommodationRecord,
@@ -338,4 +339,6 @@ async def refuse_paused(db: Database, user_id: int, used: set[str]) -> None:
     paused = used & await closed_families(db, user_id)
     if paused:
         names = ", ".join(sorted(paused))
-        raise Conflict(f"practice of {names} is paused until you submit the assessment using it")
+        raise PracticePaused(
+            f"practice of {names} is paused until you submit the assessment using it"
+        )

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi.concurrency import run_in_threadpool
 
 from ..db import Database, utcnow
+from ..refusals import AnswersWithheld
 from ..schemas import (
     AnswerSpecPublic,
     ExamPublic,
@@ -418,7 +419,7 @@ def check_withheld(
     ``api.services.assessments.closed_families``). A response without truths is never refused."""
     paused = closed & {i.family for i in instances} if truths else set()
     if paused:
-        raise Conflict(
+        raise AnswersWithheld(
             f"exam {exam.id} asks about {', '.join(sorted(paused))}: its answers are withheld "
             "until you submit the assessment open for you that uses it"
         )

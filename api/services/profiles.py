@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ..refusals import Invalid
+from ..refusals import InvalidSpec
 
 log = logging.getLogger("flopcards")
 
@@ -166,13 +166,13 @@ def profile_layers(input_shape: list[Any], layers: list[dict[str, Any]], batch: 
         module = build_from_spec(input_shape, layers, batch)
         return profile(module, tuple(input_shape), batch, dtype)
     except SpecError as exc:
-        raise Invalid([spec_error(exc)]) from exc
+        raise InvalidSpec([spec_error(exc)]) from exc
     except ProfileError as exc:
         # Validation refuses everything torch refuses (the property tests check it); should a
         # case slip through, it is still the client's input, not a server fault.
         log.warning("a validated spec failed on the meta device: %s", exc)
         detail = {"loc": ["body", "layers"], "msg": str(exc)[:500], "type": "profile_error"}
-        raise Invalid([detail]) from exc
+        raise InvalidSpec([detail]) from exc
 
 
 def spec_error(exc: Any) -> dict[str, Any]:

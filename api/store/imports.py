@@ -33,7 +33,7 @@ from sqlmodel import Session
 from content import Card, ParsedNote
 
 from ..db import utcnow, writing
-from ..refusals import Invalid, Refusal, TooLarge
+from ..refusals import TEXT, Invalid, Refusal, TooLarge, message_object
 from ..tables import CardExample, CardRow, TopicRow
 from .notes import StoredCard, stored_cards, write_cards
 
@@ -59,15 +59,30 @@ IMPORTED = "import"  # source_file of a user's note row
 
 class ImportRefused(Refusal):
     """An import that cannot be stored: over the quota (``ImportTooLarge``, 413) or with
-    nothing storable (``ImportInvalid``, 422)."""
+    nothing storable (``ImportInvalid``, 422). A note with no card at all is answered with
+    its first parse errors (``routers/notes.py``): the detail is then an object."""
+
+    detail_schema = {
+        "anyOf": [
+            TEXT,
+            message_object(
+                errors={"type": "array", "items": {"type": "object"}},
+                errors_total={"type": "integer"},
+            ),
+        ]
+    }
 
 
 class ImportTooLarge(ImportRefused, TooLarge):
     """The import would take the user past their quota."""
 
+    meaning = "The import would take your imported cards or text past your quota"
+
 
 class ImportInvalid(ImportRefused, Invalid):
     """Nothing in the note can be stored (no card, or an id used in another topic)."""
+
+    meaning = "Nothing in the note can be imported (no card, or an id of another topic)"
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,8 @@ _CHUNK = 500
 class OverQuota(TooLarge):
     """An edit that would take the user's imported text past their quota (413)."""
 
+    meaning = "The edit would take your imported text past your quota"
+
 
 @dataclass(frozen=True)
 class _Tagged:

@@ -15,20 +15,18 @@ from sqlalchemy import Table, delete, select, update
 from sqlmodel import Session
 
 from ..db import insert_ignore, writing
+from ..refusals import TooMany
 from ..tables import UploadLease
-from . import Conflict
 
 __all__ = ["Busy", "take_lease", "end_lease"]
 
 _LEASE: Table = UploadLease.__table__  # type: ignore[attr-defined]
 
 
-class Busy(Conflict):
-    """The user's upload of this kind is still running (answered 429 with Retry-After)."""
+class Busy(TooMany):
+    """The user's upload of this kind is still running (429, with Retry-After)."""
 
-    def __init__(self, message: str, retry_after_s: float) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
+    meaning = "Another upload of yours is still running"
 
 
 def take_lease(
