@@ -174,6 +174,10 @@ def _run_examples(examples: list, cache: ExampleCache, timeout_s: float) -> list
     return problems
 
 
+# Commands that write to the server's database refuse a missing SQLite file unless asked.
+CREATE_OPTION = typer.Option("--create", help="Create the SQLite database if it does not exist")
+
+
 @app.command("create-user")
 def create_user(
     name: Annotated[str, typer.Argument(help="Display name")],
@@ -181,25 +185,41 @@ def create_user(
         bool, typer.Option("--json", help='Print {"id", "name", "token"} as JSON')
     ] = False,
     token_only: Annotated[bool, typer.Option(help="Print the token alone")] = False,
-    create: Annotated[
-        bool, typer.Option("--create", help="Create the SQLite database if it does not exist")
-    ] = False,
+    create: Annotated[bool, CREATE_OPTION] = False,
 ) -> None:
     """Create a user (even when registration is closed) and print its token once.
 
-    The database is FLOPCARDS_DATABASE_URL's, and a relative SQLite path is taken from the
-    current directory: run from elsewhere, the command would silently create a second,
-    empty database that the server never reads. So it names the database it writes to (on
-    stderr, so that --token-only stays a bare token) and refuses an SQLite file that does
-    not exist unless --create asks for one."""
+    The database is named on stderr (so that --token-only stays a bare token), and an SQLite
+    file that does not exist is refused unless --create asks for one (``_database``)."""
     if as_json and token_only:
         raise typer.BadParameter("--json and --token-only exclude each other")
+    from .store.users import create_user as make_user
+
+    created = _database(create).call(make_user, name)
+    if as_json:
+        typer.echo(json.dumps({"id": created.id, "name": created.name, "token": created.token}))
+    elif token_only:
+        typer.echo(created.token)
+    else:
+        typer.echo(f"user {created.id} ({created.name}) token: {created.token}")
+
+
+lti_app = typer.Typer(help="LTI 1.3: register LMS platforms, rotate the tool's key.")
+app.add_typer(lti_app, name="lti")
+
+
+def _database(create: bool):  # type: ignore[no-untyped-def]
+    """The server's database, for a command that writes to it.
+
+    It is FLOPCARDS_DATABASE_URL's, and a relative SQLite path is taken from the current
+    directory: run from elsewhere, a command would silently create a second, empty database
+    that the server never reads. So the database is named (on stderr), and an SQLite file
+    that does not exist is refused (exit 2) unless ``create``."""
     from sqlalchemy.engine import make_url
 
     from .db import Database, make_engine
     from .migrate import upgrade
     from .settings import Settings
-    from .store.users import create_user as make_user
 
     settings = Settings()
     url = make_url(settings.database_url)
@@ -219,27 +239,6 @@ def create_user(
     typer.echo(f"database: {where}", err=True)
     engine = make_engine(settings.database_url, settings.sqlite_busy_timeout_ms)
     upgrade(engine)
-    created = Database(engine).call(make_user, name)
-    if as_json:
-        typer.echo(json.dumps({"id": created.id, "name": created.name, "token": created.token}))
-    elif token_only:
-        typer.echo(created.token)
-    else:
-        typer.echo(f"user {created.id} ({created.name}) token: {created.token}")
-
-
-lti_app = typer.Typer(help="LTI 1.3: register LMS platforms, rotate the tool's key.")
-app.add_typer(lti_app, name="lti")
-
-
-def _lti_database():  # type: ignore[no-untyped-def]
-    from .db import Database, make_engine
-    from .migrate import upgrade
-    from .settings import Settings
-
-    settings = Settings()
-    engine = make_engine(settings.database_url, settings.sqlite_busy_timeout_ms)
-    upgrade(engine)
     return Database(engine)
 
 
@@ -251,6 +250,7 @@ def lti_add_platform(
     auth_login_url: Annotated[str, typer.Option(help="The platform's OIDC authorization URL")],
     token_url: Annotated[str, typer.Option(help="The platform's access token URL")],
     keyset_url: Annotated[str, typer.Option(help="The platform's public key set URL")],
+    create: Annotated[bool, CREATE_OPTION] = False,
 ) -> None:
     """Register an LMS (or add deployments to one already registered) and print it."""
     from pydantic import ValidationError
@@ -268,20 +268,20 @@ def lti_add_platform(
         raise typer.BadParameter(str(exc)) from None
     fields = body.model_dump(include={"issuer", "client_id", "auth_login_url", "token_url",
                                       "keyset_url"})  # fmt: skip
-    record, created = _lti_database().call(add_platform, fields, body.deployments(), utcnow())
+    record, created = _database(create).call(add_platform, fields, body.deployments(), utcnow())
     verb = "registered" if created else "updated"
     typer.echo(f"platform {record.id} {verb}: {record.issuer} client {record.client_id}, "
                f"deployments {', '.join(record.deployments)}")  # fmt: skip
 
 
 @lti_app.command("rotate-key")
-def lti_rotate_key() -> None:
+def lti_rotate_key(create: Annotated[bool, CREATE_OPTION] = False) -> None:
     """Sign with a new key from now on; the old one stays in /lti/jwks for an hour, until
     every token it signed has expired."""
     from .db import utcnow
     from .store.lti import rotate_key
 
-    key = _lti_database().call(rotate_key, utcnow())
+    key = _database(create).call(rotate_key, utcnow())
     typer.echo(f"new signing key {key.kid}")
 
 

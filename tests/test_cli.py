@@ -148,3 +148,24 @@ def test_serve_waits_for_the_database_as_long_as_asked() -> None:
     assert result.exit_code == 2
     assert result.stderr.startswith("waiting for the database at 127.0.0.1: ")
     assert "COMPOSE_PROFILES" not in result.stderr  # not the compose service name
+
+
+def test_every_command_that_writes_refuses_a_database_that_does_not_exist(tmp_path: Path) -> None:
+    """The LTI commands write to the server's database too: run from the wrong directory
+    they refuse, as create-user does, and name the database they write to."""
+    path = (tmp_path / "f.db").resolve()
+    env = {"FLOPCARDS_DATABASE_URL": f"sqlite:///{path}"}
+    refused = CliRunner().invoke(cli, ["lti", "rotate-key"], env=env)
+    assert refused.exit_code == 2 and f"no database at {path}" in refused.stderr
+    assert not path.exists()
+    rotated = CliRunner().invoke(cli, ["lti", "rotate-key", "--create"], env=env)
+    assert rotated.exit_code == 0, rotated.output
+    assert rotated.stderr == f"database: {path} (SQLite)\n"
+    assert rotated.stdout.startswith("new signing key ")
+    args = ["lti", "add-platform", "--issuer", "https://lms.example", "--client-id", "c",
+            "--deployment-id", "d", "--auth-login-url", "https://lms.example/auth",
+            "--token-url", "https://lms.example/token", "--keyset-url", "https://lms.example/jwks"]  # fmt: skip
+    added = CliRunner().invoke(cli, args, env=env)  # the file exists now
+    assert added.exit_code == 0 and "deployments d" in added.stdout, added.output
+    elsewhere = CliRunner().invoke(cli, args, env={"FLOPCARDS_DATABASE_URL": "sqlite:///no/x.db"})
+    assert elsewhere.exit_code == 2 and not (Path.cwd() / "no").exists()
