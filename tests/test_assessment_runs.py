@@ -259,6 +259,31 @@ def test_accommodations_move_one_students_deadline(client) -> None:
     assert shown["submitted"] is True and shown["auto_submitted"] is True
 
 
+def test_an_accommodation_that_would_change_nothing_is_refused(client) -> None:
+    """Extra minutes extend a time limit: on an assessment with none they once answered 200
+    and extended nothing. A closing time of the student's own before the assessment opens
+    would shut them out. Both are 422, and nothing is stored."""
+    teacher, course, (ada,) = _class(client, students=1)
+    now = utcnow()
+    quiz = _assessment(client, teacher, course["id"], count=1,
+                       opens_at=(now + timedelta(hours=1)).isoformat(),
+                       closes_at=(now + timedelta(hours=2)).isoformat())  # fmt: skip
+    path = f"/assessments/{quiz['id']}/accommodations/{_me(client, ada)}"
+    r = client.put(path, json={"extra_minutes": 30}, headers=teacher)
+    assert r.status_code == 422 and "no time limit" in r.json()["detail"], r.text
+    early = (now + timedelta(minutes=30)).isoformat()
+    r = client.put(path, json={"closes_at": early}, headers=teacher)
+    assert r.status_code == 422 and "after the assessment's opens_at" in r.json()["detail"]
+    assert client.get(f"/assessments/{quiz['id']}/accommodations", headers=teacher).json() == []
+    later = (now + timedelta(hours=3)).isoformat()
+    r = client.put(path, json={"closes_at": later}, headers=teacher)  # a later deadline: fine
+    assert r.status_code == 200 and r.json()["extra_minutes"] is None
+    r = client.patch(f"/assessments/{quiz['id']}", json={"time_limit_min": 20}, headers=teacher)
+    assert r.status_code == 200, r.text
+    r = client.put(path, json={"extra_minutes": 10}, headers=teacher)  # timed now: fine
+    assert r.status_code == 200 and r.json()["extra_minutes"] == 10
+
+
 def _submit_with(client, auth, quiz_id: int, right_positions: set[int]) -> dict:
     """Start and submit: the right answer at the given positions, a wrong number elsewhere."""
     exam = client.post(f"/assessments/{quiz_id}/start", headers=auth).json()

@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from ..db import insert_ignore, writing
+from ..refusals import Invalid
 from ..tables import (
     Accommodation,
     Assessment,
@@ -459,11 +460,20 @@ def set_accommodation(
 ) -> AccommodationRecord | None:
     """Give a student of the course extra minutes and/or a later closing time (instructors
     only; both None removes it). One row per student and assessment (a unique pair: the
-    insert is ``ON CONFLICT DO NOTHING``, then the row is updated)."""
+    insert is ``ON CONFLICT DO NOTHING``, then the row is updated). Invalid for extra
+    minutes on an assessment without a time limit (they would extend nothing) and for a
+    closing time before the assessment opens."""
     with writing(session):
         record, _ = _assessment_for(session, assessment_id, actor_id, instructor=True)
         if _role(session, record.course_id, user_id) != STUDENT:
             raise NotFound(f"user {user_id} is not a student of this course")
+        if extra_minutes is not None and record.time_limit_min is None:
+            raise Invalid(
+                f"assessment {assessment_id} has no time limit for extra minutes to extend: "
+                "give the student a later closes_at instead"
+            )
+        if closes_at is not None and record.opens_at is not None and closes_at <= record.opens_at:
+            raise Invalid("the student's closes_at must be after the assessment's opens_at")
         conn = session.connection()
         where = (_ACC.c.assessment_id == assessment_id) & (_ACC.c.user_id == user_id)
         if extra_minutes is None and closes_at is None:
