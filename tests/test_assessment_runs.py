@@ -19,12 +19,17 @@ from .conftest import register
 from .test_courses import _assessment, _class, _me, _right_answer, _truth
 
 
-def _age(client, exam_id: int, minutes: float) -> None:
-    """Pretend the student started ``minutes`` ago."""
+def _age(client, exam_id: int, minutes: float, saves: bool = True) -> None:
+    """Pretend the student started ``minutes`` ago; with ``saves``, the answers saved so far
+    were saved then too (in time), not now."""
     then = (utcnow() - timedelta(minutes=minutes)).replace(tzinfo=None)
     with Session(client.app.state.engine) as s:
         s.exec(text("UPDATE exam SET created_at = :t WHERE id = :e"),
                params={"t": then, "e": exam_id})  # fmt: skip
+        if saves:
+            s.exec(text("UPDATE question_instance SET saved_at = :t "
+                        "WHERE exam_id = :e AND saved_at IS NOT NULL"),
+                   params={"t": then, "e": exam_id})  # fmt: skip
         s.commit()
 
 
@@ -111,6 +116,38 @@ def test_the_server_submits_the_saved_answers_at_the_deadline(client) -> None:
                         "ON q.id = a.question_id WHERE q.exam_id = :e"),
                    params={"e": exam["id"]}).one()[0]  # fmt: skip
     assert n == 1  # graded once: one answered question, one attempt
+
+
+def test_answers_saved_after_the_deadline_make_the_automatic_submission_late(client) -> None:
+    """The grace takes a save in flight at the deadline; it is not more time to answer. An
+    automatic submission of answers saved only in time is not late; one that grades an
+    answer saved (or cleared) after the deadline is flagged late, as an explicit submission
+    then would be."""
+    teacher, course, (ada, bob) = _class(client)
+    quiz = _assessment(client, teacher, course["id"], count=1, time_limit_min=10)
+    late_one, in_time = (
+        client.post(f"/assessments/{quiz['id']}/start", headers=a).json() for a in (ada, bob)
+    )
+    for exam, auth in ((late_one, ada), (in_time, bob)):
+        qid = exam["questions"][0]["id"]
+        r = client.put(f"/exams/{exam['id']}/answers", json={"answers": {str(qid): "5"}},
+                       headers=auth)  # fmt: skip
+        assert r.status_code == 200
+    # Ada saves again 20 seconds past the deadline (within the grace: still taken).
+    _age(client, late_one["id"], 10 + 20 / 60)
+    qid = late_one["questions"][0]["id"]
+    r = client.put(f"/exams/{late_one['id']}/answers", json={"answers": {str(qid): "6"}},
+                   headers=ada)  # fmt: skip
+    assert r.status_code == 200, r.text
+    _age(client, late_one["id"], 12, saves=False)
+    _age(client, in_time["id"], 12)
+    mine = client.get(f"/exams/{late_one['id']}", headers=ada).json()["result"]
+    theirs = client.get(f"/exams/{in_time['id']}", headers=bob).json()["result"]
+    assert (mine["auto_submitted"], mine["late"], mine["per_question"][0]["answer"]) == (
+        True, True, "6")  # fmt: skip
+    assert (theirs["auto_submitted"], theirs["late"]) == (True, False)
+    book = client.get(f"/courses/{course['id']}/gradebook", headers=teacher).json()
+    assert {r["name"]: r["late"] for r in book["rows"]} == {"student0": True, "student1": False}
 
 
 def test_the_sweep_submits_without_anyone_asking(client) -> None:

@@ -182,7 +182,7 @@ def score_submission(
 ) -> tuple[ExamResult, Submission]:
     """Grade every answer into the result shown and the submission stored. ``auto``: the
     server submits the saved answers at the deadline (not late: the student did not choose
-    the time)."""
+    the time; unless an answer was saved after the deadline, in the grace)."""
     from grader.scoring import ExamItem, score_exam
 
     items = [
@@ -191,7 +191,11 @@ def score_submission(
     ]
     scored = score_exam(items, answers)
     now = now or utcnow()
-    late = not auto and exam.deadline is not None and now > exam.deadline
+    deadline = exam.deadline
+    # Submitted by the student after the deadline, or by the server with an answer saved
+    # after it (in the grace, which is there for a save in flight, not for more answering).
+    changed = now if not auto else exam.last_saved_at
+    late = deadline is not None and changed is not None and changed > deadline
     result = ExamResult(
         score=scored.score,
         max_score=scored.max_score,

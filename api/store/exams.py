@@ -90,6 +90,7 @@ class ExamRecord:
     extra_minutes: int | None  # the student's accommodation on a timed assessment
     saved: dict[int, str] = field(default_factory=dict)  # question id → answer as typed
     overrides: dict[int, ItemOverride] = field(default_factory=dict)  # by question id
+    last_saved_at: datetime | None = None  # when an answer was last saved (or cleared)
 
     @property
     def deadline(self) -> datetime | None:
@@ -117,7 +118,7 @@ class PlannedQuestion:
     difficulty: int
 
 
-_JOINED = ("closes_at", "allow_hints", "extra_minutes", "saved", "overrides")
+_JOINED = ("closes_at", "allow_hints", "extra_minutes", "saved", "overrides", "last_saved_at")
 _EXAM_COLUMNS = (
     *(_EXAM.c[f] for f in ExamRecord.__dataclass_fields__ if f not in _JOINED),
     func.coalesce(_ACC.c.closes_at, _ASSESSMENT.c.closes_at).label("closes_at"),
@@ -131,6 +132,7 @@ _EXAM_JOINED = _EXAM.outerjoin(_ASSESSMENT, _ASSESSMENT.c.id == _EXAM.c.assessme
 _ITEM_STATE = (
     QI.c.id,
     QI.c.saved_answer,
+    QI.c.saved_at,
     QI.c.override_score,
     QI.c.override_comment,
     QI.c.override_by,
@@ -256,16 +258,19 @@ def _load(
         .order_by(QI.c.position)
     )
     questions, saved, overrides = [], {}, {}
+    last_saved: datetime | None = None
     for r in conn.execute(query):
         m = r._mapping
         questions.append(QuestionRecord(**{f: m[f] for f in QuestionRecord.__dataclass_fields__}))
         if m["saved_answer"] is not None:
             saved[m["id"]] = m["saved_answer"]
+        if m["saved_at"] is not None and (last_saved is None or m["saved_at"] > last_saved):
+            last_saved = m["saved_at"]
         if m["override_score"] is not None:
             overrides[m["id"]] = ItemOverride(
                 m["override_score"], m["override_comment"], m["override_by"], m["override_at"]
             )
-    exam = from_row(_ExamRow, row).record(saved, overrides)
+    exam = from_row(_ExamRow, row).record(saved, overrides, last_saved)
     return exam, questions
 
 
@@ -290,9 +295,14 @@ class _ExamRow:
     allow_hints: bool | None
     extra_minutes: int | None
 
-    def record(self, saved: dict[int, str], overrides: dict[int, ItemOverride]) -> ExamRecord:
+    def record(
+        self,
+        saved: dict[int, str],
+        overrides: dict[int, ItemOverride],
+        last_saved_at: datetime | None = None,
+    ) -> ExamRecord:
         fields = {f: getattr(self, f) for f in self.__dataclass_fields__}
-        return ExamRecord(**fields, saved=saved, overrides=overrides)
+        return ExamRecord(**fields, saved=saved, overrides=overrides, last_saved_at=last_saved_at)
 
 
 def load_exam(
