@@ -62,6 +62,7 @@ __all__ = [
     "Blank",
     "Incomplete",
     "Unprofilable",
+    "HintsNotAllowed",
     "KeyOnlyFormat",
     "AdminTokenRequired",
     "PracticePaused",
@@ -235,6 +236,10 @@ class RegistrationClosed(Forbidden):
 
 class InstructorsDoNotTake(Forbidden):
     meaning = "Instructors do not take their own assessments"
+
+
+class HintsNotAllowed(Forbidden):
+    meaning = "Hints are not allowed in this exam"
 
 
 class NoAdminToken(Forbidden):

@@ -52,3 +52,47 @@ def test_the_store_imports_only_pure_services() -> None:
         impure = {s for s in services if not _pure(s)}
         assert not impure, f"store/{path.name} imports services that query: {impure}"
     assert _pure("study_rules") and _pure("scheduler")  # the rules stay pure
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import cycles of ``graph`` (its strongly connected parts of two or more)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in graph[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            part = []
+            while not part or part[-1] != node:
+                part.append(stack.pop())
+            if len(part) > 1:
+                found.append(sorted(part))
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycle_in_api_even_through_a_function_level_import() -> None:
+    """A cycle hidden in a function-level import is still a cycle (issue 26: store/tags →
+    store/study → store/imports → sync → store/tags; later store/questions ↔ courses and
+    exams, through ``take_hint``, now ``store/hints``). Every import counts, wherever it is."""
+    modules = {
+        ".".join(("api", *p.relative_to(API).with_suffix("").parts)).removesuffix(".__init__"): p
+        for p in API.rglob("*.py")
+        if "migrations" not in p.parts
+    }
+    graph = {m: (_imports(p) & modules.keys()) - {m} for m, p in modules.items()}
+    assert _cycles(graph) == []
+    # The check finds one: two store modules importing each other inside functions.
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]

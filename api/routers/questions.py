@@ -14,10 +14,12 @@ from ..refusals import (
     Conflict,
     Forbidden,
     Gone,
+    HintsNotAllowed,
     Incomplete,
     NoHints,
     NotFound,
     OutOfRange,
+    PracticePaused,
     Unauthorized,
     refusals,
 )
@@ -37,13 +39,13 @@ from ..services.questions import (
 )
 from ..store.courses import course_architectures
 from ..store.exams import load_exam
+from ..store.hints import take_hint
 from ..store.questions import (
     QuestionRecord,
     add_question,
     grade_practice,
     hintable_question,
     own_question,
-    take_hint,
 )
 
 if TYPE_CHECKING:
@@ -178,7 +180,7 @@ class HintOut(BaseModel):
 @router.post(
     "/{question_id}/hint",
     response_model=HintOut,
-    responses=refusals(Forbidden, Conflict, NoHints, Gone),
+    responses=refusals(Forbidden, HintsNotAllowed, Conflict, PracticePaused, NoHints, Gone),
 )
 async def hint(question_id: QuestionId, user: CurrentUser, db: DbDep) -> HintOut:
     """The next hint of one of your unanswered questions (practice, study session, or an

@@ -5,6 +5,7 @@
 - ``study``: study sessions, review states and the review log (and progress read from them).
 - ``questions``: generated question instances and their graded attempts.
 - ``exams``: exams, their questions and submissions.
+- ``hints``: showing a question one more hint, under its exam's and the open-copy rules.
 - ``courses``: courses, members, invitations, assessments and each student's copy of them.
 - ``uploads``: the lease that runs a user's uploads one at a time across server processes.
 
