@@ -103,6 +103,8 @@ class Platform:
     token_requests: list[dict] = field(default_factory=list)
     members: list[dict] = field(default_factory=list)
     failing: int = 0  # answer 503 to this many score posts
+    refusing: int | None = None  # answer this status (e.g. 404: line item deleted) to them
+    score_posts: int = 0  # score posts received, refused ones too
     next_launch: dict = field(default_factory=dict)  # who the browser's next launch is
     returned: list[str] = field(default_factory=list)  # deep linking responses received
     port: int = 0
@@ -257,6 +259,10 @@ class Platform:
                     except Exception as exc:  # the library's refusals
                         self._send(400, {"error": str(exc)})
                 elif path.startswith("/lineitems/") and path.endswith("/scores"):
+                    platform.score_posts += 1
+                    if platform.refusing is not None:
+                        self._send(platform.refusing, {"error": "line item not found"})
+                        return
                     if platform.failing > 0:
                         platform.failing -= 1
                         self._send(503, None)

@@ -666,3 +666,72 @@ def test_a_placement_that_takes_no_resource_link_is_refused_at_launch(make_clien
         links = _resigned(lms, fine, {dl: settings | {"accept_types": ["ltiResourceLink"]}})
         teacher = _session(client, _post(client, links))
         assert teacher["message_type"] == "LtiDeepLinkingRequest"
+
+
+def test_a_score_the_lms_refuses_for_good_is_not_resent_until_asked(make_client, lms) -> None:
+    """A 4xx that sending again cannot change (here 404: the line item was deleted in the
+    LMS) marks the grade ``refused`` with the LMS's answer, after one try: no hourly resend
+    forever. Once the LMS's side is fixed, the instructor sends the course's refused grades
+    again (``POST /courses/{id}/lti/grades/retry``) and the LMS gets the score once."""
+    with make_client(**LTI_SETTINGS) as client:
+        _register(client, lms)
+        teacher, learner, _item = _deep_link_and_learner(client, lms)
+        exam, answers = _answer_first(client, learner)
+        lms.refusing = 404
+        auth = {"Authorization": f"Bearer {learner['token']}"}
+        r = client.post(f"/exams/{exam['id']}/submit", json={"answers": answers}, headers=auth)
+        assert r.status_code == 200, r.text
+        boss = {"Authorization": f"Bearer {teacher['token']}"}
+        grades = f"/courses/{teacher['course_id']}/lti/grades"
+        (row,) = _wait(lambda: [g for g in client.get(grades, headers=boss).json()
+                                if g["state"] == "refused"])  # fmt: skip
+        assert row["attempts"] == 1 and "scores endpoint answered 404" in row["last_error"]
+        assert "line item not found" in row["last_error"]
+        time.sleep(1.0)  # ten outbox rounds, five retry bases: nothing is sent again
+        assert lms.score_posts == 1
+        book = client.get(f"/courses/{teacher['course_id']}/gradebook", headers=boss).json()
+        assert [e["lms"] for e in book["rows"] if e["status"] == "submitted"] == ["refused"]
+        learner_auth = {"Authorization": f"Bearer {learner['token']}"}
+        retry = f"/courses/{teacher['course_id']}/lti/grades/retry"
+        assert client.post(retry, headers=learner_auth).status_code == 403
+        lms.refusing = None  # the LMS's side is fixed
+        assert client.post(retry, headers=boss).json() == {"requeued": 1}
+        line = f"li-{learner['assessment_id']}"
+        (score,) = _wait(lambda: lms.scores.get(line))
+        assert score["userId"] == "s-1" and score["scoreGiven"] == 1.0
+        _wait(lambda: client.get(grades, headers=boss).json()[0]["state"] == "sent")
+        assert client.post(retry, headers=boss).json() == {"requeued": 0}
+        assert lms.score_posts == 2 and len(lms.scores[line]) == 1
+
+
+def test_the_lms_answers_are_classed_refused_or_tried_again() -> None:
+    """What the scores endpoint answers decides the grade's fate: a 4xx that sending again
+    cannot change is refused for good; 401, 403, 429 and 5xx are tried again, with the wait
+    a 429 or 503 asks for (``Retry-After``) carried to the outbox."""
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    import httpx
+
+    from api.services.lti_services import PlatformCalls, ServiceError
+    from api.store.lti import GradeJob
+
+    job = GradeJob(1, 1, 1, "http://lms/lineitems/1", "s", 1.0, 2.0, datetime.now(UTC), 0)
+
+    def answer(status: int, headers: dict | None = None) -> ServiceError:
+        transport = httpx.MockTransport(lambda req: httpx.Response(status, headers=headers))
+        calls = PlatformCalls(1.0)
+        calls._http = httpx.Client(transport=transport)
+        calls._token = lambda *a: "token"  # type: ignore[method-assign]
+        with pytest.raises(ServiceError) as caught:
+            calls.post_score(SimpleNamespace(id=1), None, job)  # type: ignore[arg-type]
+        return caught.value
+
+    busy = answer(429, {"Retry-After": "120"})
+    assert busy.retry_after_s == 120.0 and not busy.refused
+    assert answer(503, {"Retry-After": "soon"}).retry_after_s is None
+    assert not answer(503).refused and not answer(500).refused
+    for status in (400, 404, 409, 410, 422):
+        refused = answer(status)
+        assert refused.refused and f"answered {status}" in str(refused), status
+    assert not answer(401).refused and not answer(403).refused

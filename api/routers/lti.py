@@ -501,7 +501,10 @@ class PassbackPublic(BaseModel):
 
     student_id: int
     assessment_id: int
-    state: Literal["pending", "sent"]
+    state: Literal["pending", "sent", "refused"] = Field(
+        description="refused: the LMS refused this score for good (e.g. its line item was "
+        "deleted); sent again when the score changes or on POST …/lti/grades/retry"
+    )
     score_given: float
     attempts: int = Field(description="Failed deliveries of the current score")
     last_error: str | None
@@ -532,3 +535,20 @@ async def grades(
         )  # fmt: skip
         for (student, assessment), p in sorted(rows.items())
     ]
+
+
+@router.post(
+    "/courses/{course_id:int}/lti/grades/retry",
+    responses={403: ERROR_RESPONSES[403], 404: ERROR_RESPONSES[404]},
+)
+async def retry_grades(
+    course_id: Annotated[int, Path(ge=1, le=2**62)], request: Request, user: CurrentUser, db: DbDep
+) -> dict[str, int]:
+    """Send the course's grades the LMS refused again, once its side is fixed (a line item
+    put back, a grade scope granted); instructors only. Returns how many go again."""
+    assert user.id is not None
+    count = await db.run(store.retry_refused, course_id, user.id, utcnow())
+    outbox = getattr(request.app.state, "lti_outbox", None)
+    if count and outbox is not None:
+        outbox.wake()
+    return {"requeued": count}

@@ -57,7 +57,32 @@ MAX_ROSTER_PAGES = 200
 
 
 class ServiceError(Exception):
-    """A platform refused or could not be reached."""
+    """A platform refused or could not be reached. ``refused``: it refused this request for
+    good (a 4xx that sending it again cannot change); ``retry_after_s``: the wait it asked
+    for (``Retry-After`` of a 429 or 503)."""
+
+    def __init__(
+        self, message: str, refused: bool = False, retry_after_s: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.refused = refused
+        self.retry_after_s = retry_after_s
+
+
+# A score the scores endpoint answers with one of these is refused for good: malformed or
+# invalid (400, 422), its line item gone (404, 410), a newer grade there (409). 401 (an
+# expired token), 403 (a scope the LMS's admin may still grant), 408, 425 and 429 are tried
+# again, as are 5xx and every failure to reach it.
+REFUSED_STATUSES = frozenset({400, 404, 405, 409, 410, 413, 415, 422})
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "")
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds < 1e9 else None
 
 
 def scores_url(lineitem_url: str) -> str:
@@ -158,7 +183,13 @@ class PlatformCalls:
         if response.status_code == 401:
             self._forget(platform.id, AGS_SCORE_SCOPE)  # a revoked or expired token
         if response.status_code not in (200, 201, 202, 204):
-            raise ServiceError(f"scores endpoint answered {response.status_code}")
+            code = response.status_code
+            detail = response.text[:200].strip() if code in REFUSED_STATUSES else ""
+            raise ServiceError(
+                f"scores endpoint answered {code}" + (f": {detail}" if detail else ""),
+                refused=code in REFUSED_STATUSES,
+                retry_after_s=_retry_after(response) if code in (429, 503) else None,
+            )
 
     def roster(
         self, platform: store.PlatformRecord, key: SigningKey, url: str, max_members: int
@@ -280,10 +311,18 @@ class GradeOutbox:
                     )
                 self._calls.post_score(platform, key, job)
             except (ServiceError, store.NotFound) as exc:
+                refused = isinstance(exc, ServiceError) and exc.refused
                 wait = backoff_s(job.attempts, self._base, self._max)
+                asked = exc.retry_after_s if isinstance(exc, ServiceError) else None
+                if asked is not None:  # the platform's own wait, within our longest
+                    wait = min(max(wait, asked), self._max)
                 next_try = utcnow() + timedelta(seconds=wait)
-                self._db.call(store.grade_failed, job.id, job.version, str(exc), next_try)
-                log.warning("grade %d not delivered (%s); next try in %.0f s", job.id, exc, wait)
+                self._db.call(store.grade_failed, job.id, job.version, str(exc), next_try, refused)
+                if refused:
+                    log.warning("grade %d refused by the platform (%s)", job.id, exc)
+                else:
+                    log.warning("grade %d not delivered (%s); next try in %.0f s", job.id,
+                                exc, wait)  # fmt: skip
                 continue
             sent += self._db.call(store.grade_sent, job.id, job.version, utcnow())
         return sent

@@ -74,6 +74,7 @@ __all__ = [
     "claim_due",
     "grade_sent",
     "grade_failed",
+    "retry_refused",
     "passback_status",
     "roster_source",
     "sync_members",
@@ -723,25 +724,56 @@ def grade_sent(session: Session, job_id: int, version: int, now: datetime) -> bo
 
 
 def grade_failed(
-    session: Session, job_id: int, version: int, error: str, next_try_at: datetime
+    session: Session,
+    job_id: int,
+    version: int,
+    error: str,
+    next_try_at: datetime,
+    refused: bool = False,
 ) -> None:
-    """Delivery failed: try again at ``next_try_at`` (a newer score goes at once instead)."""
+    """Delivery failed: try again at ``next_try_at`` (a newer score goes at once instead).
+    ``refused``: the platform refused this score for good (its line item is gone, it holds
+    a newer grade): the row is ``refused``, tried again only when the score changes or an
+    instructor asks (:func:`retry_refused`)."""
     with writing(session):
         conn = session.connection()
+        values: dict[str, Any] = {"attempts": _GRADE.c.attempts + 1, "last_error": error[:500],
+                                  "next_try_at": next_try_at}  # fmt: skip
+        if refused:
+            values["state"] = "refused"
         conn.execute(
             update(_GRADE)
             .where(_GRADE.c.id == job_id, _GRADE.c.version == version)
-            .values(attempts=_GRADE.c.attempts + 1, last_error=error[:500], next_try_at=next_try_at)
+            .values(**values)
         )
         conn.execute(update(_GRADE).where(_GRADE.c.id == job_id).values(leased_until=None))
         session.commit()
+
+
+def retry_refused(session: Session, course_id: int, actor_id: int, now: datetime) -> int:
+    """Send the course's refused grades again (instructors only: once the LMS's side is
+    fixed). Returns how many went back to pending."""
+    with writing(session):
+        course_role(session, course_id, actor_id, instructor=True)
+        exams = (
+            select(_EXAM.c.id)
+            .join(_ASSESSMENT, _ASSESSMENT.c.id == _EXAM.c.assessment_id)
+            .where(_ASSESSMENT.c.course_id == course_id)
+        )
+        result = session.connection().execute(
+            update(_GRADE)
+            .where(_GRADE.c.state == "refused", _GRADE.c.exam_id.in_(exams))
+            .values(state="pending", next_try_at=now, attempts=0, version=_GRADE.c.version + 1)
+        )
+        session.commit()
+    return _rows(result)
 
 
 @dataclass(frozen=True)
 class Passback:
     """Where one student's grade for one assessment stands with the LMS."""
 
-    state: str  # pending, sent
+    state: str  # pending, sent, refused
     attempts: int
     last_error: str | None
     sent_at: datetime | None
