@@ -539,7 +539,7 @@ async def grades(
 
 @router.post(
     "/courses/{course_id:int}/lti/grades/retry",
-    responses={403: ERROR_RESPONSES[403], 404: ERROR_RESPONSES[404]},
+    responses=refusals(Forbidden, NotFound),
 )
 async def retry_grades(
     course_id: Annotated[int, Path(ge=1, le=2**62)], request: Request, user: CurrentUser, db: DbDep
