@@ -155,6 +155,7 @@ class Limiters:
     join_user: RateLimit  # wrong join / invitation codes, per user
     join_address: RateLimit  # wrong join / invitation codes, per client address
     register: RateLimit  # accounts created (POST /users), per client address
+    lti_login: RateLimit  # LTI logins (a state row each), per client address
 
     @classmethod
     def from_settings(cls, s: Settings) -> Limiters:
@@ -171,6 +172,7 @@ class Limiters:
                 s.join_address_failures_per_minute, s.join_address_failure_burst
             ),
             register=RateLimit(s.register_rate_per_minute, s.register_burst),
+            lti_login=RateLimit(s.lti_login_rate_per_minute, s.lti_login_burst),
         )
 
 
@@ -416,6 +418,12 @@ def limit_table(settings: Settings) -> list[Limit]:
             "registrations (POST /users without the admin token)",
             f"{s.register_burst} then {s.register_rate_per_minute:g} a minute per client address",
             f"{env}REGISTER_BURST, {env}REGISTER_RATE_PER_MINUTE",
+            "429",
+        ),
+        Limit(
+            "LTI logins (GET or POST /lti/login)",
+            f"{s.lti_login_burst} then {s.lti_login_rate_per_minute:g} a minute per client address",
+            f"{env}LTI_LOGIN_BURST, {env}LTI_LOGIN_RATE_PER_MINUTE",
             "429",
         ),
         Limit("profile: layers", f"{spec.MAX_LAYERS}", "", "422"),

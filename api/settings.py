@@ -124,6 +124,13 @@ class Settings(BaseSettings):
         "not counted); a class behind one address registers within the burst.",
     )
     register_burst: int = Field(default=30, ge=1)
+    lti_login_rate_per_minute: float = Field(
+        default=60,
+        gt=0,
+        description="LTI logins (GET or POST /lti/login: each keeps a state row for 10 "
+        "minutes) per client address; a class behind one address launches within the burst.",
+    )
+    lti_login_burst: int = Field(default=300, ge=1)
     profile_rate_per_minute: float = Field(
         default=30, gt=0, description="Uncached profiles per client address."
     )

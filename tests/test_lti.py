@@ -735,3 +735,20 @@ def test_the_lms_answers_are_classed_refused_or_tried_again() -> None:
         refused = answer(status)
         assert refused.refused and f"answered {status}" in str(refused), status
     assert not answer(401).refused and not answer(403).refused
+
+
+def test_logins_are_limited_per_client_address(make_client, lms) -> None:
+    """Anyone can start a login, and each keeps a state row for ten minutes: a burst per
+    client address, then a rate; past it a 429 page with Retry-After, and no row."""
+    settings = LTI_SETTINGS | {"lti_login_burst": 3, "lti_login_rate_per_minute": 1}
+    with make_client(**settings) as client:
+        _register(client, lms)
+        for _ in range(3):
+            _login(client, lms, "s-1")
+        params = {"iss": lms.issuer, "login_hint": "s-1", "client_id": lms.client_id,
+                  "target_link_uri": "http://testserver/lti/launch"}  # fmt: skip
+        r = client.get("/lti/login", params=params, follow_redirects=False)
+        assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+        assert "too many launches from this address" in r.text
+        with Session(client.app.state.engine) as s:
+            assert s.exec(text("SELECT count(*) FROM lti_login")).one()[0] == 3

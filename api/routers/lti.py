@@ -10,6 +10,7 @@ it is shown inside the LMS, to a person.
 from __future__ import annotations
 
 import json
+import math
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -22,6 +23,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from ..db import Database, utcnow
 from ..deps import CurrentUser, DbDep, SettingsDep, get_current_user
+from ..limits import client_key, limiters
 from ..refusals import (
     AdminTokenRequired,
     Conflict,
@@ -228,6 +230,7 @@ _LOGIN_DOC: dict[str, Any] = {
     "responses": {
         302: {"description": "To the platform's authorization URL"},
         400: _PAGE | {"description": "Refused: the page names the reason"},
+        429: _PAGE | {"description": "Too many logins from this address (Retry-After)"},
     },
 }
 
@@ -260,6 +263,14 @@ async def login(request: Request, db: DbDep, settings: SettingsDep) -> Response:
     deployment = params.get("lti_deployment_id")
     if deployment is not None and deployment not in platform.deployments:
         return _refused(f"deployment {deployment!r} is not registered for this platform")
+    # Each login keeps a row until the launch or for LOGIN_TTL, and anyone can start one:
+    # bounded per client address (a class launching from one address fits the burst).
+    wait = limiters(request).lti_login.wait_s(client_key(request))
+    if wait:
+        page = _refused("too many launches from this address: wait a moment and open the "
+                        "activity again", 429)  # fmt: skip
+        page.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        return page
     state, state_hash = store.new_secret()
     nonce, _ = store.new_secret()
     now = utcnow()
