@@ -233,3 +233,45 @@ def test_an_edited_assessment_hides_what_it_now_asks(client) -> None:
     r = client.patch(f"/assessments/{r.json()['id']}", json=edit, headers=teacher)
     assert r.status_code == 200, r.text
     assert client.get(path, headers=student).status_code == 409
+
+
+def test_the_preview_shows_the_hints_a_copy_would_show(client) -> None:
+    """The preview is the assessment as a student sees it: a share question's "The network
+    has N parameters in all" is not shown beside the total question it answers (it once
+    listed every hint of the family, the dropped ones too)."""
+    from api.services.questions import variant
+
+    teacher, _student, cid, added = _course(client)
+    for _ in range(12):
+        quiz = _assess(client, teacher, cid, count=3, allow_hints=True)
+        items = client.get(f"/assessments/{quiz['id']}/preview", headers=teacher).json()
+        raw = {
+            i["position"]: variant(i["family"], seed, i["difficulty"]).hints
+            for i in items
+            for seed in [_preview_seed(client, quiz["id"], i["position"])]
+        }
+        dropped = [(i, h) for i in items for h in raw[i["position"]] if h not in i["hints"]]
+        if not dropped:
+            continue
+        truths = [i["expected"] for i in items]
+        assert not _leaked([h for i in items for h in i["hints"]], truths)
+        # What was dropped states a network total: this copy's answer, or a classmate's.
+        network = (added["params"], added["macs"])
+        assert all(any(f"{t:,}" in h for t in network) for _i, h in dropped), dropped
+        return
+    raise AssertionError("no preview with a total and a share stating it")
+
+
+def _preview_seed(client, assessment_id: int, position: int) -> int:
+    from sqlalchemy import text
+    from sqlmodel import Session
+
+    from api.services.assessments import class_positions
+    from grader.assessment import student_plan
+
+    with Session(client.app.state.engine) as s:
+        secret, request = s.exec(text("SELECT secret, request FROM assessment WHERE id = :a"),
+                                 params={"a": assessment_id}).one()  # fmt: skip
+    request = request if isinstance(request, dict) else __import__("json").loads(request)
+    plan = student_plan(class_positions(request, secret), secret, "preview")
+    return next(p.seed for p in plan if p.position == position)

@@ -121,9 +121,13 @@ def preview(assessment: AssessmentRecord) -> list[dict[str, Any]]:
     (drawn for the label "preview", which is never a student id). CPU work: off the loop."""
     from grader.exports import jsonable as _jsonable
 
+    from .exams import hints_of_copy
+
+    plan = _variants(assessment, "preview")
+    copy = [variant(p.family, p.seed, p.difficulty) for p in plan]
+    hints = hints_of_copy(copy)  # as a copy shows them: none stating another position's answer
     out = []
-    for p in _variants(assessment, "preview"):
-        q = variant(p.family, p.seed, p.difficulty)
+    for p, q in zip(plan, copy, strict=True):
         expected, display = q.expected()
         shown = public_question(cast(Any, _Unstored(p.position)), q)
         out.append({
@@ -131,7 +135,7 @@ def preview(assessment: AssessmentRecord) -> list[dict[str, Any]]:
             "difficulty": q.difficulty, "prompt": q.prompt, "rules": q.rules,
             "params": shown["params"],
             "answer": shown["answer"], "conventions": shown["conventions"],
-            "hints": list(q.hints), "expected": _jsonable(expected),
+            "hints": list(hints.of(q)), "expected": _jsonable(expected),
             "expected_display": display, "solution": q.solution,
         })  # fmt: skip
     return out

@@ -59,6 +59,7 @@ __all__ = [
     "overdue",
     "settle",
     "sweep",
+    "hints_of_copy",
     "with_overrides",
     "score_change",
 ]
@@ -81,9 +82,13 @@ def copy_hints(instances: list[QuestionRecord]) -> Any:
     """The check of an exam's hints against every truth of the exam (``grader.leaks``): a
     hint never states the answer of any position of the same copy, nor, for a family asking
     about one fixed network, of another variant of that position (a classmate's)."""
+    return hints_of_copy([q for q in map(_variant, instances) if q is not None])
+
+
+def hints_of_copy(copy: list[Question]) -> Any:
+    """``copy_hints`` for a copy's questions as generated (an assessment's preview too)."""
     from grader.leaks import CopyHints
 
-    copy = [q for q in map(_variant, instances) if q is not None]
     fixed = {(q.family, q.difficulty) for q in copy if family_of(q.family).architecture_level}
     also = [variant(f, s, d) for f, d in sorted(fixed) for s in range(CLASS_SEEDS)]
     return CopyHints(copy, also)
