@@ -121,7 +121,7 @@ def test_anki_history_is_replayed_through_the_users_scheduler(client, tmp_path) 
     from datetime import UTC, datetime
 
     from api.services.scheduler import RATINGS
-    from api.store.study import card_for_fsrs
+    from api.services.study_rules import card_for_fsrs
 
     for ms, ease in answers:
         when = datetime.fromtimestamp(ms / 1000, tz=UTC)

@@ -96,3 +96,52 @@ def test_no_import_cycle_in_api_even_through_a_function_level_import() -> None:
     assert _cycles(graph) == []
     # The check finds one: two store modules importing each other inside functions.
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def _units_of_work(source: str) -> tuple[int, list[str]]:
+    """How many units of work ``source`` hands to the database (``db.run``, ``db.offload``,
+    ``db.call``), and those that are not a function of ``api/store`` (imported from it by
+    name, or reached through an imported store module)."""
+    tree = ast.parse(source)
+    names: set[str] = set()
+    modules: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and "store" in node.module.split("."):
+            bound = {a.asname or a.name for a in node.names}
+            (modules if node.module.split(".")[-1] == "store" else names).update(bound)
+    count, foreign = 0, []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        receiver = ast.unparse(node.func.value)
+        if node.func.attr not in ("run", "offload", "call") or not node.args:
+            continue
+        if not (
+            receiver == "db" or receiver.endswith((".db", "_database()")) or "(create)" in receiver
+        ):
+            continue
+        count += 1
+        fn = node.args[0]
+        if isinstance(fn, ast.Name) and fn.id in names:
+            continue
+        if isinstance(fn, ast.Attribute) and ast.unparse(fn.value) in modules:
+            continue
+        foreign.append(f"{node.lineno}: {ast.unparse(node)[:80]}")
+    return count, foreign
+
+
+def test_routers_and_services_hand_the_database_only_store_functions() -> None:
+    """No database function is defined outside ``api/store`` (issue 26: routers defined
+    their own): every unit of work a router, a service or the CLI runs is a store function."""
+    total = 0
+    for path in [*(API / "routers").glob("*.py"), *(API / "services").glob("*.py"),
+                 API / "cli.py", API / "limits.py", API / "deps.py", API / "main.py"]:  # fmt: skip
+        count, foreign = _units_of_work(path.read_text())
+        assert foreign == [], f"{path.name}: {foreign}"
+        total += count
+    assert total > 100
+    # The check can fail: a closure of the router's own, or a lambda, is found.
+    source = "from ..store import exams as store\nfrom ..store.cards import get\n" + (
+        "db.run(get, 1); db.run(store.load, 2); db.run(_mine, 3); db.offload(lambda s: s)"
+    )
+    assert _units_of_work(source) == (4, ["3: db.run(_mine, 3)", "3: db.offload(lambda s: s)"])

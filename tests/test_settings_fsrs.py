@@ -13,7 +13,8 @@ from sqlmodel import Session
 
 from api.db import utcnow, writing
 from api.services.scheduler import FSRS
-from api.store.study import apply_review, card_for_fsrs, interval_days, load_state
+from api.services.study_rules import card_for_fsrs
+from api.store.study import apply_review, interval_days, load_state
 
 from .conftest import register
 from .learner_sim import TRUE_PARAMETERS, simulate

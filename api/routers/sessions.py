@@ -34,19 +34,17 @@ from ..services.questions import (
     variant,
 )
 from ..services.scheduler import FSRS, GRADE_RATINGS, RATINGS, Schedulers, format_interval
-from ..services.study_rules import question_difficulty, rating_for
+from ..services.study_rules import ItemState, card_for_fsrs, question_difficulty, rating_for
 from ..store.cards import unknown_topics
 from ..store.questions import QuestionRecord, session_question
 from ..store.study import (
     QUESTION_PREFIX,
     Applied,
-    ItemState,
     Judged,
     Pick,
     StudyRow,
     answer_card,
     answer_question,
-    card_for_fsrs,
     create_study,
     interval_days,
     load_study,

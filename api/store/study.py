@@ -14,9 +14,10 @@ The rules kept here under concurrency, on SQLite and PostgreSQL alike:
   ``reps`` always equals the item's log rows.
 
 - A card the user suspended or buried (``card_flag``) is never served by ``next``, and an
-  answer to it is refused; a card whose lapses reach :data:`LEECH_LAPSES` is suspended and
-  marked a leech in the answer's own transaction, under the state row's lock, so concurrent
-  lapses count once each and mark it once.
+  answer to it is refused; a card the study rules call a leech (``is_leech_lapse``,
+  ``api.services.study_rules``) is suspended and marked a leech in the answer's own
+  transaction, under the state row's lock, so concurrent lapses count once each and mark it
+  once.
 - Every schedule uses the user's own desired retention and FSRS parameters: the session row
   is read joined with ``user_settings``, so the study loop spends no query on them.
 
@@ -39,13 +40,10 @@ from ..db import insert_ignore, writing
 from ..services.scheduler import FSRS, RATINGS, STATE_NAMES, Outcome, Schedulers
 from ..services.study_rules import (
     DEFAULT_NEW_PER_DAY,
-    LEECH_LAPSES,
     Answer,
     ItemState,
     Reviewed,
     StudyContext,
-    card_for_fsrs,
-    is_leech_lapse,
     new_allowed,
     question_difficulty,
     review,
@@ -65,13 +63,10 @@ from .tags import TAG
 
 __all__ = [
     "QUESTION_PREFIX",
-    "LEECH_LAPSES",
-    "is_leech_lapse",
     "FLAG",
     "TAG",
     "set_aside",
     "tagged",
-    "ItemState",
     "StudyRow",
     "Applied",
     "SessionCounts",
@@ -81,7 +76,6 @@ __all__ = [
     "next_card",
     "question_dues",
     "load_state",
-    "card_for_fsrs",
     "take_slot",
     "apply_review",
     "answer_card",
