@@ -345,10 +345,10 @@ def limit_table(settings: Settings) -> list[Limit]:
     from content import NOTE_LIMITS as n
     from models import spec
 
-    from .routers import lti
     from .routers.exams import ExamCreate
     from .routers.questions import GradeIn
     from .routers.sessions import SessionCreate
+    from .services.lti import MAX_ID_TOKEN_CHARS, MAX_PARAM_CHARS
     from .services.lti_services import MAX_ROSTER_PAGES
     from .tables import UserBase
 
@@ -468,8 +468,8 @@ def limit_table(settings: Settings) -> list[Limit]:
         Limit("answer text", f"{_bound(GradeIn, 'answer')} characters", "", "422"),
         Limit("user name", f"{_bound(UserBase, 'name')} characters", "", "422"),
         Limit("bearer token", "256 printable ASCII characters", "", "401"),
-        Limit("LTI launch: id_token", f"{lti.MAX_ID_TOKEN_CHARS:,} characters", "", "422"),
-        Limit("LTI login: each parameter", f"{lti.MAX_PARAM_CHARS:,} characters", "", "400"),
+        Limit("LTI launch: id_token", f"{MAX_ID_TOKEN_CHARS:,} characters", "", "422"),
+        Limit("LTI login: each parameter", f"{MAX_PARAM_CHARS:,} characters", "", "400"),
         Limit(
             "LTI roster sync: members read from the LMS",
             f"{s.lti_roster_max_members:,}, in at most {MAX_ROSTER_PAGES} pages",

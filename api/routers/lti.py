@@ -37,6 +37,7 @@ from ..refusals import (
 )
 from ..security import hash_token, secret_matches, well_formed
 from ..services import lti
+from ..services.lti import MAX_ID_TOKEN_CHARS, MAX_PARAM_CHARS
 from ..services.lti_services import ServiceError, frame_ancestors_of
 from ..settings import Settings
 from ..store import lti as store
@@ -49,8 +50,6 @@ router = APIRouter(tags=["lti"], responses=refusals(Unauthorized))
 LOGIN_TTL = timedelta(minutes=10)  # from the login redirect to the launch
 CODE_TTL = timedelta(seconds=60)  # from the launch to the page's POST /lti/session
 KEY_OVERLAP = timedelta(hours=1)  # a superseded key stays published this long (>> token life)
-MAX_ID_TOKEN_CHARS = 65_536
-MAX_PARAM_CHARS = 2048
 STATE_COOKIE = "lti_state_"
 Text = Annotated[str, Field(min_length=1, max_length=255)]
 Url = Annotated[str, Field(min_length=8, max_length=1000)]

@@ -43,7 +43,14 @@ __all__ = [
     "role_of",
     "AGS_SCORE_SCOPE",
     "NRPS_SCOPE",
+    "MAX_ID_TOKEN_CHARS",
+    "MAX_PARAM_CHARS",
 ]
+
+# The sizes a login or a launch may send (their routes bound them; ``api.limits`` lists them
+# from here, which it could not from the router without an import cycle).
+MAX_ID_TOKEN_CHARS = 65_536
+MAX_PARAM_CHARS = 2048
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
