@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 import time
+from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import jwt
@@ -24,6 +25,7 @@ from api.services.questions import variant
 from .lti_platform import INSTRUCTOR, LEARNER, LTI, Launch, Platform, rsa_pem
 
 ADMIN = {"Authorization": "Bearer admin-secret"}
+AGS_SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 LTI_SETTINGS = {
     "admin_token": "admin-secret",
     "lti_outbox_interval_s": 0.1,
@@ -699,6 +701,9 @@ def test_a_score_the_lms_refuses_for_good_is_not_resent_until_asked(make_client,
         line = f"li-{learner['assessment_id']}"
         (score,) = _wait(lambda: lms.scores.get(line))
         assert score["userId"] == "s-1" and score["scoreGiven"] == 1.0
+        # Stamped at the resend: an LMS keeps a score only if newer than the one it holds.
+        submitted = datetime.fromisoformat(r.json()["submitted_at"].replace("Z", "+00:00"))
+        assert datetime.fromisoformat(score["timestamp"]) > submitted + timedelta(seconds=1)
         _wait(lambda: client.get(grades, headers=boss).json()[0]["state"] == "sent")
         assert client.post(retry, headers=boss).json() == {"requeued": 0}
         assert lms.score_posts == 2 and len(lms.scores[line]) == 1
@@ -752,3 +757,38 @@ def test_logins_are_limited_per_client_address(make_client, lms) -> None:
         assert "too many launches from this address" in r.text
         with Session(client.app.state.engine) as s:
             assert s.exec(text("SELECT count(*) FROM lti_login")).one()[0] == 3
+
+
+def test_no_grade_goes_back_without_the_score_scope(make_client, lms) -> None:
+    """The AGS claim grants scopes: without the score scope (an LMS set to "line items only"),
+    or with a line item that is not an http(s) URL, the launch keeps no line item, and the
+    student's submission puts nothing in the outbox (no endless refused token requests)."""
+    ags = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+    with make_client(**LTI_SETTINGS) as client:
+        _register(client, lms)
+        teacher = _session(client, _post(client, _id_token(client, lms, "t-1", [INSTRUCTOR])))
+        auth = {"Authorization": f"Bearer {teacher['token']}"}
+        body = {"title": "Quiz", "families": ["conv_params"], "count": 1}
+        quiz = client.post(f"/courses/{teacher['course_id']}/assessments", json=body, headers=auth)
+        custom = {"assessment_id": str(quiz.json()["id"])}
+        readonly = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem.readonly"
+        for sub, claim in (
+            ("s-1", {"lineitem": lms.url("/lineitems/li-1"), "scope": [readonly]}),
+            ("s-2", {"lineitem": "ftp://lms/li-1", "scope": [AGS_SCORE, readonly]}),
+        ):
+            data = _id_token(client, lms, sub, [LEARNER], custom=custom, lineitem="li-1")
+            granted = jwt.decode(data["id_token"], options={"verify_signature": False})[ags]
+            assert AGS_SCORE in granted["scope"]  # what the library grants by default
+            learner = _session(client, _post(client, _resigned(lms, data, {ags: claim})))
+            exam, answers = _answer_first(client, learner)
+            student = {"Authorization": f"Bearer {learner['token']}"}
+            done = client.post(f"/exams/{exam['id']}/submit", json={"answers": answers},
+                               headers=student)  # fmt: skip
+            assert done.status_code == 200, done.text
+        with Session(client.app.state.engine) as s:
+            assert s.exec(text("SELECT count(*) FROM lti_grade")).one()[0] == 0
+            kept = s.exec(text("SELECT lineitem_url FROM lti_launch WHERE role = 'student'"))
+            assert [r[0] for r in kept] == [None, None]
+        time.sleep(0.3)
+        assert lms.score_posts == 0 and lms.token_requests == []
+        assert client.get(f"/courses/{teacher['course_id']}/lti/grades", headers=auth).json() == []

@@ -323,7 +323,18 @@ def verify_launch(
         }
     ags = claims.get(AGS_CLAIM)
     ags = ags if isinstance(ags, dict) else {}
+    scopes = ags.get("scope")
+    scopes = [s for s in scopes if isinstance(s, str)] if isinstance(scopes, list) else []
     lineitem = ags.get("lineitem")
+    # Grades go back only where the platform granted the score scope (the token endpoint
+    # would refuse it otherwise, every try), and only to an http(s) line item.
+    if (
+        not isinstance(lineitem, str)
+        or len(lineitem) > 1000
+        or AGS_SCORE_SCOPE not in scopes
+        or not lineitem.startswith(("https://", "http://"))
+    ):
+        lineitem = None
     nrps = claims.get(NRPS_CLAIM)
     memberships = nrps.get("context_memberships_url") if isinstance(nrps, dict) else None
     custom = claims.get(LTI + "custom")
@@ -340,8 +351,8 @@ def verify_launch(
         context_title=_text(context.get("title"), 200) or "LMS course",
         resource_link_id=link_id if isinstance(link_id, str) else None,
         custom=custom if isinstance(custom, dict) else {},
-        lineitem_url=lineitem if isinstance(lineitem, str) and len(lineitem) <= 1000 else None,
-        ags_scopes=[s for s in ags.get("scope") or [] if isinstance(s, str)],
+        lineitem_url=lineitem,
+        ags_scopes=scopes,
         memberships_url=memberships if isinstance(memberships, str) else None,
         deep_linking=deep_linking,
         claims=claims,

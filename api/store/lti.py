@@ -763,7 +763,15 @@ def retry_refused(session: Session, course_id: int, actor_id: int, now: datetime
         result = session.connection().execute(
             update(_GRADE)
             .where(_GRADE.c.state == "refused", _GRADE.c.exam_id.in_(exams))
-            .values(state="pending", next_try_at=now, attempts=0, version=_GRADE.c.version + 1)
+            # Stamped now: the instructor's resend is the newest word on the grade (an LMS
+            # refuses a score older than the one it holds).
+            .values(
+                state="pending",
+                next_try_at=now,
+                scored_at=now,
+                attempts=0,
+                version=_GRADE.c.version + 1,
+            )  # fmt: skip
         )
         session.commit()
     return _rows(result)
