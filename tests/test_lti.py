@@ -792,3 +792,22 @@ def test_no_grade_goes_back_without_the_score_scope(make_client, lms) -> None:
         time.sleep(0.3)
         assert lms.score_posts == 0 and lms.token_requests == []
         assert client.get(f"/courses/{teacher['course_id']}/lti/grades", headers=auth).json() == []
+
+
+def test_a_context_id_too_long_to_keep_whole_is_refused(make_client, lms) -> None:
+    """Course contexts are keyed by their id (at most 255 characters kept): a longer one
+    would be cut, and two LMS courses sharing its first 255 characters would share a course
+    and its grades here. Refused instead, nothing created."""
+    context = LTI + "context"
+    with make_client(**LTI_SETTINGS) as client:
+        _register(client, lms)
+        before = _counts(client)
+        for tail in ("a", "b"):
+            data = _id_token(client, lms, "t-1", [INSTRUCTOR])
+            long_id = {"id": "c" * 255 + tail, "title": "Course " + tail}
+            r = _post(client, _resigned(lms, data, {context: long_id}))
+            assert r.status_code == 400 and "longer than 255" in r.text
+        assert _counts(client) == before
+        data = _id_token(client, lms, "t-1", [INSTRUCTOR])
+        ok = _session(client, _post(client, _resigned(lms, data, {context: {"id": "c" * 255}})))
+        assert ok["role"] == "instructor"

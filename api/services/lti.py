@@ -294,6 +294,9 @@ def verify_launch(
     context = claims.get(LTI + "context")
     if not isinstance(context, dict) or not _text(context.get("id"), 255):
         raise LaunchRefused("the launch has no course context")
+    if len(context["id"].strip()) > 255:
+        # Cut, two LMS courses sharing the first 255 characters would be one course here.
+        raise LaunchRefused("the launch's context id is longer than 255 characters")
     resource_link = claims.get(LTI + "resource_link")
     link_id = resource_link.get("id") if isinstance(resource_link, dict) else None
     if message_type == RESOURCE_LINK and not isinstance(link_id, str):
