@@ -87,3 +87,24 @@ def test_no_module_switches_on_the_answer_kind() -> None:
     for path in DISPATCHERS:
         text = (ROOT / path).read_text()
         assert not SWITCH.findall(text), (path, SWITCH.findall(text))
+
+
+def test_the_form_line_shows_only_the_examples_a_variant_is_checked_against() -> None:
+    """The line under the answer box (``form``) is seen before submitting, like the prompt's
+    examples: every value in it must be one ``Family.generate`` checks the truth against
+    (``examples_shown``). It once showed 12.5% for every percentage and 1,234,567 for every
+    exact count and every size, values no variant was checked against."""
+    specs = [
+        AnswerSpec.number(dim, unit, exact=exact)
+        for dim, unit in [("params", None), ("macs", None), ("flops", None), ("elements", None),
+                          ("bytes", "KiB"), ("bytes", "KB"), ("bytes", "MiB"), ("bytes", "B"),
+                          ("channels", None), ("pixels", None), ("count", None)]
+        for exact in (True, False)
+    ] + [AnswerSpec.percent(), AnswerSpec.ratio(), AnswerSpec.ratio(unit="×")]  # fmt: skip
+    for spec in specs:
+        kind = kind_of(spec)
+        kind.check_spec(spec)
+        checked = {text for _part, _spec, text in kind.examples_shown(spec)}
+        values = re.findall(r"\d[\d,./]*(?:e\d+)?", kind.form(spec))
+        stray = [v for v in values if not any(v.rstrip(".,") in t for t in checked)]
+        assert not stray, (spec, kind.form(spec), checked)

@@ -846,15 +846,19 @@ class NumberKind(AnswerKind):
         return examples(spec, in_parts)
 
     def form(self, spec: AnswerSpec) -> str:
+        # Only the values of ``examples`` (which ``Family.generate`` checks against the truth)
+        # appear here: the line under the answer box once showed 12.5% for every percentage
+        # and 1,234,567 KiB for every size, values no variant was checked against.
         if spec.dimension == "ratio":
             return {
-                "%": "A percentage, e.g. 12.3% (a bare number is read in %; 1/8 is read as 12.5%).",
+                "%": "A percentage, e.g. 12.3% (a bare number is read in %; a fraction p/q "
+                "is read as the share it is).",
                 "×": "A factor, e.g. 4.56× or 4.56.",
             }.get(spec.unit or "", "A number, e.g. 0.123, 12.3% or 8/65.")
         if spec.exact:
-            return "The exact whole number, e.g. 1,234,567."
-        unit = spec.unit or ""
-        return f"A number in {unit} (e.g. 1,234,567, 1.23e6, 1.23M; other units are converted)."
+            return "The exact whole number, in digits (thousands separators allowed)."
+        shown = ", ".join(examples(spec))
+        return f"A number in {spec.unit or ''} (e.g. {shown}; other units are converted)."
 
     def schema(self, spec: AnswerSpec) -> dict[str, Any]:
         return {**super().schema(spec), "unit": spec.unit, "dimension": spec.dimension}
