@@ -105,6 +105,7 @@ class Platform:
     failing: int = 0  # answer 503 to this many score posts
     refusing: int | None = None  # answer this status (e.g. 404: line item deleted) to them
     score_posts: int = 0  # score posts received, refused ones too
+    jwks_fetches: int = 0  # GET /jwks received
     next_launch: dict = field(default_factory=dict)  # who the browser's next launch is
     returned: list[str] = field(default_factory=list)  # deep linking responses received
     port: int = 0
@@ -221,6 +222,7 @@ class Platform:
                                f'action="{html.escape(data["launch_url"])}">{fields}</form>'
                                "<script>document.getElementById('f').submit()</script>")  # fmt: skip
                 elif path == "/jwks":
+                    platform.jwks_fetches += 1
                     self._send(200, conf.get_jwks() if conf else {"keys": []})
                 elif path == "/memberships" and conf is not None:
                     service = _Roster(_Req(request), conf, platform.url("/memberships"))

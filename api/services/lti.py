@@ -123,22 +123,32 @@ def sign(payload: dict[str, Any], key: SigningKey) -> str:
 
 
 class KeySets:
-    """Platforms' key sets by URL, each a cached :class:`jwt.PyJWKClient`.
+    """Platforms' key sets by URL, each cached by a :class:`jwt.PyJWKClient`.
 
-    ``PyJWKClient`` keeps the fetched keys and fetches the set again when a token names a
-    ``kid`` it does not hold (a platform that rotated its key). Its fetch is blocking, with
-    ``timeout_s``: callers run :meth:`key_for` in a worker thread.
-
-    PyJWT's default cooldown (no refetch within 30 s of any fetch) would refuse the first
-    launches after a rotation whenever the set was fetched shortly before; it is off. A
-    refetch costs the platform one request per launch whose ``kid`` is unknown, and a launch
-    reaches here only with a login's state (a database row) and its browser's cookie.
+    A token naming a ``kid`` the cached set lacks (a platform that rotated its key) makes
+    the set be fetched again at once, unless another such refetch of the same set happened
+    in the last ``REFETCH_INTERVAL_S``: a refused launch leaves its login usable, so tokens
+    with made-up ``kid`` values could otherwise make the tool fetch the platform's key set
+    once per request. (PyJWT's own cooldown, 30 s after any fetch, the first one included,
+    refused the first launches after a rotation; it is not used.) Fetches are blocking,
+    with ``timeout_s``: callers run :meth:`key_for` in a worker thread.
     """
+
+    REFETCH_INTERVAL_S = 1.0
 
     def __init__(self, timeout_s: float = 5.0, lifespan_s: float = 3600.0) -> None:
         self._clients: dict[str, jwt.PyJWKClient] = {}
+        self._refetched: dict[str, float] = {}
         self._lock = threading.Lock()
         self._timeout, self._lifespan = timeout_s, lifespan_s
+
+    def _may_refetch(self, keyset_url: str) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._refetched.get(keyset_url, -1e9) < self.REFETCH_INTERVAL_S:
+                return False
+            self._refetched[keyset_url] = now
+            return True
 
     def key_for(self, keyset_url: str, token: str) -> Any:
         """The platform key that signed ``token``; LaunchRefused when none does."""
@@ -146,22 +156,28 @@ class KeySets:
             client = self._clients.get(keyset_url)
             if client is None:
                 client = jwt.PyJWKClient(
-                    keyset_url,
-                    lifespan=self._lifespan,
-                    timeout=int(max(1, self._timeout)),
-                    cooldown_duration=0,
+                    keyset_url, lifespan=self._lifespan, timeout=int(max(1, self._timeout))
                 )
                 self._clients[keyset_url] = client
         try:
-            return client.get_signing_key_from_jwt(token).key
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.InvalidTokenError as exc:
+            raise LaunchRefused(f"the id_token is not a JWT ({exc})") from exc
+        if not isinstance(kid, str) or not kid:
+            raise LaunchRefused("the id_token names no key of the platform (kid)")
+        try:
+            found = client.match_kid(client.get_signing_keys(), kid)
+            if found is None and self._may_refetch(keyset_url):
+                found = client.match_kid(client.get_signing_keys(refresh=True), kid)
         except jwt.PyJWKClientConnectionError as exc:
             raise LaunchRefused(f"the platform's key set could not be fetched ({exc})") from exc
         except jwt.PyJWKClientError as exc:
+            raise LaunchRefused(f"the platform's key set has no usable key ({exc})") from exc
+        if found is None:
             raise LaunchRefused(
-                f"no key of the platform's key set signed the token ({exc})"
-            ) from exc
-        except jwt.InvalidTokenError as exc:
-            raise LaunchRefused(f"the id_token is not a JWT ({exc})") from exc
+                f"no key of the platform's key set signed the token (kid {kid[:60]!r})"
+            )
+        return found.key
 
 
 # --- a launch ---------------------------------------------------------------------------------
