@@ -769,3 +769,23 @@ def test_zero_is_no_rounding_of_anything() -> None:
     # earns the stated credit.
     _check(grade(MACS, 0, "0 MMACs"), "correct", 1.0, [])
     _check(grade(PARAMS, CONV_PARAMS, "0.07M"), "partial", 0.5, ["insufficient_precision"])
+
+
+def test_a_share_below_one_percent_states_that_it_needs_its_sign() -> None:
+    """A bare number between 0 and 1 on a percentage is refused (it could be a fraction):
+    the prompt said only "a bare number is read in %", so a student writing 0.838 for a
+    0.8383 % share, as told, lost the question (in a multi-part answer, every part). The
+    rule, the form line and a part's description now say it."""
+    from grader.instructions import answer_instructions
+    from grader.kinds import kind_of
+
+    spec = AnswerSpec.percent()
+    share = Fr(7, 835)  # 0.8383 %
+    _check(grade(spec, share, "0.838%"), "correct", 1.0, [])
+    g = grade(spec, share, "0.838")
+    assert g.status == "invalid" and "write it as a percentage, with %" in g.feedback
+    assert "one below 1 needs its % sign" in answer_instructions(spec)
+    assert "one below 1 needs its % sign" in kind_of(spec).form(spec)
+    parts = AnswerSpec.multi({"convs": AnswerSpec.number("count"), "smallest": spec})
+    assert "(b) smallest: a percentage (below 1, with its % sign)" in answer_instructions(parts)
+    _check(grade(parts, {"convs": 6, "smallest": share}, "6; 0.838%"), "correct", 1.0, [])

@@ -95,5 +95,7 @@ def test_instructions_state_the_rule_with_fixed_examples() -> None:
     choice = answer_instructions(AnswerSpec.choice("conv1", "fc6"), 1)
     assert choice == "Choices: (a) conv1; (b) fc6. Answer with the letter or the text of a choice."
     percent = answer_instructions(AnswerSpec.percent())
-    assert percent.startswith("Answer in percent (a bare number is read in %): correct within")
+    assert percent.startswith(
+        "Answer in percent (a bare number is read in %; one below 1 needs its % sign): correct"
+    )
     assert "percentage points" not in percent

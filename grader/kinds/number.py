@@ -166,7 +166,7 @@ def _exact_sentence(spec: AnswerSpec) -> str:
 def _asked_in(spec: AnswerSpec) -> str:
     if spec.dimension == "ratio":
         return {
-            "%": "in percent (a bare number is read in %)",
+            "%": "in percent (a bare number is read in %; one below 1 needs its % sign)",
             "×": "as a factor (× is optional)",
         }.get(spec.unit or "", "as a fraction, a decimal or a percentage")
     if spec.dimension == "bytes":
@@ -247,7 +247,10 @@ def lms_part_rule(spec: AnswerSpec) -> str:
 def form(spec: AnswerSpec) -> str:
     """What a part asks for, in a few words: ``parameters``, ``a percentage``..."""
     if spec.dimension == "ratio":
-        return {"%": "a percentage", "×": "a factor"}.get(spec.unit or "", "a ratio")
+        # A bare number below 1 is refused (it could be a fraction): the part says so.
+        return {"%": "a percentage (below 1, with its % sign)", "×": "a factor"}.get(
+            spec.unit or "", "a ratio"
+        )
     what = spec.unit if spec.dimension == "bytes" else _NAMES.get(spec.dimension or "", "")
     return f"a whole number ({what})" if spec.exact else (what or "a number")
 
@@ -851,8 +854,8 @@ class NumberKind(AnswerKind):
         # and 1,234,567 KiB for every size, values no variant was checked against.
         if spec.dimension == "ratio":
             return {
-                "%": "A percentage, e.g. 12.3% (a bare number is read in %; a fraction p/q "
-                "is read as the share it is).",
+                "%": "A percentage, e.g. 12.3% (a bare number is read in %, one below 1 needs "
+                "its % sign; a fraction p/q is read as the share it is).",
                 "×": "A factor, e.g. 4.56× or 4.56.",
             }.get(spec.unit or "", "A number, e.g. 0.123, 12.3% or 8/65.")
         if spec.exact:
