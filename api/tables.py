@@ -1,7 +1,9 @@
-"""SQLModel tables and the public shapes of the resources built on them.
+"""SQLModel tables: the database's rows, nothing an HTTP client sends or reads.
 
-Families follow ``XBase`` / ``X(table=True)`` / ``XCreate`` / ``XPublic``. Datetimes are stored
-as naive UTC by :class:`api.db.UTCDateTime` and come back timezone-aware.
+A request body bound by a table's own constraints takes them from its ``XBase`` (``UserBase``:
+the name's length); the request and response shapes themselves live with their router, or in
+``api/schemas.py`` when several routers send them. Datetimes are stored as naive UTC by
+:class:`api.db.UTCDateTime` and come back timezone-aware.
 """
 
 from __future__ import annotations
@@ -16,10 +18,8 @@ from sqlmodel import Field, SQLModel
 from .db import UTCDateTime, utcnow
 
 __all__ = [
+    "UserBase",
     "User",
-    "UserCreate",
-    "UserPublic",
-    "UserCreated",
     "TopicRow",
     "CardRow",
     "CardExample",
@@ -82,23 +82,6 @@ class User(UserBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
     token_hash: str = Field(max_length=64, unique=True, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_dt())
-
-
-class UserCreate(UserBase):
-    """Body of ``POST /users``."""
-
-
-class UserPublic(UserBase):
-    """A user as shown to others and to themself."""
-
-    id: int
-    created_at: datetime
-
-
-class UserCreated(UserPublic):
-    """Answer of ``POST /users``: the only time the token is shown."""
-
-    token: str
 
 
 # --- content -----------------------------------------------------------------------------

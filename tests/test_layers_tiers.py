@@ -145,3 +145,22 @@ def test_routers_and_services_hand_the_database_only_store_functions() -> None:
         "db.run(get, 1); db.run(store.load, 2); db.run(_mine, 3); db.offload(lambda s: s)"
     )
     assert _units_of_work(source) == (4, ["3: db.run(_mine, 3)", "3: db.offload(lambda s: s)"])
+
+
+def test_tables_hold_rows_not_http_shapes() -> None:
+    """A resource's request and response shapes live with its router (or in api/schemas.py
+    when several routers send them), never in api/tables.py: every model there is a table,
+    or the base a table shares its column constraints through."""
+    import inspect
+
+    from sqlmodel import SQLModel
+
+    from api import tables
+
+    models = [c for _, c in inspect.getmembers(tables, inspect.isclass)
+              if issubclass(c, SQLModel) and c.__module__ == tables.__name__]  # fmt: skip
+    table_models = [c for c in models if getattr(c, "__table__", None) is not None]
+    shapes = [c.__name__ for c in models
+              if c not in table_models and not any(issubclass(t, c) for t in table_models)]  # fmt: skip
+    assert shapes == []
+    assert len(table_models) >= 25

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from datetime import datetime
+
 from fastapi import APIRouter, Request, status
 
 from ..deps import CurrentUser, DbDep, SettingsDep
@@ -17,9 +20,26 @@ from ..refusals import (
 from ..security import secret_matches, well_formed
 from ..settings import Settings
 from ..store.users import create_user
-from ..tables import User, UserCreate, UserCreated, UserPublic
+from ..tables import User, UserBase
 
 router = APIRouter(prefix="/users", tags=["users"])
+
+
+class UserCreate(UserBase):
+    """Body of ``POST /users`` (the name's bounds are the table's, ``UserBase``)."""
+
+
+class UserPublic(UserBase):
+    """A user as shown to others and to themself."""
+
+    id: int
+    created_at: datetime
+
+
+class UserCreated(UserPublic):
+    """Answer of ``POST /users``: the only time the token is shown."""
+
+    token: str
 
 
 def _is_admin(request: Request, settings: Settings) -> bool:
@@ -59,7 +79,7 @@ async def register(
         wait = limiters(request).register.wait_s(client_key(request))
         if wait:
             raise TooMany("too many registrations from this address", wait)
-    return await db.run(create_user, body.name)
+    return UserCreated(**asdict(await db.run(create_user, body.name)))
 
 
 @router.get("/me", response_model=UserPublic, responses=refusals(Unauthorized))

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlmodel import Session, col, select
 
 from ..db import utcnow, writing
 from ..security import hash_token, new_token
-from ..tables import User, UserCreated, UserToken
+from ..tables import User, UserToken
 
-__all__ = ["add_user", "create_user", "user_by_token_hash"]
+__all__ = ["NewUser", "add_user", "create_user", "user_by_token_hash"]
+
+
+@dataclass(frozen=True)
+class NewUser:
+    """A user just created, with the token: the only time it exists in clear."""
+
+    id: int
+    name: str
+    created_at: datetime
+    token: str
 
 
 def add_user(session: Session, name: str, token_hash: str) -> User:
@@ -42,9 +55,9 @@ def user_by_token_hash(session: Session, digest: str) -> User | None:
     return user
 
 
-def create_user(session: Session, name: str) -> UserCreated:
+def create_user(session: Session, name: str) -> NewUser:
     """Create a user with a fresh token; the token is returned only here, never stored."""
     token = new_token()
     user = add_user(session, name.strip(), hash_token(token))
     assert user.id is not None
-    return UserCreated(id=user.id, name=user.name, created_at=user.created_at, token=token)
+    return NewUser(id=user.id, name=user.name, created_at=user.created_at, token=token)
