@@ -93,7 +93,7 @@ def _public(attempt: AttemptRecord) -> AttemptPublic:
     )
 
 
-@router.get("/attempts", response_model=AttemptList)
+@router.get("/attempts", response_model=AttemptList, responses=refusals(Gone))
 async def attempts(
     user: CurrentUser,
     db: DbDep,

@@ -850,7 +850,7 @@ def _validated(body: ArchitectureCreate) -> dict[str, Any]:
     "/courses/{course_id:int}/architectures",
     status_code=status.HTTP_201_CREATED,
     response_model=CourseArchitecturePublic,
-    responses=refusals(Forbidden, Conflict, InvalidSpec, Unprofilable),
+    responses=refusals(Forbidden, Conflict, InvalidSpec, Unprofilable, TooMany),
 )
 async def add_architecture(
     course_id: Id, body: ArchitectureCreate, user: CurrentUser, db: DbDep, request: Request

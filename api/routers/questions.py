@@ -116,7 +116,7 @@ async def list_families() -> list[FamilyPublic]:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=QuestionPublic,
-    responses=refusals(Conflict, OutOfRange, Incomplete),
+    responses=refusals(PracticePaused, Conflict, OutOfRange, Incomplete, Gone),
 )
 async def create_question(body: QuestionCreate, user: CurrentUser, db: DbDep) -> Any:
     """Draw a variant of a family (a random one unless a seed is given) and store it."""
@@ -142,7 +142,7 @@ async def _family(body: QuestionCreate, user_id: int, db: Database) -> Family:
     return await run_in_threadpool(register, record)
 
 
-@router.get("/{question_id}", response_model=QuestionPublic)
+@router.get("/{question_id}", response_model=QuestionPublic, responses=refusals(Gone))
 async def get_question(question_id: QuestionId, user: CurrentUser, db: DbDep) -> Any:
     """One of your questions, without its truth."""
     assert user.id is not None
@@ -152,7 +152,9 @@ async def get_question(question_id: QuestionId, user: CurrentUser, db: DbDep) ->
     return public_question(instance, question)
 
 
-@router.post("/{question_id}/grade", response_model=GradePublic)
+@router.post(
+    "/{question_id}/grade", response_model=GradePublic, responses=refusals(PracticePaused, Gone)
+)
 async def grade_question(
     question_id: QuestionId, body: GradeIn, user: CurrentUser, db: DbDep
 ) -> Any:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from ..db import Database, utcnow
 from ..deps import CurrentUser, DbDep
-from ..refusals import Conflict, Incomplete, NotFound, Unauthorized, UnknownName, refusals
+from ..refusals import Conflict, Gone, Incomplete, NotFound, Unauthorized, UnknownName, refusals
 from ..schemas import CardPublic, GradePublic, QuestionPublic
 from ..services.questions import (
     cached_variant,
@@ -262,7 +262,12 @@ async def _variant(family: str, seed: int, difficulty: int) -> Question:
 
 # The two study-loop handlers read the database and the scheduler from the app state rather
 # than through dependencies: they are most of the traffic, and each dependency costs time.
-@router.get("/{session_id}/next", response_model=NextItem, response_model_exclude_none=True)
+@router.get(
+    "/{session_id}/next",
+    response_model=NextItem,
+    response_model_exclude_none=True,
+    responses=refusals(Gone),
+)
 async def next_item(session_id: SessionId, user: CurrentUser, request: Request) -> NextItem:
     """The next item: a due review first, then a new card or question while the limit allows.
 
@@ -311,7 +316,7 @@ async def _question_item(db: Database, pick: Pick, user_id: int) -> QuestionPubl
     "/{session_id}/answer",
     response_model=AnswerOut,
     response_model_exclude_none=True,
-    responses=refusals(Conflict, Incomplete),
+    responses=refusals(Conflict, Incomplete, Gone),
 )
 async def answer(
     session_id: SessionId, body: AnswerIn, user: CurrentUser, request: Request
