@@ -413,7 +413,7 @@ async def accept_invite(
     "/courses/{course_id:int}/assessments",
     status_code=status.HTTP_201_CREATED,
     response_model=AssessmentPublic,
-    responses=refusals(Forbidden, UnknownName, NothingMatches),
+    responses=refusals(Forbidden, UnknownName, NothingMatches, Gone),
 )
 async def create_assessment(
     course_id: Id, body: AssessmentCreate, user: CurrentUser, db: DbDep
@@ -478,7 +478,7 @@ def _check_plan(request: dict[str, Any]) -> None:
 @router.patch(
     "/assessments/{assessment_id}",
     response_model=AssessmentPublic,
-    responses=refusals(Forbidden, AssessmentStarted, UnknownName, NothingMatches, OutOfRange),
+    responses=refusals(Forbidden, AssessmentStarted, UnknownName, NothingMatches, OutOfRange, Gone),
 )
 async def edit_assessment(
     assessment_id: Id, body: AssessmentEdit, user: CurrentUser, db: DbDep
@@ -525,7 +525,7 @@ async def delete_assessment(assessment_id: Id, user: CurrentUser, db: DbDep) -> 
 @router.get(
     "/assessments/{assessment_id}/preview",
     response_model=list[PreviewItem],
-    responses=refusals(Forbidden),
+    responses=refusals(Forbidden, Gone),
 )
 async def preview_assessment(assessment_id: Id, user: CurrentUser, db: DbDep) -> list[PreviewItem]:
     """The assessment as a student sees it, with the key (instructors only): every
@@ -591,7 +591,7 @@ async def get_assessment(assessment_id: Id, user: CurrentUser, db: DbDep) -> Ass
 @router.post(
     "/assessments/{assessment_id}/start",
     response_model=ExamPublic,
-    responses=refusals(InstructorsDoNotTake, Conflict, KeepsChanging),
+    responses=refusals(InstructorsDoNotTake, Conflict, KeepsChanging, Gone),
 )
 async def start_assessment(assessment_id: Id, user: CurrentUser, db: DbDep) -> ExamPublic:
     """Start the assessment: your own exam (starting again returns the same one). Take it
@@ -619,7 +619,10 @@ async def start_assessment(assessment_id: Id, user: CurrentUser, db: DbDep) -> E
 
 @router.get(
     "/courses/{course_id:int}/gradebook",
-    responses={200: {"content": {"application/json": {}, "text/csv": {}}}, **refusals(Forbidden)},
+    responses={
+        200: {"content": {"application/json": {}, "text/csv": {}}},
+        **refusals(Forbidden, Gone),
+    },
 )
 async def gradebook(
     course_id: Id,
@@ -647,7 +650,7 @@ async def gradebook(
     )
 
 
-@router.get("/assessments/{assessment_id}/stats", responses=refusals(Forbidden))
+@router.get("/assessments/{assessment_id}/stats", responses=refusals(Forbidden, Gone))
 async def assessment_stats(
     assessment_id: Id, user: CurrentUser, db: DbDep, events: GradeEventsDep
 ) -> dict[str, Any]:
@@ -666,7 +669,7 @@ async def assessment_stats(
 @router.get(
     "/assessments/{assessment_id}/export",
     response_class=Response,
-    responses=DOWNLOAD | refusals(Forbidden, KeyOnlyFormat),
+    responses=DOWNLOAD | refusals(Forbidden, KeyOnlyFormat, Gone),
 )
 async def export_assessment(
     assessment_id: Id,
@@ -703,7 +706,7 @@ class RegradeIn(BaseModel):
     dry_run: bool = Field(default=True, description="List the changes without applying them.")
 
 
-@router.get("/assessments/{assessment_id}/attempts/{user_id}", responses=refusals(Forbidden))
+@router.get("/assessments/{assessment_id}/attempts/{user_id}", responses=refusals(Forbidden, Gone))
 async def review_attempt(
     assessment_id: Id, user_id: Id, user: CurrentUser, db: DbDep, events: GradeEventsDep
 ) -> dict[str, Any]:
@@ -724,7 +727,7 @@ async def review_attempt(
 
 @router.patch(
     "/assessments/{assessment_id}/attempts/{user_id}/items/{position}",
-    responses=refusals(Forbidden, NotStarted, Conflict),
+    responses=refusals(Forbidden, NotStarted, Conflict, Gone),
 )
 async def override_item(
     assessment_id: Id,
@@ -754,7 +757,7 @@ async def override_item(
 
 @router.post(
     "/assessments/{assessment_id}/regrade",
-    responses=refusals(Forbidden, Conflict),
+    responses=refusals(Forbidden, Conflict, Gone),
 )
 async def regrade(
     assessment_id: Id, body: RegradeIn, user: CurrentUser, db: DbDep, events: GradeEventsDep

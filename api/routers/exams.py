@@ -134,7 +134,7 @@ def _plan(body: ExamCreate, seed: int) -> list[PlannedQuestion]:
     "",
     status_code=status.HTTP_201_CREATED,
     response_model=ExamPublic,
-    responses=refusals(PracticePaused, UnknownName, NothingMatches),
+    responses=refusals(PracticePaused, UnknownName, NothingMatches, Gone),
 )
 async def create_exam(body: ExamCreate, user: CurrentUser, db: DbDep) -> ExamPublic:
     """Build a seeded practice exam (a seed is drawn and returned when none is given)."""
