@@ -40,12 +40,16 @@ def grade(
     truth: Truth,
     answer_text: str | Mapping[str, str],
     mistakes: Iterable[Mistake] = (),
+    final: bool = False,
 ) -> Grade:
     """Grade ``answer_text`` against ``truth`` (in base units), naming matched ``mistakes``.
 
     Never raises because of the answer: unreadable text gives status ``invalid``, score 0 and
     feedback naming the expected form. Raises ``QuestionError`` when the truth or a mistake
-    does not fit the spec, which is a bug in the question family.
+    does not fit the spec, which is a bug in the question family. ``final``: the answer
+    cannot be corrected (an exam's submission), so a multi-part answer with an unreadable
+    part has its other parts graded on their own, as its prompt states, rather than being
+    refused whole.
     """
     checked = check_truth(spec, truth)
     family: list[tuple[Mistake, Value]] = []
@@ -59,6 +63,13 @@ def grade(
         parsed = parse_answer(answer_text, spec)
         kind.check_parsed(spec, checked, parsed)
     except AnswerFormatError as exc:
+        salvaged = (
+            kind.grade_readable(spec, truth, checked, answer_text, family, display)
+            if final
+            else None
+        )
+        if salvaged is not None:
+            return salvaged
         return Grade("invalid", 0.0, truth, display, f"Could not read the answer: {exc.message}.")
     return kind.grade_answer(spec, truth, checked, parsed, family, display)
 

@@ -190,13 +190,14 @@ class Question:
         checked = check_truth(self.answer, self.truth)
         return _jsonable(checked), format_expected(self.answer, checked)
 
-    def grade(self, answer_text: str | Mapping[str, str]) -> Grade:
+    def grade(self, answer_text: str | Mapping[str, str], final: bool = False) -> Grade:
         """Grade a student's answer against this question's truth; never raises.
 
         The grade carries the ids of the cards that teach the question. To charge for hints,
-        pass it through ``grader.hints.apply_hints``.
+        pass it through ``grader.hints.apply_hints``. ``final``: an exam's answer, which
+        cannot be corrected (``grader.grading.grade``).
         """
-        out = grade(self.answer, self.truth, answer_text, list(self.mistakes))
+        out = grade(self.answer, self.truth, answer_text, list(self.mistakes), final)
         return replace(out, cards=self.cards)
 
 

@@ -106,6 +106,7 @@ def score_exam(items: Sequence[ExamItem], answers: Mapping[str, str]) -> ExamSco
         text = answers.get(str(item.question_id))
         grade = None
         if text is not None and text.strip():
-            grade = apply_hints(item.question.grade(text), item.hints_used)
+            # Final: a multi-part answer's readable parts count though another is unreadable.
+            grade = apply_hints(item.question.grade(text, final=True), item.hints_used)
         scored.append(ScoredItem(item, text, grade))
     return ExamScore(tuple(scored))

@@ -789,3 +789,30 @@ def test_a_share_below_one_percent_states_that_it_needs_its_sign() -> None:
     parts = AnswerSpec.multi({"convs": AnswerSpec.number("count"), "smallest": spec})
     assert "(b) smallest: a percentage (below 1, with its % sign)" in answer_instructions(parts)
     _check(grade(parts, {"convs": 6, "smallest": share}, "6; 0.838%"), "correct", 1.0, [])
+
+
+def test_a_final_answer_grades_each_readable_part_on_its_own() -> None:
+    """The prompt says each part is graded on its own and the score is their mean; an exam's
+    answer cannot be corrected, so one unreadable part once cost every part (0 for two right
+    parts). In practice the whole answer is still refused, to be fixed and sent again."""
+    from grader.registry import get_family
+    from grader.scoring import ExamItem, score_exam
+
+    spec = AnswerSpec.multi({"convs": AnswerSpec.number("count"), "smallest": AnswerSpec.percent()})
+    truth = {"convs": 6, "smallest": Fr(7, 835)}  # 0.8383 %
+    g = grade(spec, truth, "6; 0.838", final=True)
+    assert (g.status, g.score) == ("partial", 0.5)
+    assert [(name, p.status, p.score) for name, p in g.parts] == [
+        ("convs", "correct", 1.0), ("smallest", "invalid", 0.0)]  # fmt: skip
+    assert "Could not read this part" in g.feedback and "1 of 2 parts correct" in g.feedback
+    assert json.loads(json.dumps(g.to_dict()))["score"] == 0.5
+    assert grade(spec, truth, "6; 0.838").status == "invalid"  # practice: fix it and resend
+    assert grade(spec, truth, "7; 0.838", final=True).status == "incorrect"  # scored 0
+    for unsplittable in ("x; 0.838", "6", "a: 6; a: 7", ""):
+        assert grade(spec, truth, unsplittable, final=True).status == "invalid", unsplittable
+    # Through an exam's scoring, with a family's question.
+    q = get_family("bn_params_buffers").generate(3, 1)
+    right = q.expected()[0]
+    text = f"{right['params']}; {right['buffers']}; zz"
+    scored = score_exam([ExamItem(1, 0, q, 0)], {"1": text})
+    assert (scored.items[0].status, round(scored.score, 4)) == ("partial", 0.6667)

@@ -222,6 +222,19 @@ class AnswerKind(ABC):
         out = self.grade(spec, checked, parsed, family)
         return Grade(out.status, out.score, truth, display, out.feedback, tuple(out.diagnosis))
 
+    def grade_readable(
+        self,
+        spec: AnswerSpec,
+        truth: Truth,
+        checked: Value,
+        text: object,
+        family: list[tuple[Mistake, Value]],
+        display: str,
+    ) -> Grade | None:
+        """A final answer that could not be read as a whole, graded on what can be read
+        (several parts: each on its own); None when nothing can (one answer: unreadable)."""
+        return None
+
     def verdict(self, spec: AnswerSpec, truth: Value, parsed: Any) -> Status:
         """The status alone, without diagnosing (cheap: for the examples a prompt shows)."""
         return self.grade(spec, truth, parsed, []).status

@@ -4,7 +4,8 @@ Read as a mapping from part name to text; a JSON object (``{"params": "23.3k"}``
 with the parts in order separated by ``;`` or new lines, optionally labelled by name or by
 letter (``params: 23.3k; macs: 1.2M``, ``a: 23.3k; b) 1.2M``). Each part is graded by its own
 kind; the score is their mean, the status ``correct`` when all parts are, ``incorrect`` when all
-score 0, else ``partial``. An unreadable part makes the whole answer ``invalid``.
+score 0, else ``partial``. An unreadable part makes the whole answer ``invalid``, except in a
+final answer (an exam's: ``grade_readable``), where it scores 0 and the others count.
 """
 
 from __future__ import annotations
@@ -68,6 +69,19 @@ _LABEL = re.compile(
 
 
 def _parse_parts(text: object, spec: AnswerSpec) -> ParsedParts:
+    texts = _part_texts(text, spec)
+    parsed: list[tuple[str, Any]] = []
+    for name, part_spec in spec.part_specs.items():
+        try:
+            parsed.append((name, _parse_part(texts[name], part_spec)))
+        except AnswerFormatError as exc:
+            raise AnswerFormatError(f"part {name!r}: {exc.problem}", exc.expected) from None
+    return ParsedParts(tuple(parsed))
+
+
+def _part_texts(text: object, spec: AnswerSpec) -> dict[str, object]:
+    """Each part's text, by name: AnswerFormatError when the answer cannot be split into
+    exactly the parts (missing, doubled, unknown or unlabelled ones)."""
     specs = spec.part_specs
     form = KIND.expected_form(spec)
     texts: dict[str, object]
@@ -82,15 +96,18 @@ def _parse_parts(text: object, spec: AnswerSpec) -> ParsedParts:
         texts = _split_parts(text, list(specs), form)
     else:
         raise AnswerFormatError("the answer is not text", form)
-    parsed: list[tuple[str, Any]] = []
-    for name, part_spec in specs.items():
+    for name in specs:
         if name not in texts:
             raise AnswerFormatError(f"part {name!r} is missing", form)
-        try:
-            parsed.append((name, _parse_part(texts[name], part_spec)))
-        except AnswerFormatError as exc:
-            raise AnswerFormatError(f"part {name!r}: {exc.problem}", exc.expected) from None
-    return ParsedParts(tuple(parsed))
+    return texts
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A part of a final answer that could not be read: graded 0, the other parts on their
+    own (``PartsKind.grade_readable``)."""
+
+    problem: str
 
 
 def _json_parts(text: str, form: str) -> dict[str, object]:
@@ -167,11 +184,15 @@ def _grade_parts(
     grades: list[tuple[str, Grade]] = []
     diagnosis: list[Diagnosis] = []
     for name, part in parsed.parts:
+        part_display = kind_of(specs[name]).display(specs[name], checked[name])
+        if isinstance(part, Unreadable):
+            feedback = f"Could not read this part: {part.problem}."
+            grades.append((name, Grade("invalid", 0.0, truth[name], part_display, feedback)))
+            continue
         part_family = [(m, v[name]) for m, v in family if isinstance(v, Mapping) and name in v]
         out = kind_of(specs[name]).grade(specs[name], checked[name], part, part_family)
         part_diagnosis = tuple(replace(d, part=name) for d in out.diagnosis)
         diagnosis.extend(part_diagnosis)
-        part_display = kind_of(specs[name]).display(specs[name], checked[name])
         grades.append(
             (
                 name,
@@ -276,6 +297,35 @@ class PartsKind(AnswerKind):
         display: str,
     ) -> Grade:
         return _grade_parts(spec, truth, checked, parsed, family, display)
+
+    def grade_readable(
+        self,
+        spec: AnswerSpec,
+        truth: Truth,
+        checked: Value,
+        text: object,
+        family: list[tuple[Mistake, Value]],
+        display: str,
+    ) -> Grade | None:
+        """A final answer (an exam's) with an unreadable part: each part graded on its own,
+        as the prompt states, the unreadable ones 0. None when the answer cannot be split
+        into its parts or no part can be read."""
+        try:
+            texts = _part_texts(text, spec)
+        except AnswerFormatError:
+            return None
+        assert isinstance(checked, Mapping)
+        parts: list[tuple[str, Any]] = []
+        for name, part_spec in spec.part_specs.items():
+            try:
+                part = _parse_part(texts[name], part_spec)
+                kind_of(part_spec).check_parsed(part_spec, checked[name], part)
+            except AnswerFormatError as exc:
+                part = Unreadable(exc.message)
+            parts.append((name, part))
+        if all(isinstance(p, Unreadable) for _, p in parts):
+            return None
+        return _grade_parts(spec, truth, checked, ParsedParts(tuple(parts)), family, display)
 
     def display(self, spec: AnswerSpec, truth: Value) -> str:
         values = as_mapping(truth)
