@@ -9,7 +9,7 @@ For each engine (and, with ``--previous``, for that commit's code checked out in
 worktree, started side by side) one server runs on loopback with a fresh database. After the
 background warm-up (``--settle``), each round registers a new student and measures the
 server's own CPU time (utime + stime from /proc, so the load generator and other processes on
-the machine do not count) over:
+the machine do not count: the figures hold on a machine others load too) over:
 
 - card steps: ``GET /sessions/{id}/next`` + ``POST /sessions/{id}/answer`` with a rating,
   ``--steps`` of them, in a session of cards only;
@@ -69,6 +69,21 @@ def start(code: Path, db_url: str, log: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit(f"server did not start: {log.read_text()[-2000:]}")
 
 
+def settle(pids: list[int], at_least: float, idle_cpu: float = 0.05, window: float = 3.0) -> None:
+    """Wait ``at_least`` seconds, then until every server is idle (under ``idle_cpu`` s of CPU
+    over ``window`` s): the one-time background warm-up (torch, every family's caches and
+    level-1 pools, about 10 s of one core) must not count in the rounds, and on a loaded
+    machine it takes several times its own CPU time in wall time."""
+    time.sleep(at_least)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        before = [cpu_seconds(p) for p in pids]
+        time.sleep(window)
+        if all(cpu_seconds(p) - b < idle_cpu for p, b in zip(pids, before, strict=True)):
+            return
+    print("warning: a server never went idle; measuring anyway", file=sys.stderr)
+
+
 def _answer_for(spec: dict) -> str:
     from bench.load import answer_for
 
@@ -123,7 +138,7 @@ def main() -> None:
     ap.add_argument("--previous", default=None, help="a commit to measure beside this tree")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--steps", type=int, default=150)
-    ap.add_argument("--settle", type=float, default=15.0)
+    ap.add_argument("--settle", type=float, default=15.0, help="seconds at least, then idle")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="flopcards-steps-"))
     codes = {"this tree": ROOT}
@@ -149,7 +164,7 @@ def main() -> None:
                     pg_names.append(name)
                 proc, base = start(code, url, tmp / f"server{len(servers)}.log")
                 servers.append((engine, label, proc, base))
-        time.sleep(args.settle)  # the one-time background warm-up of every server
+        settle([proc.pid for *_, proc, _ in servers], args.settle)
         samples: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for r in range(args.rounds):  # interleaved, so a noisy moment hits every server
             for engine, label, proc, base in servers:

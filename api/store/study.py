@@ -76,7 +76,6 @@ __all__ = [
     "next_card",
     "question_dues",
     "load_state",
-    "take_slot",
     "apply_review",
     "answer_card",
     "answer_question",
@@ -198,10 +197,27 @@ _CARD_BY_ID = (
 )
 _UPDATE_STATE = update(_STATE).where(_STATE.c.id == bindparam("state_id"))
 _INSERT_LOG = insert(_LOG)
-_TAKE_SLOT = (
+# The slot and the session with the user's settings in one statement (an answer's first):
+# RETURNING reads the settings through subqueries, as a user may have no settings row.
+# ("owner": a bind named after a column of the updated table would be taken for a value.)
+_SLOT_AND_STUDY = (
     update(_STUDY)
-    .where(_STUDY.c.id == bindparam("session_id"), _STUDY.c.answered < _STUDY.c.size)
+    .where(
+        _STUDY.c.id == bindparam("session_id"),
+        _STUDY.c.user_id == bindparam("owner"),
+        _STUDY.c.answered < _STUDY.c.size,
+    )
     .values(answered=_STUDY.c.answered + 1)
+    .returning(
+        *(_STUDY.c[f] for f in _STUDY_FIELDS),
+        *(
+            select(_SETTINGS.c[name])
+            .where(_SETTINGS.c.user_id == _STUDY.c.user_id)
+            .scalar_subquery()
+            .label(name)
+            for name in ("desired_retention", "fsrs_parameters", "new_per_day")
+        ),
+    )
 )
 _COUNT_NEW = (
     update(_STUDY)
@@ -390,16 +406,18 @@ def load_state(session: Session, user_id: int, item_id: str) -> ItemState | None
 # --- answering ---------------------------------------------------------------------------
 
 
-def take_slot(session: Session, study: StudyRow) -> None:
-    """Count one answer in the session, or raise Conflict when it is complete.
-
-    The conditional update is the rule; the row it changes stays locked until commit on
-    PostgreSQL, so concurrent answers of one session queue here.
-    """
-    params = {"session_id": study.id}
-    result = cast(CursorResult, session.connection().execute(_TAKE_SLOT, params))
-    if result.rowcount != 1:
+def _study_with_slot(session: Session, session_id: int, user_id: int) -> StudyRow:
+    """Count one answer in the user's session and read the session with the user's
+    settings, in one statement; NotFound when it is not the user's, Conflict when it is
+    complete. The conditional update is the rule; the row it changes stays locked until
+    commit on PostgreSQL, so concurrent answers of one session queue here. The returned
+    ``answered`` counts this answer."""
+    params = {"session_id": session_id, "owner": user_id}
+    row = session.connection().execute(_SLOT_AND_STUDY, params).first()
+    if row is None:
+        study = load_study(session, session_id, user_id)  # NotFound, or else it is complete
         raise Conflict(f"session {study.id} is complete ({study.size} answers)")
+    return from_row(StudyRow, row)
 
 
 @dataclass(frozen=True)
@@ -523,8 +541,7 @@ def answer_card(
 ) -> Applied:
     """Rate a card in a study session: slot, state, log row and counters in one commit."""
     with writing(session):
-        study = load_study(session, session_id, user_id)
-        take_slot(session, study)
+        study = _study_with_slot(session, session_id, user_id)
         card = _session_card(session, study, card_id, now)
         applied = apply_review(
             session,
@@ -571,34 +588,25 @@ def answer_question(
     elapsed_ms: int,
     now: datetime,
 ) -> Answered:
-    """Answer the session's pending variant of ``family`` in one write transaction: the
-    checks (the family is the session's, not paused by an open assessment, a variant is
-    pending), the grade (``judge``: pure CPU, a fraction of a millisecond), then the slot,
-    the attempt (once), the family's state and its log row, committed together.
+    """Answer the session's pending variant of ``family`` in one write transaction: the slot
+    (with the session), the checks (the family is the session's, not paused by an open
+    assessment, a variant is pending), the grade (``judge``: pure CPU, a fraction of a
+    millisecond), then the attempt (once), the family's state and its log row, committed
+    together; a refusal or an ungraded answer rolls it all back, the slot included.
 
     ``judge`` returns None when it cannot grade without generating the variant (not in this
     process's memory): nothing is written and the caller generates it off the loop and asks
     again. An unreadable answer (no rating) writes nothing either."""
     with writing(session):
-        study = load_study(session, session_id, user_id)
-        if family not in study.families:
-            raise NotFound(f"no item '{QUESTION_PREFIX + family}' in session {session_id}")
-        item = question_item(session, user_id, study.id, family, now)
-        if item.any_open and family in open_assessment_families(session, user_id, now):
-            raise Conflict(
-                f"practice of {family} is paused until you submit the assessment using it"
-            )
-        if study.answered >= study.size:  # a quick refusal; take_slot is the rule
-            raise Conflict(f"session {study.id} is complete ({study.size} answers)")
-        pending = item.pending
-        if pending is None:
-            raise Conflict(
-                f"no pending question for '{QUESTION_PREFIX + family}': get it from next"
-            )
+        try:
+            study = _study_with_slot(session, session_id, user_id)
+        except Conflict:  # complete; a refusal that comes first says so instead
+            _pending(session, load_study(session, session_id, user_id), family, now)
+            raise
+        pending = _pending(session, study, family, now, slot_taken=True)
         judged = judge(pending)
         if judged is None or judged.rating is None:
             return Answered(pending, judged, None)  # rolled back by writing: nothing written
-        take_slot(session, study)
         answered_once(session, pending.id, user_id, judged.record)
         applied = apply_review(
             session,
@@ -613,6 +621,24 @@ def answer_question(
         )
         session.commit()
     return Answered(pending, judged, applied)
+
+
+def _pending(
+    session: Session, study: StudyRow, family: str, now: datetime, slot_taken: bool = False
+) -> QuestionRecord:
+    """The session's variant of ``family`` waiting for an answer; NotFound when the family is
+    not the session's, Conflict when its practice is paused by an open assessment, when the
+    session is complete (unless this answer's slot is taken) or when nothing is pending."""
+    if family not in study.families:
+        raise NotFound(f"no item '{QUESTION_PREFIX + family}' in session {study.id}")
+    item = question_item(session, study.user_id, study.id, family, now)
+    if item.any_open and family in open_assessment_families(session, study.user_id, now):
+        raise Conflict(f"practice of {family} is paused until you submit the assessment using it")
+    if not slot_taken and study.answered >= study.size:
+        raise Conflict(f"session {study.id} is complete ({study.size} answers)")
+    if item.pending is None:
+        raise Conflict(f"no pending question for '{QUESTION_PREFIX + family}': get it from next")
+    return item.pending
 
 
 @dataclass(frozen=True)
