@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -540,11 +540,30 @@ def _says(spec: AnswerSpec, ans: ParsedNumber, target: Fraction) -> str | None:
     ``rough`` (right to its own last digit only) or None."""
     if ans.value == target:
         return "exact"
+    if _far(ans, target):
+        return None
     if in_band(spec, target, ans.value):
         return "close"
     if ans.resolution is not None and 2 * abs(ans.value - target) <= ans.resolution:
         return "rough"
     return None
+
+
+def _far(ans: ParsedNumber, target: Fraction) -> bool:
+    """Whether ``ans`` is clearly out of ``_says``' reach of ``target``, by a float test that
+    spares the exact one for the many targets a wrong answer is compared with (every slip
+    and named mistake). The band is at most half the target (``tolerance``: at least one
+    significant figure) and "rough" at most half the answer's resolution; the 1 % margin is
+    far above float rounding, and magnitudes floats hold poorly are left to the exact test."""
+    try:
+        target_f = float(target)
+        gap = abs(float(ans.value) - target_f)
+        reach = max(abs(target_f), float(ans.resolution or 0)) / 2
+    except OverflowError:
+        return False
+    if not 1e-280 < abs(target_f) < 1e280:
+        return False
+    return gap > reach * 1.01
 
 
 def _grade_number(
@@ -611,14 +630,18 @@ def _scaled(ans: ParsedNumber, factor: Fraction) -> ParsedNumber:
     return replace(ans, value=ans.value * factor, resolution=res)
 
 
-def _slip_factors(spec: AnswerSpec) -> list[tuple[MistakeKind, Fraction]]:
+def _slip_factors(spec: AnswerSpec) -> tuple[tuple[MistakeKind, Fraction], ...]:
     """The generic slips for ``spec``'s dimension: the mistake and the factor it multiplies by."""
+    return _slip_factors_of(spec.dimension)
+
+
+@cache
+def _slip_factors_of(dim: str | None) -> tuple[tuple[MistakeKind, Fraction], ...]:
     out: list[tuple[MistakeKind, Fraction]] = []
 
     def both(kind: MistakeKind, factor: Fraction) -> None:
         out.extend([(kind, factor), (kind, 1 / factor)])
 
-    dim = spec.dimension
     if dim == "bytes":
         for k in (1, 2, 3):
             both(KIB_VS_KB, Fraction(1024, 1000) ** k)
@@ -635,7 +658,7 @@ def _slip_factors(spec: AnswerSpec) -> list[tuple[MistakeKind, Fraction]]:
     else:
         for k in (1, 2, 3):
             both(UNIT_SCALE, Fraction(1000) ** k)
-    return out
+    return tuple(out)
 
 
 def _number_slips(spec: AnswerSpec, truth: Fraction, ans: ParsedNumber) -> list[Diagnosis]:
