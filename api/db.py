@@ -60,6 +60,9 @@ __all__ = [
 ]
 
 WRITE_OPTION = "flopcards_write"
+# PostgreSQL's default level, named: a write transaction's (reads outside ``writing`` run in
+# autocommit, see ``Database``).
+WRITE_ISOLATION = "READ COMMITTED"
 
 
 def utcnow() -> datetime:
@@ -270,8 +273,11 @@ def begin_write(session: Session) -> None:
             lock = writer_lock(engine)
             lock.acquire()
             session.info[_HOLDS_LOCK] = lock
+    options: dict[str, Any] = {WRITE_OPTION: True}
+    if bind.dialect.name == "postgresql":
+        options["isolation_level"] = WRITE_ISOLATION  # a transaction (reads autocommit)
     try:
-        session.connection(execution_options={WRITE_OPTION: True})
+        session.connection(execution_options=options)
     except BaseException:
         session.rollback()
         lock = session.info.pop(_HOLDS_LOCK, None)
@@ -371,6 +377,14 @@ class Database:
 
     def __init__(self, engine: Engine, synced_commits: bool = False) -> None:
         self.engine = engine
+        # PostgreSQL: a unit's reads run in autocommit, a write in a transaction (begun by
+        # ``writing``). Under READ COMMITTED each statement sees what was committed when it
+        # began whether or not a transaction surrounds it, so the reads see exactly what
+        # they saw before, without a BEGIN and a COMMIT: two round trips of every read
+        # unit (a study step's ``next``, every request's token lookup).
+        self._bind: Engine = engine
+        if engine.dialect.name == "postgresql":
+            self._bind = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.inline = engine.dialect.name == "sqlite"
         self.inline_writes = self.inline and not synced_commits
         self._writers: set[Any] = set()  # store functions seen to write (see run)
@@ -383,7 +397,7 @@ class Database:
         return self._call(fn, args, on_loop=False)
 
     def _call(self, fn: Callable[..., T], args: tuple, on_loop: bool) -> T:
-        with Session(self.engine, expire_on_commit=False) as session:
+        with Session(self._bind, expire_on_commit=False) as session:
             if on_loop:
                 session.info[_ON_LOOP] = True
             token = _UNIT.set(session)
